@@ -1,0 +1,10 @@
+//! Channel adapters: each turns its platform's events into [`crate::service::Inbound`] and
+//! renders the engine's replies for its platform. Platform payload types never leave their
+//! folder.
+//!
+//! - `telegram/`: teloxide client, our own long-polling loop (the offset advances only after
+//!   a batch is committed), inline keyboards.
+//! - `terminal.rs`: `gopy chat`, the same dialog with numbered choices on stdin/stdout.
+
+pub mod telegram;
+pub mod terminal;

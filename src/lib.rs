@@ -1,0 +1,26 @@
+//! gopy (*góp ý*, "to contribute an opinion"): a Telegram/Zalo chatbot with which Vietnamese
+//! wards and communes collect residents' opinions on draft documents.
+//!
+//! # Layout
+//! - [`domain`]: plain types (campaigns, units, topics, contacts, opinions); no I/O.
+//! - [`dialog`]: the pure feedback-dialog engine, `step(state, input, context)`.
+//! - [`campaign`]: campaign files (TOML), their validation, and the demo campaign.
+//! - [`i18n`]: Fluent bundles from `locales/` and rendering per channel.
+//! - [`store`]: storage traits with SQLite and Postgres backends; the only place with SQL.
+//! - [`service`]: the dialog shell, running one inbound event in one transaction.
+//! - [`channels`]: Telegram and terminal adapters.
+//! - [`http`]: the axum router (health, readiness, metrics).
+//! - [`config`], [`telemetry`], [`startup`], [`cli`]: process wiring.
+
+pub mod campaign;
+pub mod channels;
+pub mod cli;
+pub mod config;
+pub mod dialog;
+pub mod domain;
+pub mod http;
+pub mod i18n;
+pub mod service;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

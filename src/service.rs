@@ -1,0 +1,284 @@
+//! The dialog shell: runs one inbound event through the pure engine inside one transaction,
+//! applying the storage effects before anything is acknowledged to the resident.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::sync::RwLock;
+
+use crate::dialog::{self, Command, Context, DialogState, Effect, Input, Reply};
+use crate::domain::{
+    Campaign, CollectionWindow, ContactKey, Identity, IdentityMode, Locale, OpinionSource,
+};
+use crate::store::{NewOpinion, Store, StoreError};
+
+/// The present instant, injectable so tests can move it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// One event from a resident, already parsed by a channel adapter.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    /// A key unique per delivery on this channel (Telegram `update_id`, Zalo `message_id`);
+    /// a redelivered key is processed once. `None` where the channel cannot redeliver
+    /// (terminal).
+    pub update_key: Option<String>,
+    /// Who sent it.
+    pub contact: ContactKey,
+    /// The name the platform shows for them; stored only if they choose to be named.
+    pub identity: Identity,
+    /// Their client's language, used for a new contact.
+    pub locale_hint: Option<Locale>,
+    /// What they sent.
+    pub input: Input,
+    /// Whether the channel shows buttons.
+    pub has_buttons: bool,
+}
+
+/// Errors of the dialog shell.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// Storage failed; see [`StoreError::Unavailable`] for the retryable case.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ServiceError {
+    /// Whether trying the same event again later may succeed (the database was down).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ServiceError::Store(StoreError::Unavailable(_)))
+    }
+}
+
+/// How long the campaign cache is trusted before it is read again.
+const CAMPAIGN_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Campaigns cached in memory with the time they were read.
+struct CampaignCache {
+    /// When they were read.
+    loaded: Instant,
+    /// The campaigns, oldest first.
+    campaigns: Arc<Vec<Campaign>>,
+}
+
+/// Runs residents' dialogs. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Dialogs {
+    /// Where everything is kept.
+    store: Arc<dyn Store>,
+    /// Campaigns, re-read after [`CAMPAIGN_CACHE_TTL`] or when a state names an unknown one.
+    cache: Arc<RwLock<CampaignCache>>,
+    /// The clock.
+    clock: Clock,
+}
+
+impl Dialogs {
+    /// Builds the shell and reads the campaigns once.
+    pub async fn new(store: Arc<dyn Store>, clock: Clock) -> Result<Self, ServiceError> {
+        let campaigns = Arc::new(store.campaigns().await?);
+        Ok(Self {
+            store,
+            cache: Arc::new(RwLock::new(CampaignCache {
+                loaded: Instant::now(),
+                campaigns,
+            })),
+            clock,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The present instant as this shell sees it.
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    /// The cached campaigns, re-read when stale or when `must_have` is not among them.
+    pub async fn campaigns(&self, must_have: Option<i64>) -> Result<Arc<Vec<Campaign>>, ServiceError> {
+        {
+            let cache = self.cache.read().await;
+            let fresh = cache.loaded.elapsed() < CAMPAIGN_CACHE_TTL;
+            let has = must_have.is_none_or(|id| cache.campaigns.iter().any(|c| c.id == id));
+            if fresh && has {
+                return Ok(cache.campaigns.clone());
+            }
+        }
+        let campaigns = Arc::new(self.store.campaigns().await?);
+        let mut cache = self.cache.write().await;
+        cache.campaigns = campaigns.clone();
+        cache.loaded = Instant::now();
+        Ok(campaigns)
+    }
+
+    /// Runs one event: claims it (a redelivery returns no replies), steps the dialog, applies
+    /// the storage effects and commits, then returns the replies to send.
+    pub async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
+        let now = self.now();
+        let mut tx = self.store.begin().await?;
+        if let Some(key) = &ev.update_key
+            && !tx.claim_update(ev.contact.channel, key, now).await?
+        {
+            metrics::counter!("gopy_updates_duplicate_total", "channel" => ev.contact.channel.as_str())
+                .increment(1);
+            return Ok(Vec::new());
+        }
+        let contact = tx
+            .contact(&ev.contact, ev.locale_hint.unwrap_or_default())
+            .await?;
+        let state = tx
+            .lock_state(contact.id, now)
+            .await?
+            .unwrap_or_else(|| DialogState {
+                locale: contact.locale,
+                ..DialogState::default()
+            });
+
+        let payload = match &ev.input {
+            Input::Command(Command::Start { payload }) => payload.as_deref(),
+            _ => None,
+        };
+        let campaigns = self.campaigns(state.campaign).await?;
+        let (campaign, payload_unit) = resolve_campaign(&campaigns, &state, payload, now);
+
+        let opinions = match campaign {
+            Some(c) if dialog::needs_opinions(&state, &ev.input) => {
+                tx.opinions_of(contact.id, c.id).await?
+            }
+            _ => Vec::new(),
+        };
+        let fresh_reference = random_code(6);
+        let fresh_receipt = format!("GY-{}", random_code(6));
+        let ctx = Context {
+            campaign,
+            now,
+            opinions: &opinions,
+            fresh_reference: &fresh_reference,
+            fresh_receipt: &fresh_receipt,
+            has_buttons: ev.has_buttons,
+            payload_unit,
+        };
+        let (next, effects) = dialog::step(&state, &ev.input, &ctx);
+
+        let mut replies = Vec::new();
+        let mut erased = false;
+        for effect in effects {
+            match effect {
+                Effect::Reply(r) => replies.push(r),
+                Effect::RecordConsent {
+                    mode,
+                    notice_version,
+                } => {
+                    if let Some(c) = campaign {
+                        tx.record_consent(contact.id, c.id, mode, &notice_version, now)
+                            .await?;
+                    }
+                    let identity = (mode == IdentityMode::Named).then_some(&ev.identity);
+                    tx.set_identity(contact.id, identity).await?;
+                }
+                Effect::SaveOpinion {
+                    reference,
+                    topic,
+                    section,
+                    text,
+                } => {
+                    let Some(c) = campaign else { continue };
+                    tx.insert_opinion(&NewOpinion {
+                        reference,
+                        campaign_id: c.id,
+                        contact_id: Some(contact.id),
+                        topic,
+                        section,
+                        unit: next.unit.clone(),
+                        target_group: next.target_group.clone(),
+                        channel: ev.contact.channel,
+                        source: OpinionSource::Chat,
+                        anonymous: next.identity != Some(IdentityMode::Named),
+                        text,
+                        created_at: now,
+                    })
+                    .await?;
+                    metrics::counter!("gopy_opinions_total", "channel" => ev.contact.channel.as_str())
+                        .increment(1);
+                }
+                Effect::SubmitDrafts { receipt } => {
+                    if let Some(c) = campaign {
+                        tx.submit_drafts(contact.id, c.id, &receipt, now).await?;
+                    }
+                }
+                Effect::EditOpinion { reference, text } => {
+                    if let Some(c) = campaign {
+                        tx.edit_opinion(contact.id, c.id, &reference, &text, now)
+                            .await?;
+                    }
+                }
+                Effect::WithdrawOpinion { reference } => {
+                    if let Some(c) = campaign {
+                        tx.withdraw_opinion(contact.id, c.id, &reference, now).await?;
+                    }
+                }
+                Effect::EraseContact { withdraw_opinions } => {
+                    tx.erase_contact(contact.id, withdraw_opinions, now).await?;
+                    erased = true;
+                }
+                Effect::SetLocale(locale) => tx.set_locale(contact.id, locale).await?,
+            }
+        }
+        if !erased {
+            let expires = campaign.and_then(|c| c.closes_at());
+            tx.save_state(contact.id, &next, expires, now).await?;
+        }
+        tx.commit().await?;
+        metrics::counter!("gopy_dialog_steps_total", "channel" => ev.contact.channel.as_str())
+            .increment(1);
+        Ok(replies)
+    }
+}
+
+/// Picks the campaign for this step: the one a deep link names, else the one the resident is
+/// in, else the campaign open for collection that opened last, else the newest. Returns the
+/// unit code from the deep link when it names a unit of that campaign.
+fn resolve_campaign<'a>(
+    campaigns: &'a [Campaign],
+    state: &DialogState,
+    payload: Option<&'a str>,
+    now: DateTime<Utc>,
+) -> (Option<&'a Campaign>, Option<&'a str>) {
+    if let Some(p) = payload {
+        let (slug, unit) = match p.split_once('_') {
+            Some((s, u)) => (s, Some(u)),
+            None => (p, None),
+        };
+        if let Some(c) = campaigns.iter().find(|c| c.slug == slug) {
+            let unit = unit.filter(|u| c.unit(u).is_some());
+            return (Some(c), unit);
+        }
+    }
+    if let Some(id) = state.campaign
+        && let Some(c) = campaigns.iter().find(|c| c.id == id)
+    {
+        return (Some(c), None);
+    }
+    let open = campaigns
+        .iter()
+        .filter(|c| matches!(c.window(now), CollectionWindow::Open(_)))
+        .max_by_key(|c| c.phase(crate::domain::PhaseKind::Collect).map(|p| p.starts_at));
+    (open.or_else(|| campaigns.last()), None)
+}
+
+/// A random code of `len` characters from `A-Z0-9` without look-alikes (0/O, 1/I).
+pub fn random_code(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}

@@ -1,0 +1,172 @@
+//! Builds the application from settings (store, migrations, demo campaign, dialog shell, HTTP
+//! listener, Telegram bot) and runs it until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::channels::telegram::TelegramBot;
+use crate::config::Settings;
+use crate::http::{self, AppState};
+use crate::i18n::Localizer;
+use crate::service::{Clock, Dialogs, system_clock};
+use crate::store::{self, Store};
+
+/// A built, not yet running, gopy.
+pub struct Application {
+    /// The bound HTTP listener (port 0 in tests picks a free port).
+    listener: TcpListener,
+    /// The HTTP router.
+    router: axum::Router,
+    /// The Telegram bot, when a token is set.
+    telegram: Option<TelegramBot>,
+    /// The dialog shell.
+    dialogs: Dialogs,
+}
+
+/// Opens and migrates the store named by the settings.
+pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    let store = store::open(&settings.database_url)
+        .await
+        .with_context(|| format!("cannot open {}", store::redact_url(&settings.database_url)))?;
+    store.migrate().await.context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// Loads the demo campaign if the database has no campaign at all.
+pub async fn ensure_demo(store: &Arc<dyn Store>, clock: &Clock) -> anyhow::Result<()> {
+    if store.campaigns().await?.is_empty() {
+        let demo = crate::campaign::demo(clock());
+        let id = store.insert_campaign(&demo).await?;
+        tracing::info!(campaign = id, slug = %demo.slug, "loaded the demo campaign");
+    }
+    Ok(())
+}
+
+impl Application {
+    /// Builds everything with the system clock.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, system_clock()).await
+    }
+
+    /// Builds everything with the given clock (tests move time).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
+        let metrics = crate::telemetry::init_metrics();
+        let store = open_store(&settings).await?;
+        if settings.demo {
+            ensure_demo(&store, &clock).await?;
+        }
+        let l10n = Arc::new(Localizer::new()?);
+        let dialogs = Dialogs::new(store.clone(), clock).await?;
+        let listener = TcpListener::bind(settings.http_addr)
+            .await
+            .with_context(|| format!("cannot listen on {} (GOPY_HTTP_ADDR)", settings.http_addr))?;
+        let router = http::router(AppState {
+            store: store.clone(),
+            metrics,
+        });
+        let telegram = settings.telegram_token.clone().map(|token| {
+            TelegramBot::new(
+                dialogs.clone(),
+                l10n.clone(),
+                token,
+                settings.telegram_api_url.clone(),
+            )
+        });
+        Ok(Self {
+            listener,
+            router,
+            telegram,
+            dialogs,
+        })
+    }
+
+    /// The address the HTTP server listens on.
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// The dialog shell (tests read the store through it).
+    pub fn dialogs(&self) -> &Dialogs {
+        &self.dialogs
+    }
+
+    /// Runs until `shutdown` is cancelled; in-flight HTTP requests and the Telegram batch in
+    /// hand finish before it returns.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let addr = self.listener.local_addr()?;
+        let telegram_on = self.telegram.is_some();
+        tracing::info!(
+            "gopy đang chạy: http://{addr} (/healthz, /readyz, /metrics); Telegram: {}",
+            if telegram_on {
+                "bật (long polling)"
+            } else {
+                "tắt — đặt TELEGRAM_BOT_TOKEN để bật / off — set TELEGRAM_BOT_TOKEN to switch it on"
+            }
+        );
+        let http_shutdown = shutdown.clone();
+        let http = tokio::spawn(async move {
+            axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+                .await
+        });
+        let bot = self.telegram.map(|bot| {
+            let token = shutdown.clone();
+            tokio::spawn(async move { bot.run(token).await })
+        });
+        if let Some(bot) = bot {
+            match bot.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    shutdown.cancel();
+                    let _ = http.await;
+                    return Err(e.context("the Telegram bot stopped"));
+                }
+                Err(e) => {
+                    shutdown.cancel();
+                    let _ = http.await;
+                    return Err(anyhow::anyhow!("the Telegram bot panicked: {e}"));
+                }
+            }
+        }
+        http.await??;
+        tracing::info!("gopy đã dừng / stopped");
+        Ok(())
+    }
+}
+
+/// A token cancelled on Ctrl-C (SIGINT) or SIGTERM (Docker, systemd).
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                        let _ = ctrl_c.await;
+                        t.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = ctrl_c => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = ctrl_c.await;
+        }
+        tracing::info!("đang dừng / shutting down");
+        t.cancel();
+    });
+    token
+}

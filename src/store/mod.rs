@@ -1,0 +1,293 @@
+//! Storage: the traits every backend implements, the error type, and the choice of backend
+//! from the database URL. The only place in gopy with SQL is below this module.
+//!
+//! Layout:
+//! - `mod.rs`: [`Store`] (pool-level operations) and [`Tx`] (one transaction; every dialog
+//!   step runs inside one), [`StoreError`], [`open`].
+//! - `sqlite.rs`: the embedded default (WAL, busy timeout, `BEGIN IMMEDIATE` for writes).
+//! - `postgres.rs`: production (`SELECT … FOR UPDATE` serialises one resident's steps).
+//!
+//! Migrations live in `migrations/sqlite` and `migrations/postgres` and are embedded.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::dialog::DialogState;
+use crate::domain::{
+    Campaign, CampaignId, Channel, Contact, ContactId, ContactKey, Identity, IdentityMode, Locale,
+    Opinion, OpinionSource,
+};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// What can go wrong in storage, as the rest of gopy needs to tell it apart.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached right now (connection refused, pool timed out, the
+    /// server is restarting). Callers may retry later; nothing was written.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A uniqueness rule was broken (e.g. a campaign slug that already exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Stored data could not be read back (bad JSON, unknown enum value).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_owned())
+            }
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+/// Result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which backend a store is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A campaign as listed by `gopy campaign list`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CampaignSummary {
+    /// Database id.
+    pub id: CampaignId,
+    /// Slug.
+    pub slug: String,
+    /// Title.
+    pub title: String,
+    /// When the collect phase opens and closes, if it has one.
+    pub collect: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Opinions stored (every status).
+    pub opinions: i64,
+}
+
+/// A new opinion to insert (the store assigns the id and times).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOpinion {
+    /// Reference unique within the campaign.
+    pub reference: String,
+    /// The campaign.
+    pub campaign_id: CampaignId,
+    /// The resident.
+    pub contact_id: Option<ContactId>,
+    /// Topic code.
+    pub topic: String,
+    /// Section reference.
+    pub section: Option<String>,
+    /// Unit code.
+    pub unit: Option<String>,
+    /// Target group code.
+    pub target_group: Option<String>,
+    /// Channel.
+    pub channel: Channel,
+    /// Source.
+    pub source: OpinionSource,
+    /// Given anonymously.
+    pub anonymous: bool,
+    /// The text.
+    pub text: String,
+    /// When it was given.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Pool-level storage operations. Implemented by [`SqliteStore`] and [`PgStore`].
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+
+    /// Applies pending migrations from the embedded folder for this backend.
+    async fn migrate(&self) -> StoreResult<()>;
+
+    /// Checks that the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Starts a write transaction. On SQLite this is `BEGIN IMMEDIATE`.
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
+
+    /// Inserts a whole campaign (units are upserted by code; sections, topics and phases are
+    /// inserted) and returns its id. `campaign.id` is ignored. A slug that exists already is a
+    /// [`StoreError::Conflict`].
+    async fn insert_campaign(&self, campaign: &Campaign) -> StoreResult<CampaignId>;
+
+    /// Every campaign, fully loaded, oldest first.
+    async fn campaigns(&self) -> StoreResult<Vec<Campaign>>;
+
+    /// Campaigns with counts, for listing.
+    async fn campaign_summaries(&self) -> StoreResult<Vec<CampaignSummary>>;
+
+    /// Every opinion of a campaign, oldest first (for exports).
+    async fn campaign_opinions(&self, campaign: CampaignId) -> StoreResult<Vec<Opinion>>;
+
+    /// Looks a contact up without creating it.
+    async fn find_contact(&self, key: &ContactKey) -> StoreResult<Option<Contact>>;
+
+    /// The dialog state stored for a contact, whatever its expiry (for tests and tools).
+    async fn dialog_state(&self, contact: ContactId) -> StoreResult<Option<DialogState>>;
+
+    /// The identity stored for a contact, if any (named residents only).
+    async fn identity(&self, contact: ContactId) -> StoreResult<Option<Identity>>;
+
+    /// Consents recorded for a contact: (campaign, mode, notice version, given at).
+    async fn consents(
+        &self,
+        contact: ContactId,
+    ) -> StoreResult<Vec<(CampaignId, IdentityMode, String, DateTime<Utc>)>>;
+}
+
+/// One write transaction. Dropping it without [`Tx::commit`] rolls back.
+#[async_trait]
+pub trait Tx: Send {
+    /// Records an inbound update as processed. Returns `false` when it was processed before
+    /// (a redelivery), in which case the caller rolls back and does nothing.
+    async fn claim_update(&mut self, channel: Channel, key: &str, at: DateTime<Utc>)
+    -> StoreResult<bool>;
+
+    /// The contact for this key, created (with the given locale) if new.
+    async fn contact(&mut self, key: &ContactKey, locale: Locale) -> StoreResult<Contact>;
+
+    /// The contact's dialog state, locked for the rest of the transaction so that one
+    /// resident's steps are serialised (Postgres: `FOR UPDATE`; SQLite: the write lock).
+    /// Returns `None` when there is none or it expired before `now`.
+    async fn lock_state(
+        &mut self,
+        contact: ContactId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DialogState>>;
+
+    /// Stores the contact's dialog state with its expiry (the campaign's close).
+    async fn save_state(
+        &mut self,
+        contact: ContactId,
+        state: &DialogState,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The contact's opinions in a campaign, every status, oldest first.
+    async fn opinions_of(
+        &mut self,
+        contact: ContactId,
+        campaign: CampaignId,
+    ) -> StoreResult<Vec<Opinion>>;
+
+    /// Records consent to a campaign's notice.
+    async fn record_consent(
+        &mut self,
+        contact: ContactId,
+        campaign: CampaignId,
+        mode: IdentityMode,
+        notice_version: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Stores (or replaces) the contact's identity; `None` deletes it.
+    async fn set_identity(
+        &mut self,
+        contact: ContactId,
+        identity: Option<&Identity>,
+    ) -> StoreResult<()>;
+
+    /// Inserts an opinion as a draft and returns its id.
+    async fn insert_opinion(&mut self, opinion: &NewOpinion) -> StoreResult<i64>;
+
+    /// Marks the contact's drafts in the campaign as submitted with the receipt; returns how
+    /// many.
+    async fn submit_drafts(
+        &mut self,
+        contact: ContactId,
+        campaign: CampaignId,
+        receipt: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// Replaces the text of the contact's opinion; `false` if no such (non-withdrawn) opinion.
+    async fn edit_opinion(
+        &mut self,
+        contact: ContactId,
+        campaign: CampaignId,
+        reference: &str,
+        text: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Withdraws the contact's opinion; `false` if no such (non-withdrawn) opinion.
+    async fn withdraw_opinion(
+        &mut self,
+        contact: ContactId,
+        campaign: CampaignId,
+        reference: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Erases a contact: identity, dialog state, consents and the contact row. Their opinions
+    /// (every campaign) are withdrawn if asked, and in every case unlinked from them
+    /// (`contact_id` set to NULL, `anonymous` set to true).
+    async fn erase_contact(
+        &mut self,
+        contact: ContactId,
+        withdraw_opinions: bool,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Stores the contact's language.
+    async fn set_locale(&mut self, contact: ContactId, locale: Locale) -> StoreResult<()>;
+
+    /// Commits.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// Opens the store named by a database URL: `sqlite://path` (created if missing) or
+/// `postgres://…`. Does not migrate.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        anyhow::bail!(
+            "unsupported DATABASE_URL scheme (expected sqlite://… or postgres://…): {}",
+            redact_url(url)
+        )
+    }
+}
+
+/// A database URL with any password replaced, safe to log.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "<unparseable URL>".to_owned(),
+    }
+}

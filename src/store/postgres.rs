@@ -1,0 +1,42 @@
+//! The PostgreSQL backend: production, shared by several replicas.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::*;
+use crate::dialog::DialogState;
+use crate::domain::*;
+
+/// PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    /// The connection pool.
+    pool: sqlx::PgPool,
+}
+
+impl PgStore {
+    /// Connects to the database named by a `postgres://` URL.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let pool = sqlx::PgPool::connect(url).await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend { Backend::Sqlite }
+    async fn migrate(&self) -> StoreResult<()> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn ping(&self) -> StoreResult<()> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn begin(&self) -> StoreResult<Box<dyn Tx>> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn insert_campaign(&self, campaign: &Campaign) -> StoreResult<CampaignId> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn campaigns(&self) -> StoreResult<Vec<Campaign>> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn campaign_summaries(&self) -> StoreResult<Vec<CampaignSummary>> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn campaign_opinions(&self, campaign: CampaignId) -> StoreResult<Vec<Opinion>> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn find_contact(&self, key: &ContactKey) -> StoreResult<Option<Contact>> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn dialog_state(&self, contact: ContactId) -> StoreResult<Option<DialogState>> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn identity(&self, contact: ContactId) -> StoreResult<Option<Identity>> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn consents(
+        &self,
+        contact: ContactId,
+    ) -> StoreResult<Vec<(CampaignId, IdentityMode, String, DateTime<Utc>)>> { Err(StoreError::Unavailable("not written yet".into())) }
+}
