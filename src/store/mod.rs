@@ -89,6 +89,19 @@ pub struct CampaignSummary {
     pub opinions: i64,
 }
 
+/// One line of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who did it: a staff user name, `cli:<os user>`, or `system`.
+    pub actor: String,
+    /// What was done, e.g. `opinions.export`, `campaign.import`.
+    pub action: String,
+    /// Details as JSON (never personal data of residents).
+    pub detail: serde_json::Value,
+}
+
 /// A new opinion to insert (the store assigns the id and times).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOpinion {
@@ -155,6 +168,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// The identity stored for a contact, if any (named residents only).
     async fn identity(&self, contact: ContactId) -> StoreResult<Option<Identity>>;
+
+    /// Appends one entry to the audit log (every export and every official action).
+    async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+
+    /// The newest audit entries, newest first.
+    async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>>;
 
     /// Consents recorded for a contact: (campaign, mode, notice version, given at).
     async fn consents(

@@ -35,6 +35,8 @@ impl Store for PgStore {
     async fn find_contact(&self, key: &ContactKey) -> StoreResult<Option<Contact>> { Err(StoreError::Unavailable("not written yet".into())) }
     async fn dialog_state(&self, contact: ContactId) -> StoreResult<Option<DialogState>> { Err(StoreError::Unavailable("not written yet".into())) }
     async fn identity(&self, contact: ContactId) -> StoreResult<Option<Identity>> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> { Err(StoreError::Unavailable("not written yet".into())) }
+    async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> { Err(StoreError::Unavailable("not written yet".into())) }
     async fn consents(
         &self,
         contact: ContactId,
