@@ -357,6 +357,13 @@ struct FakeState {
     commands: BTreeMap<(String, String), Value>,
     /// Pending injected failures.
     injections: Vec<Injection>,
+    /// Whether every call is kept in `calls` (benchmarks switch it off, see
+    /// [`FakeTelegram::set_lean`]).
+    record_calls: bool,
+    /// How many sent messages are kept at most (`None`: all); the oldest go first.
+    keep_sent: Option<usize>,
+    /// Told of every message the bot sends, as it arrives (see [`FakeTelegram::subscribe_sent`]).
+    sent_tx: Option<tokio::sync::mpsc::UnboundedSender<Sent>>,
 }
 
 impl FakeState {
@@ -369,8 +376,10 @@ impl FakeState {
 
     /// The bot's live message in a chat.
     fn sent_mut(&mut self, chat: i64, message_id: i64) -> Option<&mut Sent> {
+        // Newest first: the message asked for is nearly always a recent one.
         self.sent
             .iter_mut()
+            .rev()
             .find(|s| s.chat_id == chat && s.message_id == message_id && !s.deleted)
     }
 }
@@ -434,6 +443,9 @@ impl FakeTelegram {
                 next_callback: 1,
                 commands: BTreeMap::new(),
                 injections: Vec::new(),
+                record_calls: true,
+                keep_sent: None,
+                sent_tx: None,
             }),
             changed,
             token: TOKEN.to_owned(),
@@ -606,6 +618,7 @@ impl FakeTelegram {
             let message = match s
                 .sent
                 .iter()
+                .rev()
                 .find(|m| m.chat_id == from.id && m.message_id == message_id && !m.deleted)
             {
                 Some(m) => {
@@ -728,6 +741,24 @@ impl FakeTelegram {
             remaining: n,
             fault,
         });
+    }
+
+    // ---- benchmarks -------------------------------------------------------------------
+
+    /// Streams every message the bot sends from now on (a copy, with its arrival time), so a
+    /// load driver learns of each reply without polling. One subscriber; a new call replaces it.
+    pub fn subscribe_sent(&self) -> tokio::sync::mpsc::UnboundedReceiver<Sent> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.inner.lock().sent_tx = Some(tx);
+        rx
+    }
+
+    /// For long benchmark runs: stops recording calls (and waking waiters for them) and keeps
+    /// only the newest `keep_sent` sent messages, so memory and lookups stay bounded.
+    pub fn set_lean(&self, keep_sent: usize) {
+        let mut s = self.inner.lock();
+        s.record_calls = false;
+        s.keep_sent = Some(keep_sent.max(1));
     }
 
     // ---- reading what happened ---------------------------------------------------------
@@ -1061,14 +1092,16 @@ async fn serve(
     let chat_id = params.i64("chat_id");
     let (index, injected) = {
         let mut s = inner.lock();
-        s.calls.push(Call {
-            method: method.clone(),
-            body: Value::Object(params.0.clone()),
-            at: Instant::now(),
-            status: 0,
-            error: None,
+        let index = s.record_calls.then(|| {
+            s.calls.push(Call {
+                method: method.clone(),
+                body: Value::Object(params.0.clone()),
+                at: Instant::now(),
+                status: 0,
+                error: None,
+            });
+            s.calls.len() - 1
         });
-        let index = s.calls.len() - 1;
         let injected = s
             .injections
             .iter_mut()
@@ -1084,7 +1117,9 @@ async fn serve(
         s.injections.retain(|i| i.remaining > 0);
         (index, injected)
     };
-    inner.notify();
+    if index.is_some() {
+        inner.notify();
+    }
 
     let result = match injected {
         Some(f) => Err(f),
@@ -1095,14 +1130,16 @@ async fn serve(
         }
     };
     let (status, error, response) = respond(result);
-    {
+    if let Some(index) = index {
         let mut s = inner.lock();
         if let Some(c) = s.calls.get_mut(index) {
             c.status = status;
             c.error = error;
         }
     }
-    inner.notify();
+    if index.is_some() {
+        inner.notify();
+    }
     response
 }
 
@@ -1336,7 +1373,16 @@ fn send_message(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
         at: Instant::now(),
     };
     let answer = message_json(&sent, chat_json);
+    if let Some(tx) = &s.sent_tx {
+        let _ = tx.send(sent.clone());
+    }
     s.sent.push(sent);
+    if let Some(keep) = s.keep_sent
+        && s.sent.len() >= 2 * keep
+    {
+        let drop = s.sent.len() - keep;
+        s.sent.drain(..drop);
+    }
     Ok(answer)
 }
 

@@ -1,0 +1,552 @@
+//! `cargo bench --bench dialog -- [options]`: the dialog benchmark. It starts the fake
+//! Telegram Bot API from `tests/fake_telegram`, runs the real `gopy serve` against it as a
+//! separate process (SQLite and Postgres, a fresh database each run), and drives simulated
+//! residents through complete six-topic dialogs: a closed loop (throughput) and an open loop
+//! at a fixed offered rate (latency). In the same run, with the same fake and the same
+//! delivery (long polling), it drives two baselines: a bare teloxide echo bot and the same bot
+//! doing one Postgres INSERT per update. Figures go to stdout as text and as one JSON line,
+//! and to `target/bench-dialog.json`. A missed target is reported, never a failure.
+//!
+//! Layout: `dialog/driver.rs` (residents and the loops), `dialog/procs.rs` (processes,
+//! databases, memory), `dialog/baseline.rs` (the baseline bots, run via `--baseline`),
+//! `dialog/verify.rs` (the database check), `dialog/report.rs` (tables, targets, JSON).
+
+#[path = "../tests/fake_telegram/mod.rs"]
+mod fake_telegram;
+
+#[path = "dialog/baseline.rs"]
+mod baseline;
+#[path = "dialog/driver.rs"]
+mod driver;
+#[path = "dialog/procs.rs"]
+mod procs;
+#[path = "dialog/report.rs"]
+mod report;
+#[path = "dialog/verify.rs"]
+mod verify;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, ValueEnum};
+use serde_json::json;
+
+use baseline::Kind;
+use driver::{Bot, Limits, OpenLoad, Plan};
+use fake_telegram::{FakeTelegram, TOKEN};
+use procs::{Backend, Db, Proc};
+use report::{Machine, Run};
+
+/// How updates reach the bots in every run.
+const DELIVERY: &str = "long polling (getUpdates) against a fake Bot API on 127.0.0.1";
+
+/// A step with no reply within this is a timeout.
+const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The fake keeps at most about twice this many sent messages during a run.
+const KEEP_SENT: usize = 20_000;
+
+/// The dialog benchmark: gopy against the fake Telegram server, with baselines.
+#[derive(Debug, Parser)]
+#[command(name = "dialog", about)]
+struct Args {
+    /// Small numbers, for a smoke run in seconds.
+    #[arg(long)]
+    quick: bool,
+    /// Which database gopy runs on.
+    #[arg(long, value_enum, default_value = "both")]
+    backend: BackendArg,
+    /// Which scenarios to run (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
+    scenario: Vec<Scenario>,
+    /// Where to write the JSON document (default: target/bench-dialog.json).
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Closed-loop resident counts (comma-separated; default 100,1000, quick 10,50).
+    #[arg(long, value_delimiter = ',')]
+    residents: Option<Vec<usize>>,
+    /// Open-loop residents (default 10000, quick 300).
+    #[arg(long)]
+    open_residents: Option<usize>,
+    /// Open-loop offered steps per second (default 1000, quick 50).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Open-loop duration in seconds (default 45, quick 5).
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+    /// Internal: run a baseline bot in this process.
+    #[arg(long, hide = true, value_enum)]
+    baseline: Option<Kind>,
+    /// Internal: the Bot API URL for a baseline bot.
+    #[arg(long, hide = true)]
+    api: Option<String>,
+    /// Internal: the bot token for a baseline bot.
+    #[arg(long, hide = true)]
+    token: Option<String>,
+    /// Internal: the Postgres URL for the INSERT baseline.
+    #[arg(long, hide = true)]
+    db: Option<String>,
+}
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum BackendArg {
+    /// SQLite only.
+    Sqlite,
+    /// Postgres only.
+    Postgres,
+    /// Both.
+    Both,
+}
+
+/// `--scenario`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// gopy, closed loop.
+    Closed,
+    /// gopy, open loop.
+    Open,
+    /// The echo and echo+INSERT baselines, closed loop.
+    Baselines,
+    /// All of them.
+    All,
+}
+
+/// The numbers of one benchmark run.
+#[derive(Debug, Clone)]
+struct Sizes {
+    /// Closed-loop resident counts.
+    closed: Vec<usize>,
+    /// Open-loop residents.
+    open_residents: usize,
+    /// Open-loop load.
+    load: OpenLoad,
+}
+
+impl Sizes {
+    /// From the options.
+    fn from(args: &Args) -> Sizes {
+        let (closed, open_residents, rate, duration, think) = if args.quick {
+            (vec![10, 50], 300, 50.0, 5.0, (0.5, 1.5))
+        } else {
+            (vec![100, 1000], 10_000, 1000.0, 45.0, (3.0, 9.0))
+        };
+        Sizes {
+            closed: args.residents.clone().unwrap_or(closed),
+            open_residents: args.open_residents.unwrap_or(open_residents),
+            load: OpenLoad {
+                rate: args.rate.unwrap_or(rate),
+                duration: Duration::from_secs_f64(args.duration.unwrap_or(duration)),
+                think: (
+                    Duration::from_secs_f64(think.0),
+                    Duration::from_secs_f64(think.1),
+                ),
+            },
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(kind) = args.baseline {
+        let result = baseline::run(
+            kind,
+            args.api.as_deref().unwrap_or_default(),
+            args.token.as_deref().unwrap_or_default(),
+            args.db.as_deref(),
+        )
+        .await;
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("baseline {}: {e:#}", kind.name());
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match bench(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dialog benchmark: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs every chosen scenario and reports.
+async fn bench(args: &Args) -> Result<()> {
+    let sizes = Sizes::from(args);
+    let machine = Machine::read();
+    let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
+    let commit = git_commit();
+    let backends: Vec<Backend> = match args.backend {
+        BackendArg::Sqlite => vec![Backend::Sqlite],
+        BackendArg::Postgres => vec![Backend::Postgres],
+        BackendArg::Both => vec![Backend::Sqlite, Backend::Postgres],
+    };
+    let wants = |s: Scenario| args.scenario.contains(&s) || args.scenario.contains(&Scenario::All);
+    let logs = tempfile::Builder::new()
+        .prefix("gopy-bench-logs-")
+        .tempdir()
+        .context("cannot create a folder for logs")?;
+
+    println!("gopy dialog benchmark — {date}, commit {commit}");
+    println!(
+        "machine: {} CPUs ({}), {:.1} GiB memory, Linux {}",
+        machine.nproc, machine.cpu, machine.memory_gib, machine.kernel
+    );
+    println!("updates arrive by {DELIVERY}; every bot is a separate process");
+    if args.quick {
+        println!("--quick: small numbers, for a smoke run; not the figures the targets are about");
+    }
+    println!();
+
+    let mut runs: Vec<Run> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut record = |label: String, result: Result<Run>| match result {
+        Ok(run) => {
+            eprintln!(
+                "  done: {label}: {:.0} steps/s, p99 {} ms, {} timeouts",
+                run.steps_per_s,
+                run.p99_ms.map_or("-".to_owned(), |v| format!("{v:.2}")),
+                run.timeouts
+            );
+            runs.push(run);
+        }
+        Err(e) => {
+            eprintln!("  FAILED: {label}: {e:#}");
+            errors.push(format!("{label}: {e:#}"));
+        }
+    };
+
+    if wants(Scenario::Baselines) {
+        for &n in &sizes.closed {
+            let plans = driver::plans(n, 42);
+            for kind in [Kind::Echo, Kind::EchoInsert] {
+                let label = format!("{} closed loop, {n} residents", kind.name());
+                eprintln!("running {label}");
+                record(label, run_baseline(kind, &plans, logs.path()).await);
+            }
+        }
+    }
+    if wants(Scenario::Closed) {
+        for &backend in &backends {
+            for &n in &sizes.closed {
+                let plans = driver::plans(n, 42);
+                let label = format!("gopy/{} closed loop, {n} residents", backend.name());
+                eprintln!("running {label}");
+                record(label, run_gopy(backend, &plans, None, logs.path()).await);
+            }
+        }
+    }
+    if wants(Scenario::Open) {
+        for &backend in &backends {
+            let plans = driver::plans(sizes.open_residents, 43);
+            let label = format!(
+                "gopy/{} open loop, {} residents at {} steps/s",
+                backend.name(),
+                sizes.open_residents,
+                sizes.load.rate
+            );
+            eprintln!("running {label}");
+            record(
+                label,
+                run_gopy(backend, &plans, Some(sizes.load), logs.path()).await,
+            );
+        }
+    }
+
+    let ratios = report::ratios(&runs);
+    let targets = report::targets(&runs);
+    if runs.iter().any(|r| r.scenario == "closed") {
+        println!(
+            "Closed loop: each resident sends its next step as soon as the previous reply arrives"
+        );
+        println!(
+            "(gopy: complete six-topic dialogs by buttons; baselines: the same number of texts)"
+        );
+        print!("{}", report::closed_table(&runs));
+        println!();
+    }
+    if runs.iter().any(|r| r.scenario == "open") {
+        println!(
+            "Open loop: {} residents, think time {:.1}–{:.1} s, {:.0} steps/s offered for {:.0} s",
+            sizes.open_residents,
+            sizes.load.think.0.as_secs_f64(),
+            sizes.load.think.1.as_secs_f64(),
+            sizes.load.rate,
+            sizes.load.duration.as_secs_f64()
+        );
+        print!("{}", report::open_table(&runs));
+        println!();
+    }
+    if !ratios.is_empty() {
+        println!("gopy's closed-loop throughput as a ratio of each baseline");
+        print!("{}", report::ratio_table(&ratios));
+        println!();
+    }
+    println!("Targets (a benchmark reports; a MISS does not fail the run)");
+    print!("{}", report::target_table(&targets));
+    for r in &runs {
+        let notes: Vec<&String> = r
+            .anomalies
+            .iter()
+            .chain(&r.problems)
+            .chain(&r.warnings)
+            .collect();
+        if !notes.is_empty() {
+            println!();
+            println!(
+                "Notes on {} {} ({} residents):",
+                r.label(),
+                r.scenario,
+                r.residents
+            );
+            for n in notes {
+                println!("  {n}");
+            }
+        }
+    }
+    if !errors.is_empty() {
+        println!();
+        println!("Runs that failed:");
+        for e in &errors {
+            println!("  {e}");
+        }
+    }
+
+    let doc = json!({
+        "benchmark": "gopy dialog",
+        "date": date,
+        "commit": commit,
+        "delivery": DELIVERY,
+        "machine": machine,
+        "options": {
+            "quick": args.quick,
+            "closed_residents": sizes.closed,
+            "open_residents": sizes.open_residents,
+            "open_rate": sizes.load.rate,
+            "open_seconds": sizes.load.duration.as_secs_f64(),
+            "think_seconds": [sizes.load.think.0.as_secs_f64(), sizes.load.think.1.as_secs_f64()],
+            "step_timeout_seconds": STEP_TIMEOUT.as_secs_f64(),
+        },
+        "runs": runs,
+        "ratios": ratios,
+        "targets": targets,
+        "errors": errors,
+    });
+    let line = serde_json::to_string(&doc)?;
+    let path = args.json.clone().unwrap_or_else(default_json_path);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&path, format!("{line}\n")) {
+        Ok(()) => println!("\nJSON written to {}", path.display()),
+        Err(e) => println!("\ncannot write {}: {e}", path.display()),
+    }
+    println!("{line}");
+    Ok(())
+}
+
+/// Starts gopy on a fresh database, waits until it polls, drives the residents (closed loop,
+/// or open loop with `load`), then stops it and checks its database.
+async fn run_gopy(
+    backend: Backend,
+    plans: &[Plan],
+    load: Option<OpenLoad>,
+    logs: &Path,
+) -> Result<Run> {
+    let scenario = if load.is_some() { "open" } else { "closed" };
+    let db = Db::fresh(backend).await?;
+    let fake = FakeTelegram::start().await;
+    let log = logs.join(format!(
+        "gopy-{}-{scenario}-{}.log",
+        backend.name(),
+        plans.len()
+    ));
+    let mut proc = Proc::spawn(
+        "gopy",
+        Path::new(env!("CARGO_BIN_EXE_gopy")),
+        &["serve".to_owned()],
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("TELEGRAM_BOT_TOKEN", TOKEN.to_owned()),
+            ("TELEGRAM_API_URL", fake.api_url().to_string()),
+            ("GOPY_HTTP_ADDR", "127.0.0.1:0".to_owned()),
+            ("GOPY_DEMO", "on".to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
+        ],
+        log,
+    )?;
+    let result = drive(&fake, &mut proc, Bot::Gopy, plans, load).await;
+    let rss = proc.peak_rss_kib();
+    let cpu = proc.cpu_time();
+    let warnings = proc.log_warnings(8);
+    proc.stop().await?;
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = db.remove().await;
+            return Err(e);
+        }
+    };
+    let mut run = Run::new(
+        "gopy",
+        Some(backend.name()),
+        scenario,
+        plans.len(),
+        &outcome,
+    );
+    run.peak_rss_mb = rss.map(kib_to_mb);
+    run.cpu_s = cpu.map(|d| d.as_secs_f64());
+    run.warnings = warnings;
+    let check = verify::gopy(&db.url, &outcome.residents).await;
+    db.remove().await?;
+    let check = check?;
+    run.losses = Some(check.losses);
+    run.doubled = Some(check.doubled);
+    run.complete = Some(check.complete);
+    run.problems = check.problems;
+    if load.is_none() && check.complete != plans.len() {
+        run.problems.push(format!(
+            "{} of {} residents have all their 6–12 opinions submitted",
+            check.complete,
+            plans.len()
+        ));
+    }
+    if check.doubled > 0 {
+        run.problems.push(format!(
+            "{} opinions stored more often than sent",
+            check.doubled
+        ));
+    }
+    Ok(run)
+}
+
+/// Starts a baseline bot as a separate process (this binary with `--baseline`) and drives
+/// the residents against it, each sending as many texts as its gopy dialog has steps.
+async fn run_baseline(kind: Kind, plans: &[Plan], logs: &Path) -> Result<Run> {
+    let db = match kind {
+        Kind::Echo => None,
+        Kind::EchoInsert => Some(Db::fresh(Backend::Postgres).await?),
+    };
+    let fake = FakeTelegram::start().await;
+    let exe = std::env::current_exe().context("cannot find the benchmark binary")?;
+    let mut args = vec![
+        "--baseline".to_owned(),
+        match kind {
+            Kind::Echo => "echo",
+            Kind::EchoInsert => "echo-insert",
+        }
+        .to_owned(),
+        "--api".to_owned(),
+        fake.api_url().to_string(),
+        "--token".to_owned(),
+        TOKEN.to_owned(),
+    ];
+    if let Some(db) = &db {
+        args.push("--db".to_owned());
+        args.push(db.url.clone());
+    }
+    let log = logs.join(format!("baseline-{}-{}.log", kind.name(), plans.len()));
+    let mut proc = Proc::spawn(
+        kind.name(),
+        &exe,
+        &args,
+        &[("RUST_LOG", "warn".to_owned())],
+        log,
+    )?;
+    let result = drive(&fake, &mut proc, Bot::Echo, plans, None).await;
+    let rss = proc.peak_rss_kib();
+    let cpu = proc.cpu_time();
+    let warnings = proc.log_warnings(8);
+    proc.stop().await?;
+    let outcome = match result {
+        Ok(o) => o,
+        Err(e) => {
+            if let Some(db) = db {
+                let _ = db.remove().await;
+            }
+            return Err(e);
+        }
+    };
+    let backend = db.as_ref().map(|_| "postgres");
+    let mut run = Run::new(kind.name(), backend, "closed", plans.len(), &outcome);
+    run.peak_rss_mb = rss.map(kib_to_mb);
+    run.cpu_s = cpu.map(|d| d.as_secs_f64());
+    run.warnings = warnings;
+    if let Some(db) = db {
+        let stored = baseline::stored_rows(&db.url).await;
+        db.remove().await?;
+        let stored = u64::try_from(stored?).unwrap_or_default();
+        run.losses = Some(outcome.completed.saturating_sub(stored));
+        run.doubled = Some(stored.saturating_sub(outcome.issued));
+    }
+    Ok(run)
+}
+
+/// Waits until the bot polls, switches the fake to lean recording, and runs the loop.
+async fn drive(
+    fake: &FakeTelegram,
+    proc: &mut Proc,
+    bot: Bot,
+    plans: &[Plan],
+    load: Option<OpenLoad>,
+) -> Result<driver::Outcome> {
+    proc.wait_polling(fake).await?;
+    let mut rx = fake.subscribe_sent();
+    fake.set_lean(KEEP_SENT);
+    let mut alive = || proc.check_alive();
+    match load {
+        None => {
+            let limits = Limits {
+                step_timeout: STEP_TIMEOUT,
+                deadline: Duration::from_secs(900),
+            };
+            driver::closed(fake, &mut rx, bot, plans, limits, &mut alive).await
+        }
+        Some(load) => {
+            let limits = Limits {
+                step_timeout: STEP_TIMEOUT,
+                deadline: load.duration + STEP_TIMEOUT + Duration::from_secs(20),
+            };
+            driver::open(fake, &mut rx, plans, load, limits, &mut alive).await
+        }
+    }
+}
+
+/// KiB to MB (10^6 bytes).
+fn kib_to_mb(kib: u64) -> f64 {
+    kib as f64 * 1024.0 / 1_000_000.0
+}
+
+/// `target/bench-dialog.json` in the target folder cargo uses.
+fn default_json_path() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target.join("bench-dialog.json")
+}
+
+/// The short hash of the checked-out commit, if git can tell.
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}

@@ -1,0 +1,446 @@
+//! The figures of one benchmark run: per-run results, ratios to the baselines, targets with
+//! PASS/MISS, the machine, as text tables and as one JSON document.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::driver::Outcome;
+
+/// The result of driving one bot in one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Run {
+    /// `gopy`, `echo` or `echo+INSERT`.
+    pub system: String,
+    /// `sqlite`, `postgres`, or none (the bare echo bot).
+    pub backend: Option<String>,
+    /// `closed` or `open`.
+    pub scenario: String,
+    /// Simulated residents.
+    pub residents: usize,
+    /// Steps sent.
+    pub issued: u64,
+    /// Steps answered.
+    pub steps: u64,
+    /// Seconds from the first step sent to the last answered.
+    pub seconds: f64,
+    /// Answered steps per second.
+    pub steps_per_s: f64,
+    /// Median latency, update queued → first reply, in ms.
+    pub p50_ms: Option<f64>,
+    /// 99th percentile latency in ms.
+    pub p99_ms: Option<f64>,
+    /// Highest latency in ms.
+    pub max_ms: Option<f64>,
+    /// Peak resident set size of the bot process (`VmHWM`), in MB (10^6 bytes).
+    pub peak_rss_mb: Option<f64>,
+    /// CPU time of the bot process (user + system), in seconds.
+    pub cpu_s: Option<f64>,
+    /// Residents that finished.
+    pub finished: usize,
+    /// Residents that stopped early.
+    pub failed: usize,
+    /// Steps with no reply in time.
+    pub timeouts: u64,
+    /// Messages that arrived when no step was in flight for that resident.
+    pub strays: u64,
+    /// Acknowledged opinions (gopy) or echoed texts (echo+INSERT) missing from the database.
+    pub losses: Option<u64>,
+    /// Opinions stored more often than sent.
+    pub doubled: Option<u64>,
+    /// Residents with a receipt whose 6–12 opinions are all submitted.
+    pub complete: Option<usize>,
+    /// Open loop: steps offered per second.
+    pub offered_per_s: Option<f64>,
+    /// Open loop: steps sent per second over the offer window.
+    pub achieved_per_s: Option<f64>,
+    /// Open loop: offers dropped because no resident had finished thinking.
+    pub unserved: Option<u64>,
+    /// Whether the run stopped at its overall deadline.
+    pub hit_deadline: bool,
+    /// Anomalies the driver saw.
+    pub anomalies: Vec<String>,
+    /// Mismatches found in the database.
+    pub problems: Vec<String>,
+    /// Warnings and errors from the bot's log.
+    pub warnings: Vec<String>,
+}
+
+impl Run {
+    /// A result from what the driver measured.
+    pub fn new(
+        system: &str,
+        backend: Option<&str>,
+        scenario: &str,
+        residents: usize,
+        o: &Outcome,
+    ) -> Run {
+        let mut lat = o.latencies_us.clone();
+        lat.sort_unstable();
+        let seconds = o.elapsed.as_secs_f64();
+        let open = scenario == "open";
+        let window = o.window.as_secs_f64();
+        Run {
+            system: system.to_owned(),
+            backend: backend.map(str::to_owned),
+            scenario: scenario.to_owned(),
+            residents,
+            issued: o.issued,
+            steps: o.completed,
+            seconds,
+            steps_per_s: if seconds > 0.0 {
+                o.completed as f64 / seconds
+            } else {
+                0.0
+            },
+            p50_ms: percentile(&lat, 0.50),
+            p99_ms: percentile(&lat, 0.99),
+            max_ms: lat.last().map(|v| f64::from(*v) / 1000.0),
+            peak_rss_mb: None,
+            cpu_s: None,
+            finished: o.finished,
+            failed: o.failed,
+            timeouts: o.timeouts,
+            strays: o.strays,
+            losses: None,
+            doubled: None,
+            complete: None,
+            offered_per_s: (open && window > 0.0).then(|| o.offered as f64 / window),
+            achieved_per_s: (open && window > 0.0).then(|| o.issued as f64 / window),
+            unserved: open.then_some(o.unserved),
+            hit_deadline: o.hit_deadline,
+            anomalies: o.anomalies.clone(),
+            problems: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// `system/backend`, for tables.
+    pub fn label(&self) -> String {
+        match &self.backend {
+            Some(b) if self.system == "gopy" => format!("gopy/{b}"),
+            _ => self.system.clone(),
+        }
+    }
+}
+
+/// The `q` quantile of sorted microsecond samples, in ms (nearest rank).
+fn percentile(sorted: &[u32], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(f64::from(sorted[rank - 1]) / 1000.0)
+}
+
+/// One target and whether it was met.
+#[derive(Debug, Clone, Serialize)]
+pub struct Target {
+    /// What is measured.
+    pub name: String,
+    /// The target, in words.
+    pub target: String,
+    /// The measured value, in words.
+    pub value: String,
+    /// PASS (true), MISS (false), or not measured in this run (none).
+    pub pass: Option<bool>,
+}
+
+/// The machine the benchmark ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Machine {
+    /// CPUs available.
+    pub nproc: usize,
+    /// Memory in GiB.
+    pub memory_gib: f64,
+    /// CPU model name.
+    pub cpu: String,
+    /// Kernel release.
+    pub kernel: String,
+}
+
+impl Machine {
+    /// Reads `/proc`.
+    pub fn read() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let kib: f64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0.0);
+        Machine {
+            nproc: std::thread::available_parallelism().map_or(1, usize::from),
+            memory_gib: kib / 1024.0 / 1024.0,
+            cpu,
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Formats an optional number.
+fn opt(v: Option<f64>, decimals: usize) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+/// The closed-loop table.
+pub fn closed_table(runs: &[Run]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<15} {:>9} {:>7} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>7} {:>6}",
+        "system",
+        "residents",
+        "steps",
+        "seconds",
+        "steps/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "RSS MB",
+        "CPU s",
+        "finished",
+        "t/outs",
+        "losses"
+    );
+    for r in runs.iter().filter(|r| r.scenario == "closed") {
+        let _ = writeln!(
+            s,
+            "{:<15} {:>9} {:>7} {:>7.2} {:>9.0} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>7} {:>6}",
+            r.label(),
+            r.residents,
+            r.steps,
+            r.seconds,
+            r.steps_per_s,
+            opt(r.p50_ms, 2),
+            opt(r.p99_ms, 2),
+            opt(r.max_ms, 1),
+            opt(r.peak_rss_mb, 1),
+            opt(r.cpu_s, 1),
+            format!("{}/{}", r.finished, r.residents),
+            r.timeouts,
+            r.losses.map_or_else(|| "-".to_owned(), |l| l.to_string()),
+        );
+    }
+    s
+}
+
+/// The open-loop table.
+pub fn open_table(runs: &[Run]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<15} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}",
+        "system",
+        "residents",
+        "offered/s",
+        "achieved/s",
+        "steps",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "RSS MB",
+        "CPU s",
+        "t/outs",
+        "losses"
+    );
+    for r in runs.iter().filter(|r| r.scenario == "open") {
+        let _ = writeln!(
+            s,
+            "{:<15} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}",
+            r.label(),
+            r.residents,
+            opt(r.offered_per_s, 0),
+            opt(r.achieved_per_s, 0),
+            r.steps,
+            opt(r.p50_ms, 2),
+            opt(r.p99_ms, 2),
+            opt(r.max_ms, 1),
+            opt(r.peak_rss_mb, 1),
+            opt(r.cpu_s, 1),
+            r.timeouts,
+            r.losses.map_or_else(|| "-".to_owned(), |l| l.to_string()),
+        );
+    }
+    s
+}
+
+/// gopy's closed-loop throughput as a ratio of each baseline at the same resident count.
+pub fn ratios(runs: &[Run]) -> Vec<Value> {
+    let closed: Vec<&Run> = runs.iter().filter(|r| r.scenario == "closed").collect();
+    let mut out = Vec::new();
+    for g in closed.iter().filter(|r| r.system == "gopy") {
+        for b in closed
+            .iter()
+            .filter(|r| r.system != "gopy" && r.residents == g.residents)
+        {
+            if b.steps_per_s > 0.0 {
+                out.push(json!({
+                    "gopy_backend": g.backend,
+                    "baseline": b.system,
+                    "residents": g.residents,
+                    "gopy_steps_per_s": g.steps_per_s,
+                    "baseline_steps_per_s": b.steps_per_s,
+                    "ratio": g.steps_per_s / b.steps_per_s,
+                }));
+            }
+        }
+    }
+    out
+}
+
+/// The ratios as a text table.
+pub fn ratio_table(ratios: &[Value]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{:<15} {:<13} {:>9} {:>11} {:>12} {:>7}",
+        "gopy", "baseline", "residents", "gopy st/s", "base st/s", "ratio"
+    );
+    for r in ratios {
+        let _ = writeln!(
+            s,
+            "{:<15} {:<13} {:>9} {:>11.0} {:>12.0} {:>6.2}×",
+            format!("gopy/{}", r["gopy_backend"].as_str().unwrap_or("-")),
+            r["baseline"].as_str().unwrap_or("-"),
+            r["residents"],
+            r["gopy_steps_per_s"].as_f64().unwrap_or(0.0),
+            r["baseline_steps_per_s"].as_f64().unwrap_or(0.0),
+            r["ratio"].as_f64().unwrap_or(0.0),
+        );
+    }
+    s
+}
+
+/// The targets of the issue, judged on the runs with the most residents.
+pub fn targets(runs: &[Run]) -> Vec<Target> {
+    let closed = |system: &str, backend: Option<&str>| {
+        runs.iter()
+            .filter(|r| {
+                r.scenario == "closed" && r.system == system && r.backend.as_deref() == backend
+            })
+            .max_by_key(|r| r.residents)
+    };
+    let mut out = Vec::new();
+
+    let pg = closed("gopy", Some("postgres"));
+    let ins = closed("echo+INSERT", Some("postgres"));
+    out.push(match (pg, ins) {
+        (Some(g), Some(b)) if g.residents == b.residents && b.steps_per_s > 0.0 => {
+            let ratio = g.steps_per_s / b.steps_per_s;
+            Target {
+                name: format!(
+                    "gopy/postgres vs echo+INSERT, closed loop, {} residents",
+                    g.residents
+                ),
+                target: "≥ 0.5×".to_owned(),
+                value: format!(
+                    "{ratio:.2}× ({:.0} vs {:.0} steps/s)",
+                    g.steps_per_s, b.steps_per_s
+                ),
+                pass: Some(ratio >= 0.5),
+            }
+        }
+        _ => not_measured("gopy/postgres vs echo+INSERT, closed loop", "≥ 0.5×"),
+    });
+
+    out.push(match closed("gopy", Some("sqlite")) {
+        Some(g) => Target {
+            name: format!(
+                "gopy/sqlite throughput, closed loop, {} residents",
+                g.residents
+            ),
+            target: "≥ 3000 steps/s".to_owned(),
+            value: format!("{:.0} steps/s", g.steps_per_s),
+            pass: Some(g.steps_per_s >= 3000.0),
+        },
+        None => not_measured("gopy/sqlite throughput, closed loop", "≥ 3000 steps/s"),
+    });
+
+    for backend in ["sqlite", "postgres"] {
+        let open = runs
+            .iter()
+            .filter(|r| r.scenario == "open" && r.backend.as_deref() == Some(backend))
+            .max_by_key(|r| r.residents);
+        let name = format!("gopy/{backend} open-loop p99");
+        out.push(match open.and_then(|r| r.p99_ms.map(|p| (r, p))) {
+            Some((r, p99)) => Target {
+                name: format!(
+                    "{name}, {} residents at {:.0} steps/s",
+                    r.residents,
+                    r.offered_per_s.unwrap_or(0.0)
+                ),
+                target: "≤ 25 ms".to_owned(),
+                value: format!("{p99:.2} ms"),
+                pass: Some(p99 <= 25.0),
+            },
+            None => not_measured(&name, "≤ 25 ms"),
+        });
+    }
+
+    for backend in ["sqlite", "postgres"] {
+        let name = format!("gopy/{backend} peak RSS, closed loop");
+        out.push(
+            match closed("gopy", Some(backend)).and_then(|r| r.peak_rss_mb.map(|m| (r, m))) {
+                Some((r, mb)) => Target {
+                    name: format!("{name}, {} residents", r.residents),
+                    target: "≤ 150 MB".to_owned(),
+                    value: format!("{mb:.1} MB"),
+                    pass: Some(mb <= 150.0),
+                },
+                None => not_measured(&name, "≤ 150 MB"),
+            },
+        );
+    }
+
+    let lossy: u64 = runs.iter().filter_map(|r| r.losses).sum();
+    let checked = runs.iter().any(|r| r.losses.is_some());
+    out.push(Target {
+        name: "acknowledged opinions lost, every run".to_owned(),
+        target: "0".to_owned(),
+        value: if checked {
+            lossy.to_string()
+        } else {
+            "-".to_owned()
+        },
+        pass: checked.then_some(lossy == 0),
+    });
+    out
+}
+
+/// A target this run did not measure.
+fn not_measured(name: &str, target: &str) -> Target {
+    Target {
+        name: name.to_owned(),
+        target: target.to_owned(),
+        value: "not measured".to_owned(),
+        pass: None,
+    }
+}
+
+/// The targets as text.
+pub fn target_table(targets: &[Target]) -> String {
+    let mut s = String::new();
+    for t in targets {
+        let verdict = match t.pass {
+            Some(true) => "PASS",
+            Some(false) => "MISS",
+            None => "-",
+        };
+        let _ = writeln!(
+            s,
+            "{verdict:<5} {:<62} target {:<15} measured {}",
+            t.name, t.target, t.value
+        );
+    }
+    s
+}
