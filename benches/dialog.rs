@@ -76,6 +76,9 @@ struct Args {
     /// Open-loop duration in seconds (default 45, quick 5).
     #[arg(long)]
     duration: Option<f64>,
+    /// Threads of the harness (fake server and driver); 1 runs it on the main thread.
+    #[arg(long, default_value_t = 1)]
+    harness_threads: usize,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -151,17 +154,21 @@ impl Sizes {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(kind) = args.baseline {
-        let result = baseline::run(
-            kind,
-            args.api.as_deref().unwrap_or_default(),
-            args.token.as_deref().unwrap_or_default(),
-            args.db.as_deref(),
-        )
-        .await;
+        // A baseline bot gets tokio's default runtime, like any teloxide bot (and gopy).
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build();
+        let result = runtime.map_err(anyhow::Error::from).and_then(|rt| {
+            rt.block_on(baseline::run(
+                kind,
+                args.api.as_deref().unwrap_or_default(),
+                args.token.as_deref().unwrap_or_default(),
+                args.db.as_deref(),
+            ))
+        });
         return match result {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -170,7 +177,22 @@ async fn main() -> ExitCode {
             }
         };
     }
-    match bench(&args).await {
+    // The harness (fake server and driver) runs on as few threads as asked, one by default,
+    // so that it takes at most that many of the machine's CPUs from the bot under test and
+    // pays no cross-thread wake-ups.
+    let runtime = match args.harness_threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+    };
+    let result = runtime
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(bench(&args)));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("dialog benchmark: {e:#}");
@@ -386,10 +408,9 @@ async fn run_gopy(
     )?;
     let result = drive(&fake, &mut proc, Bot::Gopy, plans, load).await;
     let rss = proc.peak_rss_kib();
-    let cpu = proc.cpu_time();
     let warnings = proc.log_warnings(8);
     proc.stop().await?;
-    let outcome = match result {
+    let (outcome, cpu) = match result {
         Ok(o) => o,
         Err(e) => {
             let _ = db.remove().await;
@@ -404,7 +425,7 @@ async fn run_gopy(
         &outcome,
     );
     run.peak_rss_mb = rss.map(kib_to_mb);
-    run.cpu_s = cpu.map(|d| d.as_secs_f64());
+    cpu.fill(&mut run);
     run.warnings = warnings;
     let check = verify::gopy(&db.url, &outcome.residents).await;
     db.remove().await?;
@@ -464,10 +485,9 @@ async fn run_baseline(kind: Kind, plans: &[Plan], logs: &Path) -> Result<Run> {
     )?;
     let result = drive(&fake, &mut proc, Bot::Echo, plans, None).await;
     let rss = proc.peak_rss_kib();
-    let cpu = proc.cpu_time();
     let warnings = proc.log_warnings(8);
     proc.stop().await?;
-    let outcome = match result {
+    let (outcome, cpu) = match result {
         Ok(o) => o,
         Err(e) => {
             if let Some(db) = db {
@@ -479,7 +499,7 @@ async fn run_baseline(kind: Kind, plans: &[Plan], logs: &Path) -> Result<Run> {
     let backend = db.as_ref().map(|_| "postgres");
     let mut run = Run::new(kind.name(), backend, "closed", plans.len(), &outcome);
     run.peak_rss_mb = rss.map(kib_to_mb);
-    run.cpu_s = cpu.map(|d| d.as_secs_f64());
+    cpu.fill(&mut run);
     run.warnings = warnings;
     if let Some(db) = db {
         let stored = baseline::stored_rows(&db.url).await;
@@ -491,17 +511,71 @@ async fn run_baseline(kind: Kind, plans: &[Plan], logs: &Path) -> Result<Run> {
     Ok(run)
 }
 
+/// CPU time spent while residents were driven, by whom.
+#[derive(Debug, Default, Clone, Copy)]
+struct CpuSplit {
+    /// The bot process under test.
+    bot: Option<Duration>,
+    /// This process: the fake server and the driver.
+    harness: Duration,
+    /// Every local `postgres` process.
+    postgres: Duration,
+}
+
+impl CpuSplit {
+    /// Now, for the processes involved.
+    fn now(proc: &Proc) -> CpuSplit {
+        CpuSplit {
+            bot: proc.cpu_time(),
+            harness: procs::own_cpu_time(),
+            postgres: procs::postgres_cpu_time(),
+        }
+    }
+
+    /// What was spent from `self` until `later`.
+    fn until(self, later: CpuSplit) -> CpuSplit {
+        CpuSplit {
+            bot: later.bot.zip(self.bot).map(|(b, a)| b.saturating_sub(a)),
+            harness: later.harness.saturating_sub(self.harness),
+            postgres: later.postgres.saturating_sub(self.postgres),
+        }
+    }
+
+    /// Puts the figures into a result.
+    fn fill(self, run: &mut Run) {
+        run.cpu_s = self.bot.map(|d| d.as_secs_f64());
+        run.harness_cpu_s = Some(self.harness.as_secs_f64());
+        run.postgres_cpu_s = Some(self.postgres.as_secs_f64());
+    }
+}
+
 /// Waits until the bot polls, switches the fake to lean recording, and runs the loop.
+/// Returns what the driver measured and the CPU each party spent meanwhile.
 async fn drive(
     fake: &FakeTelegram,
     proc: &mut Proc,
     bot: Bot,
     plans: &[Plan],
     load: Option<OpenLoad>,
-) -> Result<driver::Outcome> {
+) -> Result<(driver::Outcome, CpuSplit)> {
     proc.wait_polling(fake).await?;
     let mut rx = fake.subscribe_sent();
     fake.set_lean(KEEP_SENT);
+    let before = CpuSplit::now(proc);
+    let outcome = drive_loop(fake, &mut rx, proc, bot, plans, load).await?;
+    let spent = before.until(CpuSplit::now(proc));
+    Ok((outcome, spent))
+}
+
+/// The closed or the open loop, bounded in time.
+async fn drive_loop(
+    fake: &FakeTelegram,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<fake_telegram::Sent>,
+    proc: &mut Proc,
+    bot: Bot,
+    plans: &[Plan],
+    load: Option<OpenLoad>,
+) -> Result<driver::Outcome> {
     let mut alive = || proc.check_alive();
     match load {
         None => {
@@ -509,14 +583,14 @@ async fn drive(
                 step_timeout: STEP_TIMEOUT,
                 deadline: Duration::from_secs(900),
             };
-            driver::closed(fake, &mut rx, bot, plans, limits, &mut alive).await
+            driver::closed(fake, rx, bot, plans, limits, &mut alive).await
         }
         Some(load) => {
             let limits = Limits {
                 step_timeout: STEP_TIMEOUT,
                 deadline: load.duration + STEP_TIMEOUT + Duration::from_secs(20),
             };
-            driver::open(fake, &mut rx, plans, load, limits, &mut alive).await
+            driver::open(fake, rx, plans, load, limits, &mut alive).await
         }
     }
 }

@@ -325,8 +325,10 @@ impl<'a> Fleet<'a> {
                 let echo = (self.bot == Bot::Echo).then(|| text.clone());
                 let what = if opinion {
                     "an opinion".to_owned()
+                } else if text.starts_with('/') {
+                    text.clone()
                 } else {
-                    format!("{text:?}")
+                    "a text".to_owned()
                 };
                 (update, (opinion, false, echo, what))
             }

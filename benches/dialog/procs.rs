@@ -222,16 +222,9 @@ impl Proc {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
-    /// CPU time used so far (user + system), from `/proc/<pid>/stat`.
+    /// CPU time used so far (user + system).
     pub fn cpu_time(&self) -> Option<Duration> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
-        // Fields after the command name (which is in parentheses and may hold spaces).
-        let rest = &stat[stat.rfind(')')? + 2..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
-        // Clock ticks are 100 per second on every Linux we run on.
-        Some(Duration::from_millis((utime + stime) * 10))
+        cpu_time(&format!("/proc/{}/stat", self.pid)).map(|(_, t)| t)
     }
 
     /// Asks the process to stop (SIGTERM), waits, and kills it if it does not.
@@ -275,4 +268,42 @@ impl Proc {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// The command name and CPU time (user + system) of a process, from its `/proc/…/stat`.
+fn cpu_time(stat_path: &str) -> Option<(String, Duration)> {
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let comm = stat.get(open + 1..close)?.to_owned();
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat.get(close + 2..)?.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks are 100 per second on every Linux we run on.
+    Some((comm, Duration::from_millis((utime + stime) * 10)))
+}
+
+/// CPU time used so far by this process (the harness: fake server and driver).
+pub fn own_cpu_time() -> Duration {
+    cpu_time("/proc/self/stat").map_or(Duration::ZERO, |(_, t)| t)
+}
+
+/// CPU time used so far by every process named `postgres` on this machine (a local server;
+/// zero when it runs elsewhere or cannot be seen).
+pub fn postgres_cpu_time() -> Duration {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter_map(|e| cpu_time(&format!("{}/stat", e.path().display())))
+        .filter(|(comm, _)| comm == "postgres")
+        .map(|(_, t)| t)
+        .sum()
 }

@@ -35,8 +35,12 @@ pub struct Run {
     pub max_ms: Option<f64>,
     /// Peak resident set size of the bot process (`VmHWM`), in MB (10^6 bytes).
     pub peak_rss_mb: Option<f64>,
-    /// CPU time of the bot process (user + system), in seconds.
+    /// CPU time of the bot process (user + system) while residents were driven, in seconds.
     pub cpu_s: Option<f64>,
+    /// CPU time of the harness (fake server and driver) meanwhile, in seconds.
+    pub harness_cpu_s: Option<f64>,
+    /// CPU time of the local Postgres server meanwhile, in seconds.
+    pub postgres_cpu_s: Option<f64>,
     /// Residents that finished.
     pub finished: usize,
     /// Residents that stopped early.
@@ -99,6 +103,8 @@ impl Run {
             max_ms: lat.last().map(|v| f64::from(*v) / 1000.0),
             peak_rss_mb: None,
             cpu_s: None,
+            harness_cpu_s: None,
+            postgres_cpu_s: None,
             finished: o.finished,
             failed: o.failed,
             timeouts: o.timeouts,
@@ -192,86 +198,128 @@ fn opt(v: Option<f64>, decimals: usize) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
 }
 
-/// The closed-loop table.
-pub fn closed_table(runs: &[Run]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<15} {:>9} {:>7} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>7} {:>6}",
-        "system",
-        "residents",
-        "steps",
-        "seconds",
-        "steps/s",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "RSS MB",
-        "CPU s",
-        "finished",
-        "t/outs",
-        "losses"
-    );
-    for r in runs.iter().filter(|r| r.scenario == "closed") {
-        let _ = writeln!(
-            s,
-            "{:<15} {:>9} {:>7} {:>7.2} {:>9.0} {:>8} {:>8} {:>8} {:>8} {:>7} {:>8} {:>7} {:>6}",
-            r.label(),
-            r.residents,
-            r.steps,
-            r.seconds,
-            r.steps_per_s,
-            opt(r.p50_ms, 2),
-            opt(r.p99_ms, 2),
-            opt(r.max_ms, 1),
-            opt(r.peak_rss_mb, 1),
-            opt(r.cpu_s, 1),
-            format!("{}/{}", r.finished, r.residents),
-            r.timeouts,
-            r.losses.map_or_else(|| "-".to_owned(), |l| l.to_string()),
-        );
+/// Lays out rows as columns: the first left-aligned, the others right-aligned.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut out = String::new();
+        for (k, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            let pad = w.saturating_sub(cell.chars().count());
+            if k == 0 {
+                out.push_str(cell);
+                out.push_str(&" ".repeat(pad));
+            } else {
+                out.push_str("  ");
+                out.push_str(&" ".repeat(pad));
+                out.push_str(cell);
+            }
+        }
+        out.trim_end().to_owned() + "\n"
+    };
+    let mut s = line(header.iter().map(|h| (*h).to_owned()).collect());
+    for row in rows {
+        s.push_str(&line(row.clone()));
     }
     s
 }
 
+/// CPU seconds of the bot, the harness and Postgres, as `bot/harness/pg`.
+fn cpu_cell(r: &Run) -> String {
+    format!(
+        "{}/{}/{}",
+        opt(r.cpu_s, 1),
+        opt(r.harness_cpu_s, 1),
+        opt(r.postgres_cpu_s, 1)
+    )
+}
+
+/// The closed-loop table.
+pub fn closed_table(runs: &[Run]) -> String {
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .filter(|r| r.scenario == "closed")
+        .map(|r| {
+            vec![
+                r.label(),
+                r.residents.to_string(),
+                r.steps.to_string(),
+                format!("{:.2}", r.seconds),
+                format!("{:.0}", r.steps_per_s),
+                opt(r.p50_ms, 2),
+                opt(r.p99_ms, 2),
+                opt(r.max_ms, 1),
+                opt(r.peak_rss_mb, 1),
+                cpu_cell(r),
+                format!("{}/{}", r.finished, r.residents),
+                r.timeouts.to_string(),
+                r.losses.map_or_else(|| "-".to_owned(), |l| l.to_string()),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "system",
+            "residents",
+            "steps",
+            "seconds",
+            "steps/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "RSS MB",
+            "CPU s bot/harness/pg",
+            "finished",
+            "timeouts",
+            "losses",
+        ],
+        &rows,
+    )
+}
+
 /// The open-loop table.
 pub fn open_table(runs: &[Run]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "{:<15} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}",
-        "system",
-        "residents",
-        "offered/s",
-        "achieved/s",
-        "steps",
-        "p50 ms",
-        "p99 ms",
-        "max ms",
-        "RSS MB",
-        "CPU s",
-        "t/outs",
-        "losses"
-    );
-    for r in runs.iter().filter(|r| r.scenario == "open") {
-        let _ = writeln!(
-            s,
-            "{:<15} {:>9} {:>9} {:>10} {:>7} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}",
-            r.label(),
-            r.residents,
-            opt(r.offered_per_s, 0),
-            opt(r.achieved_per_s, 0),
-            r.steps,
-            opt(r.p50_ms, 2),
-            opt(r.p99_ms, 2),
-            opt(r.max_ms, 1),
-            opt(r.peak_rss_mb, 1),
-            opt(r.cpu_s, 1),
-            r.timeouts,
-            r.losses.map_or_else(|| "-".to_owned(), |l| l.to_string()),
-        );
-    }
-    s
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .filter(|r| r.scenario == "open")
+        .map(|r| {
+            vec![
+                r.label(),
+                r.residents.to_string(),
+                opt(r.offered_per_s, 0),
+                opt(r.achieved_per_s, 0),
+                r.steps.to_string(),
+                opt(r.p50_ms, 2),
+                opt(r.p99_ms, 2),
+                opt(r.max_ms, 1),
+                opt(r.peak_rss_mb, 1),
+                cpu_cell(r),
+                r.timeouts.to_string(),
+                r.losses.map_or_else(|| "-".to_owned(), |l| l.to_string()),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "system",
+            "residents",
+            "offered/s",
+            "achieved/s",
+            "steps",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "RSS MB",
+            "CPU s bot/harness/pg",
+            "timeouts",
+            "losses",
+        ],
+        &rows,
+    )
 }
 
 /// gopy's closed-loop throughput as a ratio of each baseline at the same resident count.
