@@ -569,10 +569,10 @@ impl FakeTelegram {
                 "duration": 4, "mime_type": "audio/ogg"}}),
             Media::Audio => json!({"audio": {
                 "file_id": "CQACAgIAAxkBAAIBd1", "file_unique_id": "AgADd1",
-                "duration": 125, "title": "Ghi âm họp tổ"}}),
+                "duration": 125, "title": "Ghi âm họp tổ", "mime_type": "audio/mpeg"}}),
             Media::Video => json!({"video": {
                 "file_id": "BAACAgIAAxkBAAIBe1", "file_unique_id": "AgADe1",
-                "width": 640, "height": 360, "duration": 12}}),
+                "width": 640, "height": 360, "duration": 12, "mime_type": "video/mp4"}}),
             Media::VideoNote => json!({"video_note": {
                 "file_id": "DQACAgIAAxkBAAIBf1", "file_unique_id": "AgADf1",
                 "length": 240, "duration": 5}}),
