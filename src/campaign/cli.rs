@@ -302,8 +302,14 @@ pub fn describe(c: &Campaign) -> String {
 
     line(String::new());
     line("Liên kết mời góp ý / deep links (t.me/<bot>?start=…):".to_owned());
-    for u in &c.units {
-        line(format!("  {}  {}", deep_link(&c.slug, &u.code), u.name));
+    let links: Vec<String> = c
+        .units
+        .iter()
+        .map(|u| deep_link(&c.slug, &u.code))
+        .collect();
+    let width = links.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    for (link, u) in links.iter().zip(&c.units) {
+        line(format!("  {}  {}", pad(link, width), u.name));
     }
 
     line(String::new());

@@ -459,7 +459,7 @@ fn a_phase_that_closes_before_it_opens_is_reported() {
     one_problem(
         &text,
         line_of(&text, "2025-07-10", 1),
-        "phase collect closes before it opens (opens 13/07/2025 00:00, closes 11/07/2025 00:00)",
+        "phase collect closes before it opens (opens 13/07/2025 00:00, closes 10/07/2025 24:00)",
     );
 }
 
@@ -485,7 +485,7 @@ fn overlapping_phases_are_reported() {
     one_problem(
         &text,
         line_of(&text, "2025-07-20 12:00", 1),
-        "giai đoạn synthesise bắt đầu (20/07/2025 12:00) khi giai đoạn collect chưa kết thúc (21/07/2025 00:00)",
+        "giai đoạn synthesise bắt đầu (20/07/2025 12:00) khi giai đoạn collect chưa kết thúc (20/07/2025 24:00)",
     );
 }
 

@@ -9,7 +9,7 @@ use std::ops::Range;
 use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, TimeZone as _, Utc};
 
 use super::file::{At, Problems, RawCampaign, RawPhase, RawUnit};
-use super::format_local;
+use super::{format_local, format_local_end};
 use crate::domain::{Campaign, Phase, PhaseKind, Section, TZ, TargetGroup, Topic, Unit};
 
 /// Longest campaign title, issuer, section title.
@@ -616,7 +616,7 @@ fn phases(raw: &RawCampaign, problems: &mut Problems<'_>, whole: &Range<usize>) 
             continue;
         };
         if ends_at <= starts_at {
-            let (s, e) = (format_local(starts_at), format_local(ends_at));
+            let (s, e) = (format_local(starts_at), format_local_end(ends_at));
             let k = kind.as_str();
             problems.add(
                 &p.ends.as_ref().map_or(p.at.clone(), |e| e.span()),
@@ -666,7 +666,7 @@ fn phases(raw: &RawCampaign, problems: &mut Problems<'_>, whole: &Range<usize>) 
                 ),
             );
         } else if next.starts_at < prev.ends_at {
-            let (s, e) = (format_local(next.starts_at), format_local(prev.ends_at));
+            let (s, e) = (format_local(next.starts_at), format_local_end(prev.ends_at));
             problems.add(
                 &at,
                 format_args!("giai đoạn {nk} bắt đầu ({s}) khi giai đoạn {pk} chưa kết thúc ({e})"),
