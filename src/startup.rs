@@ -39,7 +39,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
 /// Loads the demo campaign if the database has no campaign at all.
 pub async fn ensure_demo(store: &Arc<dyn Store>, clock: &Clock) -> anyhow::Result<()> {
     if store.campaigns().await?.is_empty() {
-        let demo = crate::campaign::demo(clock());
+        let demo = crate::campaign::demo(clock())?;
         let id = store.insert_campaign(&demo).await?;
         tracing::info!(campaign = id, slug = %demo.slug, "loaded the demo campaign");
     }
