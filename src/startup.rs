@@ -32,7 +32,10 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let store = store::open(&settings.database_url)
         .await
         .with_context(|| format!("cannot open {}", store::redact_url(&settings.database_url)))?;
-    store.migrate().await.context("cannot migrate the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     Ok(store)
 }
 

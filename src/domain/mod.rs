@@ -6,7 +6,7 @@ mod contact;
 mod opinion;
 
 pub use campaign::{
-    Campaign, CampaignId, Phase, PhaseKind, Section, TargetGroup, Topic, Unit, CollectionWindow,
+    Campaign, CampaignId, CollectionWindow, Phase, PhaseKind, Section, TargetGroup, Topic, Unit,
 };
 pub use contact::{Channel, Contact, ContactId, ContactKey, Identity, IdentityMode, Locale};
 pub use opinion::{Opinion, OpinionSource, OpinionStatus, ReceiptCode};

@@ -187,8 +187,12 @@ pub trait Store: Send + Sync + 'static {
 pub trait Tx: Send {
     /// Records an inbound update as processed. Returns `false` when it was processed before
     /// (a redelivery), in which case the caller rolls back and does nothing.
-    async fn claim_update(&mut self, channel: Channel, key: &str, at: DateTime<Utc>)
-    -> StoreResult<bool>;
+    async fn claim_update(
+        &mut self,
+        channel: Channel,
+        key: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// The contact for this key, created (with the given locale) if new.
     async fn contact(&mut self, key: &ContactKey, locale: Locale) -> StoreResult<Contact>;
