@@ -13,6 +13,7 @@ phase-closed =
 idle-prompt =
     <b>{ $title }</b>
     You are warmly invited to give your opinions. Choose “Start” or send /start.
+choice-my = 📋 See my opinions
 choice-start = Start
 
 ## Notice and consent
@@ -102,11 +103,12 @@ review-header =
         [one] one opinion
        *[other] { $count } opinions
     } not yet submitted:
-review-topic = <b>{ $title }</b> ({ $count ->
+review-topic =
+    <b>{ $title }</b> ({ $count ->
         [one] 1 opinion
        *[other] { $count } opinions
     })
-review-items = { $items }
+    { $items }
 review-more = … and { $count } more (see them all with /my).
 review-footer = After submitting, you can still change or withdraw your opinions with /my until { $closes }.
 choice-submit = ✅ Submit

@@ -14,6 +14,7 @@ phase-closed =
 idle-prompt =
     <b>{ $title }</b>
     Kính mời Quý vị tham gia góp ý. Vui lòng chọn “Bắt đầu góp ý” hoặc gõ /start.
+choice-my = 📋 Xem ý kiến của tôi
 choice-start = Bắt đầu góp ý
 
 ## Notice and consent
@@ -94,8 +95,9 @@ review-empty = Quý vị chưa có ý kiến nào chờ gửi. Vui lòng chọn 
 review-header =
     <b>Xem lại trước khi gửi</b>
     Quý vị có { $count } ý kiến chưa gửi:
-review-topic = <b>{ $title }</b> ({ $count } ý kiến)
-review-items = { $items }
+review-topic =
+    <b>{ $title }</b> ({ $count } ý kiến)
+    { $items }
 review-more = … và { $count } ý kiến khác (xem đầy đủ bằng lệnh /my).
 review-footer = Sau khi gửi, Quý vị vẫn có thể sửa hoặc rút ý kiến bằng lệnh /my đến { $closes }.
 choice-submit = ✅ Gửi ý kiến

@@ -639,3 +639,6 @@ fn clean(text: &str) -> Result<String, Msg> {
     }
     Ok(text.to_owned())
 }
+
+#[cfg(test)]
+mod tests;

@@ -409,9 +409,9 @@ fn review(ctx: &Context<'_>, c: &Campaign, opinions: &[Opinion]) -> View {
             paragraphs.push(
                 Msg::new("review-topic")
                     .text("title", title)
-                    .num("count", count(mine.len())),
+                    .num("count", count(mine.len()))
+                    .text("items", items.join("\n")),
             );
-            paragraphs.push(Msg::new("review-items").text("items", items.join("\n")));
         }
     }
     if more > 0 {

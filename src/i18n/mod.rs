@@ -98,6 +98,10 @@ impl Localizer {
                 };
                 let mut b = FluentBundle::new_concurrent(vec![lang]);
                 b.set_use_isolating(false);
+                b.set_formatter(Some(match locale {
+                    Locale::Vi => group_vi,
+                    Locale::En => group_en,
+                }));
                 b
             });
             bundle
@@ -193,6 +197,39 @@ impl Localizer {
             buttons: Vec::new(),
         }
     }
+}
+
+/// Writes whole numbers with the thousands separator a Vietnamese reader expects (`4.000`).
+fn group_vi<M>(value: &FluentValue, _: &M) -> Option<String> {
+    group(value, '.')
+}
+
+/// Writes whole numbers with the English thousands separator (`4,000`).
+fn group_en<M>(value: &FluentValue, _: &M) -> Option<String> {
+    group(value, ',')
+}
+
+/// Whole numbers of four digits or more with `sep` between groups of three; anything else is
+/// left to Fluent.
+fn group(value: &FluentValue, sep: char) -> Option<String> {
+    let FluentValue::Number(n) = value else {
+        return None;
+    };
+    if n.value.fract() != 0.0 || n.value.abs() < 1000.0 || n.value.abs() >= 1e15 {
+        return None;
+    }
+    let digits = format!("{}", n.value.abs() as u64);
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n.value < 0.0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(sep);
+        }
+        out.push(c);
+    }
+    Some(out)
 }
 
 /// Escapes text for Telegram HTML (`&`, `<`, `>`; quotes need no escaping outside attributes).
@@ -331,12 +368,18 @@ mod tests {
         let l = Localizer::new().expect("localizer");
         let one = l.msg(
             Locale::En,
-            &Msg::new("review-topic").text("title", "T").num("count", 1),
+            &Msg::new("review-topic")
+                .text("title", "T")
+                .num("count", 1)
+                .text("items", "• a"),
             Markup::Plain,
         );
         let two = l.msg(
             Locale::En,
-            &Msg::new("review-topic").text("title", "T").num("count", 2),
+            &Msg::new("review-topic")
+                .text("title", "T")
+                .num("count", 2)
+                .text("items", "• a"),
             Markup::Plain,
         );
         assert!(
@@ -344,6 +387,36 @@ mod tests {
             "{one}"
         );
         assert!(two.contains("2 opinions"), "{two}");
+    }
+
+    #[test]
+    fn numbers_are_grouped_as_each_language_writes_them() {
+        let l = Localizer::new().expect("localizer");
+        let m = Msg::new("error-too-long")
+            .num("length", 4001)
+            .num("max", 4000);
+        let vi = l.msg(Locale::Vi, &m, Markup::Plain);
+        let en = l.msg(Locale::En, &m, Markup::Plain);
+        assert!(vi.contains("4.001 ký tự") && vi.contains("4.000"), "{vi}");
+        assert!(
+            en.contains("4,001 characters") && en.contains("4,000"),
+            "{en}"
+        );
+        let small = l.msg(
+            Locale::Vi,
+            &Msg::new("my-older").num("count", 12),
+            Markup::Plain,
+        );
+        assert!(small.starts_with("12 "), "{small}");
+        assert_eq!(
+            group(&FluentValue::from(1234567), '.').as_deref(),
+            Some("1.234.567")
+        );
+        assert_eq!(
+            group(&FluentValue::from(-1000), ',').as_deref(),
+            Some("-1,000")
+        );
+        assert_eq!(group(&FluentValue::from(999), ','), None);
     }
 
     #[test]
