@@ -24,9 +24,13 @@ fn now() -> DateTime<Utc> {
 /// Where `now` stands against the test campaign's collection window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Win {
+    /// Collection opened two days ago and closes in five.
     Open,
+    /// Collection opens tomorrow.
     NotYet,
+    /// Collection closed yesterday.
     Closed,
+    /// There is no campaign at all.
     NoCampaign,
 }
 
@@ -172,14 +176,23 @@ fn l10n() -> &'static Localizer {
 /// A resident and the part of the shell the engine relies on: it loads opinions only when
 /// [`needs_opinions`] says so, applies the effects and keeps the state.
 struct Sim {
+    /// The campaign the shell resolved, if any.
     campaign: Option<Campaign>,
+    /// The persisted dialog state.
     state: DialogState,
+    /// The resident's opinions as the store would hold them.
     opinions: Vec<Opinion>,
+    /// The clock.
     now: DateTime<Utc>,
+    /// Whether the channel shows buttons.
     has_buttons: bool,
+    /// Counts steps, to make fresh references and receipts.
     counter: u32,
+    /// The effects of the last step.
     effects: Vec<Effect>,
+    /// Consents recorded so far.
     consents: Vec<IdentityMode>,
+    /// Set when the resident erased themselves: whether their opinions were withdrawn.
     erased: Option<bool>,
 }
 
@@ -1319,4 +1332,63 @@ fn choice_data_fits_in_64_bytes_even_with_the_longest_codes() {
             topic: "t".repeat(16)
         }
     );
+}
+
+#[test]
+fn my_lists_the_newest_twenty_and_counts_the_rest() {
+    for has_buttons in [true, false] {
+        let mut sim = sim_at(Win::Open, &Step::Menu, has_buttons);
+        sim.opinions = (0..25)
+            .map(|i| {
+                opinion(
+                    &format!("M{i:05}"),
+                    "kinh-te",
+                    OpinionStatus::Submitted,
+                    &format!("Ý kiến số {i}: {}", "nội dung ".repeat(400)),
+                )
+            })
+            .collect();
+        sim.cmd(Command::My);
+        assert!(sim.has_key("my-older"));
+        assert_eq!(sim.last().choices.len(), 21);
+        assert!(sim.last().choices[0].data.ends_with("o:M00005"));
+        let text = l10n().reply(sim.last(), Markup::Plain, false).text;
+        assert!(text.chars().count() < 4096, "{}", text.chars().count());
+        assert!(text.contains("\n21. "), "{text}");
+        sim.text("M00007");
+        assert_eq!(
+            sim.state.step,
+            Step::MyOpinion {
+                reference: "M00007".into()
+            }
+        );
+    }
+}
+
+#[test]
+fn an_opinion_on_a_topic_needs_no_opinions_loaded_but_the_review_does() {
+    let topic = sim_at(
+        Win::Open,
+        &Step::Topic {
+            topic: "kinh-te".into(),
+        },
+        true,
+    );
+    let opinion = Input::Text("Cần mở rộng đường liên thôn.".into());
+    assert!(!needs_opinions(&topic.state, &opinion));
+    assert!(!needs_opinions(
+        &topic.state,
+        &Input::Command(Command::Help)
+    ));
+    assert!(needs_opinions(&topic.state, &Input::Command(Command::My)));
+    assert!(needs_opinions(&topic.state, &Input::Button("41:my".into())));
+    let menu = sim_at(Win::Open, &Step::Menu, true);
+    assert!(needs_opinions(
+        &menu.state,
+        &Input::Button("41:review".into())
+    ));
+    let delete = sim_at(Win::Open, &Step::ConfirmDelete, true);
+    let mut review = delete.state.clone();
+    review.resume = Some(Box::new(Step::Review));
+    assert!(needs_opinions(&review, &Input::Command(Command::Cancel)));
 }
