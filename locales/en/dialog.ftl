@@ -24,7 +24,7 @@ consent-welcome =
 consent-notice =
     <b>How your personal data is handled</b>
     • Collected by: { $issuer }.
-    • What: your opinions on the draft { $document }.
+    • What: your opinions on { $document }.
     • Purpose: { $purpose }
     • Opinions on political documents are sensitive personal data under Decree 13/2023/NĐ-CP and are processed only with your consent.
     • If you give opinions with your name, your display name is kept apart from your opinions and erased { $months ->
@@ -192,7 +192,7 @@ help =
 privacy-full =
     <b>How your personal data is handled</b>
     <b>Collected and processed by:</b> { $issuer }.
-    <b>What is collected:</b> your opinions on the draft { $document }; your residential group or village and your group, if you give them; your display name, if you choose to give opinions with your name; your chat account id, used only so that you can see, change or withdraw your opinions.
+    <b>What is collected:</b> your opinions on { $document }; your residential group or village and your group, if you give them; your display name, if you choose to give opinions with your name; your chat account id, used only so that you can see, change or withdraw your opinions.
     <b>Purpose:</b> { $purpose }
     <b>Sensitive data:</b> opinions on political documents are sensitive personal data under Decree 13/2023/NĐ-CP and are processed only with your consent. You may give them anonymously.
     <b>How long:</b> identifying details are kept apart from your opinions and erased { $months ->

@@ -25,7 +25,7 @@ consent-welcome =
 consent-notice =
     <b>Thông báo về xử lý dữ liệu cá nhân</b>
     • Đơn vị thu thập: { $issuer }.
-    • Nội dung thu thập: ý kiến của Quý vị về dự thảo { $document }.
+    • Nội dung thu thập: ý kiến của Quý vị về { $document }.
     • Mục đích: { $purpose }
     • Ý kiến về văn kiện chính trị là dữ liệu cá nhân nhạy cảm theo Nghị định 13/2023/NĐ-CP, chỉ được xử lý khi Quý vị đồng ý.
     • Nếu Quý vị góp ý có tên, tên hiển thị được lưu riêng với nội dung ý kiến và được xóa sau { $months } tháng kể từ khi kết thúc lấy ý kiến. Nếu góp ý ẩn danh, tên của Quý vị không được lưu.
@@ -178,7 +178,7 @@ help =
 privacy-full =
     <b>Thông báo về xử lý dữ liệu cá nhân</b>
     <b>Đơn vị thu thập và xử lý:</b> { $issuer }.
-    <b>Dữ liệu thu thập:</b> ý kiến của Quý vị về dự thảo { $document }; tổ dân phố, thôn và đối tượng nếu Quý vị cung cấp; tên hiển thị nếu Quý vị chọn góp ý có tên; mã tài khoản trò chuyện, chỉ dùng để Quý vị xem, sửa, rút ý kiến của mình.
+    <b>Dữ liệu thu thập:</b> ý kiến của Quý vị về { $document }; tổ dân phố, thôn và đối tượng nếu Quý vị cung cấp; tên hiển thị nếu Quý vị chọn góp ý có tên; mã tài khoản trò chuyện, chỉ dùng để Quý vị xem, sửa, rút ý kiến của mình.
     <b>Mục đích:</b> { $purpose }
     <b>Dữ liệu nhạy cảm:</b> ý kiến về văn kiện chính trị là dữ liệu cá nhân nhạy cảm theo Nghị định 13/2023/NĐ-CP, chỉ được xử lý khi Quý vị đồng ý. Quý vị có thể góp ý ẩn danh.
     <b>Thời gian lưu trữ:</b> thông tin nhận dạng được lưu riêng với nội dung ý kiến và được xóa sau { $months } tháng kể từ khi kết thúc lấy ý kiến ({ $closes }). Báo cáo tổng hợp không nêu tên người góp ý.
