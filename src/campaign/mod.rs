@@ -14,7 +14,7 @@ mod file;
 mod validate;
 
 use anyhow::Context as _;
-use chrono::{DateTime, Days, Duration, TimeZone as _, Timelike as _, Utc};
+use chrono::{DateTime, Days, Duration, TimeZone as _, Utc};
 
 use crate::domain::{Campaign, PhaseKind, TZ};
 
@@ -70,22 +70,7 @@ pub fn deep_link(slug: &str, unit: &str) -> String {
     format!("{slug}_{unit}")
 }
 
-/// A time as officials read it: `13/07/2025 07:00`, Vietnam time.
-pub fn format_local(at: DateTime<Utc>) -> String {
-    at.with_timezone(&TZ).format("%d/%m/%Y %H:%M").to_string()
-}
-
-/// The end of a period as officials write it: an exclusive end at midnight is shown as 24:00
-/// of the day before (`20/07/2025 24:00`), matching "đến hết ngày 20/7".
-pub fn format_local_end(at: DateTime<Utc>) -> String {
-    let local = at.with_timezone(&TZ);
-    if local.hour() == 0 && local.minute() == 0 && local.second() == 0 {
-        let day = local.date_naive() - Days::new(1);
-        format!("{} 24:00", day.format("%d/%m/%Y"))
-    } else {
-        local.format("%d/%m/%Y %H:%M").to_string()
-    }
-}
+pub use crate::domain::{format_local, format_local_end};
 
 /// The demo campaign from `examples/demo-campaign.toml`, with its phases moved so that
 /// collection opened at 00:00 (Vietnam time) the day before `now` and closes seven days after

@@ -545,7 +545,7 @@ impl<'a> Run<'a> {
             .ctx
             .campaign
             .and_then(|c| c.closes_at())
-            .map(render::local_time)
+            .map(render::local_end)
             .unwrap_or_default();
         let msg = Msg::new("receipt")
             .text("receipt", receipt)

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::choices::Opt;
 use super::{Context, DialogState, Msg, Step};
 use crate::domain::{
-    Campaign, CollectionWindow, MAX_OPINION_CHARS, Opinion, OpinionStatus, TZ, TargetGroup,
+    Campaign, CollectionWindow, MAX_OPINION_CHARS, Opinion, OpinionStatus, TargetGroup,
 };
 
 /// Characters of an opinion shown in the review and in acknowledgements.
@@ -87,7 +87,12 @@ pub fn uses_opinions(step: &Step) -> bool {
 
 /// A date and time as residents read them: `dd/mm/yyyy HH:MM`, Asia/Ho_Chi_Minh.
 pub fn local_time(at: DateTime<Utc>) -> String {
-    at.with_timezone(&TZ).format("%d/%m/%Y %H:%M").to_string()
+    crate::domain::format_local(at)
+}
+
+/// The end of a period (collection closing): a midnight end reads `26/11/2026 24:00`.
+pub fn local_end(at: DateTime<Utc>) -> String {
+    crate::domain::format_local_end(at)
 }
 
 /// The first `max` characters of a text on one line, with `…` when cut.
@@ -167,7 +172,7 @@ fn gate(ctx: &Context<'_>) -> Option<View> {
             paragraphs: vec![
                 Msg::new("phase-closed")
                     .text("title", &c.title)
-                    .text("closed", local_time(at)),
+                    .text("closed", local_end(at)),
             ],
             options: vec![Opt::new("my", Msg::new("choice-my"))],
             ..View::default()
@@ -215,7 +220,7 @@ pub fn privacy(ctx: &Context<'_>) -> Msg {
             .text("document", &c.document_title)
             .text("purpose", &c.purpose)
             .num("months", i64::from(c.retention_months))
-            .text("closes", c.closes_at().map(local_time).unwrap_or_default()),
+            .text("closes", c.closes_at().map(local_end).unwrap_or_default()),
         None => Msg::new("privacy-general"),
     }
 }
@@ -418,7 +423,7 @@ fn review(ctx: &Context<'_>, c: &Campaign, opinions: &[Opinion]) -> View {
         paragraphs.push(Msg::new("review-more").num("count", count(more)));
     }
     paragraphs.push(
-        Msg::new("review-footer").text("closes", c.closes_at().map(local_time).unwrap_or_default()),
+        Msg::new("review-footer").text("closes", c.closes_at().map(local_end).unwrap_or_default()),
     );
     View {
         paragraphs,
