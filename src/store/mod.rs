@@ -6,9 +6,11 @@
 //!   step runs inside one), [`StoreError`], [`open`].
 //! - `sqlite.rs`: the embedded default (WAL, busy timeout, `BEGIN IMMEDIATE` for writes).
 //! - `postgres.rs`: production (`SELECT … FOR UPDATE` serialises one resident's steps).
+//! - `codec.rs`: how both backends write enums and dialog states as text and read them back.
 //!
 //! Migrations live in `migrations/sqlite` and `migrations/postgres` and are embedded.
 
+mod codec;
 mod postgres;
 mod sqlite;
 
@@ -51,11 +53,16 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                StoreError::Unavailable(e.to_string())
-            }
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_owned())
+            }
+            sqlx::Error::Database(db) if codec::is_transient(db.as_ref()) => {
+                StoreError::Unavailable(e.to_string())
             }
             _ => StoreError::Database(e),
         }
@@ -187,8 +194,12 @@ pub trait Store: Send + Sync + 'static {
 pub trait Tx: Send {
     /// Records an inbound update as processed. Returns `false` when it was processed before
     /// (a redelivery), in which case the caller rolls back and does nothing.
-    async fn claim_update(&mut self, channel: Channel, key: &str, at: DateTime<Utc>)
-    -> StoreResult<bool>;
+    async fn claim_update(
+        &mut self,
+        channel: Channel,
+        key: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// The contact for this key, created (with the given locale) if new.
     async fn contact(&mut self, key: &ContactKey, locale: Locale) -> StoreResult<Contact>;
@@ -267,9 +278,10 @@ pub trait Tx: Send {
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
-    /// Erases a contact: identity, dialog state, consents and the contact row. Their opinions
-    /// (every campaign) are withdrawn if asked, and in every case unlinked from them
-    /// (`contact_id` set to NULL, `anonymous` set to true).
+    /// Erases a contact: identity, dialog state and the contact row. Their consent records are
+    /// kept, unlinked from them (the record that consent was given outlives the person's data).
+    /// Their opinions (every campaign) are withdrawn if asked, and in every case unlinked from
+    /// them (`contact_id` set to NULL, `anonymous` set to true).
     async fn erase_contact(
         &mut self,
         contact: ContactId,
