@@ -5,11 +5,12 @@
 //! retried until it commits or gopy shuts down, and is never confirmed before that.
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use teloxide::payloads::GetUpdatesSetters as _;
 use teloxide::requests::{Request as _, Requester as _};
 use teloxide::types::{AllowedUpdate, InlineKeyboardButton, InlineKeyboardMarkup, Update};
@@ -252,7 +253,19 @@ impl Poller {
         let unfinished: Vec<i64> = futures::stream::iter(groups)
             .map(|group| async move {
                 for (id, route) in group {
-                    if self.run_one(id, route, outage).await == Outcome::Unfinished {
+                    // A bug in one step must not stop the bot: the step's transaction was
+                    // rolled back when it unwound, so the update is logged and skipped.
+                    let outcome = AssertUnwindSafe(self.run_one(id, route, outage))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| {
+                            tracing::error!(
+                                update_id = id,
+                                "handling a Telegram update panicked; it is skipped"
+                            );
+                            Outcome::Done
+                        });
+                    if outcome == Outcome::Unfinished {
                         // This update and the resident's later ones stay unconfirmed.
                         return Some(id);
                     }

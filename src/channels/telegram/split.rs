@@ -185,7 +185,7 @@ fn tokenize(html: &str) -> Vec<Token<'_>> {
                     1
                 }
             },
-            '&' => match rest[..rest.len().min(12)].find(';') {
+            '&' => match rest.bytes().take(12).position(|b| b == b';') {
                 Some(end) => {
                     let entity = &rest[..=end];
                     let width = entity_width(entity);
@@ -293,6 +293,25 @@ mod tests {
         for part in &parts {
             assert!(visible(part) <= 300);
             assert!(part.starts_with("&amp;") && part.ends_with("&amp;"));
+        }
+    }
+
+    #[test]
+    fn entities_next_to_vietnamese_letters_are_read_whole() {
+        let html = "&gt; Ý kiến &amp; &lt;đề xuất&gt; ".repeat(100);
+        let parts = split_html(&html, 250);
+        assert!(parts.len() > 1);
+        for part in &parts {
+            assert!(visible(part) <= 250);
+            for (i, _) in part.match_indices('&') {
+                let rest = &part[i..];
+                assert!(
+                    ["&gt;", "&lt;", "&amp;"]
+                        .iter()
+                        .any(|e| rest.starts_with(e)),
+                    "a cut entity in {part}"
+                );
+            }
         }
     }
 
