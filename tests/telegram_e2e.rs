@@ -467,7 +467,7 @@ mod adapter {
         );
         let waited = sends[1].at - sends[0].at;
         assert!(
-            waited >= Duration::from_millis(1000) && waited < Duration::from_millis(2500),
+            waited >= Duration::from_millis(1000) && waited < Duration::from_secs(4),
             "{waited:?}"
         );
         h.stop().await.expect("clean stop");
@@ -582,7 +582,7 @@ mod adapter {
         let started = std::time::Instant::now();
         h.stop().await.expect("clean stop");
         assert!(
-            started.elapsed() < Duration::from_secs(2),
+            started.elapsed() < Duration::from_secs(5),
             "{:?}",
             started.elapsed()
         );
