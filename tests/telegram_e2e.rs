@@ -3,7 +3,11 @@
 //! - `adapter`: the bot driven by a scripted dialog handler, to check the mechanics that do not
 //!   depend on the dialog: start-up calls, offsets confirmed only after a batch is handled,
 //!   per-resident order, callback answers, group `/start`, Telegram's errors, shutdown.
+//! - `stories`: the whole gopy (`Application`) against the fake, residents played through the
+//!   dialog, then the database read to check what was stored; each story runs on SQLite and,
+//!   when `TEST_DATABASE_URL` is set, on Postgres.
 
+mod common;
 mod fake_telegram;
 
 mod adapter {
@@ -24,7 +28,7 @@ mod adapter {
     use tokio_util::sync::CancellationToken;
 
     use crate::fake_telegram::{
-        BOT_USERNAME, FakeTelegram, Fault, Group, Media, Resident, TOKEN, Target,
+        self, BOT_USERNAME, FakeTelegram, Fault, Group, Media, Resident, TOKEN, Target,
     };
 
     /// A dialog handler that records what it is given and answers by a script.
@@ -131,10 +135,15 @@ mod adapter {
 
     /// The bot running against the fake.
     struct Harness {
+        /// The fake Telegram.
         fake: Arc<FakeTelegram>,
+        /// The scripted dialog.
         script: Arc<Script>,
+        /// The localizer the bot renders with.
         l10n: Arc<Localizer>,
+        /// Stops the bot.
         shutdown: CancellationToken,
+        /// The running bot.
         task: tokio::task::JoinHandle<anyhow::Result<()>>,
     }
 
@@ -181,8 +190,6 @@ mod adapter {
                 .expect("the bot task does not panic")
         }
     }
-
-    use crate::fake_telegram;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn at_start_the_bot_calls_get_me_sets_commands_in_vi_and_en_then_long_polls() {
@@ -612,8 +619,6 @@ mod adapter {
     }
 }
 
-mod common;
-
 mod stories {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;
@@ -629,10 +634,15 @@ mod stories {
 
     /// gopy running against the fake, on a test database, with a clock the test moves.
     pub struct Gopy {
+        /// The fake Telegram it talks to.
         pub fake: Arc<FakeTelegram>,
+        /// Its database.
         pub db: TestDb,
+        /// The present instant as gopy sees it.
         pub now: Arc<Mutex<DateTime<Utc>>>,
+        /// Stops it.
         shutdown: CancellationToken,
+        /// The running application.
         task: tokio::task::JoinHandle<anyhow::Result<()>>,
     }
 
@@ -704,8 +714,11 @@ mod stories {
 
     /// One resident's private chat with gopy: what they send and what came back since.
     pub struct Chat {
+        /// The fake Telegram.
         pub fake: Arc<FakeTelegram>,
+        /// The resident.
         pub who: Resident,
+        /// How many of gopy's messages in the chat were already returned.
         seen: usize,
     }
 
