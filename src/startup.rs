@@ -58,6 +58,7 @@ impl Application {
     /// Builds everything with the given clock (tests move time).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let metrics = crate::telemetry::init_metrics();
+        metrics::gauge!("gopy_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         let store = open_store(&settings).await?;
         if settings.demo {
             ensure_demo(&store, &clock).await?;
