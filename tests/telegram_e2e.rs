@@ -640,6 +640,8 @@ mod stories {
         pub db: TestDb,
         /// The present instant as gopy sees it.
         pub now: Arc<Mutex<DateTime<Utc>>>,
+        /// Where its HTTP server (health, metrics) listens.
+        pub http: std::net::SocketAddr,
         /// Stops it.
         shutdown: CancellationToken,
         /// The running application.
@@ -650,11 +652,12 @@ mod stories {
         pub async fn start(db: TestDb) -> Self {
             let fake = Arc::new(FakeTelegram::start().await);
             let now = Arc::new(Mutex::new(common::now()));
-            let (shutdown, task) = run(&fake, &db.url, &now).await;
+            let (http, shutdown, task) = run(&fake, &db.url, &now).await;
             Self {
                 fake,
                 db,
                 now,
+                http,
                 shutdown,
                 task,
             }
@@ -666,11 +669,12 @@ mod stories {
             db: TestDb,
             now: Arc<Mutex<DateTime<Utc>>>,
         ) -> Self {
-            let (shutdown, task) = run(&fake, &db.url, &now).await;
+            let (http, shutdown, task) = run(&fake, &db.url, &now).await;
             Self {
                 fake,
                 db,
                 now,
+                http,
                 shutdown,
                 task,
             }
@@ -692,6 +696,7 @@ mod stories {
         url: &str,
         now: &Arc<Mutex<DateTime<Utc>>>,
     ) -> (
+        std::net::SocketAddr,
         CancellationToken,
         tokio::task::JoinHandle<anyhow::Result<()>>,
     ) {
@@ -707,9 +712,10 @@ mod stories {
         let app = Application::build_with_clock(settings, clock)
             .await
             .expect("gopy builds");
+        let http = app.local_addr().expect("the HTTP address");
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.run(shutdown.clone()));
-        (shutdown, task)
+        (http, shutdown, task)
     }
 
     /// One resident's private chat with gopy: what they send and what came back since.
@@ -861,6 +867,19 @@ mod stories {
         assert!(any(&t, "Cảm ơn Quý vị đã góp ý"), "{t:#?}");
         let receipt = receipt_in(&t);
         assert_all_sends_accepted(&g.fake);
+        let metrics = reqwest::get(format!("http://{}/metrics", g.http))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        for name in [
+            "gopy_telegram_updates_total{kind=\"callback\"}",
+            "gopy_telegram_updates_total{kind=\"command\"}",
+            "gopy_dialog_step_seconds",
+        ] {
+            assert!(metrics.contains(name), "{name} in {metrics}");
+        }
         let (_, db, _) = g.stop().await;
 
         assert_eq!(
