@@ -1313,6 +1313,65 @@ mod stories {
         g.stop().await;
     }
 
+    /// Many residents in the same batches: every one is served, each in their own order, and
+    /// every consent and opinion is stored once.
+    async fn story_many_residents_at_once(db: TestDb) {
+        with_campaign(&db, common::now()).await;
+        let g = Gopy::start(db).await;
+        let fake = g.fake.clone();
+        let residents: Vec<Resident> = (0..60)
+            .map(|i| Resident::new(5000 + i, &format!("Cư dân {i}")))
+            .collect();
+        // Round one: everyone starts; round two: everyone consents and names a unit, two
+        // updates each in one batch; round three: one opinion each after choosing a topic.
+        let starts = residents
+            .iter()
+            .map(|r| fake.text_update(r, "/start"))
+            .collect();
+        fake.push_all(starts);
+        fake.wait_idle().await;
+        let mut batch = Vec::new();
+        for r in &residents {
+            let (message_id, data) = fake.find_button(r.id, "góp ý ẩn danh").expect("consent");
+            batch.push(fake.callback_update(r, message_id, &data).0);
+            batch.push(fake.text_update(r, "1"));
+        }
+        fake.push_all(batch);
+        fake.wait_idle().await;
+        let mut batch = Vec::new();
+        for r in &residents {
+            batch.push(fake.text_update(r, "Bỏ qua câu hỏi này"));
+            batch.push(fake.text_update(r, "Chỉnh trang đô thị"));
+            batch.push(fake.text_update(r, &format!("Ý kiến của {}", r.first_name)));
+        }
+        fake.push_all(batch);
+        fake.wait_idle().await;
+        for r in &residents {
+            let texts = fake.texts_to(r.id);
+            let last = texts.last().expect("answered");
+            assert!(
+                last.contains(&format!("Ý kiến của {}", r.first_name)),
+                "{}: {texts:#?}",
+                r.id
+            );
+        }
+        assert_all_sends_accepted(&fake);
+        let (_, db, _) = g.stop().await;
+        assert_eq!(db.int("SELECT count(*) FROM consents").await, 60);
+        assert_eq!(
+            db.int(
+                "SELECT count(*) FROM opinions WHERE unit_code = 'TDP-1' AND topic_code = 'do-thi'"
+            )
+            .await,
+            60
+        );
+        assert_eq!(
+            db.int("SELECT count(DISTINCT contact_id) FROM opinions")
+                .await,
+            60
+        );
+    }
+
     macro_rules! on_both_backends {
         ($($story:ident => $sqlite:ident, $postgres:ident;)*) => {$(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -1350,6 +1409,9 @@ mod stories {
         story_bad_inputs =>
             sqlite_bad_inputs_are_refused_politely_and_nothing_is_lost_or_doubled,
             postgres_bad_inputs_are_refused_politely_and_nothing_is_lost_or_doubled;
+        story_many_residents_at_once =>
+            sqlite_many_residents_in_the_same_batches_are_each_served_in_order,
+            postgres_many_residents_in_the_same_batches_are_each_served_in_order;
         story_long_reply_is_split =>
             sqlite_a_reply_longer_than_telegram_allows_is_split_into_valid_messages,
             postgres_a_reply_longer_than_telegram_allows_is_split_into_valid_messages;
