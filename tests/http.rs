@@ -124,3 +124,73 @@ async fn postgres_readiness_follows_the_database() {
     stop.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
 }
+
+/// The real binary, started as `cargo run` starts it, says in one line where it listens and
+/// how to switch Telegram on, and stops cleanly (exit 0) on SIGTERM as Docker and systemd send
+/// it.
+#[tokio::test]
+async fn the_binary_announces_itself_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gopy"))
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("TELEGRAM_BOT_TOKEN")
+        .env("GOPY_HTTP_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start gopy");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let running = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("gopy logs that it is running within 30 s");
+        if line.contains("gopy đang chạy") {
+            break line;
+        }
+    };
+    assert!(running.contains("TELEGRAM_BOT_TOKEN"), "{running}");
+    let addr = running
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the line names the address")
+        .trim_end_matches(|c: char| !c.is_ascii_digit())
+        .to_owned();
+    assert_eq!(get(&format!("http://{addr}"), "/readyz").await.0, 200);
+    assert!(
+        dir.path().join("gopy.db").exists(),
+        "the SQLite file is created"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("send SIGTERM");
+    assert!(status.success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(s) = child.try_wait().expect("wait") {
+            exited = Some(s);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let exited = exited.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("gopy did not stop within 10 s of SIGTERM")
+    });
+    assert!(exited.success(), "exit status after SIGTERM: {exited}");
+}
