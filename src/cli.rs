@@ -106,6 +106,8 @@ pub enum ExportFormat {
 pub mod exit {
     /// Bad input (a campaign file with problems, an unknown campaign).
     pub const DATA: u8 = 65;
+    /// An input file cannot be read (missing, no permission).
+    pub const NOINPUT: u8 = 66;
     /// The database or another service is unavailable.
     pub const UNAVAILABLE: u8 = 69;
     /// Configuration error.

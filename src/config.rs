@@ -29,9 +29,15 @@ pub struct Settings {
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
-            .field("database_url", &crate::store::redact_url(&self.database_url))
+            .field(
+                "database_url",
+                &crate::store::redact_url(&self.database_url),
+            )
             .field("http_addr", &self.http_addr)
-            .field("telegram_token", &self.telegram_token.as_ref().map(|_| "***"))
+            .field(
+                "telegram_token",
+                &self.telegram_token.as_ref().map(|_| "***"),
+            )
             .field("telegram_api_url", &self.telegram_api_url.as_str())
             .field("demo", &self.demo)
             .finish()
@@ -44,7 +50,9 @@ impl Settings {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let http_addr = var("GOPY_HTTP_ADDR").unwrap_or_else(|| DEFAULT_HTTP_ADDR.to_owned());
         let http_addr = http_addr.parse().map_err(|e| {
-            anyhow::anyhow!("GOPY_HTTP_ADDR={http_addr:?} is not an address like 127.0.0.1:8080: {e}")
+            anyhow::anyhow!(
+                "GOPY_HTTP_ADDR={http_addr:?} is not an address like 127.0.0.1:8080: {e}"
+            )
         })?;
         let api = var("TELEGRAM_API_URL").unwrap_or_else(|| DEFAULT_TELEGRAM_API_URL.to_owned());
         let telegram_api_url = url::Url::parse(&api)

@@ -103,7 +103,10 @@ impl Dialogs {
     }
 
     /// The cached campaigns, re-read when stale or when `must_have` is not among them.
-    pub async fn campaigns(&self, must_have: Option<i64>) -> Result<Arc<Vec<Campaign>>, ServiceError> {
+    pub async fn campaigns(
+        &self,
+        must_have: Option<i64>,
+    ) -> Result<Arc<Vec<Campaign>>, ServiceError> {
         {
             let cache = self.cache.read().await;
             let fresh = cache.loaded.elapsed() < CAMPAIGN_CACHE_TTL;
@@ -222,7 +225,8 @@ impl Dialogs {
                 }
                 Effect::WithdrawOpinion { reference } => {
                     if let Some(c) = campaign {
-                        tx.withdraw_opinion(contact.id, c.id, &reference, now).await?;
+                        tx.withdraw_opinion(contact.id, c.id, &reference, now)
+                            .await?;
                     }
                 }
                 Effect::EraseContact { withdraw_opinions } => {
@@ -270,7 +274,10 @@ fn resolve_campaign<'a>(
     let open = campaigns
         .iter()
         .filter(|c| matches!(c.window(now), CollectionWindow::Open(_)))
-        .max_by_key(|c| c.phase(crate::domain::PhaseKind::Collect).map(|p| p.starts_at));
+        .max_by_key(|c| {
+            c.phase(crate::domain::PhaseKind::Collect)
+                .map(|p| p.starts_at)
+        });
     (open.or_else(|| campaigns.last()), None)
 }
 

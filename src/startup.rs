@@ -32,14 +32,17 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     let store = store::open(&settings.database_url)
         .await
         .with_context(|| format!("cannot open {}", store::redact_url(&settings.database_url)))?;
-    store.migrate().await.context("cannot migrate the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     Ok(store)
 }
 
 /// Loads the demo campaign if the database has no campaign at all.
 pub async fn ensure_demo(store: &Arc<dyn Store>, clock: &Clock) -> anyhow::Result<()> {
     if store.campaigns().await?.is_empty() {
-        let demo = crate::campaign::demo(clock());
+        let demo = crate::campaign::demo(clock())?;
         let id = store.insert_campaign(&demo).await?;
         tracing::info!(campaign = id, slug = %demo.slug, "loaded the demo campaign");
     }
@@ -55,6 +58,7 @@ impl Application {
     /// Builds everything with the given clock (tests move time).
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Self> {
         let metrics = crate::telemetry::init_metrics();
+        metrics::gauge!("gopy_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         let store = open_store(&settings).await?;
         if settings.demo {
             ensure_demo(&store, &clock).await?;

@@ -1,5 +1,7 @@
 //! Logging (tracing, with teloxide's `log` records bridged in) and the Prometheus recorder.
 
+use std::sync::OnceLock;
+
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
 
@@ -12,15 +14,23 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
 
-/// Installs the global Prometheus recorder and returns the handle `/metrics` renders.
-/// A second call (tests starting several apps in one process) builds an unattached handle.
+/// The process's Prometheus handle, installed once.
+static METRICS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the global Prometheus recorder (once per process) and returns the handle
+/// `/metrics` renders; later calls (tests starting several apps in one process) share it.
 pub fn init_metrics() -> PrometheusHandle {
-    let recorder = PrometheusBuilder::new().build_recorder();
-    let handle = recorder.handle();
-    let _ = metrics::set_global_recorder(recorder);
-    handle
+    METRICS
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
 }

@@ -459,7 +459,7 @@ async fn callback_queries_can_be_answered_once_and_edits_and_deletes_apply() {
         .reply_markup(keyboard)
         .await
         .expect("send");
-    let id = fake.press_label(&alice, "Có");
+    let id = fake.press_label(&alice, "Có").callback_id;
     let calls = fake.calls_to("getupdates").len();
     let updates = bot.get_updates().await.expect("updates");
     assert_eq!(fake.calls_to("getupdates").len(), calls + 1);

@@ -1,11 +1,28 @@
-//! Campaign files: the TOML format officials write, its validation with file positions, and
-//! the demo campaign shipped under `examples/`.
+//! Campaign files: the TOML format officials write, its validation with file positions, the
+//! demo campaign shipped under `examples/`, and the `gopy campaign` / `gopy opinions` commands.
+//!
+//! Layout:
+//! - `file.rs`: TOML text to a raw campaign that keeps every value's position; syntax, type,
+//!   missing and unknown fields.
+//! - `validate.rs`: what the values must mean; builds the [`Campaign`] when nothing is wrong.
+//! - [`export`]: the anonymous CSV and JSON exports of opinions (pure formatting).
+//! - [`cli`]: the commands, the only part that touches the store.
 
 pub mod cli;
+pub mod export;
+mod file;
+mod validate;
 
-use chrono::{DateTime, Utc};
+use anyhow::Context as _;
+use chrono::{DateTime, Days, Duration, TimeZone as _, Utc};
 
-use crate::domain::Campaign;
+use crate::domain::{Campaign, PhaseKind, TZ};
+
+/// The demo campaign file, embedded so that a fresh `cargo run` has something to show.
+pub const DEMO_TOML: &str = include_str!("../../examples/demo-campaign.toml");
+
+/// How long the demo's collection stays open, counted from when it opened.
+const DEMO_COLLECTION_DAYS: i64 = 7;
 
 /// One problem found in a campaign file, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,18 +45,76 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Parses and validates a campaign file. Returns every problem found, or the campaign
-/// (with `id` 0) when there is none.
-pub fn parse(_text: &str) -> Result<Campaign, Vec<Problem>> {
-    Err(vec![Problem {
-        line: None,
-        column: None,
-        message: "not written yet".to_owned(),
-    }])
+/// Parses and validates a campaign file. Returns every problem found, in file order, or the
+/// campaign (with `id` 0, every text NFC-normalised) when there is none.
+pub fn parse(text: &str) -> Result<Campaign, Vec<Problem>> {
+    // Editors on Windows often save UTF-8 with a byte-order mark; it is not part of the TOML.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut problems = file::Problems::new(text);
+    let campaign =
+        file::read(text, &mut problems).and_then(|raw| validate::validate(&raw, &mut problems));
+    match campaign {
+        Some(c) if problems.is_empty() => Ok(c),
+        _ => Err(problems.into_sorted()),
+    }
 }
 
-/// The demo campaign from `examples/demo-campaign.toml`, with its phases moved so that
-/// collection opened a day before `now` and closes six days after.
-pub fn demo(_now: DateTime<Utc>) -> Campaign {
-    unimplemented!()
+/// Writes a campaign back in the file format (without comments). [`parse`] reads the text back
+/// to the same campaign, with `id` 0.
+pub fn to_toml(campaign: &Campaign) -> anyhow::Result<String> {
+    file::to_toml(campaign).context("cannot write the campaign as TOML")
 }
+
+/// The payload of a deep link to a campaign and unit: `<slug>_<unit>`.
+pub fn deep_link(slug: &str, unit: &str) -> String {
+    format!("{slug}_{unit}")
+}
+
+pub use crate::domain::{format_local, format_local_end};
+
+/// The demo campaign from `examples/demo-campaign.toml`, with its phases moved so that
+/// collection opened at 00:00 (Vietnam time) the day before `now` and closes seven days after
+/// it opened. Phases before collection keep their distance to its opening, phases after it
+/// their distance to its close, so the order and gaps of the file are kept.
+pub fn demo(now: DateTime<Utc>) -> anyhow::Result<Campaign> {
+    let mut campaign = parse(DEMO_TOML).map_err(|problems| {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!(
+            "the embedded demo campaign (examples/demo-campaign.toml) is invalid: {}",
+            list.join("; ")
+        )
+    })?;
+    let collect = campaign
+        .phase(PhaseKind::Collect)
+        .cloned()
+        .context("the demo campaign has no collect phase")?;
+    let yesterday = now.with_timezone(&TZ).date_naive() - Days::new(1);
+    let opens = yesterday
+        .and_hms_opt(0, 0, 0)
+        .and_then(|midnight| TZ.from_local_datetime(&midnight).earliest())
+        .context("no midnight yesterday in Asia/Ho_Chi_Minh")?
+        .with_timezone(&Utc);
+    let closes = opens + Duration::days(DEMO_COLLECTION_DAYS);
+    let before = opens - collect.starts_at;
+    let after = closes - collect.ends_at;
+    for phase in &mut campaign.phases {
+        match phase.kind.cmp(&PhaseKind::Collect) {
+            std::cmp::Ordering::Less => {
+                phase.starts_at += before;
+                phase.ends_at += before;
+            }
+            std::cmp::Ordering::Equal => {
+                phase.starts_at = opens;
+                phase.ends_at = closes;
+            }
+            std::cmp::Ordering::Greater => {
+                phase.starts_at += after;
+                phase.ends_at += after;
+            }
+        }
+    }
+    Ok(campaign)
+}
+
+#[cfg(test)]
+mod tests;

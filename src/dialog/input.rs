@@ -56,7 +56,8 @@ impl Command {
 pub fn valid_payload(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 64
-        && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Kinds of non-text messages.

@@ -10,10 +10,14 @@
 //! - `input.rs`: what a resident can send, already parsed from the platform event.
 //! - `effect.rs`: what the engine asks the shell to do, and the replies it renders.
 //! - `engine.rs`: [`step`] and [`needs_opinions`].
+//! - `render.rs`: what each step shows and which options it offers.
+//! - `choices.rs`: button data, and typed numbers or labels that choose an option.
 
+mod choices;
 mod effect;
 mod engine;
 mod input;
+mod render;
 mod state;
 
 pub use effect::{Arg, Choice, Effect, Msg, Reply};

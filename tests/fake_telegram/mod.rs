@@ -181,6 +181,15 @@ pub enum Media {
     Poll,
 }
 
+/// A button press pushed as an update.
+#[derive(Debug, Clone)]
+pub struct Pressed {
+    /// The update's id.
+    pub update_id: i64,
+    /// The callback query's id (to check that it was answered).
+    pub callback_id: String,
+}
+
 /// One call the bot made.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -581,10 +590,10 @@ impl FakeTelegram {
                 "duration": 4, "mime_type": "audio/ogg"}}),
             Media::Audio => json!({"audio": {
                 "file_id": "CQACAgIAAxkBAAIBd1", "file_unique_id": "AgADd1",
-                "duration": 125, "title": "Ghi âm họp tổ"}}),
+                "duration": 125, "title": "Ghi âm họp tổ", "mime_type": "audio/mpeg"}}),
             Media::Video => json!({"video": {
                 "file_id": "BAACAgIAAxkBAAIBe1", "file_unique_id": "AgADe1",
-                "width": 640, "height": 360, "duration": 12}}),
+                "width": 640, "height": 360, "duration": 12, "mime_type": "video/mp4"}}),
             Media::VideoNote => json!({"video_note": {
                 "file_id": "DQACAgIAAxkBAAIBf1", "file_unique_id": "AgADf1",
                 "length": 240, "duration": 5}}),
@@ -698,35 +707,40 @@ impl FakeTelegram {
         self.push(self.media_update(from, media))
     }
 
-    /// A resident presses a button with this data on one of the bot's messages; returns the
-    /// callback query id.
-    pub fn press(&self, from: &Resident, message_id: i64, data: &str) -> String {
-        let (update, id) = self.callback_update(from, message_id, data);
-        self.push(update);
-        id
+    /// A resident presses a button with this data on one of the bot's messages.
+    pub fn press(&self, from: &Resident, message_id: i64, data: &str) -> Pressed {
+        let (update, callback_id) = self.callback_update(from, message_id, data);
+        let update_id = self.push(update);
+        Pressed {
+            update_id,
+            callback_id,
+        }
+    }
+
+    /// The message id and callback data of the button whose label contains `label` on the
+    /// newest message in a chat that has one.
+    pub fn find_button(&self, chat_id: i64, label: &str) -> Option<(i64, String)> {
+        let s = self.inner.lock();
+        s.sent
+            .iter()
+            .rev()
+            .filter(|m| m.chat_id == chat_id && !m.deleted)
+            .find_map(|m| {
+                m.buttons()
+                    .into_iter()
+                    .find(|b| b.text.contains(label) && b.callback_data.is_some())
+                    .map(|b| (m.message_id, b.callback_data.unwrap_or_default()))
+            })
     }
 
     /// A resident presses the button whose label contains `label` on the newest message in
-    /// their chat that has one; returns the callback query id. Panics if there is none.
-    pub fn press_label(&self, from: &Resident, label: &str) -> String {
-        let found = {
-            let s = self.inner.lock();
-            s.sent
-                .iter()
-                .rev()
-                .filter(|m| m.chat_id == from.id && !m.deleted)
-                .find_map(|m| {
-                    m.buttons()
-                        .into_iter()
-                        .find(|b| b.text.contains(label) && b.callback_data.is_some())
-                        .map(|b| (m.message_id, b.callback_data.unwrap_or_default()))
-                })
-        };
-        let Some((message_id, data)) = found else {
+    /// their chat that has one. Panics if there is none.
+    pub fn press_label(&self, from: &Resident, label: &str) -> Pressed {
+        let Some((message_id, data)) = self.find_button(from.id, label) else {
             panic!(
                 "no button labelled {label:?} in chat {}; messages: {:#?}",
                 from.id,
-                self.messages_to(from.id)
+                self.texts_to(from.id)
             )
         };
         self.press(from, message_id, &data)
@@ -1634,7 +1648,7 @@ pub fn parse_html(src: &str) -> Result<String, String> {
 /// Decodes an entity at the start of `s` (which starts with `&`): the character and the
 /// entity's length in bytes.
 fn decode_entity(s: &str) -> Option<(char, usize)> {
-    let semi = s[..s.len().min(12)].find(';')?;
+    let semi = s.bytes().take(12).position(|b| b == b';')?;
     let name = &s[1..semi];
     let c = match name {
         "lt" => '<',

@@ -1,17 +1,92 @@
 //! The Telegram channel: teloxide's client pointed at `TELEGRAM_API_URL`, our own long-polling
-//! loop, and rendering with inline keyboards.
+//! loop (no dispatcher, no dialogue storage: dialog state lives in our store), and rendering
+//! with inline keyboards.
+//!
+//! Layout:
+//! - `mod.rs`: [`TelegramBot`] — start-up (`getMe`, bot commands) and the [`Handler`] it
+//!   feeds (the dialog shell, [`Dialogs`]).
+//! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
+//! - `polling.rs`: the loop: batches, one resident's updates in order, offsets confirmed only
+//!   after a batch is committed, retries while storage is down, shutdown.
+//! - `outbound.rs`: rendering, keyboards, sending, and the policy on Telegram's errors.
+//! - `split.rs`: splitting messages longer than Telegram allows.
+
+mod inbound;
+mod outbound;
+mod polling;
+mod split;
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context as _;
+use async_trait::async_trait;
+use teloxide::payloads::SetMyCommandsSetters as _;
+use teloxide::requests::{Request as _, Requester as _};
+use teloxide::types::{BotCommand, Me};
+use teloxide::{ApiError, Bot, RequestError};
 use tokio_util::sync::CancellationToken;
 
-use crate::i18n::Localizer;
-use crate::service::Dialogs;
+use crate::dialog::{Msg, Reply};
+use crate::domain::{CollectionWindow, Locale, PhaseKind};
+use crate::i18n::{Localizer, Markup};
+use crate::service::{Dialogs, Inbound, ServiceError};
+
+use outbound::{Outbound, redact};
+use polling::{POLL_TIMEOUT_SECS, Poller};
+
+/// The commands shown in Telegram's menu, with the Fluent id of their description.
+const COMMANDS: [(&str, &str); 7] = [
+    ("start", "tg-cmd-start"),
+    ("my", "tg-cmd-my"),
+    ("help", "tg-cmd-help"),
+    ("language", "tg-cmd-language"),
+    ("privacy", "tg-cmd-privacy"),
+    ("cancel", "tg-cmd-cancel"),
+    ("delete_me", "tg-cmd-delete-me"),
+];
+
+/// What the Telegram adapter needs from the dialog shell. [`Dialogs`] is the real one; the
+/// trait lets the adapter's own tests drive it without a campaign.
+#[async_trait]
+pub trait Handler: Send + Sync + 'static {
+    /// Runs one inbound event to a committed step and returns the replies (see
+    /// [`Dialogs::handle`]).
+    async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError>;
+
+    /// The deep-link payload that a `/start` in a group links to (the slug of the campaign
+    /// open for collection), if any.
+    async fn start_payload(&self) -> Option<String> {
+        None
+    }
+}
+
+#[async_trait]
+impl Handler for Dialogs {
+    async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
+        Dialogs::handle(self, ev).await
+    }
+
+    async fn start_payload(&self) -> Option<String> {
+        let now = self.now();
+        let campaigns = self.campaigns(None).await.ok()?;
+        campaigns
+            .iter()
+            .filter(|c| matches!(c.window(now), CollectionWindow::Open(_)))
+            .max_by_key(|c| c.phase(PhaseKind::Collect).map(|p| p.starts_at))
+            .map(|c| c.slug.clone())
+            .filter(|s| {
+                (1..=64).contains(&s.len())
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+    }
+}
 
 /// The running Telegram bot.
 pub struct TelegramBot {
-    /// Dialog shell.
-    dialogs: Dialogs,
+    /// The dialog shell.
+    handler: Arc<dyn Handler>,
     /// Text rendering.
     l10n: Arc<Localizer>,
     /// Bot token (never logged).
@@ -23,18 +98,120 @@ pub struct TelegramBot {
 impl TelegramBot {
     /// Builds the bot; nothing is sent until [`TelegramBot::run`].
     pub fn new(dialogs: Dialogs, l10n: Arc<Localizer>, token: String, api_url: url::Url) -> Self {
+        Self::with_handler(Arc::new(dialogs), l10n, token, api_url)
+    }
+
+    /// Builds the bot around any [`Handler`] (the adapter's tests use a scripted one).
+    pub fn with_handler(
+        handler: Arc<dyn Handler>,
+        l10n: Arc<Localizer>,
+        token: String,
+        api_url: url::Url,
+    ) -> Self {
         Self {
-            dialogs,
+            handler,
             l10n,
             token,
             api_url,
         }
     }
 
-    /// Polls for updates until `shutdown` is cancelled, finishing the batch in hand.
+    /// Connects (`getMe`; a refused token is an error), sets the bot commands, then polls for
+    /// updates until `shutdown` is cancelled, finishing and confirming the batch in hand.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let _ = (&self.dialogs, &self.l10n, &self.token, &self.api_url);
-        shutdown.cancelled().await;
-        Ok(())
+        // The HTTP timeout must outlast a long poll, or every quiet poll would fail.
+        let client = teloxide::net::default_reqwest_settings()
+            .timeout(Duration::from_secs(u64::from(POLL_TIMEOUT_SECS) + 15))
+            .build()
+            .context("cannot build the HTTP client for Telegram")?;
+        let bot = Bot::with_client(self.token.clone(), client).set_api_url(self.api_url.clone());
+        let token: Arc<str> = self.token.into();
+        let Some(me) = connect(&bot, &token, &self.api_url, &shutdown).await? else {
+            return Ok(());
+        };
+        let username = me.user.username.clone().unwrap_or_default();
+        set_commands(&bot, &self.l10n, &token).await;
+        tracing::info!("Telegram bot @{username} connected (long polling)");
+        Poller {
+            out: Outbound {
+                bot: bot.clone(),
+                l10n: self.l10n,
+                token,
+            },
+            bot,
+            handler: self.handler,
+            username,
+            shutdown,
+        }
+        .run()
+        .await
+    }
+}
+
+/// Calls `getMe` until it answers. A refused token is an error at once; an unreachable
+/// server is retried (logged once) until shutdown, which returns `None`.
+async fn connect(
+    bot: &Bot,
+    token: &str,
+    api_url: &url::Url,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<Me>> {
+    let mut pause = Duration::from_millis(500);
+    let mut warned = false;
+    loop {
+        let answer = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(None),
+            a = bot.get_me().send() => a,
+        };
+        match answer {
+            Ok(me) => return Ok(Some(me)),
+            Err(RequestError::Api(ApiError::InvalidToken)) => {
+                anyhow::bail!(
+                    "Telegram từ chối mã bot (401 Unauthorized): kiểm tra TELEGRAM_BOT_TOKEN / \
+                     Telegram refused the bot token (401 Unauthorized): check TELEGRAM_BOT_TOKEN \
+                     (from @BotFather) and TELEGRAM_API_URL"
+                );
+            }
+            Err(e) => {
+                if !warned {
+                    let host = api_url.host_str().unwrap_or_default();
+                    tracing::warn!(
+                        error = %redact(&e.to_string(), token),
+                        "cannot reach the Telegram Bot API at {host}; retrying"
+                    );
+                    warned = true;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(None),
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+}
+
+/// Sets the command menu for Vietnamese (also the default) and English clients. A failure is
+/// logged and does not stop the bot.
+async fn set_commands(bot: &Bot, l10n: &Localizer, token: &str) {
+    for (language, locale) in [
+        (None, Locale::Vi),
+        (Some("vi"), Locale::Vi),
+        (Some("en"), Locale::En),
+    ] {
+        let commands = COMMANDS.iter().map(|(command, key)| {
+            BotCommand::new(*command, l10n.msg(locale, &Msg::new(key), Markup::Plain))
+        });
+        let mut req = bot.set_my_commands(commands);
+        if let Some(l) = language {
+            req = req.language_code(l);
+        }
+        if let Err(e) = req.send().await {
+            tracing::warn!(
+                language = language.unwrap_or("default"),
+                error = %redact(&e.to_string(), token),
+                "cannot set the bot's command menu"
+            );
+        }
     }
 }

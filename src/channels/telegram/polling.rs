@@ -1,0 +1,421 @@
+//! Our long-polling loop. It asks for a batch of updates, runs every update of the batch
+//! (one resident's updates in order, different residents concurrently), and only then asks
+//! for the next batch with `offset = last update_id + 1`, which is what confirms the batch
+//! to Telegram. An update whose step could not be committed (the database is down) is
+//! retried until it commits or gopy shuts down, and is never confirmed before that.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::{FutureExt as _, StreamExt as _};
+use teloxide::payloads::GetUpdatesSetters as _;
+use teloxide::requests::{Request as _, Requester as _};
+use teloxide::types::{AllowedUpdate, InlineKeyboardButton, InlineKeyboardMarkup, Update};
+use teloxide::{ApiError, Bot, RequestError};
+use tokio_util::sync::CancellationToken;
+
+use crate::dialog::{Msg, Reply};
+use crate::domain::{Channel, ContactKey};
+use crate::i18n::Markup;
+use crate::service::{Inbound, ServiceError};
+
+use super::Handler;
+use super::inbound::{DialogEvent, Route, route};
+use super::outbound::{Failure, Outbound, classify, redact};
+
+/// How long one `getUpdates` waits for something to arrive.
+pub(super) const POLL_TIMEOUT_SECS: u32 = 25;
+
+/// At most this many residents' updates are handled at once.
+const CONCURRENCY: usize = 64;
+
+/// The longest pause between two tries of an update while the database is down.
+const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
+
+/// The update kinds we ask Telegram for.
+const ALLOWED: [AllowedUpdate; 4] = [
+    AllowedUpdate::Message,
+    AllowedUpdate::EditedMessage,
+    AllowedUpdate::CallbackQuery,
+    AllowedUpdate::MyChatMember,
+];
+
+/// Remembers whether the database is known to be down, so that an outage is logged once
+/// when it starts and once when it ends, not at every retry.
+#[derive(Default)]
+struct Outage(AtomicBool);
+
+impl Outage {
+    /// A step failed with a transient error.
+    fn failed(&self, e: &ServiceError) {
+        if !self.0.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = %e, "cannot store Telegram updates right now; they wait and are retried");
+        }
+    }
+
+    /// A step succeeded.
+    fn recovered(&self) {
+        if self.0.swap(false, Ordering::Relaxed) {
+            tracing::info!("storage is back; Telegram updates are processed again");
+        }
+    }
+}
+
+/// Logs a failing `getUpdates` once per run of failures.
+#[derive(Default)]
+struct PollTrouble {
+    /// Whether the current run of failures was logged.
+    logged: bool,
+    /// The pause before the next try.
+    pause: Option<Duration>,
+}
+
+/// How one update ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Committed (or deliberately skipped): it may be confirmed.
+    Done,
+    /// Shutdown came before it could be committed: it must not be confirmed.
+    Unfinished,
+}
+
+/// The polling loop and everything it needs.
+pub(super) struct Poller {
+    /// The client (its HTTP timeout is longer than the poll timeout).
+    pub bot: Bot,
+    /// The dialog shell.
+    pub handler: Arc<dyn Handler>,
+    /// Sending.
+    pub out: Outbound,
+    /// The bot's username, for `/start@name` in groups and t.me links.
+    pub username: String,
+    /// Fires at shutdown.
+    pub shutdown: CancellationToken,
+}
+
+impl Poller {
+    /// Polls until shutdown, then confirms what was handled and returns.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let outage = Outage::default();
+        let mut trouble = PollTrouble::default();
+        // The offset to send next; `None` until the first batch (Telegram then starts from
+        // the oldest unconfirmed update).
+        let mut offset: Option<i32> = None;
+        // The offset of the last `getUpdates` Telegram answered: what it has confirmed.
+        let mut confirmed: Option<i32> = None;
+        loop {
+            let mut req = self
+                .bot
+                .get_updates()
+                .timeout(POLL_TIMEOUT_SECS)
+                .allowed_updates(ALLOWED);
+            if let Some(o) = offset {
+                req = req.offset(o);
+            }
+            let answer = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => break,
+                a = req.send() => a,
+            };
+            let updates = match answer {
+                Ok(u) => {
+                    confirmed = offset;
+                    if trouble.logged {
+                        tracing::info!("Telegram answers again");
+                    }
+                    trouble = PollTrouble::default();
+                    u
+                }
+                Err(e) => {
+                    if let Some(fatal) = self.poll_failed(&e, &mut trouble).await {
+                        return Err(fatal);
+                    }
+                    continue;
+                }
+            };
+            if updates.is_empty() {
+                continue;
+            }
+            let next = self.run_batch(updates, &outage).await;
+            offset = match (offset, next) {
+                (Some(o), Some(n)) => Some(o.max(n)),
+                (o, n) => n.or(o),
+            };
+        }
+        if offset.is_some() && offset != confirmed {
+            self.confirm(offset).await;
+        }
+        Ok(())
+    }
+
+    /// Handles a failed `getUpdates`: waits before the next try (cancelled by shutdown), or
+    /// returns an error that must stop the bot.
+    async fn poll_failed(
+        &self,
+        e: &RequestError,
+        trouble: &mut PollTrouble,
+    ) -> Option<anyhow::Error> {
+        let description = redact(&e.to_string(), &self.out.token);
+        let pause = match e {
+            RequestError::Api(ApiError::InvalidToken) => {
+                return Some(anyhow::anyhow!(
+                    "Telegram no longer accepts the bot token (401 Unauthorized): check TELEGRAM_BOT_TOKEN"
+                ));
+            }
+            RequestError::Api(ApiError::CantGetUpdates) => {
+                tracing::warn!("a webhook is set for this bot; removing it to use long polling");
+                if let Err(e) = self.bot.delete_webhook().send().await {
+                    let d = redact(&e.to_string(), &self.out.token);
+                    tracing::error!(error = %d, "cannot remove the webhook");
+                }
+                Duration::from_secs(1)
+            }
+            RequestError::Api(ApiError::TerminatedByOtherGetUpdates) => {
+                if !trouble.logged {
+                    tracing::error!(
+                        "another process polls this bot's updates; only one gopy may run per bot token"
+                    );
+                    trouble.logged = true;
+                }
+                Duration::from_secs(5)
+            }
+            _ => match classify(e) {
+                Failure::RetryAfter(wait) => wait,
+                _ => {
+                    if !trouble.logged {
+                        tracing::warn!(error = %description, "cannot get updates from Telegram; retrying");
+                        trouble.logged = true;
+                    }
+                    let next = trouble
+                        .pause
+                        .map_or(Duration::from_millis(500), |p| (p * 2).min(MAX_RETRY_PAUSE));
+                    trouble.pause = Some(next);
+                    next
+                }
+            },
+        };
+        tokio::select! {
+            _ = self.shutdown.cancelled() => {}
+            _ = tokio::time::sleep(pause) => {}
+        }
+        None
+    }
+
+    /// Confirms the batch handled last with a final `getUpdates` that does not wait.
+    async fn confirm(&self, offset: Option<i32>) {
+        let Some(o) = offset else { return };
+        let req = self.bot.get_updates().offset(o).timeout(0).limit(1);
+        match tokio::time::timeout(Duration::from_secs(10), req.send()).await {
+            Ok(Ok(_)) => tracing::debug!(offset = o, "confirmed the last batch"),
+            Ok(Err(e)) => {
+                let d = redact(&e.to_string(), &self.out.token);
+                tracing::warn!(error = %d, "cannot confirm the last batch; Telegram will send it again and it will be recognised");
+            }
+            Err(_) => tracing::warn!(
+                "confirming the last batch timed out; Telegram will send it again and it will be recognised"
+            ),
+        }
+    }
+
+    /// Runs one batch; returns the offset that confirms what was handled: one past the last
+    /// update when all are done, else the first unfinished update.
+    async fn run_batch(&self, updates: Vec<Update>, outage: &Outage) -> Option<i32> {
+        let ids: Vec<i64> = updates.iter().map(|u| i64::from(u.id.0)).collect();
+        let first_id = ids.iter().copied().min();
+        let last_id = ids.iter().copied().max();
+        // Group by resident, keeping each resident's updates in the order they came.
+        let mut groups: Vec<Vec<(i64, Route)>> = Vec::new();
+        let mut by_resident: HashMap<u64, usize> = HashMap::new();
+        for update in &updates {
+            let id = i64::from(update.id.0);
+            let (kind, route) = route(update, &self.username);
+            metrics::counter!("gopy_telegram_updates_total", "kind" => kind).increment(1);
+            let resident = match &route {
+                Route::Dialog(ev) => ev.resident,
+                Route::GroupStart { resident, .. } | Route::AnswerOnly { resident, .. } => {
+                    *resident
+                }
+                Route::Skip => {
+                    tracing::debug!(update_id = id, kind, "update skipped");
+                    continue;
+                }
+            };
+            let slot = *by_resident.entry(resident).or_insert_with(|| {
+                groups.push(Vec::new());
+                groups.len() - 1
+            });
+            groups[slot].push((id, route));
+        }
+
+        let unfinished: Vec<i64> = futures::stream::iter(groups)
+            .map(|group| async move {
+                for (id, route) in group {
+                    // A bug in one step must not stop the bot: the step's transaction was
+                    // rolled back when it unwound, so the update is logged and skipped.
+                    let outcome = AssertUnwindSafe(self.run_one(id, route, outage))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| {
+                            tracing::error!(
+                                update_id = id,
+                                "handling a Telegram update panicked; it is skipped"
+                            );
+                            Outcome::Done
+                        });
+                    if outcome == Outcome::Unfinished {
+                        // This update and the resident's later ones stay unconfirmed.
+                        return Some(id);
+                    }
+                }
+                None
+            })
+            .buffer_unordered(CONCURRENCY)
+            .filter_map(|x| async move { x })
+            .collect()
+            .await;
+
+        let next = match unfinished.iter().min() {
+            Some(&first_unfinished) => Some(first_unfinished),
+            None => last_id.map(|l| l + 1),
+        };
+        // Never go below the first update of the batch (a redelivered duplicate can carry an
+        // old id); the caller also keeps the offset from going back.
+        next.map(|n| n.max(first_id.unwrap_or(n)))
+            .and_then(|n| i32::try_from(n).ok())
+    }
+
+    /// Runs one update to the end: the step committed and its replies sent.
+    async fn run_one(&self, update_id: i64, route: Route, outage: &Outage) -> Outcome {
+        match route {
+            Route::Dialog(ev) => self.run_dialog(update_id, ev, outage).await,
+            Route::GroupStart {
+                chat,
+                reply_to,
+                locale,
+                ..
+            } => {
+                let payload = self.handler.start_payload().await;
+                let link = deep_link(&self.username, payload.as_deref());
+                let text = self.out.l10n.msg(
+                    locale,
+                    &Msg::new("tg-group-start").text("link", link.clone()),
+                    Markup::TelegramHtml,
+                );
+                let label =
+                    self.out
+                        .l10n
+                        .msg(locale, &Msg::new("tg-group-start-button"), Markup::Plain);
+                let markup = url::Url::parse(&link)
+                    .ok()
+                    .map(|u| InlineKeyboardMarkup::new([[InlineKeyboardButton::url(label, u)]]));
+                self.out.send(chat, text, markup, Some(reply_to)).await;
+                Outcome::Done
+            }
+            Route::AnswerOnly { callback, .. } => {
+                self.out.answer_callback(callback).await;
+                Outcome::Done
+            }
+            Route::Skip => Outcome::Done,
+        }
+    }
+
+    /// Runs a dialog step: answers the button press at once, steps the dialog (retrying while
+    /// storage is down), then sends the replies.
+    async fn run_dialog(&self, update_id: i64, ev: DialogEvent, outage: &Outage) -> Outcome {
+        let started = Instant::now();
+        let inbound = Inbound {
+            update_key: Some(update_id.to_string()),
+            contact: ContactKey {
+                channel: Channel::Telegram,
+                external_id: ev.resident.to_string(),
+            },
+            identity: ev.identity,
+            locale_hint: ev.locale_hint,
+            input: ev.input,
+            has_buttons: true,
+        };
+        let answer = async {
+            if let Some(cb) = ev.callback {
+                self.out.answer_callback(cb).await;
+            }
+        };
+        let ((), stepped) = tokio::join!(answer, self.step(&inbound, outage));
+        match stepped {
+            Stepped::Replies(replies) => {
+                self.out.send_replies(ev.chat, &replies).await;
+                metrics::histogram!("gopy_dialog_step_seconds", "channel" => "telegram")
+                    .record(started.elapsed().as_secs_f64());
+                Outcome::Done
+            }
+            Stepped::Failed => {
+                let locale = ev.locale_hint.unwrap_or_default();
+                self.out
+                    .send_notice(ev.chat, locale, &Msg::new("tg-error"))
+                    .await;
+                Outcome::Done
+            }
+            Stepped::ShutDown => Outcome::Unfinished,
+        }
+    }
+
+    /// Steps the dialog; a transient failure is retried with growing pauses until it works
+    /// or shutdown comes (the update is tried at least once, even during shutdown).
+    async fn step(&self, inbound: &Inbound, outage: &Outage) -> Stepped {
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.handler.handle(inbound).await {
+                Ok(replies) => {
+                    outage.recovered();
+                    return Stepped::Replies(replies);
+                }
+                Err(e) if e.is_transient() => {
+                    outage.failed(&e);
+                    tokio::select! {
+                        _ = self.shutdown.cancelled() => return Stepped::ShutDown,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(MAX_RETRY_PAUSE);
+                }
+                Err(e) => {
+                    tracing::error!(update = ?inbound.update_key, error = %e, "cannot handle a Telegram update; it is skipped");
+                    return Stepped::Failed;
+                }
+            }
+        }
+    }
+}
+
+/// The result of stepping the dialog for one update.
+enum Stepped {
+    /// Committed; these replies are to be sent.
+    Replies(Vec<Reply>),
+    /// A permanent error: nothing was stored; the resident is told to try again.
+    Failed,
+    /// Shutdown came while storage was down: nothing was stored.
+    ShutDown,
+}
+
+/// The link that opens the private chat with the bot, with a `/start` payload if any.
+pub(super) fn deep_link(username: &str, payload: Option<&str>) -> String {
+    match payload {
+        Some(p) => format!("https://t.me/{username}?start={p}"),
+        None => format!("https://t.me/{username}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deep_link_carries_the_payload_when_there_is_one() {
+        assert_eq!(
+            deep_link("gopy_bot", Some("gop-y-2025")),
+            "https://t.me/gopy_bot?start=gop-y-2025"
+        );
+        assert_eq!(deep_link("gopy_bot", None), "https://t.me/gopy_bot");
+    }
+}
