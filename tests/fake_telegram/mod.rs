@@ -1292,6 +1292,7 @@ async fn get_updates(inner: &Arc<Inner>, p: &Params) -> Result<Value, ApiFailure
     let mut waiting = false;
     let result = loop {
         rx.borrow_and_update();
+        let mut announce = false;
         {
             let mut s = inner.lock();
             if s.poll_generation != generation {
@@ -1308,9 +1309,12 @@ async fn get_updates(inner: &Arc<Inner>, p: &Params) -> Result<Value, ApiFailure
             if !waiting {
                 waiting = true;
                 s.polls_waiting += 1;
+                announce = true;
             }
         }
-        if waiting {
+        // Tell waiters once that a poll now waits: notifying on every pass would wake this
+        // very loop again at once, and the poll would spin instead of waiting.
+        if announce {
             inner.notify();
         }
         tokio::select! {
