@@ -223,6 +223,13 @@ async fn bench(args: &Args) -> Result<()> {
         "machine: {} CPUs ({}), {:.1} GiB memory, Linux {}",
         machine.nproc, machine.cpu, machine.memory_gib, machine.kernel
     );
+    if machine.load_at_start > 0.5 {
+        println!(
+            "WARNING: load average {:.2} at start: other work on this machine skews the figures \
+             (see the 'other' CPU column)",
+            machine.load_at_start
+        );
+    }
     println!("updates arrive by {DELIVERY}; every bot is a separate process");
     if args.quick {
         println!("--quick: small numbers, for a smoke run; not the figures the targets are about");
@@ -520,6 +527,8 @@ struct CpuSplit {
     harness: Duration,
     /// Every local `postgres` process.
     postgres: Duration,
+    /// Every CPU of the machine, busy with anything.
+    machine: Duration,
 }
 
 impl CpuSplit {
@@ -529,6 +538,7 @@ impl CpuSplit {
             bot: proc.cpu_time(),
             harness: procs::own_cpu_time(),
             postgres: procs::postgres_cpu_time(),
+            machine: procs::machine_busy_time(),
         }
     }
 
@@ -538,6 +548,7 @@ impl CpuSplit {
             bot: later.bot.zip(self.bot).map(|(b, a)| b.saturating_sub(a)),
             harness: later.harness.saturating_sub(self.harness),
             postgres: later.postgres.saturating_sub(self.postgres),
+            machine: later.machine.saturating_sub(self.machine),
         }
     }
 
@@ -546,6 +557,8 @@ impl CpuSplit {
         run.cpu_s = self.bot.map(|d| d.as_secs_f64());
         run.harness_cpu_s = Some(self.harness.as_secs_f64());
         run.postgres_cpu_s = Some(self.postgres.as_secs_f64());
+        let ours = self.bot.unwrap_or_default() + self.harness + self.postgres;
+        run.other_cpu_s = Some(self.machine.saturating_sub(ours).as_secs_f64());
     }
 }
 

@@ -307,3 +307,26 @@ pub fn postgres_cpu_time() -> Duration {
         .map(|(_, t)| t)
         .sum()
 }
+
+/// CPU time all CPUs of the machine spent busy so far (everything but idle and I/O wait),
+/// from the first line of `/proc/stat`.
+pub fn machine_busy_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return Duration::ZERO;
+    };
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is counted in user).
+    let busy: u64 = ticks
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(k, _)| *k != 3 && *k != 4)
+        .map(|(_, v)| v)
+        .sum();
+    Duration::from_millis(busy * 10)
+}

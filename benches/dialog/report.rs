@@ -41,6 +41,9 @@ pub struct Run {
     pub harness_cpu_s: Option<f64>,
     /// CPU time of the local Postgres server meanwhile, in seconds.
     pub postgres_cpu_s: Option<f64>,
+    /// CPU time of everything else on the machine meanwhile (other work, the kernel's
+    /// network stack), in seconds: a busy machine shows here.
+    pub other_cpu_s: Option<f64>,
     /// Residents that finished.
     pub finished: usize,
     /// Residents that stopped early.
@@ -105,6 +108,7 @@ impl Run {
             cpu_s: None,
             harness_cpu_s: None,
             postgres_cpu_s: None,
+            other_cpu_s: None,
             finished: o.finished,
             failed: o.failed,
             timeouts: o.timeouts,
@@ -164,6 +168,8 @@ pub struct Machine {
     pub cpu: String,
     /// Kernel release.
     pub kernel: String,
+    /// The one-minute load average when the benchmark started (other work skews figures).
+    pub load_at_start: f64,
 }
 
 impl Machine {
@@ -189,6 +195,10 @@ impl Machine {
             kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
                 .map(|s| s.trim().to_owned())
                 .unwrap_or_default(),
+            load_at_start: std::fs::read_to_string("/proc/loadavg")
+                .ok()
+                .and_then(|l| l.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0.0),
         }
     }
 }
@@ -228,13 +238,14 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     s
 }
 
-/// CPU seconds of the bot, the harness and Postgres, as `bot/harness/pg`.
+/// CPU seconds of the bot, the harness, Postgres and the rest, as `bot/harness/pg/other`.
 fn cpu_cell(r: &Run) -> String {
     format!(
-        "{}/{}/{}",
+        "{}/{}/{}/{}",
         opt(r.cpu_s, 1),
         opt(r.harness_cpu_s, 1),
-        opt(r.postgres_cpu_s, 1)
+        opt(r.postgres_cpu_s, 1),
+        opt(r.other_cpu_s, 1)
     )
 }
 
@@ -272,7 +283,7 @@ pub fn closed_table(runs: &[Run]) -> String {
             "p99 ms",
             "max ms",
             "RSS MB",
-            "CPU s bot/harness/pg",
+            "CPU s bot/harness/pg/other",
             "finished",
             "timeouts",
             "losses",
@@ -314,7 +325,7 @@ pub fn open_table(runs: &[Run]) -> String {
             "p99 ms",
             "max ms",
             "RSS MB",
-            "CPU s bot/harness/pg",
+            "CPU s bot/harness/pg/other",
             "timeouts",
             "losses",
         ],
