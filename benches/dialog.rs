@@ -76,6 +76,9 @@ struct Args {
     /// Open-loop duration in seconds (default 45, quick 5).
     #[arg(long)]
     duration: Option<f64>,
+    /// The gopy binary to run (default: the one built with this benchmark).
+    #[arg(long)]
+    gopy: Option<PathBuf>,
     /// Threads of the harness (fake server and driver); 1 runs it on the main thread.
     #[arg(long, default_value_t = 1)]
     harness_threads: usize,
@@ -236,6 +239,16 @@ async fn bench(args: &Args) -> Result<()> {
     }
     println!();
 
+    // A copy of the gopy binary this benchmark was built with, taken now: a shared target
+    // folder may see it rebuilt from another checkout while the benchmark runs.
+    let gopy = args
+        .gopy
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gopy")));
+    let gopy_copy = logs.path().join("gopy");
+    std::fs::copy(&gopy, &gopy_copy).with_context(|| format!("cannot copy {}", gopy.display()))?;
+    let gopy = gopy_copy;
+
     let mut runs: Vec<Run> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     let mut record = |label: String, result: Result<Run>| match result {
@@ -270,7 +283,10 @@ async fn bench(args: &Args) -> Result<()> {
                 let plans = driver::plans(n, 42);
                 let label = format!("gopy/{} closed loop, {n} residents", backend.name());
                 eprintln!("running {label}");
-                record(label, run_gopy(backend, &plans, None, logs.path()).await);
+                record(
+                    label,
+                    run_gopy(&gopy, backend, &plans, None, logs.path()).await,
+                );
             }
         }
     }
@@ -286,7 +302,7 @@ async fn bench(args: &Args) -> Result<()> {
             eprintln!("running {label}");
             record(
                 label,
-                run_gopy(backend, &plans, Some(sizes.load), logs.path()).await,
+                run_gopy(&gopy, backend, &plans, Some(sizes.load), logs.path()).await,
             );
         }
     }
@@ -386,6 +402,7 @@ async fn bench(args: &Args) -> Result<()> {
 /// Starts gopy on a fresh database, waits until it polls, drives the residents (closed loop,
 /// or open loop with `load`), then stops it and checks its database.
 async fn run_gopy(
+    gopy: &Path,
     backend: Backend,
     plans: &[Plan],
     load: Option<OpenLoad>,
@@ -401,7 +418,7 @@ async fn run_gopy(
     ));
     let mut proc = Proc::spawn(
         "gopy",
-        Path::new(env!("CARGO_BIN_EXE_gopy")),
+        gopy,
         &["serve".to_owned()],
         &[
             ("DATABASE_URL", db.url.clone()),
