@@ -76,6 +76,9 @@ struct Args {
     /// Open-loop duration in seconds (default 45, quick 5).
     #[arg(long)]
     duration: Option<f64>,
+    /// Open-loop think time range in seconds, `MIN,MAX` (default 3,9; quick 0.5,1.5).
+    #[arg(long, value_delimiter = ',', num_args = 2)]
+    think: Option<Vec<f64>>,
     /// The gopy binary to run (default: the one built with this benchmark).
     #[arg(long)]
     gopy: Option<PathBuf>,
@@ -148,10 +151,16 @@ impl Sizes {
             load: OpenLoad {
                 rate: args.rate.unwrap_or(rate),
                 duration: Duration::from_secs_f64(args.duration.unwrap_or(duration)),
-                think: (
-                    Duration::from_secs_f64(think.0),
-                    Duration::from_secs_f64(think.1),
-                ),
+                think: match args.think.as_deref() {
+                    Some([lo, hi]) => (
+                        Duration::from_secs_f64(lo.max(0.0)),
+                        Duration::from_secs_f64(hi.max(*lo).max(0.0)),
+                    ),
+                    _ => (
+                        Duration::from_secs_f64(think.0),
+                        Duration::from_secs_f64(think.1),
+                    ),
+                },
             },
         }
     }
@@ -329,6 +338,17 @@ async fn bench(args: &Args) -> Result<()> {
             sizes.load.duration.as_secs_f64()
         );
         print!("{}", report::open_table(&runs));
+        for r in runs.iter().filter(|r| r.scenario == "open") {
+            println!(
+                "{} steps sent: {} /start, {} button presses, {} opinions; {} offers unserved \
+                 (no resident done thinking)",
+                r.label(),
+                r.mix.commands,
+                r.mix.buttons,
+                r.mix.opinions,
+                r.unserved.unwrap_or(0)
+            );
+        }
         println!();
     }
     if !ratios.is_empty() {

@@ -221,6 +221,21 @@ pub struct Outcome {
     pub window: Duration,
     /// Whether the run stopped at its overall deadline.
     pub hit_deadline: bool,
+    /// Steps sent by kind: commands, button presses, opinions, other texts.
+    pub mix: StepMix,
+}
+
+/// How many steps of each kind were sent.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct StepMix {
+    /// Commands (`/start`).
+    pub commands: u64,
+    /// Button presses.
+    pub buttons: u64,
+    /// Opinion texts.
+    pub opinions: u64,
+    /// Other texts (the baselines' texts).
+    pub texts: u64,
 }
 
 /// Limits that keep every run bounded.
@@ -320,6 +335,11 @@ impl<'a> Fleet<'a> {
             Next::Text { text, opinion } => {
                 if opinion {
                     sim.sent_opinions += 1;
+                    self.out.mix.opinions += 1;
+                } else if text.starts_with('/') {
+                    self.out.mix.commands += 1;
+                } else {
+                    self.out.mix.texts += 1;
                 }
                 let update = self.fake.text_update(&sim.who, &text);
                 let echo = (self.bot == Bot::Echo).then(|| text.clone());
@@ -338,6 +358,7 @@ impl<'a> Fleet<'a> {
                 submit,
             } => {
                 let (update, _) = self.fake.callback_update(&sim.who, message_id, &data);
+                self.out.mix.buttons += 1;
                 (update, (false, submit, None, format!("button {data}")))
             }
         };

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::driver::Outcome;
+use crate::driver::{Outcome, StepMix};
 
 /// The result of driving one bot in one scenario.
 #[derive(Debug, Clone, Serialize)]
@@ -66,6 +66,8 @@ pub struct Run {
     pub unserved: Option<u64>,
     /// Whether the run stopped at its overall deadline.
     pub hit_deadline: bool,
+    /// Steps sent by kind.
+    pub mix: StepMix,
     /// Anomalies the driver saw.
     pub anomalies: Vec<String>,
     /// Mismatches found in the database.
@@ -120,6 +122,7 @@ impl Run {
             achieved_per_s: (open && window > 0.0).then(|| o.issued as f64 / window),
             unserved: open.then_some(o.unserved),
             hit_deadline: o.hit_deadline,
+            mix: o.mix,
             anomalies: o.anomalies.clone(),
             problems: Vec::new(),
             warnings: Vec::new(),
