@@ -76,6 +76,9 @@ struct Args {
     /// Open-loop duration in seconds (default 45, quick 5).
     #[arg(long)]
     duration: Option<f64>,
+    /// Open-loop warm-up in seconds before the measured window (default 30, quick 2).
+    #[arg(long)]
+    warmup: Option<f64>,
     /// Open-loop think time range in seconds, `MIN,MAX` (default 3,9; quick 0.5,1.5).
     #[arg(long, value_delimiter = ',', num_args = 2)]
     think: Option<Vec<f64>>,
@@ -140,16 +143,17 @@ struct Sizes {
 impl Sizes {
     /// From the options.
     fn from(args: &Args) -> Sizes {
-        let (closed, open_residents, rate, duration, think) = if args.quick {
-            (vec![10, 50], 300, 50.0, 5.0, (0.5, 1.5))
+        let (closed, open_residents, rate, warmup, duration, think) = if args.quick {
+            (vec![10, 50], 300, 50.0, 2.0, 5.0, (0.5, 1.5))
         } else {
-            (vec![100, 1000], 10_000, 1000.0, 45.0, (3.0, 9.0))
+            (vec![100, 1000], 10_000, 1000.0, 30.0, 45.0, (3.0, 9.0))
         };
         Sizes {
             closed: args.residents.clone().unwrap_or(closed),
             open_residents: args.open_residents.unwrap_or(open_residents),
             load: OpenLoad {
                 rate: args.rate.unwrap_or(rate),
+                warmup: Duration::from_secs_f64(args.warmup.unwrap_or(warmup).max(0.0)),
                 duration: Duration::from_secs_f64(args.duration.unwrap_or(duration)),
                 think: match args.think.as_deref() {
                     Some([lo, hi]) => (
@@ -330,12 +334,14 @@ async fn bench(args: &Args) -> Result<()> {
     }
     if runs.iter().any(|r| r.scenario == "open") {
         println!(
-            "Open loop: {} residents, think time {:.1}–{:.1} s, {:.0} steps/s offered for {:.0} s",
+            "Open loop: {} residents, think time {:.1}–{:.1} s, {:.0} steps/s offered, \
+             measured for {:.0} s after a {:.0} s warm-up",
             sizes.open_residents,
             sizes.load.think.0.as_secs_f64(),
             sizes.load.think.1.as_secs_f64(),
             sizes.load.rate,
-            sizes.load.duration.as_secs_f64()
+            sizes.load.duration.as_secs_f64(),
+            sizes.load.warmup.as_secs_f64()
         );
         print!("{}", report::open_table(&runs));
         for r in runs.iter().filter(|r| r.scenario == "open") {
@@ -398,6 +404,7 @@ async fn bench(args: &Args) -> Result<()> {
             "open_residents": sizes.open_residents,
             "open_rate": sizes.load.rate,
             "open_seconds": sizes.load.duration.as_secs_f64(),
+            "open_warmup_seconds": sizes.load.warmup.as_secs_f64(),
             "think_seconds": [sizes.load.think.0.as_secs_f64(), sizes.load.think.1.as_secs_f64()],
             "step_timeout_seconds": STEP_TIMEOUT.as_secs_f64(),
         },
@@ -638,7 +645,7 @@ async fn drive_loop(
         Some(load) => {
             let limits = Limits {
                 step_timeout: STEP_TIMEOUT,
-                deadline: load.duration + STEP_TIMEOUT + Duration::from_secs(20),
+                deadline: load.warmup + load.duration + STEP_TIMEOUT + Duration::from_secs(20),
             };
             driver::open(fake, rx, plans, load, limits, &mut alive).await
         }

@@ -136,6 +136,8 @@ struct Pending {
     last_text: Option<String>,
     /// What was sent, for the report.
     what: String,
+    /// Whether it was sent in the measured window (not during the warm-up).
+    measured: bool,
 }
 
 /// Where a resident is in its life.
@@ -252,7 +254,10 @@ pub struct Limits {
 pub struct OpenLoad {
     /// Steps offered per second.
     pub rate: f64,
-    /// How long steps are offered.
+    /// How long steps are offered before the measured window (residents spread out over
+    /// their dialogs instead of all being at `/start`); nothing sent then is measured.
+    pub warmup: Duration,
+    /// How long steps are offered and measured.
     pub duration: Duration,
     /// Think time between a reply and the resident's next step: uniform in this range.
     pub think: (Duration, Duration),
@@ -276,6 +281,8 @@ struct Fleet<'a> {
     last_done: Option<Instant>,
     /// Randomness for think times and choices.
     rng: StdRng,
+    /// Whether steps sent now are measured (false during an open loop's warm-up).
+    measuring: bool,
 }
 
 impl<'a> Fleet<'a> {
@@ -322,6 +329,7 @@ impl<'a> Fleet<'a> {
             started: None,
             last_done: None,
             rng: StdRng::seed_from_u64(seed),
+            measuring: true,
         }
     }
 
@@ -335,11 +343,15 @@ impl<'a> Fleet<'a> {
             Next::Text { text, opinion } => {
                 if opinion {
                     sim.sent_opinions += 1;
-                    self.out.mix.opinions += 1;
-                } else if text.starts_with('/') {
-                    self.out.mix.commands += 1;
-                } else {
-                    self.out.mix.texts += 1;
+                }
+                if self.measuring {
+                    if opinion {
+                        self.out.mix.opinions += 1;
+                    } else if text.starts_with('/') {
+                        self.out.mix.commands += 1;
+                    } else {
+                        self.out.mix.texts += 1;
+                    }
                 }
                 let update = self.fake.text_update(&sim.who, &text);
                 let echo = (self.bot == Bot::Echo).then(|| text.clone());
@@ -358,7 +370,9 @@ impl<'a> Fleet<'a> {
                 submit,
             } => {
                 let (update, _) = self.fake.callback_update(&sim.who, message_id, &data);
-                self.out.mix.buttons += 1;
+                if self.measuring {
+                    self.out.mix.buttons += 1;
+                }
                 (update, (false, submit, None, format!("button {data}")))
             }
         };
@@ -374,9 +388,12 @@ impl<'a> Fleet<'a> {
             floor: sim.nonce,
             last_text: None,
             what,
+            measured: self.measuring,
         });
-        self.started.get_or_insert(at);
-        self.out.issued += 1;
+        if self.measuring {
+            self.started.get_or_insert(at);
+            self.out.issued += 1;
+        }
     }
 
     /// Takes in one message the bot sent. Returns the resident whose step it completed.
@@ -391,12 +408,15 @@ impl<'a> Fleet<'a> {
             self.out.strays += 1;
             return None;
         };
+        // Only the first reply to a step is timed, and only in the measured window.
         if !p.replied {
             p.replied = true;
-            let us = sent.at.saturating_duration_since(p.at).as_micros();
-            self.out
-                .latencies_us
-                .push(u32::try_from(us).unwrap_or(u32::MAX));
+            if p.measured {
+                let us = sent.at.saturating_duration_since(p.at).as_micros();
+                self.out
+                    .latencies_us
+                    .push(u32::try_from(us).unwrap_or(u32::MAX));
+            }
         }
         let decision = match bot {
             Bot::Echo => {
@@ -450,8 +470,10 @@ impl<'a> Fleet<'a> {
         if p.opinion {
             sim.acked_opinions += 1;
         }
-        self.out.completed += 1;
-        self.last_done = Some(sent.at);
+        if p.measured {
+            self.out.completed += 1;
+            self.last_done = Some(sent.at);
+        }
         match decision {
             Ok(Some(next)) => sim.next = Some(next),
             Ok(None) => {
@@ -706,10 +728,13 @@ pub async fn open(
     alive: &mut dyn FnMut() -> Result<()>,
 ) -> Result<Outcome> {
     let mut fleet = Fleet::new(fake, Bot::Gopy, plans, 2);
+    fleet.measuring = load.warmup.is_zero();
     let mut ready: Vec<usize> = (0..fleet.sims.len()).collect();
     let mut thinking: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
     let start = Instant::now();
-    let end = start + load.duration;
+    let window = start + load.warmup;
+    let end = window + load.duration;
+    let mut offered_before_window: u64 = 0;
     let mut offered: u64 = 0;
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -741,12 +766,18 @@ pub async fn open(
                     thinking.pop();
                     ready.push(i);
                 }
+                if !fleet.measuring && now >= window {
+                    fleet.measuring = true;
+                    offered_before_window = offered;
+                }
                 if now < end {
                     let due = (now.duration_since(start).as_secs_f64() * load.rate) as u64;
                     while offered < due {
                         offered += 1;
                         if ready.is_empty() {
-                            fleet.out.unserved += 1;
+                            if fleet.measuring {
+                                fleet.out.unserved += 1;
+                            }
                             continue;
                         }
                         let k = fleet.rng.random_range(0..ready.len());
@@ -769,7 +800,7 @@ pub async fn open(
             }
         }
     }
-    fleet.out.offered = offered;
+    fleet.out.offered = offered - offered_before_window;
     fleet.out.window = load.duration;
     Ok(fleet.finish())
 }
