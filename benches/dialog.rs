@@ -261,6 +261,13 @@ async fn bench(args: &Args) -> Result<()> {
     let gopy_copy = logs.path().join("gopy");
     std::fs::copy(&gopy, &gopy_copy).with_context(|| format!("cannot copy {}", gopy.display()))?;
     let gopy = gopy_copy;
+    let here = format!("{}/src/", env!("CARGO_MANIFEST_DIR"));
+    if !binary_mentions(&gopy, &here) {
+        println!(
+            "WARNING: the gopy binary does not look built from {here} (a shared target folder \
+             may hold another checkout's build); pass --gopy PATH or run through cargo bench"
+        );
+    }
 
     let mut runs: Vec<Run> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
@@ -663,6 +670,15 @@ fn default_json_path() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
     target.join("bench-dialog.json")
+}
+
+/// Whether a binary holds a string (its line tables name the source files it was built from).
+fn binary_mentions(path: &Path, needle: &str) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let needle = needle.as_bytes();
+    bytes.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The short hash of the checked-out commit, if git can tell.
