@@ -261,8 +261,8 @@ async fn bench(args: &Args) -> Result<()> {
     let gopy_copy = logs.path().join("gopy");
     std::fs::copy(&gopy, &gopy_copy).with_context(|| format!("cannot copy {}", gopy.display()))?;
     let gopy = gopy_copy;
-    let here = format!("{}/src/", env!("CARGO_MANIFEST_DIR"));
-    if !binary_mentions(&gopy, &here) {
+    let here = env!("CARGO_MANIFEST_DIR");
+    if !binary_mentions(&gopy, here) {
         println!(
             "WARNING: the gopy binary does not look built from {here} (a shared target folder \
              may hold another checkout's build); pass --gopy PATH or run through cargo bench"
