@@ -270,6 +270,8 @@ pub fn closed_table(runs: &[Run]) -> String {
                 opt(r.peak_rss_mb, 1),
                 cpu_cell(r),
                 format!("{}/{}", r.finished, r.residents),
+                r.complete
+                    .map_or_else(|| "-".to_owned(), |c| format!("{c}/{}", r.residents)),
                 r.timeouts.to_string(),
                 r.losses.map_or_else(|| "-".to_owned(), |l| l.to_string()),
             ]
@@ -288,6 +290,7 @@ pub fn closed_table(runs: &[Run]) -> String {
             "RSS MB",
             "CPU s bot/harness/pg/other",
             "finished",
+            "6–12 submitted",
             "timeouts",
             "losses",
         ],
