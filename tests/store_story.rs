@@ -875,3 +875,49 @@ async fn postgres_helpers_give_a_fresh_migrated_store() {
         "each call is a new database, already migrated"
     );
 }
+
+/// Another process holding SQLite's write lock makes a step wait (busy timeout) rather than
+/// fail; held past the timeout, the store says the database is unavailable (retry later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_waits_for_a_write_lock_held_elsewhere() {
+    use sqlx::Connection;
+
+    let db = TestDb::sqlite().await;
+    let mut other = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(StdDuration::from_millis(300)).await;
+        sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
+        other
+    });
+    let started = std::time::Instant::now();
+    let mut tx = db.store.begin().await.expect("waits for the lock");
+    assert!(started.elapsed() >= StdDuration::from_millis(250));
+    assert!(
+        tx.claim_update(Channel::Telegram, "1", now())
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+
+    let mut other = release.await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let err = match db.store.begin().await {
+        Ok(_) => panic!("the write lock was held elsewhere"),
+        Err(e) => e,
+    };
+    assert!(matches!(err, StoreError::Unavailable(_)), "got {err:?}");
+    sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+    let mut tx = db.store.begin().await.expect("free again");
+    assert!(
+        !tx.claim_update(Channel::Telegram, "1", now())
+            .await
+            .unwrap()
+    );
+}
