@@ -288,6 +288,16 @@ async fn story_claim_update(db: TestDb) {
     );
     tx.commit().await.unwrap();
 
+    // A key that cannot be written into SQL as it is takes the parameterised path.
+    let odd = "msg'; DROP TABLE processed_updates; -- ý";
+    let mut tx = store.begin().await.unwrap();
+    assert!(tx.claim_update(Channel::Zalo, odd, at).await.unwrap());
+    assert!(!tx.claim_update(Channel::Zalo, odd, at).await.unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.claim_update(Channel::Zalo, odd, at).await.unwrap());
+    drop(tx);
+
     // Two deliveries of one update at once: the second waits for the first and sees its
     // claim once it commits.
     let mut first = store.begin().await.unwrap();
@@ -315,7 +325,7 @@ async fn story_claim_update(db: TestDb) {
         !second.await.unwrap(),
         "a concurrent redelivery is not processed twice"
     );
-    assert_eq!(db.int("SELECT count(*) FROM processed_updates").await, 3);
+    assert_eq!(db.int("SELECT count(*) FROM processed_updates").await, 4);
 }
 
 /// A saved state comes back under lock until it expires; the read-only view ignores expiry.
@@ -826,4 +836,88 @@ async fn postgres_unreachable_is_unavailable() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "got {err:?}");
+}
+
+/// The shared helpers other test files use give fresh, migrated stores.
+#[tokio::test]
+async fn sqlite_helpers_give_a_fresh_migrated_store() {
+    let (store, _dir) = common::sqlite_store().await;
+    assert!(store.campaigns().await.unwrap().is_empty());
+    store
+        .insert_campaign(&sample_campaign("moi", now()))
+        .await
+        .unwrap();
+    let (other, _other_dir) = common::sqlite_store().await;
+    assert!(
+        other.campaigns().await.unwrap().is_empty(),
+        "each call is a new database"
+    );
+}
+
+/// The same for Postgres: each call is a database of its own, created and migrated.
+#[tokio::test]
+#[cfg_attr(
+    not(gopy_pg),
+    ignore = "set TEST_DATABASE_URL to run the Postgres half"
+)]
+async fn postgres_helpers_give_a_fresh_migrated_store() {
+    let store = common::pg_store().await;
+    assert!(store.campaigns().await.unwrap().is_empty());
+    store
+        .insert_campaign(&sample_campaign("moi", now()))
+        .await
+        .unwrap();
+    let url = common::fresh_pg_url().await;
+    assert!(url.contains("gopy_t_"), "{url}");
+    let other = gopy::store::open(&url).await.unwrap();
+    assert!(
+        other.campaigns().await.unwrap().is_empty(),
+        "each call is a new database, already migrated"
+    );
+}
+
+/// Another process holding SQLite's write lock makes a step wait (busy timeout) rather than
+/// fail; held past the timeout, the store says the database is unavailable (retry later).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_waits_for_a_write_lock_held_elsewhere() {
+    use sqlx::Connection;
+
+    let db = TestDb::sqlite().await;
+    let mut other = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(StdDuration::from_millis(300)).await;
+        sqlx::raw_sql("COMMIT").execute(&mut other).await.unwrap();
+        other
+    });
+    let started = std::time::Instant::now();
+    let mut tx = db.store.begin().await.expect("waits for the lock");
+    assert!(started.elapsed() >= StdDuration::from_millis(250));
+    assert!(
+        tx.claim_update(Channel::Telegram, "1", now())
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+
+    let mut other = release.await.unwrap();
+    sqlx::raw_sql("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let err = match db.store.begin().await {
+        Ok(_) => panic!("the write lock was held elsewhere"),
+        Err(e) => e,
+    };
+    assert!(matches!(err, StoreError::Unavailable(_)), "got {err:?}");
+    sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+    let mut tx = db.store.begin().await.expect("free again");
+    assert!(
+        !tx.claim_update(Channel::Telegram, "1", now())
+            .await
+            .unwrap()
+    );
 }

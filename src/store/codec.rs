@@ -34,6 +34,9 @@ pub(super) type UnitRow = (i64, String, String, Option<String>, String);
 /// question).
 pub(super) type TextRow = (i64, String, String, String);
 
+/// A stored dialog state: its JSON and when it expires.
+pub(super) type StateRow = (String, Option<DateTime<Utc>>);
+
 /// A phase: campaign id, kind, start, end.
 pub(super) type PhaseRow = (i64, String, DateTime<Utc>, DateTime<Utc>);
 

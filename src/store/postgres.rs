@@ -1,9 +1,12 @@
 //! The PostgreSQL backend: production, shared by several replicas.
 //!
-//! One resident's steps are serialised by row locks: `lock_state` takes the resident's
-//! dialog-state row `FOR UPDATE`, and when there is no such row yet (a new resident) it locks
-//! the contact row instead, so two transactions for the same resident never both proceed.
-//! Every call on the hot path of a dialog step is one round trip in the common case.
+//! One resident's steps are serialised by row locks: the resident's dialog-state row is taken
+//! `FOR UPDATE` (by `contact`, which reads it ahead for `lock_state`, or by `lock_state`
+//! itself), and when there is no such row yet the contact row is locked instead (or, for a
+//! contact this transaction created, its uncommitted row holds others back), so two
+//! transactions for the same resident never both proceed. A dialog step is five round trips
+//! in the common case: `BEGIN`, `claim_update`, `contact` (with the state), `save_state`,
+//! `COMMIT`.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,9 +14,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 
-use super::codec::{self, CampaignRows};
+use super::codec::{self, CampaignRows, StateRow};
 use super::{AuditEntry, Backend, CampaignSummary, NewOpinion, Store, StoreResult, Tx};
 use crate::dialog::DialogState;
 use crate::domain::{
@@ -53,8 +56,8 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            // A broken connection fails its next statement as `Unavailable`, and the step is
-            // retried; pinging before every use would add a round trip to every step.
+            // A broken connection fails its next statement as `Unavailable` (retryable);
+            // pinging before every use would add a round trip to every step.
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
@@ -80,7 +83,7 @@ impl Store for PgStore {
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.pool.begin().await?;
-        Ok(Box::new(PgTx { tx }))
+        Ok(Box::new(PgTx { tx, ahead: None }))
     }
 
     async fn insert_campaign(&self, campaign: &Campaign) -> StoreResult<CampaignId> {
@@ -375,10 +378,24 @@ impl Store for PgStore {
     }
 }
 
-/// One transaction (read committed) on a pooled connection.
+/// One transaction (read committed) on a pooled connection; dropping it rolls back.
 struct PgTx {
-    /// The open transaction; dropping it rolls back.
+    /// The open transaction.
     tx: Transaction<'static, Postgres>,
+    /// What [`Tx::contact`] read ahead for the next [`Tx::lock_state`] of that contact.
+    ahead: Option<(ContactId, Ahead)>,
+}
+
+/// The dialog state [`Tx::contact`] found (and locked) while looking the contact up, so that
+/// [`Tx::lock_state`] needs no round trip of its own in the common case.
+enum Ahead {
+    /// The contact was created by this transaction: nobody can have a state for it, and
+    /// concurrent steps of the same resident wait on the uncommitted contact row.
+    Fresh,
+    /// The state row, locked `FOR UPDATE`: its JSON and expiry.
+    Row(String, Option<DateTime<Utc>>),
+    /// The contact exists but had no state row to lock.
+    NoRow,
 }
 
 #[async_trait]
@@ -396,20 +413,35 @@ impl Tx for PgTx {
         .bind(channel.as_str())
         .bind(key)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn contact(&mut self, key: &ContactKey, locale: Locale) -> StoreResult<Contact> {
-        let found: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, locale FROM contacts WHERE channel = $1 AND external_id = $2",
-        )
-        .bind(key.channel.as_str())
-        .bind(&key.external_id)
-        .fetch_optional(&mut *self.tx)
-        .await?;
-        if let Some((id, stored)) = found {
+        // The contact and, locked, its dialog state in one round trip: `lock_state` comes
+        // next on every step. The lock is taken in a subquery so that, after waiting for a
+        // concurrent step, it returns the state row as that step committed it.
+        self.ahead = None;
+        let found: Option<(i64, String, bool, Option<String>, Option<DateTime<Utc>>)> =
+            sqlx::query_as(
+                "SELECT c.id, c.locale, s.contact_id IS NOT NULL, s.state::text, s.expires_at \
+                 FROM contacts c LEFT JOIN LATERAL ( \
+                     SELECT d.contact_id, d.state, d.expires_at FROM dialog_states d \
+                     WHERE d.contact_id = c.id FOR UPDATE \
+                 ) s ON TRUE \
+                 WHERE c.channel = $1 AND c.external_id = $2",
+            )
+            .bind(key.channel.as_str())
+            .bind(&key.external_id)
+            .fetch_optional(self.conn())
+            .await?;
+        if let Some((id, stored, has_state, state, expires_at)) = found {
+            let ahead = match (has_state, state) {
+                (true, Some(json)) => Ahead::Row(json, expires_at),
+                _ => Ahead::NoRow,
+            };
+            self.ahead = Some((id, ahead));
             return Ok(Contact {
                 id,
                 key: key.clone(),
@@ -426,9 +458,10 @@ impl Tx for PgTx {
         .bind(&key.external_id)
         .bind(locale.as_str())
         .bind(Utc::now())
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn())
         .await?;
         if let Some(id) = inserted {
+            self.ahead = Some((id, Ahead::Fresh));
             return Ok(Contact {
                 id,
                 key: key.clone(),
@@ -440,7 +473,7 @@ impl Tx for PgTx {
         )
         .bind(key.channel.as_str())
         .bind(&key.external_id)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn())
         .await?;
         Ok(Contact {
             id,
@@ -454,17 +487,17 @@ impl Tx for PgTx {
         contact: ContactId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DialogState>> {
-        let mut row = self.state_for_update(contact).await?;
-        if row.is_none() {
-            // No state row to lock yet: lock the contact instead, so that a concurrent first
-            // step of the same resident waits here until this one commits its state. The next
-            // statement then sees whatever that step committed meanwhile.
-            sqlx::query("SELECT 1 FROM contacts WHERE id = $1 FOR NO KEY UPDATE")
-                .bind(contact)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-            row = self.state_for_update(contact).await?;
-        }
+        let row = match self.ahead.take() {
+            Some((id, Ahead::Fresh)) if id == contact => None,
+            Some((id, Ahead::Row(json, expires_at))) if id == contact => Some((json, expires_at)),
+            Some((id, Ahead::NoRow)) if id == contact => {
+                self.lock_contact_then_state(contact).await?
+            }
+            _ => match self.state_for_update(contact).await? {
+                Some(row) => Some(row),
+                None => self.lock_contact_then_state(contact).await?,
+            },
+        };
         match row {
             Some((_, Some(expires))) if expires < now => Ok(None),
             Some((json, _)) => codec::state(&json).map(Some),
@@ -479,6 +512,7 @@ impl Tx for PgTx {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        self.ahead = None;
         sqlx::query(
             "INSERT INTO dialog_states (contact_id, campaign_id, state, updated_at, expires_at) \
              VALUES ($1, $2, $3::jsonb, $4, $5) \
@@ -491,7 +525,7 @@ impl Tx for PgTx {
         .bind(codec::state_json(state)?)
         .bind(now)
         .bind(expires_at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(())
     }
@@ -508,7 +542,7 @@ impl Tx for PgTx {
         ))
         .bind(contact)
         .bind(campaign)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.conn())
         .await?;
         rows.iter().map(opinion).collect()
     }
@@ -530,7 +564,7 @@ impl Tx for PgTx {
         .bind(mode.as_str())
         .bind(notice_version)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(())
     }
@@ -553,13 +587,13 @@ impl Tx for PgTx {
                 .bind(&identity.display_name)
                 .bind(&identity.username)
                 .bind(Utc::now())
-                .execute(&mut *self.tx)
+                .execute(self.conn())
                 .await?;
             }
             None => {
                 sqlx::query("DELETE FROM identities WHERE contact_id = $1")
                     .bind(contact)
-                    .execute(&mut *self.tx)
+                    .execute(self.conn())
                     .await?;
             }
         }
@@ -584,7 +618,7 @@ impl Tx for PgTx {
         .bind(o.anonymous)
         .bind(&o.text)
         .bind(o.created_at)
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.conn())
         .await?;
         Ok(id)
     }
@@ -604,7 +638,7 @@ impl Tx for PgTx {
         .bind(campaign)
         .bind(receipt)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(done.rows_affected())
     }
@@ -628,7 +662,7 @@ impl Tx for PgTx {
         .bind(campaign)
         .bind(reference)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         if kept.rows_affected() == 0 {
             return Ok(false);
@@ -643,7 +677,7 @@ impl Tx for PgTx {
         .bind(reference)
         .bind(text)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -664,7 +698,7 @@ impl Tx for PgTx {
         .bind(campaign)
         .bind(reference)
         .bind(at)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         Ok(done.rows_affected() > 0)
     }
@@ -675,6 +709,7 @@ impl Tx for PgTx {
         withdraw_opinions: bool,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
+        self.ahead = None;
         if withdraw_opinions {
             sqlx::query(
                 "UPDATE opinions SET status = 'withdrawn', withdrawn_at = $2 \
@@ -682,23 +717,23 @@ impl Tx for PgTx {
             )
             .bind(contact)
             .bind(at)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         }
         sqlx::query(
             "UPDATE opinions SET contact_id = NULL, anonymous = TRUE WHERE contact_id = $1",
         )
         .bind(contact)
-        .execute(&mut *self.tx)
+        .execute(self.conn())
         .await?;
         sqlx::query("UPDATE consents SET contact_id = NULL WHERE contact_id = $1")
             .bind(contact)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         // Identity and dialog state go with the contact row (ON DELETE CASCADE).
         sqlx::query("DELETE FROM contacts WHERE id = $1")
             .bind(contact)
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         Ok(())
     }
@@ -707,7 +742,7 @@ impl Tx for PgTx {
         sqlx::query("UPDATE contacts SET locale = $2 WHERE id = $1")
             .bind(contact)
             .bind(locale.as_str())
-            .execute(&mut *self.tx)
+            .execute(self.conn())
             .await?;
         Ok(())
     }
@@ -719,19 +754,36 @@ impl Tx for PgTx {
 }
 
 impl PgTx {
+    /// The connection inside the transaction.
+    fn conn(&mut self) -> &mut PgConnection {
+        &mut self.tx
+    }
+
     /// The contact's dialog state (JSON) and expiry, the row locked until the transaction
     /// ends.
-    async fn state_for_update(
-        &mut self,
-        contact: ContactId,
-    ) -> StoreResult<Option<(String, Option<DateTime<Utc>>)>> {
+    async fn state_for_update(&mut self, contact: ContactId) -> StoreResult<Option<StateRow>> {
         let row = sqlx::query_as(
             "SELECT state::text, expires_at FROM dialog_states WHERE contact_id = $1 FOR UPDATE",
         )
         .bind(contact)
-        .fetch_optional(&mut *self.tx)
+        .fetch_optional(self.conn())
         .await?;
         Ok(row)
+    }
+
+    /// For a contact without a state row: locks the contact row, so that a concurrent first
+    /// step of the same resident waits here until this one commits, then reads (and locks)
+    /// the state that step may have committed meanwhile. The read is a statement of its own
+    /// so that it sees what was committed while it waited.
+    async fn lock_contact_then_state(
+        &mut self,
+        contact: ContactId,
+    ) -> StoreResult<Option<StateRow>> {
+        sqlx::query("SELECT 1 FROM contacts WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(contact)
+            .fetch_optional(self.conn())
+            .await?;
+        self.state_for_update(contact).await
     }
 }
 

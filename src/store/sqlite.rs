@@ -17,7 +17,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-use super::codec::{self, CampaignRows};
+use super::codec::{self, CampaignRows, StateRow};
 use super::{AuditEntry, Backend, CampaignSummary, NewOpinion, Store, StoreResult, Tx};
 use crate::dialog::DialogState;
 use crate::domain::{
@@ -116,7 +116,7 @@ impl Store for SqliteStore {
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(SqliteTx { tx, ahead: None }))
     }
 
     async fn insert_campaign(&self, campaign: &Campaign) -> StoreResult<CampaignId> {
@@ -412,6 +412,10 @@ impl Store for SqliteStore {
 struct SqliteTx {
     /// The open transaction; dropping it rolls back.
     tx: Transaction<'static, Sqlite>,
+    /// The dialog state [`Tx::contact`] read along with the contact, for the next
+    /// [`Tx::lock_state`] of that contact: its JSON and expiry, `None` when there is none.
+    /// Nothing can change it meanwhile, as the transaction holds the write lock.
+    ahead: Option<(ContactId, Option<StateRow>)>,
 }
 
 #[async_trait]
@@ -435,14 +439,20 @@ impl Tx for SqliteTx {
     }
 
     async fn contact(&mut self, key: &ContactKey, locale: Locale) -> StoreResult<Contact> {
-        let found: Option<(i64, String)> = sqlx::query_as(
-            "SELECT id, locale FROM contacts WHERE channel = ?1 AND external_id = ?2",
+        // The contact and its dialog state in one statement: `lock_state` comes next on
+        // every step.
+        self.ahead = None;
+        let found: Option<(i64, String, Option<String>, Option<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT c.id, c.locale, s.state, s.expires_at \
+             FROM contacts c LEFT JOIN dialog_states s ON s.contact_id = c.id \
+             WHERE c.channel = ?1 AND c.external_id = ?2",
         )
         .bind(key.channel.as_str())
         .bind(&key.external_id)
         .fetch_optional(&mut *self.tx)
         .await?;
-        if let Some((id, stored)) = found {
+        if let Some((id, stored, state, expires_at)) = found {
+            self.ahead = Some((id, state.map(|json| (json, expires_at))));
             return Ok(Contact {
                 id,
                 key: key.clone(),
@@ -460,6 +470,7 @@ impl Tx for SqliteTx {
         .bind(Utc::now())
         .fetch_one(&mut *self.tx)
         .await?;
+        self.ahead = Some((id, None));
         Ok(Contact {
             id,
             key: key.clone(),
@@ -472,11 +483,15 @@ impl Tx for SqliteTx {
         contact: ContactId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DialogState>> {
-        let row: Option<(String, Option<DateTime<Utc>>)> =
-            sqlx::query_as("SELECT state, expires_at FROM dialog_states WHERE contact_id = ?1")
-                .bind(contact)
-                .fetch_optional(&mut *self.tx)
-                .await?;
+        let row = match self.ahead.take() {
+            Some((id, row)) if id == contact => row,
+            _ => {
+                sqlx::query_as("SELECT state, expires_at FROM dialog_states WHERE contact_id = ?1")
+                    .bind(contact)
+                    .fetch_optional(&mut *self.tx)
+                    .await?
+            }
+        };
         match row {
             Some((_, Some(expires))) if expires < now => Ok(None),
             Some((json, _)) => codec::state(&json).map(Some),
@@ -491,6 +506,7 @@ impl Tx for SqliteTx {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
+        self.ahead = None;
         sqlx::query(
             "INSERT INTO dialog_states (contact_id, campaign_id, state, updated_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?5) \
@@ -687,6 +703,7 @@ impl Tx for SqliteTx {
         withdraw_opinions: bool,
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
+        self.ahead = None;
         if withdraw_opinions {
             sqlx::query(
                 "UPDATE opinions SET status = 'withdrawn', withdrawn_at = ?2 \

@@ -18,8 +18,9 @@ use gopy::store::{self, Store};
 /// The variable naming the Postgres server tests create their databases on.
 pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
 
-/// Test databases older than this are dropped by the next test process that creates one.
-const STALE_AFTER_SECS: i64 = 6 * 3600;
+/// Test databases older than this are dropped by the next test process that creates one
+/// (those of [`TestDb`] are dropped when it is, unless the test failed).
+const STALE_AFTER_SECS: i64 = 3600;
 
 /// Set once this process has dropped the stale test databases of earlier runs.
 static SWEPT: AtomicBool = AtomicBool::new(false);
@@ -138,6 +139,45 @@ pub struct TestDb {
     pub url: String,
     /// The temporary folder of an SQLite file, removed when the test ends.
     _dir: Option<TempDir>,
+}
+
+impl Drop for TestDb {
+    /// Drops a Postgres test database once its test passed; a failed test's database is
+    /// kept for a look (and swept by a later run).
+    fn drop(&mut self) {
+        if std::thread::panicking() || !self.url.starts_with("postgres") {
+            return;
+        }
+        let (Some(server), Ok(url)) = (pg_url(), url::Url::parse(&self.url)) else {
+            return;
+        };
+        let name = url.path().trim_start_matches('/').to_owned();
+        if !name.starts_with("gopy_t_")
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return;
+        }
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                    let _ = sqlx::query(AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                    let _ = admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 impl TestDb {
