@@ -364,6 +364,15 @@ async fn bench(args: &Args) -> Result<()> {
         }
         println!();
     }
+    if runs.iter().any(|r| r.system == "gopy") {
+        println!(
+            "Where gopy's latency goes: end to end (update queued → first reply) beside gopy's own \
+             step time (gopy_dialog_step_seconds: the step handled and its replies sent; \
+             percentiles over its last ≤60 s)"
+        );
+        print!("{}", report::inside_table(&runs));
+        println!();
+    }
     if !ratios.is_empty() {
         println!("gopy's closed-loop throughput as a ratio of each baseline");
         print!("{}", report::ratio_table(&ratios));
@@ -445,6 +454,7 @@ async fn run_gopy(
     let scenario = if load.is_some() { "open" } else { "closed" };
     let db = Db::fresh(backend).await?;
     let fake = FakeTelegram::start().await;
+    let http = format!("127.0.0.1:{}", procs::free_port()?);
     let log = logs.join(format!(
         "gopy-{}-{scenario}-{}.log",
         backend.name(),
@@ -458,7 +468,7 @@ async fn run_gopy(
             ("DATABASE_URL", db.url.clone()),
             ("TELEGRAM_BOT_TOKEN", TOKEN.to_owned()),
             ("TELEGRAM_API_URL", fake.api_url().to_string()),
-            ("GOPY_HTTP_ADDR", "127.0.0.1:0".to_owned()),
+            ("GOPY_HTTP_ADDR", http.clone()),
             ("GOPY_DEMO", "on".to_owned()),
             ("RUST_LOG", "warn".to_owned()),
         ],
@@ -466,6 +476,7 @@ async fn run_gopy(
     )?;
     let result = drive(&fake, &mut proc, Bot::Gopy, plans, load).await;
     let rss = proc.peak_rss_kib();
+    let inside = procs::step_metrics(&http).await.unwrap_or_default();
     let warnings = proc.log_warnings(8);
     proc.stop().await?;
     let (outcome, cpu) = match result {
@@ -482,6 +493,9 @@ async fn run_gopy(
         plans.len(),
         &outcome,
     );
+    run.inside_p50_ms = inside.p50_ms;
+    run.inside_p99_ms = inside.p99_ms;
+    run.inside_mean_ms = inside.mean_ms;
     run.peak_rss_mb = rss.map(kib_to_mb);
     cpu.fill(&mut run);
     run.warnings = warnings;

@@ -330,3 +330,64 @@ pub fn machine_busy_time() -> Duration {
         .sum();
     Duration::from_millis(busy * 10)
 }
+
+/// A port on 127.0.0.1 that was free a moment ago (for gopy's HTTP server, so that its
+/// `/metrics` can be read after a run).
+pub fn free_port() -> Result<u16> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// gopy's own timing of its dialog steps, read from its `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepMetrics {
+    /// Median, in ms (over the exporter's rolling window of up to 60 s).
+    pub p50_ms: Option<f64>,
+    /// 99th percentile, in ms (same window).
+    pub p99_ms: Option<f64>,
+    /// Mean over the whole run, in ms.
+    pub mean_ms: Option<f64>,
+    /// Steps counted.
+    pub count: Option<f64>,
+}
+
+/// Reads `gopy_dialog_step_seconds` (a step handled and its replies sent) from gopy's
+/// `/metrics`.
+pub async fn step_metrics(addr: &str) -> Result<StepMetrics> {
+    let text = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let mut m = StepMetrics::default();
+    let mut sum = None;
+    for line in text.lines() {
+        let Some((name, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        if !name.starts_with("gopy_dialog_step_seconds") {
+            continue;
+        }
+        if name.starts_with("gopy_dialog_step_seconds_sum") {
+            sum = Some(value);
+        } else if name.starts_with("gopy_dialog_step_seconds_count") {
+            m.count = Some(value);
+        } else if name.contains("quantile=\"0.5\"") {
+            m.p50_ms = Some(value * 1000.0);
+        } else if name.contains("quantile=\"0.99\"") {
+            m.p99_ms = Some(value * 1000.0);
+        }
+    }
+    if let (Some(s), Some(c)) = (sum, m.count)
+        && c > 0.0
+    {
+        m.mean_ms = Some(s / c * 1000.0);
+    }
+    Ok(m)
+}

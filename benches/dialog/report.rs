@@ -44,6 +44,12 @@ pub struct Run {
     /// CPU time of everything else on the machine meanwhile (other work, the kernel's
     /// network stack), in seconds: a busy machine shows here.
     pub other_cpu_s: Option<f64>,
+    /// gopy's own median step time (handled and replies sent), from its `/metrics`, in ms.
+    pub inside_p50_ms: Option<f64>,
+    /// gopy's own 99th-percentile step time, in ms.
+    pub inside_p99_ms: Option<f64>,
+    /// gopy's own mean step time over the run, in ms.
+    pub inside_mean_ms: Option<f64>,
     /// Residents that finished.
     pub finished: usize,
     /// Residents that stopped early.
@@ -111,6 +117,9 @@ impl Run {
             harness_cpu_s: None,
             postgres_cpu_s: None,
             other_cpu_s: None,
+            inside_p50_ms: None,
+            inside_p99_ms: None,
+            inside_mean_ms: None,
             finished: o.finished,
             failed: o.failed,
             timeouts: o.timeouts,
@@ -334,6 +343,41 @@ pub fn open_table(runs: &[Run]) -> String {
             "CPU s bot/harness/pg/other",
             "timeouts",
             "losses",
+        ],
+        &rows,
+    )
+}
+
+/// End-to-end latency beside gopy's own step time, for every gopy run: the difference is
+/// time an update waited (in the fake's queue, for the next `getUpdates`, for the batch in
+/// hand) rather than being worked on.
+pub fn inside_table(runs: &[Run]) -> String {
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .filter(|r| r.system == "gopy")
+        .map(|r| {
+            vec![
+                r.label(),
+                r.scenario.clone(),
+                r.residents.to_string(),
+                opt(r.p50_ms, 2),
+                opt(r.p99_ms, 2),
+                opt(r.inside_p50_ms, 2),
+                opt(r.inside_p99_ms, 2),
+                opt(r.inside_mean_ms, 2),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "system",
+            "scenario",
+            "residents",
+            "e2e p50 ms",
+            "e2e p99 ms",
+            "in gopy p50",
+            "in gopy p99",
+            "in gopy mean",
         ],
         &rows,
     )
