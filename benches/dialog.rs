@@ -85,6 +85,13 @@ struct Args {
     /// The gopy binary to run (default: the one built with this benchmark).
     #[arg(long)]
     gopy: Option<PathBuf>,
+    /// `RUST_LOG` for gopy (e.g. `warn,sqlx::query=debug` to count statements); its log is
+    /// kept only for the run.
+    #[arg(long, default_value = "warn")]
+    gopy_log: String,
+    /// Keep the bots' logs in this folder (default: a temporary folder, removed at the end).
+    #[arg(long)]
+    logs: Option<PathBuf>,
     /// Threads of the harness (fake server and driver); 1 runs it on the main thread.
     #[arg(long, default_value_t = 1)]
     harness_threads: usize,
@@ -229,10 +236,18 @@ async fn bench(args: &Args) -> Result<()> {
         BackendArg::Both => vec![Backend::Sqlite, Backend::Postgres],
     };
     let wants = |s: Scenario| args.scenario.contains(&s) || args.scenario.contains(&Scenario::All);
-    let logs = tempfile::Builder::new()
+    let scratch = tempfile::Builder::new()
         .prefix("gopy-bench-logs-")
         .tempdir()
         .context("cannot create a folder for logs")?;
+    let logs: PathBuf = match &args.logs {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            dir.clone()
+        }
+        None => scratch.path().to_owned(),
+    };
 
     println!("gopy dialog benchmark — {date}, commit {commit}");
     println!(
@@ -258,7 +273,7 @@ async fn bench(args: &Args) -> Result<()> {
         .gopy
         .clone()
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gopy")));
-    let gopy_copy = logs.path().join("gopy");
+    let gopy_copy = scratch.path().join("gopy");
     std::fs::copy(&gopy, &gopy_copy).with_context(|| format!("cannot copy {}", gopy.display()))?;
     let gopy = gopy_copy;
     let here = env!("CARGO_MANIFEST_DIR");
@@ -293,7 +308,7 @@ async fn bench(args: &Args) -> Result<()> {
             for kind in [Kind::Echo, Kind::EchoInsert] {
                 let label = format!("{} closed loop, {n} residents", kind.name());
                 eprintln!("running {label}");
-                record(label, run_baseline(kind, &plans, logs.path()).await);
+                record(label, run_baseline(kind, &plans, &logs).await);
             }
         }
     }
@@ -305,7 +320,7 @@ async fn bench(args: &Args) -> Result<()> {
                 eprintln!("running {label}");
                 record(
                     label,
-                    run_gopy(&gopy, backend, &plans, None, logs.path()).await,
+                    run_gopy(&gopy, &args.gopy_log, backend, &plans, None, &logs).await,
                 );
             }
         }
@@ -322,7 +337,15 @@ async fn bench(args: &Args) -> Result<()> {
             eprintln!("running {label}");
             record(
                 label,
-                run_gopy(&gopy, backend, &plans, Some(sizes.load), logs.path()).await,
+                run_gopy(
+                    &gopy,
+                    &args.gopy_log,
+                    backend,
+                    &plans,
+                    Some(sizes.load),
+                    &logs,
+                )
+                .await,
             );
         }
     }
@@ -446,6 +469,7 @@ async fn bench(args: &Args) -> Result<()> {
 /// or open loop with `load`), then stops it and checks its database.
 async fn run_gopy(
     gopy: &Path,
+    gopy_log: &str,
     backend: Backend,
     plans: &[Plan],
     load: Option<OpenLoad>,
@@ -470,7 +494,7 @@ async fn run_gopy(
             ("TELEGRAM_API_URL", fake.api_url().to_string()),
             ("GOPY_HTTP_ADDR", http.clone()),
             ("GOPY_DEMO", "on".to_owned()),
-            ("RUST_LOG", "warn".to_owned()),
+            ("RUST_LOG", gopy_log.to_owned()),
         ],
         log,
     )?;
