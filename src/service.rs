@@ -127,16 +127,19 @@ impl Dialogs {
     pub async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
-        if let Some(key) = &ev.update_key
-            && !tx.claim_update(ev.contact.channel, key, now).await?
-        {
+        let update = ev
+            .update_key
+            .as_deref()
+            .map(|key| (ev.contact.channel, key));
+        let locale = ev.locale_hint.unwrap_or_default();
+        let Some(contact) = tx
+            .claim_and_contact(update, &ev.contact, locale, now)
+            .await?
+        else {
             metrics::counter!("gopy_updates_duplicate_total", "channel" => ev.contact.channel.as_str())
                 .increment(1);
             return Ok(Vec::new());
-        }
-        let contact = tx
-            .contact(&ev.contact, ev.locale_hint.unwrap_or_default())
-            .await?;
+        };
         let state = tx
             .lock_state(contact.id, now)
             .await?

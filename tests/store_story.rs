@@ -84,6 +84,11 @@ story!(
     postgres_campaign_summaries
 );
 story!(story_ping, sqlite_ping, postgres_ping);
+story!(
+    story_claim_and_contact,
+    sqlite_claim_and_contact,
+    postgres_claim_and_contact
+);
 
 /// A Telegram contact key.
 fn key(external_id: &str) -> ContactKey {
@@ -919,5 +924,94 @@ async fn sqlite_waits_for_a_write_lock_held_elsewhere() {
         !tx.claim_update(Channel::Telegram, "1", now())
             .await
             .unwrap()
+    );
+}
+
+/// The first call of every step: a new update for a new resident creates them; the same
+/// update again is refused without touching anything; a new update finds the same contact
+/// with the state saved by the previous step; two deliveries of one update at once are
+/// claimed by exactly one transaction.
+async fn story_claim_and_contact(db: TestDb) {
+    let store = &db.store;
+    let at = now();
+    let k = key("claim-and-contact");
+
+    let mut tx = store.begin().await.unwrap();
+    let first = tx
+        .claim_and_contact(Some((Channel::Telegram, "9001")), &k, Locale::En, at)
+        .await
+        .unwrap()
+        .expect("a new update is claimed");
+    assert_eq!(first.locale, Locale::En);
+    assert_eq!(tx.lock_state(first.id, at).await.unwrap(), None);
+    let state = DialogState {
+        nonce: 7,
+        ..DialogState::default()
+    };
+    tx.save_state(first.id, &state, None, at).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.begin().await.unwrap();
+    assert_eq!(
+        tx.claim_and_contact(Some((Channel::Telegram, "9001")), &k, Locale::Vi, at)
+            .await
+            .unwrap(),
+        None,
+        "a redelivered update is not claimed again"
+    );
+    drop(tx);
+
+    let mut tx = store.begin().await.unwrap();
+    let again = tx
+        .claim_and_contact(Some((Channel::Telegram, "9002")), &k, Locale::Vi, at)
+        .await
+        .unwrap()
+        .expect("the next update is claimed");
+    assert_eq!(again.id, first.id, "the same contact");
+    assert_eq!(
+        again.locale,
+        Locale::En,
+        "the stored locale wins over the hint"
+    );
+    assert_eq!(
+        tx.lock_state(again.id, at).await.unwrap().map(|s| s.nonce),
+        Some(7)
+    );
+    tx.commit().await.unwrap();
+
+    let without_key = {
+        let mut tx = store.begin().await.unwrap();
+        let c = tx
+            .claim_and_contact(None, &k, Locale::Vi, at)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        c
+    };
+    assert_eq!(without_key.map(|c| c.id), Some(first.id));
+
+    let racers = (0..2).map(|_| {
+        let store = store.clone();
+        let k = k.clone();
+        tokio::spawn(async move {
+            let mut tx = store.begin().await.unwrap();
+            let got = tx
+                .claim_and_contact(Some((Channel::Telegram, "9003")), &k, Locale::Vi, at)
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            tx.commit().await.unwrap();
+            got.is_some()
+        })
+    });
+    let mut claimed = 0;
+    for r in racers {
+        if r.await.unwrap() {
+            claimed += 1;
+        }
+    }
+    assert_eq!(
+        claimed, 1,
+        "exactly one of two concurrent deliveries is claimed"
     );
 }

@@ -201,6 +201,25 @@ pub trait Tx: Send {
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
+    /// The first call of every dialog step: claims the update when a key is given and looks
+    /// the contact up (creating it if new), in as few round trips as the backend allows.
+    /// Returns `None` when the update was processed before (a redelivery): the caller rolls
+    /// back and does nothing.
+    async fn claim_and_contact(
+        &mut self,
+        update: Option<(Channel, &str)>,
+        key: &ContactKey,
+        locale: Locale,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Contact>> {
+        if let Some((channel, update_key)) = update
+            && !self.claim_update(channel, update_key, at).await?
+        {
+            return Ok(None);
+        }
+        self.contact(key, locale).await.map(Some)
+    }
+
     /// The contact for this key, created (with the given locale) if new.
     async fn contact(&mut self, key: &ContactKey, locale: Locale) -> StoreResult<Contact>;
 

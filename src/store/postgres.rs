@@ -418,6 +418,66 @@ impl Tx for PgTx {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn claim_and_contact(
+        &mut self,
+        update: Option<(Channel, &str)>,
+        key: &ContactKey,
+        locale: Locale,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Contact>> {
+        let Some((channel, update_key)) = update else {
+            return self.contact(key, locale).await.map(Some);
+        };
+        // The claim, the contact and its locked state in ONE statement: the statement every
+        // step starts with, so the round trip it saves is saved on every update.
+        self.ahead = None;
+        let (claimed, id, stored, has_state, state, expires_at): (
+            i64,
+            Option<i64>,
+            Option<String>,
+            Option<bool>,
+            Option<String>,
+            Option<DateTime<Utc>>,
+        ) = sqlx::query_as(
+            "WITH claim AS ( \
+                 INSERT INTO processed_updates (channel, update_key, processed_at) \
+                 VALUES ($3, $4, $5) ON CONFLICT DO NOTHING RETURNING 1 \
+             ) \
+             SELECT (SELECT count(*) FROM claim), f.id, f.locale, f.has_state, f.state, \
+                    f.expires_at \
+             FROM (SELECT 1) AS one LEFT JOIN ( \
+                 SELECT c.id, c.locale, s.contact_id IS NOT NULL AS has_state, \
+                        s.state::text AS state, s.expires_at \
+                 FROM contacts c LEFT JOIN LATERAL ( \
+                     SELECT d.contact_id, d.state, d.expires_at FROM dialog_states d \
+                     WHERE d.contact_id = c.id FOR UPDATE \
+                 ) s ON TRUE \
+                 WHERE c.channel = $1 AND c.external_id = $2 \
+             ) f ON TRUE",
+        )
+        .bind(key.channel.as_str())
+        .bind(&key.external_id)
+        .bind(channel.as_str())
+        .bind(update_key)
+        .bind(at)
+        .fetch_one(self.conn())
+        .await?;
+        if claimed == 0 {
+            return Ok(None);
+        }
+        match (id, stored) {
+            (Some(id), Some(stored)) => {
+                self.remember_ahead(id, has_state.unwrap_or(false), state, expires_at);
+                Ok(Some(Contact {
+                    id,
+                    key: key.clone(),
+                    locale: codec::locale(&stored)?,
+                }))
+            }
+            _ => self.insert_contact(key, locale).await.map(Some),
+        }
+    }
+
     async fn contact(&mut self, key: &ContactKey, locale: Locale) -> StoreResult<Contact> {
         // The contact and, locked, its dialog state in one round trip: `lock_state` comes
         // next on every step. The lock is taken in a subquery so that, after waiting for a
@@ -437,51 +497,15 @@ impl Tx for PgTx {
             .fetch_optional(self.conn())
             .await?;
         if let Some((id, stored, has_state, state, expires_at)) = found {
-            let ahead = match (has_state, state) {
-                (true, Some(json)) => Ahead::Row(json, expires_at),
-                _ => Ahead::NoRow,
-            };
-            self.ahead = Some((id, ahead));
+            self.remember_ahead(id, has_state, state, expires_at);
             return Ok(Contact {
                 id,
                 key: key.clone(),
                 locale: codec::locale(&stored)?,
             });
         }
-        // A concurrent step of the same new resident may be inserting them right now: the
-        // insert then waits for it and does nothing, and the row it committed is read back.
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO contacts (channel, external_id, locale, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
-        )
-        .bind(key.channel.as_str())
-        .bind(&key.external_id)
-        .bind(locale.as_str())
-        .bind(Utc::now())
-        .fetch_optional(self.conn())
-        .await?;
-        if let Some(id) = inserted {
-            self.ahead = Some((id, Ahead::Fresh));
-            return Ok(Contact {
-                id,
-                key: key.clone(),
-                locale,
-            });
-        }
-        let (id, stored): (i64, String) = sqlx::query_as(
-            "SELECT id, locale FROM contacts WHERE channel = $1 AND external_id = $2",
-        )
-        .bind(key.channel.as_str())
-        .bind(&key.external_id)
-        .fetch_one(self.conn())
-        .await?;
-        Ok(Contact {
-            id,
-            key: key.clone(),
-            locale: codec::locale(&stored)?,
-        })
+        self.insert_contact(key, locale).await
     }
-
     async fn lock_state(
         &mut self,
         contact: ContactId,
@@ -754,6 +778,57 @@ impl Tx for PgTx {
 }
 
 impl PgTx {
+    /// Keeps what the contact look-up read of the state for the next [`Tx::lock_state`].
+    fn remember_ahead(
+        &mut self,
+        id: ContactId,
+        has_state: bool,
+        state: Option<String>,
+        expires_at: Option<DateTime<Utc>>,
+    ) {
+        let ahead = match (has_state, state) {
+            (true, Some(json)) => Ahead::Row(json, expires_at),
+            _ => Ahead::NoRow,
+        };
+        self.ahead = Some((id, ahead));
+    }
+
+    /// Creates a contact that the look-up did not find.
+    async fn insert_contact(&mut self, key: &ContactKey, locale: Locale) -> StoreResult<Contact> {
+        // A concurrent step of the same new resident may be inserting them right now: the
+        // insert then waits for it and does nothing, and the row it committed is read back.
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO contacts (channel, external_id, locale, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
+        )
+        .bind(key.channel.as_str())
+        .bind(&key.external_id)
+        .bind(locale.as_str())
+        .bind(Utc::now())
+        .fetch_optional(self.conn())
+        .await?;
+        if let Some(id) = inserted {
+            self.ahead = Some((id, Ahead::Fresh));
+            return Ok(Contact {
+                id,
+                key: key.clone(),
+                locale,
+            });
+        }
+        let (id, stored): (i64, String) = sqlx::query_as(
+            "SELECT id, locale FROM contacts WHERE channel = $1 AND external_id = $2",
+        )
+        .bind(key.channel.as_str())
+        .bind(&key.external_id)
+        .fetch_one(self.conn())
+        .await?;
+        Ok(Contact {
+            id,
+            key: key.clone(),
+            locale: codec::locale(&stored)?,
+        })
+    }
+
     /// The connection inside the transaction.
     fn conn(&mut self) -> &mut PgConnection {
         &mut self.tx
