@@ -92,6 +92,10 @@ struct Args {
     /// Keep the bots' logs in this folder (default: a temporary folder, removed at the end).
     #[arg(long)]
     logs: Option<PathBuf>,
+    /// Write every gopy step's queue time and latency (ms, µs) to a file per run in this
+    /// folder, to look for stalls.
+    #[arg(long)]
+    dump_latencies: Option<PathBuf>,
     /// Threads of the harness (fake server and driver); 1 runs it on the main thread.
     #[arg(long, default_value_t = 1)]
     harness_threads: usize,
@@ -320,7 +324,16 @@ async fn bench(args: &Args) -> Result<()> {
                 eprintln!("running {label}");
                 record(
                     label,
-                    run_gopy(&gopy, &args.gopy_log, backend, &plans, None, &logs).await,
+                    run_gopy(
+                        &gopy,
+                        &args.gopy_log,
+                        args.dump_latencies.as_deref(),
+                        backend,
+                        &plans,
+                        None,
+                        &logs,
+                    )
+                    .await,
                 );
             }
         }
@@ -340,6 +353,7 @@ async fn bench(args: &Args) -> Result<()> {
                 run_gopy(
                     &gopy,
                     &args.gopy_log,
+                    args.dump_latencies.as_deref(),
                     backend,
                     &plans,
                     Some(sizes.load),
@@ -470,6 +484,7 @@ async fn bench(args: &Args) -> Result<()> {
 async fn run_gopy(
     gopy: &Path,
     gopy_log: &str,
+    dump: Option<&Path>,
     backend: Backend,
     plans: &[Plan],
     load: Option<OpenLoad>,
@@ -510,6 +525,13 @@ async fn run_gopy(
             return Err(e);
         }
     };
+    if let Some(dir) = dump {
+        dump_latencies(
+            dir,
+            &format!("gopy-{}-{scenario}-{}", backend.name(), plans.len()),
+            &outcome,
+        );
+    }
     let mut run = Run::new(
         "gopy",
         Some(backend.name()),
@@ -694,6 +716,19 @@ async fn drive_loop(
             };
             driver::open(fake, rx, plans, load, limits, &mut alive).await
         }
+    }
+}
+
+/// Writes `queued_at_ms latency_us` lines for one run (best effort: a failure is reported).
+fn dump_latencies(dir: &Path, name: &str, o: &driver::Outcome) {
+    let mut text = String::with_capacity(o.latencies_us.len() * 16);
+    for (at, us) in o.queued_at_ms.iter().zip(&o.latencies_us) {
+        text.push_str(&format!("{at} {us}\n"));
+    }
+    let path = dir.join(format!("{name}.txt"));
+    let written = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&path, text));
+    if let Err(e) = written {
+        eprintln!("cannot write {}: {e}", path.display());
     }
 }
 

@@ -203,6 +203,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// For every answered step: microseconds from the update being queued to the first reply.
     pub latencies_us: Vec<u32>,
+    /// For every latency, when its update was queued: ms since the driver started.
+    pub queued_at_ms: Vec<u32>,
     /// Residents that finished.
     pub finished: usize,
     /// Residents that stopped on a timeout or an unexpected reply.
@@ -283,6 +285,8 @@ struct Fleet<'a> {
     rng: StdRng,
     /// Whether steps sent now are measured (false during an open loop's warm-up).
     measuring: bool,
+    /// When the driver started (the origin of `queued_at_ms`).
+    created: Instant,
 }
 
 impl<'a> Fleet<'a> {
@@ -330,6 +334,7 @@ impl<'a> Fleet<'a> {
             last_done: None,
             rng: StdRng::seed_from_u64(seed),
             measuring: true,
+            created: Instant::now(),
         }
     }
 
@@ -416,6 +421,10 @@ impl<'a> Fleet<'a> {
                 self.out
                     .latencies_us
                     .push(u32::try_from(us).unwrap_or(u32::MAX));
+                let at = p.at.saturating_duration_since(self.created).as_millis();
+                self.out
+                    .queued_at_ms
+                    .push(u32::try_from(at).unwrap_or(u32::MAX));
             }
         }
         let decision = match bot {

@@ -768,7 +768,7 @@ impl FakeTelegram {
     }
 
     /// For long benchmark runs: stops recording calls (and waking waiters for them) and keeps
-    /// only the newest `keep_sent` sent messages, so memory and lookups stay bounded.
+    /// only about the newest `keep_sent` sent messages, so memory and lookups stay bounded.
     pub fn set_lean(&self, keep_sent: usize) {
         let mut s = self.inner.lock();
         s.record_calls = false;
@@ -1395,11 +1395,11 @@ fn send_message(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
         let _ = tx.send(sent.clone());
     }
     s.sent.push(sent);
+    // The oldest go in small chunks: dropping many at once would stall the server.
     if let Some(keep) = s.keep_sent
-        && s.sent.len() >= 2 * keep
+        && s.sent.len() >= keep + 256
     {
-        let drop = s.sent.len() - keep;
-        s.sent.drain(..drop);
+        s.sent.drain(..256);
     }
     Ok(answer)
 }
