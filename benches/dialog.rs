@@ -541,6 +541,7 @@ async fn run_gopy(
     );
     run.inside_p50_ms = inside.p50_ms;
     run.inside_p99_ms = inside.p99_ms;
+    run.inside_max_ms = inside.max_ms;
     run.inside_mean_ms = inside.mean_ms;
     run.peak_rss_mb = rss.map(kib_to_mb);
     cpu.fill(&mut run);

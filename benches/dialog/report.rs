@@ -48,6 +48,8 @@ pub struct Run {
     pub inside_p50_ms: Option<f64>,
     /// gopy's own 99th-percentile step time, in ms.
     pub inside_p99_ms: Option<f64>,
+    /// gopy's own longest step time, in ms.
+    pub inside_max_ms: Option<f64>,
     /// gopy's own mean step time over the run, in ms.
     pub inside_mean_ms: Option<f64>,
     /// Residents that finished.
@@ -119,6 +121,7 @@ impl Run {
             other_cpu_s: None,
             inside_p50_ms: None,
             inside_p99_ms: None,
+            inside_max_ms: None,
             inside_mean_ms: None,
             finished: o.finished,
             failed: o.failed,
@@ -362,8 +365,10 @@ pub fn inside_table(runs: &[Run]) -> String {
                 r.residents.to_string(),
                 opt(r.p50_ms, 2),
                 opt(r.p99_ms, 2),
+                opt(r.max_ms, 1),
                 opt(r.inside_p50_ms, 2),
                 opt(r.inside_p99_ms, 2),
+                opt(r.inside_max_ms, 1),
                 opt(r.inside_mean_ms, 2),
             ]
         })
@@ -375,8 +380,10 @@ pub fn inside_table(runs: &[Run]) -> String {
             "residents",
             "e2e p50 ms",
             "e2e p99 ms",
+            "e2e max ms",
             "in gopy p50",
             "in gopy p99",
+            "in gopy max",
             "in gopy mean",
         ],
         &rows,
