@@ -1135,26 +1135,38 @@ async fn serve(
         inner.notify();
     }
 
-    let result = match injected {
-        Some(f) => Err(f),
-        None if method == "getupdates" => get_updates(&inner, &params).await,
+    // The answer and its status on the call record are set under one lock, so that a test
+    // which sees the effect of a call (a message stored) also sees how it was answered.
+    let (_, _, response) = match injected {
+        Some(f) => finish(&mut inner.lock(), index, Err(f)),
+        None if method == "getupdates" => {
+            let result = get_updates(&inner, &params).await;
+            finish(&mut inner.lock(), index, result)
+        }
         None => {
             let mut s = inner.lock();
-            call(&mut s, &method, &params)
+            let result = call(&mut s, &method, &params);
+            finish(&mut s, index, result)
         }
     };
-    let (status, error, response) = respond(result);
-    if let Some(index) = index {
-        let mut s = inner.lock();
-        if let Some(c) = s.calls.get_mut(index) {
-            c.status = status;
-            c.error = error;
-        }
-    }
     if index.is_some() {
         inner.notify();
     }
     response
+}
+
+/// Turns a method's result into the HTTP answer and writes its status on the call record.
+fn finish(
+    s: &mut FakeState,
+    index: Option<usize>,
+    result: Result<Value, ApiFailure>,
+) -> (u16, Option<String>, Response) {
+    let (status, error, response) = respond(result);
+    if let Some(c) = index.and_then(|i| s.calls.get_mut(i)) {
+        c.status = status;
+        c.error = error.clone();
+    }
+    (status, error, response)
 }
 
 /// Answers every method but `getUpdates`.
