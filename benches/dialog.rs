@@ -80,7 +80,7 @@ struct Args {
     #[arg(long)]
     warmup: Option<f64>,
     /// Open-loop think time range in seconds, `MIN,MAX` (default 3,9; quick 0.5,1.5).
-    #[arg(long, value_delimiter = ',', num_args = 2)]
+    #[arg(long, value_delimiter = ',')]
     think: Option<Vec<f64>>,
     /// The gopy binary to run (default: the one built with this benchmark).
     #[arg(long)]
@@ -230,6 +230,11 @@ fn main() -> ExitCode {
 
 /// Runs every chosen scenario and reports.
 async fn bench(args: &Args) -> Result<()> {
+    if let Some(think) = &args.think
+        && think.len() != 2
+    {
+        anyhow::bail!("--think takes MIN,MAX in seconds, e.g. --think 5,15");
+    }
     let sizes = Sizes::from(args);
     let machine = Machine::read();
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
