@@ -391,12 +391,14 @@ async fn bench(args: &Args) -> Result<()> {
         for r in runs.iter().filter(|r| r.scenario == "open") {
             println!(
                 "{} steps sent: {} /start, {} button presses, {} opinions; {} offers unserved \
-                 (no resident done thinking)",
+                 (no resident done thinking); {} steps over 25 ms, in {} episode(s)",
                 r.label(),
                 r.mix.commands,
                 r.mix.buttons,
                 r.mix.opinions,
-                r.unserved.unwrap_or(0)
+                r.unserved.unwrap_or(0),
+                r.slow_steps,
+                r.slow_episodes
             );
         }
         println!();
@@ -541,6 +543,7 @@ async fn run_gopy(
     );
     run.inside_p50_ms = inside.p50_ms;
     run.inside_p99_ms = inside.p99_ms;
+    run.inside_max_ms = inside.max_ms;
     run.inside_mean_ms = inside.mean_ms;
     run.peak_rss_mb = rss.map(kib_to_mb);
     cpu.fill(&mut run);

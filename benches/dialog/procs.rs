@@ -345,6 +345,8 @@ pub struct StepMetrics {
     pub p50_ms: Option<f64>,
     /// 99th percentile, in ms (same window).
     pub p99_ms: Option<f64>,
+    /// Highest, in ms (same window).
+    pub max_ms: Option<f64>,
     /// Mean over the whole run, in ms.
     pub mean_ms: Option<f64>,
     /// Steps counted.
@@ -382,6 +384,8 @@ pub async fn step_metrics(addr: &str) -> Result<StepMetrics> {
             m.p50_ms = Some(value * 1000.0);
         } else if name.contains("quantile=\"0.99\"") {
             m.p99_ms = Some(value * 1000.0);
+        } else if name.contains("quantile=\"1\"") {
+            m.max_ms = Some(value * 1000.0);
         }
     }
     if let (Some(s), Some(c)) = (sum, m.count)

@@ -48,6 +48,8 @@ pub struct Run {
     pub inside_p50_ms: Option<f64>,
     /// gopy's own 99th-percentile step time, in ms.
     pub inside_p99_ms: Option<f64>,
+    /// gopy's own longest step time, in ms.
+    pub inside_max_ms: Option<f64>,
     /// gopy's own mean step time over the run, in ms.
     pub inside_mean_ms: Option<f64>,
     /// Residents that finished.
@@ -74,6 +76,11 @@ pub struct Run {
     pub hit_deadline: bool,
     /// Steps sent by kind.
     pub mix: StepMix,
+    /// Steps answered in more than 25 ms.
+    pub slow_steps: usize,
+    /// Episodes the slow steps fall in: runs of 100 ms windows (by queue time) holding slow
+    /// steps, merged when adjacent. Few episodes with many steps each point at stalls.
+    pub slow_episodes: usize,
     /// Anomalies the driver saw.
     pub anomalies: Vec<String>,
     /// Mismatches found in the database.
@@ -119,6 +126,7 @@ impl Run {
             other_cpu_s: None,
             inside_p50_ms: None,
             inside_p99_ms: None,
+            inside_max_ms: None,
             inside_mean_ms: None,
             finished: o.finished,
             failed: o.failed,
@@ -132,6 +140,8 @@ impl Run {
             unserved: open.then_some(o.unserved),
             hit_deadline: o.hit_deadline,
             mix: o.mix,
+            slow_steps: o.latencies_us.iter().filter(|us| **us > SLOW_US).count(),
+            slow_episodes: episodes(o),
             anomalies: o.anomalies.clone(),
             problems: Vec::new(),
             warnings: Vec::new(),
@@ -145,6 +155,28 @@ impl Run {
             _ => self.system.clone(),
         }
     }
+}
+
+/// A step slower than this (25 ms, the open-loop p99 target) counts as slow.
+const SLOW_US: u32 = 25_000;
+
+/// How many separate episodes the slow steps of a run fall in (see [`Run::slow_episodes`]).
+fn episodes(o: &Outcome) -> usize {
+    let mut windows: Vec<u32> = o
+        .latencies_us
+        .iter()
+        .zip(&o.queued_at_ms)
+        .filter(|(us, _)| **us > SLOW_US)
+        .map(|(_, at)| at / 100)
+        .collect();
+    windows.sort_unstable();
+    windows.dedup();
+    windows
+        .iter()
+        .zip(windows.iter().skip(1))
+        .filter(|(a, b)| **b > **a + 1)
+        .count()
+        + usize::from(!windows.is_empty())
 }
 
 /// The `q` quantile of sorted microsecond samples, in ms (nearest rank).
@@ -362,8 +394,10 @@ pub fn inside_table(runs: &[Run]) -> String {
                 r.residents.to_string(),
                 opt(r.p50_ms, 2),
                 opt(r.p99_ms, 2),
+                opt(r.max_ms, 1),
                 opt(r.inside_p50_ms, 2),
                 opt(r.inside_p99_ms, 2),
+                opt(r.inside_max_ms, 1),
                 opt(r.inside_mean_ms, 2),
             ]
         })
@@ -375,8 +409,10 @@ pub fn inside_table(runs: &[Run]) -> String {
             "residents",
             "e2e p50 ms",
             "e2e p99 ms",
+            "e2e max ms",
             "in gopy p50",
             "in gopy p99",
+            "in gopy max",
             "in gopy mean",
         ],
         &rows,
