@@ -41,6 +41,13 @@ pub struct Inbound {
     pub has_buttons: bool,
 }
 
+/// Where fresh random codes come from (opinion references, receipts); injectable so a test
+/// can force a collision.
+pub type CodeSource = Arc<dyn Fn(usize) -> String + Send + Sync>;
+
+/// How many times a step is run again when its random reference collided with a stored one.
+const MAX_STEP_ATTEMPTS: usize = 5;
+
 /// Errors of the dialog shell.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -76,6 +83,8 @@ pub struct Dialogs {
     cache: Arc<RwLock<CampaignCache>>,
     /// The clock.
     clock: Clock,
+    /// Fresh random codes.
+    codes: CodeSource,
 }
 
 impl Dialogs {
@@ -89,7 +98,14 @@ impl Dialogs {
                 campaigns,
             })),
             clock,
+            codes: Arc::new(random_code),
         })
+    }
+
+    /// The same shell drawing its random codes from `codes` (tests force collisions).
+    pub fn with_codes(mut self, codes: CodeSource) -> Self {
+        self.codes = codes;
+        self
     }
 
     /// The store.
@@ -124,7 +140,28 @@ impl Dialogs {
 
     /// Runs one event: claims it (a redelivery returns no replies), steps the dialog, applies
     /// the storage effects and commits, then returns the replies to send.
+    ///
+    /// A random opinion reference that collides with a stored one makes the whole step roll
+    /// back; it is then run again from the start with fresh codes, so the resident never
+    /// sees the collision.
     pub async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
+        let mut attempt = 1;
+        loop {
+            match self.handle_once(ev).await {
+                Err(ServiceError::Store(StoreError::Conflict(what)))
+                    if attempt < MAX_STEP_ATTEMPTS =>
+                {
+                    tracing::debug!(attempt, conflict = %what, "a fresh code collided; running the step again");
+                    metrics::counter!("gopy_step_retries_total").increment(1);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One attempt at [`Dialogs::handle`], in one transaction.
+    async fn handle_once(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let update = ev
@@ -161,8 +198,8 @@ impl Dialogs {
             }
             _ => Vec::new(),
         };
-        let fresh_reference = random_code(6);
-        let fresh_receipt = format!("GY-{}", random_code(6));
+        let fresh_reference = (self.codes)(6);
+        let fresh_receipt = format!("GY-{}", (self.codes)(6));
         let ctx = Context {
             campaign,
             now,
