@@ -60,6 +60,60 @@ pub(super) struct CampaignRows {
     pub phases: Vec<PhaseRow>,
 }
 
+/// Reads every campaign's rows in [`CampaignRows`] form. The SQL is the same on both backends
+/// (no parameters), so it is written once; a macro rather than a generic function because each
+/// backend's row types decode through its own driver.
+macro_rules! load_campaign_rows {
+    ($conn:expr) => {
+        CampaignRows {
+            campaigns: sqlx::query_as(
+                "SELECT id, slug, issuer, title, document_title, intro, purpose, \
+                     retention_months, notice_version FROM campaigns ORDER BY id",
+            )
+            .fetch_all($conn)
+            .await?,
+            units: sqlx::query_as(
+                "SELECT cu.campaign_id, u.code, u.name, u.parent_code, u.kind \
+                     FROM campaign_units cu JOIN units u ON u.code = cu.unit_code \
+                     ORDER BY cu.campaign_id, cu.position",
+            )
+            .fetch_all($conn)
+            .await?,
+            target_groups: sqlx::query_as(
+                "SELECT campaign_id, code FROM campaign_target_groups \
+                     ORDER BY campaign_id, position",
+            )
+            .fetch_all($conn)
+            .await?,
+            sections: sqlx::query_as(
+                "SELECT campaign_id, reference, title, summary FROM sections \
+                     ORDER BY campaign_id, position",
+            )
+            .fetch_all($conn)
+            .await?,
+            topics: sqlx::query_as(
+                "SELECT campaign_id, code, title, question FROM topics \
+                     ORDER BY campaign_id, position",
+            )
+            .fetch_all($conn)
+            .await?,
+            topic_sections: sqlx::query_as(
+                "SELECT campaign_id, topic_code, section_ref FROM topic_sections \
+                     ORDER BY campaign_id, topic_code, position",
+            )
+            .fetch_all($conn)
+            .await?,
+            phases: sqlx::query_as(
+                "SELECT campaign_id, kind, starts_at, ends_at FROM phases \
+                     ORDER BY campaign_id, position",
+            )
+            .fetch_all($conn)
+            .await?,
+        }
+    };
+}
+pub(super) use load_campaign_rows;
+
 impl CampaignRows {
     /// Builds the campaigns, keeping the order of every list.
     pub(super) fn assemble(self) -> StoreResult<Vec<Campaign>> {

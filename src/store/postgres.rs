@@ -198,51 +198,7 @@ impl Store for PgStore {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
-        let rows = CampaignRows {
-            campaigns: sqlx::query_as(
-                "SELECT id, slug, issuer, title, document_title, intro, purpose, \
-                 retention_months, notice_version FROM campaigns ORDER BY id",
-            )
-            .fetch_all(&mut *tx)
-            .await?,
-            units: sqlx::query_as(
-                "SELECT cu.campaign_id, u.code, u.name, u.parent_code, u.kind \
-                 FROM campaign_units cu JOIN units u ON u.code = cu.unit_code \
-                 ORDER BY cu.campaign_id, cu.position",
-            )
-            .fetch_all(&mut *tx)
-            .await?,
-            target_groups: sqlx::query_as(
-                "SELECT campaign_id, code FROM campaign_target_groups \
-                 ORDER BY campaign_id, position",
-            )
-            .fetch_all(&mut *tx)
-            .await?,
-            sections: sqlx::query_as(
-                "SELECT campaign_id, reference, title, summary FROM sections \
-                 ORDER BY campaign_id, position",
-            )
-            .fetch_all(&mut *tx)
-            .await?,
-            topics: sqlx::query_as(
-                "SELECT campaign_id, code, title, question FROM topics \
-                 ORDER BY campaign_id, position",
-            )
-            .fetch_all(&mut *tx)
-            .await?,
-            topic_sections: sqlx::query_as(
-                "SELECT campaign_id, topic_code, section_ref FROM topic_sections \
-                 ORDER BY campaign_id, topic_code, position",
-            )
-            .fetch_all(&mut *tx)
-            .await?,
-            phases: sqlx::query_as(
-                "SELECT campaign_id, kind, starts_at, ends_at FROM phases \
-                 ORDER BY campaign_id, position",
-            )
-            .fetch_all(&mut *tx)
-            .await?,
-        };
+        let rows = codec::load_campaign_rows!(&mut *tx);
         tx.commit().await?;
         rows.assemble()
     }
