@@ -1374,6 +1374,67 @@ mod stories {
         );
     }
 
+    /// A batch that cannot be committed (another process holds SQLite's write lock for longer
+    /// than the busy timeout) is run again update by update, each retried until the lock is
+    /// free: every resident is answered once and nothing is stored twice.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn sqlite_a_batch_that_cannot_commit_is_run_again_one_by_one() {
+        use sqlx::Connection as _;
+        let db = TestDb::sqlite().await;
+        with_campaign(&db, common::now()).await;
+        let g = Gopy::start(db).await;
+        let fake = g.fake.clone();
+        fake.wait_idle().await;
+        let mut holder = sqlx::SqliteConnection::connect(&g.db.url)
+            .await
+            .expect("second connection");
+        sqlx::query("BEGIN EXCLUSIVE")
+            .execute(&mut holder)
+            .await
+            .expect("take the write lock");
+        let residents: Vec<Resident> = (0..5)
+            .map(|i| Resident::new(7000 + i, &format!("Cư dân {i}")))
+            .collect();
+        fake.push_all(
+            residents
+                .iter()
+                .map(|r| fake.text_update(r, "/start"))
+                .collect(),
+        );
+        // Longer than the busy timeout (5 s): the batch fails and falls back.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(
+            residents.iter().all(|r| fake.messages_to(r.id).is_empty()),
+            "nothing is answered while nothing can be stored"
+        );
+        sqlx::query("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .expect("free the lock");
+        for r in &residents {
+            fake.wait_messages(r.id, 1).await;
+        }
+        fake.wait_idle().await;
+        for r in &residents {
+            let texts = fake.texts_to(r.id);
+            assert_eq!(texts.len(), 1, "{}: {texts:#?}", r.id);
+        }
+        let metrics = reqwest::get(format!("http://{}/metrics", g.http))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        assert!(
+            metrics.contains("gopy_dialog_batch_fallbacks_total"),
+            "the batch fell back: {metrics}"
+        );
+        assert_all_sends_accepted(&fake);
+        let (_, db, _) = g.stop().await;
+        assert_eq!(db.int("SELECT count(*) FROM contacts").await, 5);
+        assert_eq!(db.int("SELECT count(*) FROM dialog_states").await, 5);
+    }
+
     macro_rules! on_both_backends {
         ($($story:ident => $sqlite:ident, $postgres:ident;)*) => {$(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -315,6 +315,64 @@ pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
+/// How the states of [`PendingStates`] are written over older ones (both backends).
+pub(crate) const STATE_UPSERT: &str = " ON CONFLICT (contact_id) DO UPDATE SET \
+     campaign_id = excluded.campaign_id, state = excluded.state, \
+     updated_at = excluded.updated_at, expires_at = excluded.expires_at";
+
+/// Dialog states saved inside a transaction and not yet written: every step ends by saving
+/// its resident's state, so a batch of steps writes them all in ONE statement at commit
+/// instead of one each. Reads in the same transaction see them (read your writes).
+#[derive(Debug, Default)]
+pub(crate) struct PendingStates(Vec<PendingState>);
+
+/// One state waiting to be written.
+#[derive(Debug)]
+pub(crate) struct PendingState {
+    /// Whose.
+    pub contact: ContactId,
+    /// The state.
+    pub state: DialogState,
+    /// When it expires (the campaign's close).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When it was saved.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl PendingStates {
+    /// Keeps (or replaces) the contact's state.
+    pub fn put(&mut self, pending: PendingState) {
+        self.forget(pending.contact);
+        self.0.push(pending);
+    }
+
+    /// The state this transaction saved for the contact, if it saved one: `Some(None)` when
+    /// it has expired by `now`.
+    pub fn get(&self, contact: ContactId, now: DateTime<Utc>) -> Option<Option<DialogState>> {
+        let p = self.0.iter().find(|p| p.contact == contact)?;
+        Some(match p.expires_at {
+            Some(expires) if expires < now => None,
+            _ => Some(p.state.clone()),
+        })
+    }
+
+    /// Drops the contact's pending state (they are being erased).
+    pub fn forget(&mut self, contact: ContactId) {
+        self.0.retain(|p| p.contact != contact);
+    }
+
+    /// Everything pending, with each state as the JSON the backends store, leaving none.
+    pub fn drain(&mut self) -> StoreResult<Vec<(PendingState, String)>> {
+        std::mem::take(&mut self.0)
+            .into_iter()
+            .map(|p| {
+                let json = codec::state_json(&p.state)?;
+                Ok((p, json))
+            })
+            .collect()
+    }
+}
+
 /// Opens the store named by a database URL: `sqlite://path` (created if missing) or
 /// `postgres://…`. Does not migrate.
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {

@@ -14,10 +14,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row, Transaction};
 
 use super::codec::{self, CampaignRows, StateRow};
-use super::{AuditEntry, Backend, CampaignSummary, NewOpinion, Store, StoreResult, Tx};
+use super::{
+    AuditEntry, Backend, CampaignSummary, NewOpinion, PendingState, PendingStates, STATE_UPSERT,
+    Store, StoreResult, Tx,
+};
 use crate::dialog::DialogState;
 use crate::domain::{
     Campaign, CampaignId, Channel, Contact, ContactId, ContactKey, Identity, IdentityMode, Locale,
@@ -83,7 +86,11 @@ impl Store for PgStore {
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.pool.begin().await?;
-        Ok(Box::new(PgTx { tx, ahead: None }))
+        Ok(Box::new(PgTx {
+            tx,
+            ahead: None,
+            pending: PendingStates::default(),
+        }))
     }
 
     async fn insert_campaign(&self, campaign: &Campaign) -> StoreResult<CampaignId> {
@@ -340,6 +347,8 @@ struct PgTx {
     tx: Transaction<'static, Postgres>,
     /// What [`Tx::contact`] read ahead for the next [`Tx::lock_state`] of that contact.
     ahead: Option<(ContactId, Ahead)>,
+    /// States saved by this transaction, written at commit.
+    pending: PendingStates,
 }
 
 /// The dialog state [`Tx::contact`] found (and locked) while looking the contact up, so that
@@ -467,7 +476,12 @@ impl Tx for PgTx {
         contact: ContactId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DialogState>> {
-        let row = match self.ahead.take() {
+        let ahead = self.ahead.take();
+        if let Some(saved) = self.pending.get(contact, now) {
+            // Saved earlier in this transaction, which has held its lock since.
+            return Ok(saved);
+        }
+        let row = match ahead {
             Some((id, Ahead::Fresh)) if id == contact => None,
             Some((id, Ahead::Row(json, expires_at))) if id == contact => Some((json, expires_at)),
             Some((id, Ahead::NoRow)) if id == contact => {
@@ -493,20 +507,12 @@ impl Tx for PgTx {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.ahead = None;
-        sqlx::query(
-            "INSERT INTO dialog_states (contact_id, campaign_id, state, updated_at, expires_at) \
-             VALUES ($1, $2, $3::jsonb, $4, $5) \
-             ON CONFLICT (contact_id) DO UPDATE SET campaign_id = excluded.campaign_id, \
-             state = excluded.state, updated_at = excluded.updated_at, \
-             expires_at = excluded.expires_at",
-        )
-        .bind(contact)
-        .bind(state.campaign)
-        .bind(codec::state_json(state)?)
-        .bind(now)
-        .bind(expires_at)
-        .execute(self.conn())
-        .await?;
+        self.pending.put(PendingState {
+            contact,
+            state: state.clone(),
+            expires_at,
+            updated_at: now,
+        });
         Ok(())
     }
 
@@ -690,6 +696,7 @@ impl Tx for PgTx {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.ahead = None;
+        self.pending.forget(contact);
         if withdraw_opinions {
             sqlx::query(
                 "UPDATE opinions SET status = 'withdrawn', withdrawn_at = $2 \
@@ -727,7 +734,24 @@ impl Tx for PgTx {
         Ok(())
     }
 
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        let pending = self.pending.drain()?;
+        if !pending.is_empty() {
+            let mut q = QueryBuilder::<Postgres>::new(
+                "INSERT INTO dialog_states (contact_id, campaign_id, state, updated_at, \
+                 expires_at) ",
+            );
+            q.push_values(pending, |mut row, (p, json)| {
+                row.push_bind(p.contact)
+                    .push_bind(p.state.campaign)
+                    .push_bind(json)
+                    .push_unseparated("::jsonb")
+                    .push_bind(p.updated_at)
+                    .push_bind(p.expires_at);
+            });
+            q.push(STATE_UPSERT);
+            q.build().execute(self.conn()).await?;
+        }
         self.tx.commit().await?;
         Ok(())
     }

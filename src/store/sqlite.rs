@@ -15,10 +15,13 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
 use super::codec::{self, CampaignRows, StateRow};
-use super::{AuditEntry, Backend, CampaignSummary, NewOpinion, Store, StoreResult, Tx};
+use super::{
+    AuditEntry, Backend, CampaignSummary, NewOpinion, PendingState, PendingStates, STATE_UPSERT,
+    Store, StoreResult, Tx,
+};
 use crate::dialog::DialogState;
 use crate::domain::{
     Campaign, CampaignId, Channel, Contact, ContactId, ContactKey, Identity, IdentityMode, Locale,
@@ -116,7 +119,11 @@ impl Store for SqliteStore {
 
     async fn begin(&self) -> StoreResult<Box<dyn Tx>> {
         let tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Box::new(SqliteTx { tx, ahead: None }))
+        Ok(Box::new(SqliteTx {
+            tx,
+            ahead: None,
+            pending: PendingStates::default(),
+        }))
     }
 
     async fn insert_campaign(&self, campaign: &Campaign) -> StoreResult<CampaignId> {
@@ -372,6 +379,8 @@ struct SqliteTx {
     /// [`Tx::lock_state`] of that contact: its JSON and expiry, `None` when there is none.
     /// Nothing can change it meanwhile, as the transaction holds the write lock.
     ahead: Option<(ContactId, Option<StateRow>)>,
+    /// States saved by this transaction, written at commit.
+    pending: PendingStates,
 }
 
 #[async_trait]
@@ -439,7 +448,11 @@ impl Tx for SqliteTx {
         contact: ContactId,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DialogState>> {
-        let row = match self.ahead.take() {
+        let ahead = self.ahead.take();
+        if let Some(saved) = self.pending.get(contact, now) {
+            return Ok(saved);
+        }
+        let row = match ahead {
             Some((id, row)) if id == contact => row,
             _ => {
                 sqlx::query_as("SELECT state, expires_at FROM dialog_states WHERE contact_id = ?1")
@@ -463,20 +476,12 @@ impl Tx for SqliteTx {
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.ahead = None;
-        sqlx::query(
-            "INSERT INTO dialog_states (contact_id, campaign_id, state, updated_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (contact_id) DO UPDATE SET campaign_id = excluded.campaign_id, \
-             state = excluded.state, updated_at = excluded.updated_at, \
-             expires_at = excluded.expires_at",
-        )
-        .bind(contact)
-        .bind(state.campaign)
-        .bind(codec::state_json(state)?)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *self.tx)
-        .await?;
+        self.pending.put(PendingState {
+            contact,
+            state: state.clone(),
+            expires_at,
+            updated_at: now,
+        });
         Ok(())
     }
 
@@ -660,6 +665,7 @@ impl Tx for SqliteTx {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         self.ahead = None;
+        self.pending.forget(contact);
         if withdraw_opinions {
             sqlx::query(
                 "UPDATE opinions SET status = 'withdrawn', withdrawn_at = ?2 \
@@ -695,7 +701,23 @@ impl Tx for SqliteTx {
         Ok(())
     }
 
-    async fn commit(self: Box<Self>) -> StoreResult<()> {
+    async fn commit(mut self: Box<Self>) -> StoreResult<()> {
+        let pending = self.pending.drain()?;
+        if !pending.is_empty() {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO dialog_states (contact_id, campaign_id, state, updated_at, \
+                 expires_at) ",
+            );
+            q.push_values(pending, |mut row, (p, json)| {
+                row.push_bind(p.contact)
+                    .push_bind(p.state.campaign)
+                    .push_bind(json)
+                    .push_bind(p.updated_at)
+                    .push_bind(p.expires_at);
+            });
+            q.push(STATE_UPSERT);
+            q.build().execute(&mut *self.tx).await?;
+        }
         self.tx.commit().await?;
         Ok(())
     }

@@ -54,6 +54,16 @@ pub trait Handler: Send + Sync + 'static {
     /// [`Dialogs::handle`]).
     async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError>;
 
+    /// Runs several events in one transaction, all or nothing, and returns each one's replies
+    /// (see [`Dialogs::handle_batch`]). `None` when this handler cannot batch: the events
+    /// are then handled one by one.
+    async fn handle_batch(
+        &self,
+        _evs: &[Inbound],
+    ) -> Option<Result<Vec<Vec<Reply>>, ServiceError>> {
+        None
+    }
+
     /// The deep-link payload that a `/start` in a group links to (the slug of the campaign
     /// open for collection), if any.
     async fn start_payload(&self) -> Option<String> {
@@ -65,6 +75,10 @@ pub trait Handler: Send + Sync + 'static {
 impl Handler for Dialogs {
     async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
         Dialogs::handle(self, ev).await
+    }
+
+    async fn handle_batch(&self, evs: &[Inbound]) -> Option<Result<Vec<Vec<Reply>>, ServiceError>> {
+        Some(Dialogs::handle_batch(self, evs).await)
     }
 
     async fn start_payload(&self) -> Option<String> {

@@ -250,7 +250,94 @@ impl Poller {
             groups[slot].push((id, route));
         }
 
-        let unfinished: Vec<i64> = futures::stream::iter(groups)
+        let unfinished: Vec<i64> = if self.run_batched(&mut groups, outage).await {
+            Vec::new()
+        } else {
+            self.run_one_by_one(groups, outage).await
+        };
+
+        let next = match unfinished.iter().min() {
+            Some(&first_unfinished) => Some(first_unfinished),
+            None => last_id.map(|l| l + 1),
+        };
+        // Never go below the first update of the batch (a redelivered duplicate can carry an
+        // old id); the caller also keeps the offset from going back.
+        next.map(|n| n.max(first_id.unwrap_or(n)))
+            .and_then(|n| i32::try_from(n).ok())
+    }
+
+    /// Runs the batch's dialog steps in ONE transaction, then sends every reply (residents
+    /// concurrently, each one's replies in order) and runs the other updates. Button presses
+    /// are answered while the transaction runs; their ids are taken out of the events so
+    /// they are never answered twice. Returns `false`, having stored and sent nothing else,
+    /// when there is nothing to batch or the batch transaction failed: the caller then runs
+    /// the updates one by one, which isolates a failing step and retries while the database
+    /// is down.
+    async fn run_batched(&self, groups: &mut [Vec<(i64, Route)>], outage: &Outage) -> bool {
+        let started = Instant::now();
+        let steps = groups
+            .iter()
+            .flatten()
+            .filter(|(_, r)| matches!(r, Route::Dialog(_)))
+            .count();
+        if steps < 2 {
+            return false;
+        }
+        let mut inbounds = Vec::with_capacity(steps);
+        let mut callbacks = Vec::new();
+        for (id, route) in groups.iter_mut().flatten() {
+            if let Route::Dialog(ev) = route {
+                callbacks.extend(ev.callback.take());
+                inbounds.push(inbound(*id, ev));
+            }
+        }
+        let answers =
+            futures::future::join_all(callbacks.into_iter().map(|cb| self.out.answer_callback(cb)));
+        let (_, batch) = tokio::join!(answers, self.handler.handle_batch(&inbounds));
+        let mut replies = match batch {
+            Some(Ok(replies)) => replies.into_iter(),
+            Some(Err(e)) => {
+                tracing::debug!(error = %e, updates = inbounds.len(), "a batch could not be committed; running its updates one by one");
+                metrics::counter!("gopy_dialog_batch_fallbacks_total").increment(1);
+                return false;
+            }
+            None => return false,
+        };
+        // Pair every dialog event with its replies, in the order the events were collected.
+        let mut work: Vec<Vec<Settled>> = Vec::with_capacity(groups.len());
+        for group in groups.iter_mut() {
+            let mut items = Vec::with_capacity(group.len());
+            for (id, route) in group.drain(..) {
+                let r =
+                    matches!(route, Route::Dialog(_)).then(|| replies.next().unwrap_or_default());
+                items.push((id, route, r));
+            }
+            work.push(items);
+        }
+        futures::stream::iter(work)
+            .for_each_concurrent(CONCURRENCY, |items| async move {
+                for (id, route, replies) in items {
+                    match (route, replies) {
+                        (Route::Dialog(ev), Some(replies)) => {
+                            self.out.send_replies(ev.chat, &replies).await;
+                            metrics::histogram!("gopy_dialog_step_seconds", "channel" => "telegram")
+                                .record(started.elapsed().as_secs_f64());
+                        }
+                        (route, _) => {
+                            // Group /start and bare button answers: no storage involved.
+                            self.run_one(id, route, outage).await;
+                        }
+                    }
+                }
+            })
+            .await;
+        true
+    }
+
+    /// Runs every resident's updates in order, residents concurrently, each step in its own
+    /// transaction; returns the first unfinished update of each resident that has one.
+    async fn run_one_by_one(&self, groups: Vec<Vec<(i64, Route)>>, outage: &Outage) -> Vec<i64> {
+        futures::stream::iter(groups)
             .map(|group| async move {
                 for (id, route) in group {
                     // A bug in one step must not stop the bot: the step's transaction was
@@ -275,16 +362,7 @@ impl Poller {
             .buffer_unordered(CONCURRENCY)
             .filter_map(|x| async move { x })
             .collect()
-            .await;
-
-        let next = match unfinished.iter().min() {
-            Some(&first_unfinished) => Some(first_unfinished),
-            None => last_id.map(|l| l + 1),
-        };
-        // Never go below the first update of the batch (a redelivered duplicate can carry an
-        // old id); the caller also keeps the offset from going back.
-        next.map(|n| n.max(first_id.unwrap_or(n)))
-            .and_then(|n| i32::try_from(n).ok())
+            .await
     }
 
     /// Runs one update to the end: the step committed and its replies sent.
@@ -326,17 +404,7 @@ impl Poller {
     /// storage is down), then sends the replies.
     async fn run_dialog(&self, update_id: i64, ev: DialogEvent, outage: &Outage) -> Outcome {
         let started = Instant::now();
-        let inbound = Inbound {
-            update_key: Some(update_id.to_string()),
-            contact: ContactKey {
-                channel: Channel::Telegram,
-                external_id: ev.resident.to_string(),
-            },
-            identity: ev.identity,
-            locale_hint: ev.locale_hint,
-            input: ev.input,
-            has_buttons: true,
-        };
+        let inbound = inbound(update_id, &ev);
         let answer = async {
             if let Some(cb) = ev.callback {
                 self.out.answer_callback(cb).await;
@@ -385,6 +453,24 @@ impl Poller {
                 }
             }
         }
+    }
+}
+
+/// An update of a committed batch: its id, its route, and for a dialog step its replies.
+type Settled = (i64, Route, Option<Vec<Reply>>);
+
+/// The dialog shell's view of a resident's update.
+fn inbound(update_id: i64, ev: &DialogEvent) -> Inbound {
+    Inbound {
+        update_key: Some(update_id.to_string()),
+        contact: ContactKey {
+            channel: Channel::Telegram,
+            external_id: ev.resident.to_string(),
+        },
+        identity: ev.identity.clone(),
+        locale_hint: ev.locale_hint,
+        input: ev.input.clone(),
+        has_buttons: true,
     }
 }
 
