@@ -169,15 +169,55 @@ impl Dialogs {
         Ok(self.committed(ev, stepped))
     }
 
-    /// Runs several events in ONE transaction, in the order given (so one resident's events
-    /// keep their order), and returns each event's replies. All or nothing: when any step
-    /// fails, or the commit does, nothing is stored and the error is returned; the caller
-    /// then runs the events one by one with [`Dialogs::handle`], which isolates the failing
-    /// one and retries collisions. A redelivered event inside the batch gets no replies.
+    /// Runs a batch of events in as few transactions as the store allows and returns, for
+    /// each event, its replies when its step was committed, `None` when it was not (the
+    /// caller then runs it with [`Dialogs::handle`], which isolates a failing step, draws
+    /// colliding codes again and lets the caller retry an outage).
+    ///
+    /// The events are split by resident into [`Store::batch_writers`] groups (one on SQLite,
+    /// which has one writer; a few on Postgres, which runs them side by side), each run with
+    /// [`Dialogs::handle_together`]: so one resident's events keep their order and are all
+    /// committed or none.
+    pub async fn handle_batch(&self, evs: &[Inbound]) -> Vec<Option<Vec<Reply>>> {
+        let parts = self.store.batch_writers().clamp(1, evs.len().max(1));
+        let mut slots: Vec<Vec<usize>> = vec![Vec::new(); parts];
+        for (i, ev) in evs.iter().enumerate() {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            std::hash::Hash::hash(&ev.contact.external_id, &mut h);
+            let slot = usize::try_from(std::hash::Hasher::finish(&h) % parts as u64).unwrap_or(0);
+            slots[slot].push(i);
+        }
+        let runs = slots
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .map(|slot| async move {
+                let part: Vec<&Inbound> = slot.iter().map(|&i| &evs[i]).collect();
+                (slot, self.handle_together(&part).await)
+            });
+        let mut out = vec![None; evs.len()];
+        for (slot, result) in futures::future::join_all(runs).await {
+            match result {
+                Ok(replies) => {
+                    for (i, r) in slot.into_iter().zip(replies) {
+                        out[i] = Some(r);
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, steps = slot.len(), "a batch could not be committed; its steps run one by one");
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs several events in ONE transaction, in the order given, and returns each event's
+    /// replies. All or nothing: when any step fails, or the commit does, nothing is stored
+    /// and the error is returned. A redelivered event gets no replies.
     ///
     /// This is what makes a busy bot cheap on the database: one `BEGIN`/`COMMIT` (and on
-    /// SQLite one turn at the writer) for a whole polling batch instead of one per update.
-    pub async fn handle_batch(&self, evs: &[Inbound]) -> Result<Vec<Vec<Reply>>, ServiceError> {
+    /// SQLite one turn at the writer) and one write of the dialog states for a whole polling
+    /// batch instead of one each per update.
+    pub async fn handle_together(&self, evs: &[&Inbound]) -> Result<Vec<Vec<Reply>>, ServiceError> {
         let now = self.now();
         let mut tx = self.store.begin().await?;
         let mut stepped = Vec::with_capacity(evs.len());

@@ -178,15 +178,16 @@ async fn story_a_batch_is_all_or_nothing(db: TestDb) {
     // One batch: both residents, the first one twice (its second step must see the state
     // its first step saved in the same transaction), and a redelivery of an update.
     let first = inbound_from("501", Input::Text("Ý kiến một.".to_owned()), 100);
-    let batch = vec![
+    let batch = [
         first.clone(),
         inbound_from("502", Input::Text("Ý kiến hai.".to_owned()), 101),
         inbound_from("501", Input::Text("Ý kiến ba.".to_owned()), 102),
         first,
     ];
     codes.lock().expect("codes").push_back("AAAAAA".to_owned());
+    let refs: Vec<&Inbound> = batch.iter().collect();
     let replies = dialogs
-        .handle_batch(&batch)
+        .handle_together(&refs)
         .await
         .expect("the batch commits");
     assert_eq!(replies.len(), 4);
@@ -214,7 +215,8 @@ async fn story_a_batch_is_all_or_nothing(db: TestDb) {
         q.extend(["BBBBBB", "RRRRRR", "AAAAAA", "RRRRRS"].map(str::to_owned));
     }
     let b502 = state_of("502").await;
-    let failed = dialogs.handle_batch(&batch).await;
+    let refs: Vec<&Inbound> = batch.iter().collect();
+    let failed = dialogs.handle_together(&refs).await;
     assert!(failed.is_err(), "the collision fails the batch");
     assert_eq!(db.int("SELECT count(*) FROM opinions").await, 3);
     assert_eq!(state_of("501").await, after_batch);
@@ -236,6 +238,29 @@ async fn story_a_batch_is_all_or_nothing(db: TestDb) {
         ]
         .map(str::to_owned)
     );
+
+    // `handle_batch` splits a batch by resident (several transactions on Postgres): a step
+    // that cannot be committed leaves its resident's steps uncommitted (`None`), for the
+    // caller to run one by one; committed ones come back with their replies.
+    let batch = vec![
+        inbound_from("501", Input::Text("Ý kiến sáu.".to_owned()), 105),
+        inbound_from("502", Input::Text("Ý kiến bảy.".to_owned()), 106),
+        inbound_from("501", Input::Text("Ý kiến tám.".to_owned()), 107),
+    ];
+    codes
+        .lock()
+        .expect("codes")
+        .extend(std::iter::repeat_n("AAAAAA".to_owned(), 6));
+    let out = dialogs.handle_batch(&batch).await;
+    assert_eq!(out, vec![None, None, None], "every step collided");
+    assert_eq!(db.int("SELECT count(*) FROM opinions").await, 5);
+    codes.lock().expect("codes").clear();
+    let out = dialogs.handle_batch(&batch).await;
+    assert!(
+        out.iter().all(|r| r.as_ref().is_some_and(|r| r.len() == 1)),
+        "{out:#?}"
+    );
+    assert_eq!(db.int("SELECT count(*) FROM opinions").await, 8);
 }
 
 #[tokio::test]

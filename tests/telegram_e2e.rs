@@ -739,10 +739,11 @@ mod stories {
             }
         }
 
-        /// Waits until the update was handled (its offset confirmed, which happens only
-        /// after its replies went out) and returns the new messages' visible texts.
+        /// Waits until the update was handled (its offset confirmed and gopy back on a long
+        /// poll, which it starts only once its replies are out) and returns the new
+        /// messages' visible texts.
         pub async fn after(&mut self, update_id: i64) -> Vec<String> {
-            self.fake.wait_confirmed(update_id).await;
+            self.fake.wait_handled(update_id).await;
             let all = self.fake.messages_to(self.who.id);
             let new = all[self.seen.min(all.len())..]
                 .iter()
@@ -1238,7 +1239,7 @@ mod stories {
         };
         fake.push(fake.group_text_update(&stranger, &group, "Mọi người góp ý nhé"));
         let id = fake.push(fake.group_text_update(&stranger, &group, "/start"));
-        fake.wait_confirmed(id).await;
+        fake.wait_handled(id).await;
         let in_group = fake.texts_to(group.id);
         assert_eq!(in_group.len(), 1, "{in_group:#?}");
         assert!(

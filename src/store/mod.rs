@@ -150,6 +150,12 @@ pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
 
+    /// How many write transactions of one polling batch are worth running side by side:
+    /// 1 where writers queue for one lock (SQLite), a few where they run in parallel.
+    fn batch_writers(&self) -> usize {
+        1
+    }
+
     /// Starts a write transaction. On SQLite this is `BEGIN IMMEDIATE`.
     async fn begin(&self) -> StoreResult<Box<dyn Tx>>;
 

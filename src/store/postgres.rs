@@ -27,6 +27,10 @@ use crate::domain::{
     Opinion,
 };
 
+/// Transactions one polling batch is split into (by resident), run side by side: enough to
+/// keep both the server's CPUs busy while each waits for its round trips.
+const BATCH_WRITERS: usize = 4;
+
 /// The migrations for this backend, embedded at build time.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -72,6 +76,10 @@ impl PgStore {
 impl Store for PgStore {
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn batch_writers(&self) -> usize {
+        BATCH_WRITERS
     }
 
     async fn migrate(&self) -> StoreResult<()> {

@@ -946,6 +946,17 @@ impl FakeTelegram {
         .await
     }
 
+    /// Waits until the update was confirmed and the bot waits on a long poll again: gopy
+    /// long-polls only once it has sent every reply, so whatever it did for the update is
+    /// done (it may confirm an update before its replies are out).
+    pub async fn wait_handled(&self, update_id: i64) {
+        self.wait_for(&format!("update {update_id} handled"), |f| {
+            let s = f.inner.lock();
+            (s.confirmed_offset > update_id && s.polls_waiting > 0).then_some(())
+        })
+        .await
+    }
+
     /// Waits until a long poll is waiting with an empty queue: the bot has handled and
     /// confirmed everything it was given and asks for more.
     pub async fn wait_idle(&self) {

@@ -54,14 +54,12 @@ pub trait Handler: Send + Sync + 'static {
     /// [`Dialogs::handle`]).
     async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError>;
 
-    /// Runs several events in one transaction, all or nothing, and returns each one's replies
-    /// (see [`Dialogs::handle_batch`]). `None` when this handler cannot batch: the events
-    /// are then handled one by one.
-    async fn handle_batch(
-        &self,
-        _evs: &[Inbound],
-    ) -> Option<Result<Vec<Vec<Reply>>, ServiceError>> {
-        None
+    /// Runs several events in as few transactions as it can and returns, for each event,
+    /// its replies when its step was committed, `None` when it was not (it is then handled
+    /// one by one with [`Handler::handle`]). One resident's events are all committed or none.
+    /// See [`Dialogs::handle_batch`]. This default commits none.
+    async fn handle_batch(&self, evs: &[Inbound]) -> Vec<Option<Vec<Reply>>> {
+        vec![None; evs.len()]
     }
 
     /// The deep-link payload that a `/start` in a group links to (the slug of the campaign
@@ -77,8 +75,8 @@ impl Handler for Dialogs {
         Dialogs::handle(self, ev).await
     }
 
-    async fn handle_batch(&self, evs: &[Inbound]) -> Option<Result<Vec<Vec<Reply>>, ServiceError>> {
-        Some(Dialogs::handle_batch(self, evs).await)
+    async fn handle_batch(&self, evs: &[Inbound]) -> Vec<Option<Vec<Reply>>> {
+        Dialogs::handle_batch(self, evs).await
     }
 
     async fn start_payload(&self) -> Option<String> {

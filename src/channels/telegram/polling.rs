@@ -1,8 +1,14 @@
-//! Our long-polling loop. It asks for a batch of updates, runs every update of the batch
-//! (one resident's updates in order, different residents concurrently), and only then asks
-//! for the next batch with `offset = last update_id + 1`, which is what confirms the batch
-//! to Telegram. An update whose step could not be committed (the database is down) is
-//! retried until it commits or gopy shuts down, and is never confirmed before that.
+//! Our long-polling loop. It asks for a batch of updates and commits the batch's dialog steps
+//! (in one transaction where it can: see [`Handler::handle_batch`]); only then does it ask
+//! for the next batch with `offset = last update_id + 1`, which is what confirms the batch to
+//! Telegram. The replies of a committed batch are sent while the updates already waiting are
+//! fetched (`timeout = 0`) and stepped — a pipeline of two — and always before the next
+//! batch's replies, so one resident's replies keep their order; the long poll starts only
+//! once every reply is out. A committed step may thus be confirmed before its replies are
+//! sent: a crash in between loses those replies, exactly as a crash between commit and send
+//! always did (the redelivered update is recognised and not run twice). An update whose
+//! step could not be committed (the database is down) is retried one by one until it commits
+//! or gopy shuts down, and is never confirmed before that.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -10,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use futures::{FutureExt as _, StreamExt as _};
 use teloxide::payloads::GetUpdatesSetters as _;
 use teloxide::requests::{Request as _, Requester as _};
@@ -106,40 +113,56 @@ impl Poller {
         let mut offset: Option<i32> = None;
         // The offset of the last `getUpdates` Telegram answered: what it has confirmed.
         let mut confirmed: Option<i32> = None;
+        // The replies of the last committed batch, being sent while the next one is fetched.
+        let mut sending: Option<BoxFuture<'_, ()>> = None;
         loop {
-            let mut req = self
-                .bot
-                .get_updates()
-                .timeout(POLL_TIMEOUT_SECS)
-                .allowed_updates(ALLOWED);
-            if let Some(o) = offset {
-                req = req.offset(o);
-            }
-            let answer = tokio::select! {
-                biased;
-                _ = self.shutdown.cancelled() => break,
-                a = req.send() => a,
-            };
-            let updates = match answer {
-                Ok(u) => {
-                    confirmed = offset;
-                    if trouble.logged {
-                        tracing::info!("Telegram answers again");
+            // While replies are being sent, only ask for what is already waiting (timeout 0)
+            // and step it; the long poll starts once they are out, so a bot waiting on a long
+            // poll has finished everything it was given.
+            let quick = sending.is_some();
+            let next = async {
+                let timeout = if quick { 0 } else { POLL_TIMEOUT_SECS };
+                let updates = match self.fetch(offset, timeout, &mut trouble).await {
+                    Fetched::Updates(u) => {
+                        confirmed = offset;
+                        u
                     }
-                    trouble = PollTrouble::default();
-                    u
+                    other => return Phase::Fetched(other),
+                };
+                if updates.is_empty() {
+                    return Phase::Fetched(Fetched::Nothing);
                 }
-                Err(e) => {
-                    if let Some(fatal) = self.poll_failed(&e, &mut trouble).await {
-                        return Err(fatal);
-                    }
-                    continue;
-                }
+                self.step_batch(updates).await
             };
-            if updates.is_empty() {
-                continue;
+            let phase = match sending.take() {
+                Some(previous) => tokio::join!(previous, next).1,
+                None => next.await,
+            };
+            let batch = match phase {
+                Phase::Fetched(Fetched::Stop) => break,
+                Phase::Fetched(Fetched::Fatal(e)) => return Err(e),
+                Phase::Fetched(_) => continue,
+                Phase::Stepped(batch) => batch,
+            };
+            // The previous batch's replies are out: this batch's may go.
+            let mut first_unfinished: Option<i64> = None;
+            if batch.leftover.is_empty() {
+                sending = Some(Box::pin(self.send_settled(
+                    batch.settled,
+                    batch.started,
+                    &outage,
+                )));
+            } else {
+                let ((), unfinished) = tokio::join!(
+                    self.send_settled(batch.settled, batch.started, &outage),
+                    self.run_one_by_one(batch.leftover, &outage)
+                );
+                first_unfinished = unfinished.into_iter().min();
             }
-            let next = self.run_batch(updates, &outage).await;
+            let next = first_unfinished.unwrap_or(batch.last + 1);
+            // Never go below the first update of the batch (a redelivered duplicate can carry
+            // an old id), and never back.
+            let next = i32::try_from(next.max(batch.first)).ok();
             offset = match (offset, next) {
                 (Some(o), Some(n)) => Some(o.max(n)),
                 (o, n) => n.or(o),
@@ -149,6 +172,36 @@ impl Poller {
             self.confirm(offset).await;
         }
         Ok(())
+    }
+
+    /// One `getUpdates` with the given offset and long-poll timeout, cancelled by shutdown.
+    async fn fetch(&self, offset: Option<i32>, timeout: u32, trouble: &mut PollTrouble) -> Fetched {
+        let mut req = self
+            .bot
+            .get_updates()
+            .timeout(timeout)
+            .allowed_updates(ALLOWED);
+        if let Some(o) = offset {
+            req = req.offset(o);
+        }
+        let answer = tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => return Fetched::Stop,
+            a = req.send() => a,
+        };
+        match answer {
+            Ok(u) => {
+                if trouble.logged {
+                    tracing::info!("Telegram answers again");
+                }
+                *trouble = PollTrouble::default();
+                Fetched::Updates(u)
+            }
+            Err(e) => match self.poll_failed(&e, trouble).await {
+                Some(fatal) => Fetched::Fatal(fatal),
+                None => Fetched::Nothing,
+            },
+        }
     }
 
     /// Handles a failed `getUpdates`: waits before the next try (cancelled by shutdown), or
@@ -220,13 +273,14 @@ impl Poller {
         }
     }
 
-    /// Runs one batch; returns the offset that confirms what was handled: one past the last
-    /// update when all are done, else the first unfinished update.
-    async fn run_batch(&self, updates: Vec<Update>, outage: &Outage) -> Option<i32> {
-        let ids: Vec<i64> = updates.iter().map(|u| i64::from(u.id.0)).collect();
-        let first_id = ids.iter().copied().min();
-        let last_id = ids.iter().copied().max();
-        // Group by resident, keeping each resident's updates in the order they came.
+    /// Routes a batch, groups it by resident (each resident's updates in the order they
+    /// came) and commits its dialog steps with [`Handler::handle_batch`]; button presses are
+    /// answered meanwhile (their ids are taken out of the events, so they are never answered
+    /// twice). Nothing is sent yet.
+    async fn step_batch(&self, updates: Vec<Update>) -> Phase {
+        let started = Instant::now();
+        let first = updates.iter().map(|u| i64::from(u.id.0)).min().unwrap_or(0);
+        let last = updates.iter().map(|u| i64::from(u.id.0)).max().unwrap_or(0);
         let mut groups: Vec<Vec<(i64, Route)>> = Vec::new();
         let mut by_resident: HashMap<u64, usize> = HashMap::new();
         for update in &updates {
@@ -250,40 +304,7 @@ impl Poller {
             groups[slot].push((id, route));
         }
 
-        let unfinished: Vec<i64> = if self.run_batched(&mut groups, outage).await {
-            Vec::new()
-        } else {
-            self.run_one_by_one(groups, outage).await
-        };
-
-        let next = match unfinished.iter().min() {
-            Some(&first_unfinished) => Some(first_unfinished),
-            None => last_id.map(|l| l + 1),
-        };
-        // Never go below the first update of the batch (a redelivered duplicate can carry an
-        // old id); the caller also keeps the offset from going back.
-        next.map(|n| n.max(first_id.unwrap_or(n)))
-            .and_then(|n| i32::try_from(n).ok())
-    }
-
-    /// Runs the batch's dialog steps in ONE transaction, then sends every reply (residents
-    /// concurrently, each one's replies in order) and runs the other updates. Button presses
-    /// are answered while the transaction runs; their ids are taken out of the events so
-    /// they are never answered twice. Returns `false`, having stored and sent nothing else,
-    /// when there is nothing to batch or the batch transaction failed: the caller then runs
-    /// the updates one by one, which isolates a failing step and retries while the database
-    /// is down.
-    async fn run_batched(&self, groups: &mut [Vec<(i64, Route)>], outage: &Outage) -> bool {
-        let started = Instant::now();
-        let steps = groups
-            .iter()
-            .flatten()
-            .filter(|(_, r)| matches!(r, Route::Dialog(_)))
-            .count();
-        if steps < 2 {
-            return false;
-        }
-        let mut inbounds = Vec::with_capacity(steps);
+        let mut inbounds = Vec::new();
         let mut callbacks = Vec::new();
         for (id, route) in groups.iter_mut().flatten() {
             if let Route::Dialog(ev) = route {
@@ -293,28 +314,58 @@ impl Poller {
         }
         let answers =
             futures::future::join_all(callbacks.into_iter().map(|cb| self.out.answer_callback(cb)));
-        let (_, batch) = tokio::join!(answers, self.handler.handle_batch(&inbounds));
-        let mut replies = match batch {
-            Some(Ok(replies)) => replies.into_iter(),
-            Some(Err(e)) => {
-                tracing::debug!(error = %e, updates = inbounds.len(), "a batch could not be committed; running its updates one by one");
-                metrics::counter!("gopy_dialog_batch_fallbacks_total").increment(1);
-                return false;
+        let stepped = async {
+            if inbounds.is_empty() {
+                Vec::new()
+            } else {
+                self.handler.handle_batch(&inbounds).await
             }
-            None => return false,
         };
+        let (_, stepped) = tokio::join!(answers, stepped);
+        let mut stepped = stepped.into_iter();
+
         // Pair every dialog event with its replies, in the order the events were collected.
-        let mut work: Vec<Vec<Settled>> = Vec::with_capacity(groups.len());
-        for group in groups.iter_mut() {
+        // A resident's events are all committed or none (see `handle_batch`); those not
+        // committed are left over for the one-by-one path.
+        let mut batch = Batch {
+            settled: Vec::with_capacity(groups.len()),
+            leftover: Vec::new(),
+            started,
+            first,
+            last,
+        };
+        for group in groups {
             let mut items = Vec::with_capacity(group.len());
-            for (id, route) in group.drain(..) {
-                let r =
-                    matches!(route, Route::Dialog(_)).then(|| replies.next().unwrap_or_default());
-                items.push((id, route, r));
+            let mut committed = true;
+            for (id, route) in group {
+                let replies = match route {
+                    Route::Dialog(_) => {
+                        let r = stepped.next().flatten();
+                        committed &= r.is_some();
+                        r
+                    }
+                    _ => None,
+                };
+                items.push((id, route, replies));
             }
-            work.push(items);
+            if committed {
+                batch.settled.push(items);
+            } else {
+                batch
+                    .leftover
+                    .push(items.into_iter().map(|(id, r, _)| (id, r)).collect());
+            }
         }
-        futures::stream::iter(work)
+        if !batch.leftover.is_empty() {
+            metrics::counter!("gopy_dialog_batch_fallbacks_total").increment(1);
+        }
+        Phase::Stepped(batch)
+    }
+
+    /// Sends the replies of committed steps (residents concurrently, each one's in order)
+    /// and runs the batch's other updates (group `/start`, bare button answers).
+    async fn send_settled(&self, settled: Vec<Vec<Settled>>, started: Instant, outage: &Outage) {
+        futures::stream::iter(settled)
             .for_each_concurrent(CONCURRENCY, |items| async move {
                 for (id, route, replies) in items {
                     match (route, replies) {
@@ -324,14 +375,13 @@ impl Poller {
                                 .record(started.elapsed().as_secs_f64());
                         }
                         (route, _) => {
-                            // Group /start and bare button answers: no storage involved.
+                            // No storage involved.
                             self.run_one(id, route, outage).await;
                         }
                     }
                 }
             })
             .await;
-        true
     }
 
     /// Runs every resident's updates in order, residents concurrently, each step in its own
@@ -458,6 +508,40 @@ impl Poller {
 
 /// An update of a committed batch: its id, its route, and for a dialog step its replies.
 type Settled = (i64, Route, Option<Vec<Reply>>);
+
+/// What a `getUpdates` gave.
+enum Fetched {
+    /// Updates (possibly none).
+    Updates(Vec<Update>),
+    /// Nothing to do this time (no updates, or a failure already waited out).
+    Nothing,
+    /// Shutdown.
+    Stop,
+    /// A failure that must stop the bot.
+    Fatal(anyhow::Error),
+}
+
+/// One turn of the loop.
+enum Phase {
+    /// Nothing was stepped.
+    Fetched(Fetched),
+    /// A batch was stepped.
+    Stepped(Batch),
+}
+
+/// A stepped batch.
+struct Batch {
+    /// Residents whose steps are committed, with their replies to send.
+    settled: Vec<Vec<Settled>>,
+    /// Residents whose steps were not committed: to run one by one.
+    leftover: Vec<Vec<(i64, Route)>>,
+    /// When it was fetched.
+    started: Instant,
+    /// Its lowest and highest `update_id`.
+    first: i64,
+    /// See `first`.
+    last: i64,
+}
 
 /// The dialog shell's view of a resident's update.
 fn inbound(update_id: i64, ev: &DialogEvent) -> Inbound {
