@@ -533,7 +533,9 @@ mod adapter {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn while_storage_is_down_the_update_is_retried_and_not_confirmed() {
         let script = Script::new();
-        script.transient_failures.store(3, Ordering::SeqCst);
+        // Down until the test says otherwise, so a slow machine cannot end the outage
+        // before the test has looked.
+        script.always_down.store(true, Ordering::SeqCst);
         let h = Harness::start_with(script, TOKEN).await;
         h.fake.wait_idle().await;
         let alice = Resident::new(1001, "An");
@@ -547,8 +549,10 @@ mod adapter {
             h.fake.confirmed_offset() <= id,
             "confirmed during the outage"
         );
+        assert!(h.fake.messages_to(1001).is_empty(), "nothing sent yet");
+        h.script.always_down.store(false, Ordering::SeqCst);
         h.fake.wait_confirmed(id).await;
-        assert_eq!(h.script.seen().len(), 4, "three failures, then one success");
+        assert!(h.script.seen().len() >= 3, "failures, then one success");
         assert_eq!(h.script.events(), vec!["start ý kiến", "end ý kiến"]);
         assert_eq!(h.fake.wait_messages(1001, 1).await.len(), 1);
         h.stop().await.expect("clean stop");

@@ -1312,7 +1312,9 @@ async fn get_updates(inner: &Arc<Inner>, p: &Params) -> Result<Value, ApiFailure
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
     let mut rx = inner.changed.subscribe();
-    let mut waiting = false;
+    // Counted while waiting; the guard uncounts it even when the client goes away and the
+    // request is dropped mid-wait (a bot shutting down cancels its long poll).
+    let mut waiting: Option<WaitingPoll> = None;
     let result = loop {
         rx.borrow_and_update();
         let mut announce = false;
@@ -1329,9 +1331,9 @@ async fn get_updates(inner: &Arc<Inner>, p: &Params) -> Result<Value, ApiFailure
             if !batch.is_empty() || tokio::time::Instant::now() >= deadline {
                 break Ok(Value::Array(batch));
             }
-            if !waiting {
-                waiting = true;
+            if waiting.is_none() {
                 s.polls_waiting += 1;
+                waiting = Some(WaitingPoll(inner.clone()));
                 announce = true;
             }
         }
@@ -1345,10 +1347,17 @@ async fn get_updates(inner: &Arc<Inner>, p: &Params) -> Result<Value, ApiFailure
             _ = tokio::time::sleep_until(deadline) => {}
         }
     };
-    if waiting {
-        inner.lock().polls_waiting -= 1;
-    }
+    drop(waiting);
     result
+}
+
+/// A long poll counted in `polls_waiting`; uncounts it when dropped.
+struct WaitingPoll(Arc<Inner>);
+
+impl Drop for WaitingPoll {
+    fn drop(&mut self) {
+        self.0.lock().polls_waiting -= 1;
+    }
 }
 
 /// Takes up to `limit` deliverable updates, in `update_id` order, dropping kinds that
