@@ -117,6 +117,8 @@ impl Application {
                 .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
                 .await
         });
+        let housekeeping =
+            tokio::spawn(housekeeping(self.dialogs.store().clone(), shutdown.clone()));
         let bot = self.telegram.map(|bot| {
             let token = shutdown.clone();
             tokio::spawn(async move { bot.run(token).await })
@@ -137,8 +139,39 @@ impl Application {
             }
         }
         http.await??;
+        let _ = housekeeping.await;
         tracing::info!("gopy đã dừng / stopped");
         Ok(())
+    }
+}
+
+/// How long a processed update's key is kept: Telegram redelivers for at most 24 hours.
+const KEEP_PROCESSED_UPDATES: chrono::Duration = chrono::Duration::days(7);
+
+/// How often housekeeping runs.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Periodic clean-up until shutdown: forgets processed-update keys older than
+/// [`KEEP_PROCESSED_UPDATES`]. A failure is logged and tried again next time.
+async fn housekeeping(store: std::sync::Arc<dyn crate::store::Store>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let before = chrono::Utc::now() - KEEP_PROCESSED_UPDATES;
+        match store.forget_processed_updates(before).await {
+            Ok(n) => {
+                metrics::counter!("gopy_processed_updates_forgotten_total").increment(n);
+                if n > 0 {
+                    tracing::debug!(forgotten = n, "old processed-update keys forgotten");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot forget old processed-update keys; trying again later")
+            }
+        }
     }
 }
 

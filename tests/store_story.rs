@@ -53,6 +53,11 @@ story!(
     postgres_claim_update
 );
 story!(
+    story_forget_processed_updates,
+    sqlite_forget_processed_updates_older_than_the_cut_off,
+    postgres_forget_processed_updates_older_than_the_cut_off
+);
+story!(
     story_state_save_lock_expiry,
     sqlite_state_save_lock_expiry,
     postgres_state_save_lock_expiry
@@ -244,6 +249,40 @@ async fn story_contact_get_or_create(db: TestDb) {
         store.find_contact(&key("1002")).await.unwrap(),
         None,
         "a contact created in a rolled-back transaction does not exist"
+    );
+}
+
+/// Processed updates older than the cut-off are forgotten; newer ones still guard against
+/// redelivery.
+async fn story_forget_processed_updates(db: TestDb) {
+    let store = &db.store;
+    let at = now();
+    let mut tx = store.begin().await.unwrap();
+    for (key, age) in [("8001", 10), ("8002", 8), ("8003", 1)] {
+        assert!(
+            tx.claim_update(Channel::Telegram, key, at - Duration::days(age))
+                .await
+                .unwrap()
+        );
+    }
+    tx.commit().await.unwrap();
+    let gone = store
+        .forget_processed_updates(at - Duration::days(7))
+        .await
+        .unwrap();
+    assert_eq!(gone, 2);
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        !tx.claim_update(Channel::Telegram, "8003", at)
+            .await
+            .unwrap(),
+        "a recent update is still recognised"
+    );
+    assert!(
+        tx.claim_update(Channel::Telegram, "8001", at)
+            .await
+            .unwrap(),
+        "a forgotten one can be claimed again"
     );
 }
 

@@ -188,6 +188,11 @@ pub trait Store: Send + Sync + 'static {
     /// The newest audit entries, newest first.
     async fn audit_log(&self, limit: i64) -> StoreResult<Vec<AuditEntry>>;
 
+    /// Forgets the inbound updates processed before `before` and returns how many. Telegram
+    /// redelivers an unconfirmed update for at most 24 hours, so keys older than that guard
+    /// against nothing; without this the table grows by one row per update forever.
+    async fn forget_processed_updates(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
     /// Consents recorded for a contact: (campaign, mode, notice version, given at).
     async fn consents(
         &self,

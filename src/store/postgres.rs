@@ -332,6 +332,14 @@ impl Store for PgStore {
             .collect()
     }
 
+    async fn forget_processed_updates(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM processed_updates WHERE processed_at < $1")
+            .bind(before)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn consents(
         &self,
         contact: ContactId,
