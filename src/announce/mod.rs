@@ -1,0 +1,16 @@
+//! Announcements: staff users and what they may do, groups bound to units, and (later)
+//! broadcasts with approval, schedules and delivery.
+//!
+//! Layout:
+//! - `access.rs`: who may do what where — roles and unit scope over the administrative tree
+//!   (pure, tested without a database), and one-time link codes.
+//! - `groups.rs`: the group actions shared by the command line and the chat commands
+//!   (`bind`, `unbind`, `link`), each checked and audited.
+//! - `cli.rs`: `gopy staff …` and `gopy groups …`.
+//!
+//! Storage is [`crate::store::announce`]; the Telegram side is
+//! `channels::telegram::groups`.
+
+pub mod access;
+pub mod cli;
+pub mod groups;

@@ -1,0 +1,604 @@
+//! Announcements against both storage backends: staff users and their link codes, groups the
+//! bot is added to and removed from, bound and unbound by officials within their scope,
+//! followed through a migration to a supergroup; every official action audited. Each story
+//! runs on SQLite (always) and on Postgres (when `TEST_DATABASE_URL` is set at build time;
+//! reported as ignored otherwise). The command line is run as the real binary at the end.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use common::{TestDb, now, sample_campaign};
+use gopy::announce::access::Refusal;
+use gopy::announce::groups::{GroupCommand, GroupCommandOutcome, group_command, link};
+use gopy::domain::Channel;
+use gopy::store::announce::{
+    BotMembership, BotStatus, GroupKind, GroupState, LinkCode, LinkOutcome, NewStaff, Role,
+};
+use gopy::store::{Store, StoreError};
+
+/// Generates the two tests of one story.
+macro_rules! story {
+    ($story:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $story(TestDb::sqlite().await).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(
+            not(gopy_pg),
+            ignore = "set TEST_DATABASE_URL to run the Postgres half"
+        )]
+        async fn $postgres() {
+            $story(TestDb::postgres().await).await;
+        }
+    };
+}
+
+story!(
+    story_staff_and_link_codes,
+    sqlite_staff_and_link_codes,
+    postgres_staff_and_link_codes
+);
+story!(
+    story_group_life_cycle,
+    sqlite_group_life_cycle,
+    postgres_group_life_cycle
+);
+story!(
+    story_group_migration,
+    sqlite_group_migration,
+    postgres_group_migration
+);
+story!(
+    story_group_commands_respect_role_and_scope,
+    sqlite_group_commands_respect_role_and_scope,
+    postgres_group_commands_respect_role_and_scope
+);
+
+/// A store with the sample campaign's units (P-BK › TDP-1, TDP-2).
+async fn with_units(db: &TestDb) -> Arc<dyn Store> {
+    db.store
+        .insert_campaign(&sample_campaign("bk-2026", now()))
+        .await
+        .expect("insert the sample campaign");
+    db.store.clone()
+}
+
+fn staff(name: &str, roles: &[Role], unit: Option<&str>) -> NewStaff {
+    NewStaff {
+        name: name.to_owned(),
+        roles: roles.to_vec(),
+        unit: unit.map(str::to_owned),
+    }
+}
+
+fn code(c: &str, valid_for: Duration) -> LinkCode {
+    LinkCode {
+        code: c.to_owned(),
+        expires_at: now() + valid_for,
+    }
+}
+
+fn added(chat: &str, status: BotStatus) -> BotMembership {
+    BotMembership {
+        channel: Channel::Telegram,
+        external_id: chat.to_owned(),
+        kind: GroupKind::Group,
+        title: "Tổ dân phố 1 — thông tin".to_owned(),
+        status,
+        can_delete: false,
+        can_restrict: false,
+    }
+}
+
+/// The actions of the audit log, oldest first.
+async fn audit_actions(store: &Arc<dyn Store>) -> Vec<(String, String)> {
+    let mut log = store.audit_log(100).await.expect("audit log");
+    log.reverse();
+    log.into_iter().map(|e| (e.actor, e.action)).collect()
+}
+
+async fn story_staff_and_link_codes(db: TestDb) {
+    let store = with_units(&db).await;
+    let t = now();
+    let lan = store
+        .add_staff(
+            &staff("lan", &[Role::Official, Role::Admin], Some("TDP-1")),
+            &code("ABCD2345", Duration::hours(24)),
+            "cli:tester",
+            t,
+        )
+        .await
+        .expect("add lan");
+    assert_eq!(lan.roles, vec![Role::Admin, Role::Official]);
+    assert_eq!(lan.unit.as_deref(), Some("TDP-1"));
+    assert_eq!(lan.telegram_user_id, None);
+
+    // Names are unique; a unit must exist.
+    let again = store
+        .add_staff(
+            &staff("lan", &[Role::Approver], None),
+            &code("ZZZZ2345", Duration::hours(1)),
+            "cli:tester",
+            t,
+        )
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let nowhere = store
+        .add_staff(
+            &staff("minh", &[Role::Approver], Some("NOWHERE")),
+            &code("YYYY2345", Duration::hours(1)),
+            "cli:tester",
+            t,
+        )
+        .await;
+    assert!(nowhere.is_err(), "a unit that does not exist is refused");
+
+    // A wrong code, then the right one typed loosely, then the same code again.
+    let wrong = link(&store, "WRONG123", 777, Some("1"), t).await.unwrap();
+    assert_eq!(wrong, Some(LinkOutcome::Unknown));
+    let linked = link(&store, " abcd-2345 ", 777, Some("2"), t)
+        .await
+        .unwrap();
+    let Some(LinkOutcome::Linked(user)) = linked else {
+        panic!("{linked:?}")
+    };
+    assert_eq!(user.name, "lan");
+    assert_eq!(user.telegram_user_id, Some(777));
+    assert!(user.linked_at.is_some());
+    assert_eq!(
+        link(&store, "ABCD2345", 778, Some("3"), t).await.unwrap(),
+        Some(LinkOutcome::Unknown),
+        "a code works once"
+    );
+    assert_eq!(
+        link(&store, "ABCD2345", 777, Some("2"), t).await.unwrap(),
+        None,
+        "a redelivered update is not handled twice"
+    );
+    assert_eq!(
+        store.staff_by_telegram(777).await.unwrap().map(|u| u.name),
+        Some("lan".to_owned())
+    );
+
+    // An expired code is refused; a new one from the command line works.
+    let minh = store
+        .add_staff(
+            &staff("minh", &[Role::Approver], None),
+            &code("EXPD2345", Duration::seconds(-1)),
+            "cli:tester",
+            t,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        link(&store, "EXPD2345", 900, Some("4"), t).await.unwrap(),
+        Some(LinkOutcome::Expired)
+    );
+    assert!(
+        store
+            .set_link_code(
+                minh.id,
+                &code("NEWC2345", Duration::hours(1)),
+                "cli:tester",
+                t
+            )
+            .await
+            .unwrap()
+    );
+    // The Telegram account linked to lan moves to minh: one account speaks for one user.
+    let Some(LinkOutcome::Linked(m)) = link(&store, "NEWC2345", 777, Some("5"), t).await.unwrap()
+    else {
+        panic!("minh links")
+    };
+    assert_eq!(m.name, "minh");
+    let all = store.staff().await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|u| (u.name.as_str(), u.telegram_user_id))
+            .collect::<Vec<_>>(),
+        vec![("lan", None), ("minh", Some(777))]
+    );
+
+    assert_eq!(
+        audit_actions(&store).await,
+        [
+            ("cli:tester".to_owned(), "staff.add".to_owned()),
+            ("lan".to_owned(), "staff.link_telegram".to_owned()),
+            ("cli:tester".to_owned(), "staff.add".to_owned()),
+            ("cli:tester".to_owned(), "staff.link_code".to_owned()),
+            ("minh".to_owned(), "staff.link_telegram".to_owned()),
+        ]
+    );
+    // No password is ever set from here: the column waits for the console.
+    assert_eq!(
+        db.int("SELECT count(*) FROM staff_users WHERE password_hash IS NOT NULL")
+            .await,
+        0
+    );
+}
+
+async fn story_group_life_cycle(db: TestDb) {
+    let store = with_units(&db).await;
+    let t = now();
+    let g = store
+        .record_membership(&added("-500", BotStatus::Member), Some("10"), t)
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(g.state, GroupState::Pending);
+    assert_eq!(g.unit, None);
+    assert_eq!(g.bot_status, BotStatus::Member);
+    assert_eq!(
+        store
+            .record_membership(&added("-500", BotStatus::Member), Some("10"), t)
+            .await
+            .unwrap(),
+        None,
+        "a redelivered update is handled once"
+    );
+
+    // Promoted to admin with rights.
+    let mut admin = added("-500", BotStatus::Administrator);
+    admin.can_delete = true;
+    admin.can_restrict = true;
+    let g = store
+        .record_membership(&admin, Some("11"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (g.state, g.bot_status, g.can_delete, g.can_restrict),
+        (GroupState::Pending, BotStatus::Administrator, true, true)
+    );
+
+    // Bound by the command line, renamed, then the bot is removed.
+    let g = store
+        .bind_group(g.id, Some("TDP-1"), "cli:tester", None, t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (g.state, g.unit.as_deref()),
+        (GroupState::Bound, Some("TDP-1"))
+    );
+    let g = store
+        .record_title(Channel::Telegram, "-500", "Tổ 1 (mới)", Some("12"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.title, "Tổ 1 (mới)");
+    assert_eq!(g.state, GroupState::Bound);
+    let g = store
+        .record_membership(&added("-500", BotStatus::Kicked), Some("13"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.state, GroupState::Inactive);
+    assert_eq!(
+        g.unit.as_deref(),
+        Some("TDP-1"),
+        "the binding is remembered"
+    );
+    // Binding an inactive group keeps it inactive: nothing can be sent there.
+    let g = store
+        .bind_group(g.id, Some("TDP-2"), "cli:tester", None, t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(g.state, GroupState::Inactive);
+
+    // Added again: pending, to be bound anew.
+    let g = store
+        .record_membership(&added("-500", BotStatus::Member), Some("14"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((g.state, g.unit.as_deref()), (GroupState::Pending, None));
+    let g = store
+        .bind_group(g.id, Some("TDP-2"), "cli:tester", None, t)
+        .await
+        .unwrap()
+        .unwrap();
+    let g = store
+        .bind_group(g.id, None, "cli:tester", None, t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((g.state, g.unit.as_deref()), (GroupState::Pending, None));
+    assert_eq!(store.groups().await.unwrap().len(), 1);
+
+    let actions: Vec<String> = audit_actions(&store)
+        .await
+        .into_iter()
+        .map(|(actor, action)| format!("{actor} {action}"))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "system group.added",
+            "system group.rights",
+            "cli:tester group.bind",
+            "system group.title",
+            "system group.removed",
+            "cli:tester group.bind",
+            "system group.added",
+            "cli:tester group.bind",
+            "cli:tester group.unbind",
+        ]
+    );
+}
+
+async fn story_group_migration(db: TestDb) {
+    let store = with_units(&db).await;
+    let t = now();
+    let g = store
+        .record_membership(&added("-600", BotStatus::Member), Some("20"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .bind_group(g.id, Some("TDP-1"), "cli:tester", None, t)
+        .await
+        .unwrap();
+
+    // The group becomes a supergroup: same row, new id, still bound.
+    let m = store
+        .record_migration(Channel::Telegram, "-600", "-100600", Some("21"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.id, g.id);
+    assert_eq!(m.external_id, "-100600");
+    assert_eq!(m.migrated_from.as_deref(), Some("-600"));
+    assert_eq!(m.kind, GroupKind::Supergroup);
+    assert_eq!(
+        (m.state, m.unit.as_deref()),
+        (GroupState::Bound, Some("TDP-1"))
+    );
+    // The same migration told from the new chat changes nothing; the old id still finds it.
+    let again = store
+        .record_migration(Channel::Telegram, "-600", "-100600", Some("22"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, m);
+    let by_old = store
+        .group_by_external(Channel::Telegram, "-600")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_old.id, g.id);
+    // A late membership update about the old chat does not make a second row.
+    store
+        .record_membership(&added("-600", BotStatus::Left), Some("23"), t)
+        .await
+        .unwrap();
+    assert_eq!(store.groups().await.unwrap().len(), 1);
+    assert_eq!(
+        store.group(g.id).await.unwrap().unwrap().state,
+        GroupState::Bound
+    );
+
+    // When the new supergroup was seen before the migration, it takes the old binding.
+    let old = store
+        .record_membership(&added("-700", BotStatus::Member), Some("24"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .bind_group(old.id, Some("TDP-2"), "cli:tester", None, t)
+        .await
+        .unwrap();
+    let mut sg = added("-100700", BotStatus::Member);
+    sg.kind = GroupKind::Supergroup;
+    let new = store
+        .record_membership(&sg, Some("25"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    let merged = store
+        .record_migration(Channel::Telegram, "-700", "-100700", Some("26"), t)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(merged.id, new.id);
+    assert_eq!(
+        (merged.state, merged.unit.as_deref()),
+        (GroupState::Bound, Some("TDP-2"))
+    );
+    let left = store.group(old.id).await.unwrap().unwrap();
+    assert_eq!(left.state, GroupState::Inactive);
+    assert_eq!(left.migrated_to.as_deref(), Some("-100700"));
+    // Unknown chats: nothing happens.
+    assert_eq!(
+        store
+            .record_migration(Channel::Telegram, "-1", "-1001", Some("27"), t)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+async fn story_group_commands_respect_role_and_scope(db: TestDb) {
+    let store = with_units(&db).await;
+    let t = now();
+    let link_as =
+        |name: &'static str, roles: &'static [Role], unit: Option<&'static str>, user: i64| {
+            let store = store.clone();
+            async move {
+                let c = format!("{:0>8}", user);
+                store
+                    .add_staff(
+                        &staff(name, roles, unit),
+                        &code(&c, Duration::hours(1)),
+                        "cli:tester",
+                        t,
+                    )
+                    .await
+                    .unwrap();
+                link(&store, &c, user, None, t).await.unwrap();
+            }
+        };
+    link_as("lead1", &[Role::UnitLead], Some("TDP-1"), 101).await;
+    link_as("approver", &[Role::Approver], None, 102).await;
+    store
+        .record_membership(&added("-800", BotStatus::Member), None, t)
+        .await
+        .unwrap();
+    let cmd = |user: i64, unit: Option<&str>, update: &str| GroupCommand {
+        channel: Channel::Telegram,
+        chat: "-800".to_owned(),
+        user,
+        unit: unit.map(str::to_owned),
+        update: Some(update.to_owned()),
+    };
+
+    let run = |c: GroupCommand| {
+        let store = store.clone();
+        async move { group_command(&store, &c, t).await.unwrap() }
+    };
+    assert_eq!(
+        run(cmd(999, Some("TDP-1"), "30")).await,
+        GroupCommandOutcome::NotStaff
+    );
+    assert_eq!(
+        run(cmd(102, Some("TDP-1"), "31")).await,
+        GroupCommandOutcome::Refused(Refusal::Role)
+    );
+    assert_eq!(
+        run(cmd(101, Some("TDP-2"), "32")).await,
+        GroupCommandOutcome::Refused(Refusal::Scope)
+    );
+    assert_eq!(
+        run(cmd(101, Some("TDP-9"), "33")).await,
+        GroupCommandOutcome::UnknownUnit("TDP-9".to_owned())
+    );
+    assert_eq!(
+        run(cmd(101, Some(""), "34")).await,
+        GroupCommandOutcome::MissingUnit
+    );
+    let GroupCommandOutcome::Bound(g, code, name) = run(cmd(101, Some("tdp-1"), "35")).await else {
+        panic!("lead1 binds in scope")
+    };
+    assert_eq!((code.as_str(), name.as_str()), ("TDP-1", "Tổ dân phố 1"));
+    assert_eq!(g.state, GroupState::Bound);
+    assert_eq!(
+        run(cmd(101, Some("TDP-1"), "35")).await,
+        GroupCommandOutcome::Redelivered
+    );
+    let GroupCommandOutcome::Unbound(g) = run(cmd(101, None, "36")).await else {
+        panic!("lead1 unbinds")
+    };
+    assert_eq!(g.state, GroupState::Pending);
+    let mut other = cmd(101, None, "37");
+    other.chat = "-999".to_owned();
+    assert_eq!(run(other).await, GroupCommandOutcome::UnknownGroup);
+
+    let log = store.audit_log(10).await.unwrap();
+    assert_eq!(
+        (log[0].actor.as_str(), log[0].action.as_str()),
+        ("lead1", "group.unbind")
+    );
+    assert_eq!(
+        (log[1].actor.as_str(), log[1].action.as_str()),
+        ("lead1", "group.bind")
+    );
+    assert_eq!(log[1].detail["unit"], "TDP-1");
+}
+
+/// Runs `gopy ARGS` on the database at `url`, as OS user `tester`.
+fn gopy(url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gopy"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("GOPY_DEMO", "off")
+        .env("USER", "tester")
+        .env_remove("TELEGRAM_BOT_TOKEN")
+        .output()
+        .expect("run the gopy binary")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8(b.to_vec()).expect("UTF-8")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_staff_and_groups_commands_add_list_bind_and_unbind() {
+    let db = TestDb::sqlite().await;
+    let store = with_units(&db).await;
+    let out = gopy(
+        &db.url,
+        &[
+            "staff",
+            "add",
+            "--name",
+            "lan",
+            "--role",
+            "official,unit-lead",
+            "--unit",
+            "TDP-1",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let printed = text(&out.stdout);
+    let code = printed
+        .split("/link ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .expect("the link code is printed")
+        .to_owned();
+    assert_eq!(code.len(), 8);
+    let listed = text(&gopy(&db.url, &["staff", "list"]).stdout);
+    assert!(
+        listed.contains("lan\tofficial,unit_lead\tTDP-1\tchưa liên kết"),
+        "{listed}"
+    );
+    let bad_role = gopy(&db.url, &["staff", "add", "--name", "x", "--role", "king"]);
+    assert!(!bad_role.status.success());
+    let bad_unit = gopy(
+        &db.url,
+        &[
+            "staff", "add", "--name", "x", "--role", "admin", "--unit", "NO",
+        ],
+    );
+    assert_eq!(bad_unit.status.code(), Some(65));
+
+    store
+        .record_membership(&added("-100900", BotStatus::Member), None, now())
+        .await
+        .unwrap();
+    let out = gopy(&db.url, &["groups", "bind", "-100900", "TDP-2"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&gopy(&db.url, &["groups", "list"]).stdout);
+    assert!(
+        listed.contains("-100900\tgroup\tbound\tTDP-2\tmember"),
+        "{listed}"
+    );
+    let out = gopy(&db.url, &["groups", "unbind", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&gopy(&db.url, &["groups", "list"]).stdout);
+    assert!(listed.contains("\tpending\t-\t"), "{listed}");
+    assert_eq!(
+        gopy(&db.url, &["groups", "bind", "7", "TDP-2"])
+            .status
+            .code(),
+        Some(65)
+    );
+    assert_eq!(
+        gopy(&db.url, &["groups", "bind", "1", "TDP-9"])
+            .status
+            .code(),
+        Some(65)
+    );
+
+    let actions: Vec<(String, String)> = audit_actions(&store).await;
+    assert!(actions.contains(&("cli:tester".to_owned(), "staff.add".to_owned())));
+    assert!(actions.contains(&("cli:tester".to_owned(), "group.bind".to_owned())));
+    assert!(actions.contains(&("cli:tester".to_owned(), "group.unbind".to_owned())));
+}
