@@ -574,6 +574,81 @@ impl FakeTelegram {
         })
     }
 
+    /// The bot's status in a group changed to `new_member` (a ChatMember object without
+    /// `user`, which is filled in with the bot).
+    pub fn bot_status_update(&self, from: &Resident, group: &Group, new_member: Value) -> Value {
+        let bot = bot_user();
+        let mut new_member = new_member;
+        new_member["user"] = bot.clone();
+        json!({
+            "update_id": self.next_update_id(),
+            "my_chat_member": {
+                "chat": group.chat_json(),
+                "from": from.user_json(),
+                "date": unix_now(),
+                "old_chat_member": {"status": "member", "user": bot},
+                "new_chat_member": new_member,
+            }
+        })
+    }
+
+    /// The bot was made an administrator of a group with these rights.
+    pub fn bot_promoted_update(
+        &self,
+        from: &Resident,
+        group: &Group,
+        can_delete: bool,
+        can_restrict: bool,
+    ) -> Value {
+        let admin = json!({
+            "status": "administrator", "can_be_edited": false, "is_anonymous": false,
+            "can_manage_chat": true, "can_delete_messages": can_delete,
+            "can_manage_video_chats": false, "can_restrict_members": can_restrict,
+            "can_promote_members": false, "can_change_info": false, "can_invite_users": true,
+            "can_post_stories": false, "can_edit_stories": false, "can_delete_stories": false,
+            "can_pin_messages": false,
+        });
+        self.bot_status_update(from, group, admin)
+    }
+
+    /// The bot was removed from a group by an admin.
+    pub fn bot_removed_update(&self, from: &Resident, group: &Group) -> Value {
+        self.bot_status_update(from, group, json!({"status": "kicked", "until_date": 0}))
+    }
+
+    /// A service message: the group was renamed.
+    pub fn title_update(&self, from: &Resident, group: &Group, title: &str) -> Value {
+        let mut renamed = group.clone();
+        renamed.title = title.to_owned();
+        let msg = self.message(from, renamed.chat_json(), json!({"new_chat_title": title}));
+        json!({"update_id": self.next_update_id(), "message": msg})
+    }
+
+    /// The two service messages of a group becoming a supergroup with id `new_id`: one in the
+    /// old group (`migrate_to_chat_id`) and one in the new supergroup
+    /// (`migrate_from_chat_id`).
+    pub fn migration_updates(&self, from: &Resident, group: &Group, new_id: i64) -> (Value, Value) {
+        let old = self.message(
+            from,
+            group.chat_json(),
+            json!({"migrate_to_chat_id": new_id}),
+        );
+        let supergroup = Group {
+            id: new_id,
+            title: group.title.clone(),
+            supergroup: true,
+        };
+        let new = self.message(
+            from,
+            supergroup.chat_json(),
+            json!({"migrate_from_chat_id": group.id}),
+        );
+        (
+            json!({"update_id": self.next_update_id(), "message": old}),
+            json!({"update_id": self.next_update_id(), "message": new}),
+        )
+    }
+
     /// A private non-text message.
     pub fn media_update(&self, from: &Resident, media: Media) -> Value {
         let body = match media {

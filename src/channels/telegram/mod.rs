@@ -5,12 +5,15 @@
 //! Layout:
 //! - `mod.rs`: [`TelegramBot`] — start-up (`getMe`, bot commands) and the [`Handler`] it
 //!   feeds (the dialog shell, [`Dialogs`]).
+//! - `groups.rs`: groups the bot is added to or removed from, their titles and migrations, and
+//!   the staff commands `/link`, `/bind`, `/unbind` (stored through [`crate::announce`]).
 //! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
 //! - `polling.rs`: the loop: batches, one resident's updates in order, offsets confirmed only
 //!   after a batch is committed, retries while storage is down, shutdown.
 //! - `outbound.rs`: rendering, keyboards, sending, and the policy on Telegram's errors.
 //! - `split.rs`: splitting messages longer than Telegram allows.
 
+mod groups;
 mod inbound;
 mod outbound;
 mod polling;
@@ -31,6 +34,7 @@ use crate::dialog::{Msg, Reply};
 use crate::domain::{CollectionWindow, Locale, PhaseKind};
 use crate::i18n::{Localizer, Markup};
 use crate::service::{Dialogs, Inbound, ServiceError};
+use crate::store::Store;
 
 use outbound::{Outbound, redact};
 use polling::{POLL_TIMEOUT_SECS, Poller};
@@ -59,10 +63,19 @@ pub trait Handler: Send + Sync + 'static {
     async fn start_payload(&self) -> Option<String> {
         None
     }
+
+    /// The store group events and staff commands are kept in; without one they are skipped.
+    fn store(&self) -> Option<Arc<dyn Store>> {
+        None
+    }
 }
 
 #[async_trait]
 impl Handler for Dialogs {
+    fn store(&self) -> Option<Arc<dyn Store>> {
+        Some(Dialogs::store(self).clone())
+    }
+
     async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
         Dialogs::handle(self, ev).await
     }

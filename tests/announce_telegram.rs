@@ -1,0 +1,239 @@
+//! Groups and staff commands end to end: the whole gopy against the fake Telegram Bot API.
+//! The bot is added to a group, promoted, renamed, migrated to a supergroup and removed;
+//! a staff user links their account with a one-time code and binds and unbinds the group,
+//! while others are refused politely. The database is read to check what was stored. Each
+//! story runs on SQLite and, when `TEST_DATABASE_URL` is set at build time, on Postgres.
+
+mod common;
+mod fake_telegram;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Duration as Span;
+use gopy::config::Settings;
+use gopy::startup::Application;
+use gopy::store::announce::{BotStatus, GroupKind, GroupState, LinkCode, NewStaff, Role};
+use tokio_util::sync::CancellationToken;
+
+use common::{TestDb, now, sample_campaign};
+use fake_telegram::{FakeTelegram, Group, Resident, TOKEN};
+
+/// Generates the two tests of one story.
+macro_rules! story {
+    ($story:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $story(TestDb::sqlite().await).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(
+            not(gopy_pg),
+            ignore = "set TEST_DATABASE_URL to run the Postgres half"
+        )]
+        async fn $postgres() {
+            $story(TestDb::postgres().await).await;
+        }
+    };
+}
+
+story!(
+    story_a_group_from_added_to_removed,
+    sqlite_a_group_from_added_to_removed,
+    postgres_a_group_from_added_to_removed
+);
+
+/// gopy running against a fake Telegram until dropped.
+struct Running {
+    fake: Arc<FakeTelegram>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn start(url: &str) -> Self {
+        let fake = Arc::new(FakeTelegram::start().await);
+        let settings = Settings {
+            database_url: url.to_owned(),
+            http_addr: "127.0.0.1:0".parse().expect("address"),
+            telegram_token: Some(TOKEN.to_owned()),
+            telegram_api_url: fake.api_url(),
+            demo: false,
+        };
+        let app = Application::build(settings).await.expect("gopy builds");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run(shutdown.clone()));
+        Self {
+            fake,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Pushes an update and waits until gopy handled it.
+    async fn handled(&self, update: serde_json::Value) {
+        let id = self.fake.push(update);
+        self.fake.wait_confirmed(id).await;
+    }
+
+    /// The visible texts the bot sent to a chat.
+    fn texts(&self, chat: i64) -> Vec<String> {
+        self.fake.texts_to(chat)
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("gopy stops")
+            .expect("no panic")
+            .expect("clean stop");
+    }
+}
+
+async fn story_a_group_from_added_to_removed(db: TestDb) {
+    let store = db.store.clone();
+    store
+        .insert_campaign(&sample_campaign("bk-2026", now()))
+        .await
+        .unwrap();
+    store
+        .add_staff(
+            &NewStaff {
+                name: "lan".to_owned(),
+                roles: vec![Role::UnitLead],
+                unit: Some("TDP-1".to_owned()),
+            },
+            &LinkCode {
+                code: "K7QX3MZP".to_owned(),
+                expires_at: now() + Span::hours(1),
+            },
+            "cli:tester",
+            now(),
+        )
+        .await
+        .unwrap();
+    let gopy = Running::start(&db.url).await;
+    let lan = Resident::new(7001, "Lan");
+    let stranger = Resident::new(7002, "Hùng");
+    let group = Group {
+        id: -4001,
+        title: "Tổ dân phố 1".to_owned(),
+        supergroup: false,
+    };
+
+    // Added, then promoted with the right to delete messages.
+    gopy.handled(gopy.fake.my_chat_member_update(&lan, &group))
+        .await;
+    let g = store
+        .group_by_external(gopy::domain::Channel::Telegram, "-4001")
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!((g.state, g.kind), (GroupState::Pending, GroupKind::Group));
+    gopy.handled(gopy.fake.bot_promoted_update(&lan, &group, true, false))
+        .await;
+    let g = store.group(g.id).await.unwrap().unwrap();
+    assert_eq!(
+        (g.bot_status, g.can_delete, g.can_restrict),
+        (BotStatus::Administrator, true, false)
+    );
+
+    // A resident who is not staff is refused politely, in Vietnamese.
+    gopy.handled(
+        gopy.fake
+            .group_text_update(&stranger, &group, "/bind TDP-1"),
+    )
+    .await;
+    let said = gopy.texts(group.id);
+    assert!(
+        said.last()
+            .is_some_and(|t| t.contains("chỉ dành cho cán bộ")),
+        "{said:?}"
+    );
+    assert_eq!(
+        store.group(g.id).await.unwrap().unwrap().state,
+        GroupState::Pending
+    );
+
+    // Lan links her account, with a wrong code first.
+    gopy.handled(gopy.fake.text_update(&lan, "/link WRONG000"))
+        .await;
+    gopy.handled(gopy.fake.text_update(&lan, "/link k7qx3mzp"))
+        .await;
+    let said = gopy.texts(lan.id);
+    assert!(said[0].contains("không đúng"), "{said:?}");
+    assert!(
+        said[1].contains("Đã liên kết") && said[1].contains("lan"),
+        "{said:?}"
+    );
+
+    // Outside her unit: refused. Her unit: bound.
+    gopy.handled(gopy.fake.group_text_update(&lan, &group, "/bind TDP-2"))
+        .await;
+    gopy.handled(
+        gopy.fake
+            .group_text_update(&lan, &group, "/bind@gopy_test_bot tdp-1"),
+    )
+    .await;
+    let said = gopy.texts(group.id);
+    assert!(said[said.len() - 2].contains("ngoài phạm vi"), "{said:?}");
+    assert!(said[said.len() - 1].contains("Tổ dân phố 1"), "{said:?}");
+    let g = store.group(g.id).await.unwrap().unwrap();
+    assert_eq!(
+        (g.state, g.unit.as_deref()),
+        (GroupState::Bound, Some("TDP-1"))
+    );
+
+    // Renamed, then migrated to a supergroup: the same row follows, still bound.
+    gopy.handled(gopy.fake.title_update(&lan, &group, "Tổ 1 — thông tin"))
+        .await;
+    let (old, new) = gopy.fake.migration_updates(&lan, &group, -1_004_001);
+    gopy.handled(old).await;
+    gopy.handled(new).await;
+    let g = store.group(g.id).await.unwrap().unwrap();
+    assert_eq!(g.title, "Tổ 1 — thông tin");
+    assert_eq!(g.external_id, "-1004001");
+    assert_eq!(g.kind, GroupKind::Supergroup);
+    assert_eq!(
+        (g.state, g.unit.as_deref()),
+        (GroupState::Bound, Some("TDP-1"))
+    );
+    assert_eq!(store.groups().await.unwrap().len(), 1);
+
+    // Unbound from the supergroup, then the bot is removed.
+    let supergroup = Group {
+        id: -1_004_001,
+        title: g.title.clone(),
+        supergroup: true,
+    };
+    gopy.handled(gopy.fake.group_text_update(&lan, &supergroup, "/unbind"))
+        .await;
+    assert!(
+        gopy.texts(supergroup.id)
+            .last()
+            .is_some_and(|t| t.contains("bỏ gắn")),
+        "{:?}",
+        gopy.texts(supergroup.id)
+    );
+    gopy.handled(gopy.fake.bot_removed_update(&lan, &supergroup))
+        .await;
+    let g = store.group(g.id).await.unwrap().unwrap();
+    assert_eq!(
+        (g.state, g.bot_status),
+        (GroupState::Inactive, BotStatus::Kicked)
+    );
+
+    let log = store.audit_log(50).await.unwrap();
+    let lan_did: Vec<&str> = log
+        .iter()
+        .filter(|e| e.actor == "lan")
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(
+        lan_did,
+        ["group.unbind", "group.bind", "staff.link_telegram"]
+    );
+    gopy.stop().await;
+}
