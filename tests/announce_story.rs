@@ -13,10 +13,12 @@ use chrono::Duration;
 
 use common::{TestDb, now, sample_campaign};
 use gopy::announce::access::Refusal;
+use gopy::announce::broadcast::{Action, BroadcastError, BroadcastRefusal, act, create};
 use gopy::announce::groups::{GroupCommand, GroupCommandOutcome, group_command, link};
 use gopy::domain::Channel;
 use gopy::store::announce::{
-    BotMembership, BotStatus, GroupKind, GroupState, LinkCode, LinkOutcome, NewStaff, Role,
+    Audience, BotMembership, BotStatus, BroadcastState, DeliveryResult, GroupKind, GroupState,
+    LinkCode, LinkOutcome, NewStaff, Role, Schedule,
 };
 use gopy::store::{Store, StoreError};
 
@@ -53,6 +55,16 @@ story!(
     story_group_migration,
     sqlite_group_migration,
     postgres_group_migration
+);
+story!(
+    story_broadcast_approval_schedule_and_outbox,
+    sqlite_broadcast_approval_schedule_and_outbox,
+    postgres_broadcast_approval_schedule_and_outbox
+);
+story!(
+    story_workers_never_claim_the_same_delivery,
+    sqlite_workers_never_claim_the_same_delivery,
+    postgres_workers_never_claim_the_same_delivery
 );
 story!(
     story_group_commands_respect_role_and_scope,
@@ -601,4 +613,465 @@ async fn the_staff_and_groups_commands_add_list_bind_and_unbind() {
     assert!(actions.contains(&("cli:tester".to_owned(), "staff.add".to_owned())));
     assert!(actions.contains(&("cli:tester".to_owned(), "group.bind".to_owned())));
     assert!(actions.contains(&("cli:tester".to_owned(), "group.unbind".to_owned())));
+}
+
+/// Staff for the broadcast stories: lan writes for TDP-1, minh approves everywhere, hoa
+/// approves TDP-2 only.
+async fn broadcast_staff(store: &Arc<dyn Store>) {
+    for (i, (name, roles, unit)) in [
+        ("lan", &[Role::Official][..], Some("TDP-1")),
+        ("minh", &[Role::Approver][..], None),
+        ("hoa", &[Role::Approver][..], Some("TDP-2")),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        store
+            .add_staff(
+                &staff(name, roles, unit),
+                &code(&format!("CODE000{i}"), Duration::hours(1)),
+                "cli:tester",
+                now(),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// A group bound to a unit; returns its id.
+async fn bound_group(store: &Arc<dyn Store>, chat: &str, unit: &str) -> i64 {
+    let g = store
+        .record_membership(&added(chat, BotStatus::Member), None, now())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .bind_group(g.id, Some(unit), "cli:tester", None, now())
+        .await
+        .unwrap();
+    g.id
+}
+
+fn to_units(units: &[&str], subunits: bool) -> Audience {
+    Audience {
+        units: units.iter().map(|u| (*u).to_owned()).collect(),
+        subunits,
+        groups: vec![],
+    }
+}
+
+async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
+    let store = with_units(&db).await;
+    broadcast_staff(&store).await;
+    let g1 = bound_group(&store, "-1001", "TDP-1").await;
+    let g2 = bound_group(&store, "-1002", "TDP-2").await;
+    let t = now();
+    let refused = |r: Result<_, BroadcastError>| match r {
+        Err(BroadcastError::Refused(why)) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+
+    // Lan may write for her unit only.
+    assert_eq!(
+        refused(
+            create(
+                &store,
+                "lan",
+                "Họp tổ",
+                to_units(&["TDP-2"], false),
+                None,
+                t
+            )
+            .await
+        ),
+        BroadcastRefusal::Scope
+    );
+    let b = create(
+        &store,
+        "lan",
+        "Kính mời bà con họp tổ dân phố.",
+        to_units(&["TDP-1"], false),
+        None,
+        t,
+    )
+    .await
+    .unwrap();
+    assert_eq!((b.state, b.revision), (BroadcastState::Draft, 1));
+    assert_eq!(
+        refused(act(&store, b.id, "minh", Action::Approve, t).await),
+        BroadcastRefusal::WrongState(BroadcastState::Draft)
+    );
+    act(&store, b.id, "lan", Action::Submit, t).await.unwrap();
+    assert_eq!(
+        refused(act(&store, b.id, "lan", Action::Approve, t).await),
+        BroadcastRefusal::Role
+    );
+    assert_eq!(
+        refused(act(&store, b.id, "hoa", Action::Approve, t).await),
+        BroadcastRefusal::Scope
+    );
+    let b = act(&store, b.id, "minh", Action::Approve, t).await.unwrap();
+    assert_eq!(b.state, BroadcastState::Approved);
+    // An edit after approval sends it back; scheduling waits for a new approval.
+    let b = act(
+        &store,
+        b.id,
+        "lan",
+        Action::Edit("Kính mời bà con họp tổ lúc 19:30.".into()),
+        t,
+    )
+    .await
+    .unwrap();
+    assert_eq!((b.state, b.revision), (BroadcastState::Submitted, 2));
+    assert_eq!(
+        refused(act(&store, b.id, "lan", Action::Schedule(Schedule::Now), t).await),
+        BroadcastRefusal::WrongState(BroadcastState::Submitted)
+    );
+    act(&store, b.id, "minh", Action::Approve, t).await.unwrap();
+    let b = act(&store, b.id, "lan", Action::Schedule(Schedule::Now), t)
+        .await
+        .unwrap();
+    assert_eq!(b.state, BroadcastState::Scheduled);
+    assert_eq!(store.delivery_counts(b.id).await.unwrap().pending, 1);
+
+    // A worker claims the one delivery; another finds nothing while the lease lasts; once the
+    // lease runs out (the first worker died) it is claimed again: nothing is lost.
+    let lease = t + Duration::seconds(60);
+    let claimed = store.claim_deliveries("w1", 10, lease, t).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(
+        (claimed[0].group_id, claimed[0].chat.as_str()),
+        (g1, "-1001")
+    );
+    assert_eq!(claimed[0].text, "Kính mời bà con họp tổ lúc 19:30.");
+    assert_eq!(
+        store.broadcast(b.id).await.unwrap().unwrap().state,
+        BroadcastState::Sending
+    );
+    assert!(
+        store
+            .claim_deliveries("w2", 10, lease, t)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = lease + Duration::seconds(1);
+    let again = store
+        .claim_deliveries("w2", 10, later + Duration::seconds(60), later)
+        .await
+        .unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
+    store
+        .finish_delivery(again[0].id, &DeliveryResult::Sent("77".into()), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.broadcast(b.id).await.unwrap().unwrap().state,
+        BroadcastState::Sent
+    );
+    assert_eq!(
+        db.strings("SELECT message_id FROM deliveries WHERE state = 'sent'")
+            .await,
+        ["77"]
+    );
+
+    // To the ward and everything below, at a later time: nothing is due before it.
+    let b2 = create(&store, "minh", "x", to_units(&["P-BK"], true), None, t).await;
+    assert!(
+        b2.is_err(),
+        "an approver without the official role does not write"
+    );
+    store
+        .add_staff(
+            &staff("tam", &[Role::Official], None),
+            &code("CODE0009", Duration::hours(1)),
+            "cli:tester",
+            t,
+        )
+        .await
+        .unwrap();
+    let b2 = create(
+        &store,
+        "tam",
+        "Lịch tiếp dân",
+        to_units(&["P-BK"], true),
+        None,
+        t,
+    )
+    .await
+    .unwrap();
+    act(&store, b2.id, "tam", Action::Submit, t).await.unwrap();
+    act(&store, b2.id, "minh", Action::Approve, t)
+        .await
+        .unwrap();
+    let at = t + Duration::hours(2);
+    act(
+        &store,
+        b2.id,
+        "tam",
+        Action::Schedule(Schedule::At { at }),
+        t,
+    )
+    .await
+    .unwrap();
+    assert!(
+        store
+            .claim_deliveries("w1", 10, t + Duration::seconds(60), t)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = store
+        .claim_deliveries("w1", 10, at + Duration::seconds(60), at)
+        .await
+        .unwrap();
+    let mut groups: Vec<i64> = due.iter().map(|d| d.group_id).collect();
+    groups.sort();
+    assert_eq!(groups, vec![g1, g2]);
+    // One group kicked the bot (it is deactivated); the other fails transiently, then works.
+    let (d1, d2) = (
+        due.iter().find(|d| d.group_id == g1).unwrap().id,
+        due.iter().find(|d| d.group_id == g2).unwrap().id,
+    );
+    store
+        .finish_delivery(
+            d1,
+            &DeliveryResult::Failed {
+                reason: "bot was kicked".into(),
+                deactivate: true,
+            },
+            at,
+        )
+        .await
+        .unwrap();
+    let retry_at = at + Duration::seconds(5);
+    store
+        .finish_delivery(
+            d2,
+            &DeliveryResult::Retry(retry_at, "502 Bad Gateway".into()),
+            at,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.group(g1).await.unwrap().unwrap().state,
+        GroupState::Inactive
+    );
+    assert!(
+        store
+            .claim_deliveries("w1", 10, retry_at, at)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let retried = store
+        .claim_deliveries("w1", 10, retry_at + Duration::seconds(60), retry_at)
+        .await
+        .unwrap();
+    assert_eq!(retried.len(), 1);
+    store
+        .finish_delivery(retried[0].id, &DeliveryResult::Sent("5".into()), retry_at)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.broadcast(b2.id).await.unwrap().unwrap().state,
+        BroadcastState::PartlyFailed
+    );
+    let counts = store.delivery_counts(b2.id).await.unwrap();
+    assert_eq!((counts.sent, counts.failed, counts.pending), (1, 1, 0));
+    assert_eq!(counts.reasons, vec![("bot was kicked".to_owned(), 1)]);
+
+    // Cancelled before its time: its deliveries never go; a sent broadcast is not cancelled.
+    let b3 = create(
+        &store,
+        "lan",
+        "Hoãn họp",
+        to_units(&["TDP-1"], false),
+        None,
+        t,
+    )
+    .await
+    .unwrap();
+    // The bot is added to g1 again and it is bound again.
+    store
+        .record_membership(&added("-1001", BotStatus::Member), None, t)
+        .await
+        .unwrap();
+    store
+        .bind_group(g1, Some("TDP-1"), "cli:tester", None, t)
+        .await
+        .unwrap();
+    act(&store, b3.id, "lan", Action::Submit, t).await.unwrap();
+    act(&store, b3.id, "minh", Action::Approve, t)
+        .await
+        .unwrap();
+    let soon = t + Duration::hours(5);
+    act(
+        &store,
+        b3.id,
+        "lan",
+        Action::Schedule(Schedule::At { at: soon }),
+        t,
+    )
+    .await
+    .unwrap();
+    act(&store, b3.id, "lan", Action::Cancel, t).await.unwrap();
+    assert!(
+        store
+            .claim_deliveries("w1", 10, soon + Duration::seconds(9), soon)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.delivery_counts(b3.id).await.unwrap().cancelled, 1);
+    assert_eq!(
+        store.broadcast(b3.id).await.unwrap().unwrap().state,
+        BroadcastState::Cancelled
+    );
+    assert_eq!(
+        refused(act(&store, b.id, "lan", Action::Cancel, t).await),
+        BroadcastRefusal::WrongState(BroadcastState::Sent)
+    );
+
+    let actions: Vec<String> = store
+        .audit_log(200)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action.starts_with("broadcast.") && e.detail["broadcast"] == b.id)
+        .map(|e| format!("{} {}", e.actor, e.action))
+        .rev()
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "lan broadcast.create",
+            "lan broadcast.submit",
+            "minh broadcast.approve",
+            "lan broadcast.edit",
+            "minh broadcast.approve",
+            "lan broadcast.schedule",
+            "system broadcast.sending",
+            "system broadcast.finish",
+        ]
+    );
+}
+
+async fn story_workers_never_claim_the_same_delivery(db: TestDb) {
+    let store = with_units(&db).await;
+    broadcast_staff(&store).await;
+    for i in 0..40 {
+        bound_group(&store, &format!("-{}", 2000 + i), "TDP-1").await;
+    }
+    let t = now();
+    let b = create(
+        &store,
+        "lan",
+        "Thông báo",
+        to_units(&["TDP-1"], false),
+        None,
+        t,
+    )
+    .await
+    .unwrap();
+    act(&store, b.id, "lan", Action::Submit, t).await.unwrap();
+    act(&store, b.id, "minh", Action::Approve, t).await.unwrap();
+    act(&store, b.id, "lan", Action::Schedule(Schedule::Now), t)
+        .await
+        .unwrap();
+    let lease = t + Duration::seconds(60);
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = store
+                        .claim_deliveries(&format!("w{w}"), 3, lease, t)
+                        .await
+                        .unwrap();
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(got.into_iter().map(|d| d.id));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.await.unwrap());
+    }
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        (n, all.len()),
+        (40, 40),
+        "every delivery claimed exactly once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broadcast_commands_take_a_broadcast_from_draft_to_the_outbox() {
+    let db = TestDb::sqlite().await;
+    let store = with_units(&db).await;
+    broadcast_staff(&store).await;
+    bound_group(&store, "-3001", "TDP-1").await;
+    let ok = |args: &[&str]| {
+        let out = gopy(&db.url, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let created = ok(&[
+        "broadcast",
+        "create",
+        "--as",
+        "lan",
+        "--text",
+        "Kính mời bà con họp tổ.",
+        "--unit",
+        "TDP-1",
+    ]);
+    assert!(created.contains("broadcast 1: draft"), "{created}");
+    ok(&["broadcast", "submit", "1", "--as", "lan"]);
+    let self_approval = gopy(&db.url, &["broadcast", "approve", "1", "--as", "lan"]);
+    assert_eq!(self_approval.status.code(), Some(65));
+    ok(&["broadcast", "approve", "1", "--as", "minh"]);
+    let bad_window = gopy(
+        &db.url,
+        &[
+            "broadcast",
+            "schedule",
+            "1",
+            "--as",
+            "lan",
+            "--window",
+            "9h-7h",
+        ],
+    );
+    assert_eq!(bad_window.status.code(), Some(65));
+    let scheduled = ok(&[
+        "broadcast",
+        "schedule",
+        "1",
+        "--as",
+        "lan",
+        "--window",
+        "07:00-09:00",
+        "--window",
+        "19:00-21:00",
+    ]);
+    assert!(
+        scheduled.contains("scheduled") && scheduled.contains("1"),
+        "{scheduled}"
+    );
+    let status = ok(&["broadcast", "status", "1"]);
+    assert!(status.contains("đang chờ / pending: 1"), "{status}");
+    ok(&["broadcast", "cancel", "1", "--as", "lan"]);
+    let status = ok(&["broadcast", "status", "1"]);
+    assert!(
+        status.contains("cancelled") && status.contains("đã hủy / cancelled: 1"),
+        "{status}"
+    );
 }

@@ -13,7 +13,7 @@ use super::access::{UnitTree, new_link_code};
 use crate::cli::exit;
 use crate::config::Settings;
 use crate::domain::{Channel, format_local};
-use crate::store::announce::{ChatGroup, NewStaff, Role};
+use crate::store::announce::{Audience, ChatGroup, NewStaff, Role, Schedule};
 use crate::store::{Store, StoreError};
 
 /// The announcement commands, flattened into `gopy`'s own.
@@ -30,6 +30,89 @@ pub enum AnnounceCmd {
         /// What to do with groups.
         #[command(subcommand)]
         command: GroupsCmd,
+    },
+    /// Thông báo / broadcasts.
+    Broadcast {
+        /// What to do with broadcasts.
+        #[command(subcommand)]
+        command: BroadcastCmd,
+    },
+}
+
+/// `gopy broadcast …`; every command but `status` acts as the staff user named by `--as`.
+#[derive(Debug, Subcommand)]
+pub enum BroadcastCmd {
+    /// Soạn thông báo (bản nháp) / write a draft.
+    Create {
+        /// Cán bộ soạn / the staff user writing it.
+        #[arg(long = "as")]
+        by: String,
+        /// Nội dung / the text.
+        #[arg(long)]
+        text: String,
+        /// Địa bàn nhận (lặp lại được) / a unit whose groups get it (repeatable).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// Gồm cả địa bàn cấp dưới / include the sub-units' groups.
+        #[arg(long)]
+        subunits: bool,
+        /// Nhóm được chọn (số thứ tự trong `groups list`) / a chosen group id (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<i64>,
+    },
+    /// Sửa nội dung (cần phê duyệt lại) / edit the text (needs approval again).
+    Edit {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+        /// The new text.
+        #[arg(long)]
+        text: String,
+    },
+    /// Trình phê duyệt / submit for approval.
+    Submit {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+    },
+    /// Phê duyệt / approve (another staff user with the approver role).
+    Approve {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+    },
+    /// Lên lịch gửi / schedule: now, at a time, or in daily windows (Vietnam time).
+    Schedule {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+        /// Thời điểm gửi / when, "2026-11-22 07:00".
+        #[arg(long, conflicts_with = "window")]
+        at: Option<String>,
+        /// Khung giờ hằng ngày / a daily window, "07:00-09:00" (repeatable).
+        #[arg(long)]
+        window: Vec<String>,
+    },
+    /// Hủy / cancel; nothing more is sent.
+    Cancel {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+    },
+    /// Tình trạng gửi / delivery status.
+    Status {
+        /// Broadcast id.
+        id: i64,
     },
 }
 
@@ -101,6 +184,7 @@ pub async fn run(settings: &Settings, cmd: AnnounceCmd) -> anyhow::Result<ExitCo
     match cmd {
         AnnounceCmd::Staff { command } => staff(&store, command).await,
         AnnounceCmd::Groups { command } => groups(&store, command).await,
+        AnnounceCmd::Broadcast { command } => broadcast(&store, command).await,
     }
 }
 
@@ -284,4 +368,91 @@ async fn groups(store: &Arc<dyn Store>, cmd: GroupsCmd) -> anyhow::Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `gopy broadcast …`
+async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<ExitCode> {
+    use super::broadcast::{Action, BroadcastError, act, create, parse_local, parse_window};
+    let now = Utc::now();
+    let done = match cmd {
+        BroadcastCmd::Create {
+            by,
+            text,
+            units,
+            subunits,
+            groups,
+        } => {
+            let audience = Audience {
+                units,
+                subunits,
+                groups,
+            };
+            create(store, &by, &text, audience, None, now).await
+        }
+        BroadcastCmd::Edit { id, by, text } => act(store, id, &by, Action::Edit(text), now).await,
+        BroadcastCmd::Submit { id, by } => act(store, id, &by, Action::Submit, now).await,
+        BroadcastCmd::Approve { id, by } => act(store, id, &by, Action::Approve, now).await,
+        BroadcastCmd::Cancel { id, by } => act(store, id, &by, Action::Cancel, now).await,
+        BroadcastCmd::Schedule { id, by, at, window } => {
+            let schedule = if let Some(at) = at {
+                match parse_local(&at) {
+                    Some(at) => Schedule::At { at },
+                    None => {
+                        return bad(&format!("Thời điểm không đọc được / unreadable time: {at}"));
+                    }
+                }
+            } else if window.is_empty() {
+                Schedule::Now
+            } else {
+                let mut windows = Vec::new();
+                for w in &window {
+                    match parse_window(w) {
+                        Some(pair) => windows.push(pair),
+                        None => {
+                            return bad(&format!(
+                                "Khung giờ không đọc được / unreadable window: {w} (07:00-09:00)"
+                            ));
+                        }
+                    }
+                }
+                Schedule::Windows { windows }
+            };
+            act(store, id, &by, Action::Schedule(schedule), now).await
+        }
+        BroadcastCmd::Status { id } => return status(store, id).await,
+    };
+    match done {
+        Ok(b) => {
+            println!(
+                "Thông báo / broadcast {}: {} (phiên bản / revision {})",
+                b.id,
+                b.state.as_str(),
+                b.revision
+            );
+            if b.state == crate::store::announce::BroadcastState::Scheduled {
+                let counts = store.delivery_counts(b.id).await?;
+                println!("Số nơi nhận / targets: {}", counts.pending + counts.sent);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(BroadcastError::Store(e)) => Err(e).context("cannot store the broadcast"),
+        Err(e) => bad(&e.to_string()),
+    }
+}
+
+/// `gopy broadcast status ID`
+async fn status(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
+    let Some(b) = store.broadcast(id).await? else {
+        return bad(&format!("Không có thông báo số {id} / no broadcast {id}"));
+    };
+    let c = store.delivery_counts(id).await?;
+    println!("Thông báo / broadcast {id}: {}", b.state.as_str());
+    println!(
+        "đã gửi / sent: {}\tđang chờ / pending: {}\tlỗi / failed: {}\tđã hủy / cancelled: {}",
+        c.sent, c.pending, c.failed, c.cancelled
+    );
+    for (reason, n) in &c.reasons {
+        println!("  lỗi / failed ({n}): {reason}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -6,11 +6,14 @@
 //!   (pure, tested without a database), and one-time link codes.
 //! - `groups.rs`: the group actions shared by the command line and the chat commands
 //!   (`bind`, `unbind`, `link`), each checked and audited.
-//! - `cli.rs`: `gopy staff …` and `gopy groups …`.
+//! - `broadcast.rs`: the broadcast life cycle and who may move it (pure `decide`), targets,
+//!   schedules in Vietnam time, and the audited actions behind `gopy broadcast …`.
+//! - `cli.rs`: `gopy staff …`, `gopy groups …`, `gopy broadcast …`.
 //!
 //! Storage is [`crate::store::announce`]; the Telegram side is
 //! `channels::telegram::groups`.
 
 pub mod access;
+pub mod broadcast;
 pub mod cli;
 pub mod groups;

@@ -298,6 +298,210 @@ pub struct UnitNode {
     pub parent: Option<String>,
 }
 
+/// Where a broadcast is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BroadcastState {
+    /// Being written.
+    Draft,
+    /// Waiting for an approver.
+    Submitted,
+    /// Approved (for its current revision); may be scheduled.
+    Approved,
+    /// Its deliveries are in the outbox, waiting for their time.
+    Scheduled,
+    /// Deliveries are going out.
+    Sending,
+    /// Every target got it.
+    Sent,
+    /// Done, with some targets failed.
+    PartlyFailed,
+    /// Cancelled; nothing more is sent.
+    Cancelled,
+}
+
+impl BroadcastState {
+    /// Every state.
+    pub const ALL: [BroadcastState; 8] = [
+        BroadcastState::Draft,
+        BroadcastState::Submitted,
+        BroadcastState::Approved,
+        BroadcastState::Scheduled,
+        BroadcastState::Sending,
+        BroadcastState::Sent,
+        BroadcastState::PartlyFailed,
+        BroadcastState::Cancelled,
+    ];
+
+    /// The database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BroadcastState::Draft => "draft",
+            BroadcastState::Submitted => "submitted",
+            BroadcastState::Approved => "approved",
+            BroadcastState::Scheduled => "scheduled",
+            BroadcastState::Sending => "sending",
+            BroadcastState::Sent => "sent",
+            BroadcastState::PartlyFailed => "partly_failed",
+            BroadcastState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the database name.
+    pub fn parse(s: &str) -> Option<Self> {
+        BroadcastState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// Who a broadcast goes to.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Audience {
+    /// Units whose bound groups get it.
+    #[serde(default)]
+    pub units: Vec<String>,
+    /// Whether the groups of their sub-units get it too.
+    #[serde(default)]
+    pub subunits: bool,
+    /// Groups chosen one by one (database ids).
+    #[serde(default)]
+    pub groups: Vec<i64>,
+}
+
+/// When a broadcast goes out. Times of day are Vietnam time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Schedule {
+    /// As soon as it is scheduled.
+    Now,
+    /// At a time.
+    At {
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Only inside daily windows, from the first window that opens after scheduling.
+    Windows {
+        /// `(start, end)` times of day, e.g. 07:00–09:00 and 19:00–21:00.
+        windows: Vec<(chrono::NaiveTime, chrono::NaiveTime)>,
+    },
+}
+
+/// A broadcast as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Broadcast {
+    /// Database id.
+    pub id: i64,
+    /// The campaign it belongs to.
+    pub campaign_id: Option<i64>,
+    /// The text (plain; escaped per channel when sent).
+    pub text: String,
+    /// Who it goes to.
+    pub audience: Audience,
+    /// When it goes out.
+    pub schedule: Schedule,
+    /// Where it is.
+    pub state: BroadcastState,
+    /// Grows with every edit; an approval holds for one revision.
+    pub revision: i64,
+    /// The staff user who wrote it.
+    pub created_by: i64,
+    /// Who submitted it.
+    pub submitted_by: Option<i64>,
+    /// Who approved it.
+    pub approved_by: Option<i64>,
+    /// The revision that was approved.
+    pub approved_revision: Option<i64>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A broadcast to create (as a draft).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBroadcast {
+    /// The campaign it belongs to.
+    pub campaign_id: Option<i64>,
+    /// The text.
+    pub text: String,
+    /// Who it goes to.
+    pub audience: Audience,
+    /// The staff user writing it.
+    pub created_by: i64,
+}
+
+/// A change of a broadcast's state, applied only if it is still where the caller saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The broadcast.
+    pub broadcast: i64,
+    /// The state and revision the caller decided on.
+    pub from: (BroadcastState, i64),
+    /// The new state.
+    pub to: BroadcastState,
+    /// New text (an edit: the revision grows).
+    pub text: Option<String>,
+    /// New schedule.
+    pub schedule: Option<Schedule>,
+    /// Set `submitted_by`.
+    pub submitted_by: Option<i64>,
+    /// Set `approved_by` and `approved_revision` (the current revision).
+    pub approved_by: Option<i64>,
+    /// Outbox rows to write in the same transaction: (group id, not before).
+    pub deliveries: Vec<(i64, DateTime<Utc>)>,
+    /// The audit action, e.g. `broadcast.approve`.
+    pub action: &'static str,
+    /// Who, for the audit log.
+    pub actor: String,
+}
+
+/// A delivery a worker claimed: what to send where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDelivery {
+    /// The delivery.
+    pub id: i64,
+    /// Its broadcast.
+    pub broadcast_id: i64,
+    /// The group.
+    pub group_id: i64,
+    /// The group's platform chat id.
+    pub chat: String,
+    /// The text.
+    pub text: String,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+}
+
+/// How a claimed delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeliveryResult {
+    /// The platform accepted it with this message id.
+    Sent(String),
+    /// Try again at this time (the lease is released).
+    Retry(DateTime<Utc>, String),
+    /// Failed for good with this reason; `deactivate` marks the group inactive.
+    Failed {
+        /// Why.
+        reason: String,
+        /// Whether the group is gone for the bot (kicked, not found).
+        deactivate: bool,
+    },
+}
+
+/// Counts of a broadcast's deliveries by state, and the reasons of failures.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryCounts {
+    /// Waiting or in flight.
+    pub pending: i64,
+    /// Accepted by the platform.
+    pub sent: i64,
+    /// Failed for good.
+    pub failed: i64,
+    /// Cancelled before they went.
+    pub cancelled: i64,
+    /// (reason, how many), most frequent first.
+    pub reasons: Vec<(String, i64)>,
+}
+
 /// Storage of staff users and groups. Every method that changes something an official
 /// answers for writes its audit entry in the same transaction. Methods fed by platform
 /// updates take the update's key and do nothing (returning `None`) for a redelivery.
@@ -399,6 +603,44 @@ pub trait AnnounceStore: Send + Sync {
         update: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<ChatGroup>>;
+    /// Creates a draft broadcast, audited as `actor`.
+    async fn create_broadcast(
+        &self,
+        new: &NewBroadcast,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Broadcast>;
+
+    /// The broadcast with this id.
+    async fn broadcast(&self, id: i64) -> StoreResult<Option<Broadcast>>;
+
+    /// Applies a transition in one transaction with its audit entry and its outbox rows
+    /// (scheduling), or cancels the pending deliveries (cancelling). `false` when the
+    /// broadcast is no longer in the state and revision the caller saw.
+    async fn transition(&self, t: &Transition, now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Claims up to `limit` due deliveries for `worker` until `lease_until`: pending, due,
+    /// and not leased by a live worker (Postgres skips rows other workers are claiming).
+    /// Their broadcasts move to `sending`.
+    async fn claim_deliveries(
+        &self,
+        worker: &str,
+        limit: i64,
+        lease_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+
+    /// Records how a claimed delivery ended; a broadcast with nothing pending left becomes
+    /// sent or partly failed.
+    async fn finish_delivery(
+        &self,
+        delivery: i64,
+        result: &DeliveryResult,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Counts of a broadcast's deliveries.
+    async fn delivery_counts(&self, broadcast: i64) -> StoreResult<DeliveryCounts>;
 }
 
 /// A `staff_users` row as both backends read it.
@@ -485,6 +727,47 @@ impl TryFrom<GroupRow> for ChatGroup {
             can_restrict: r.can_restrict,
             migrated_to: r.migrated_to,
             migrated_from: r.migrated_from,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+/// A `broadcasts` row as both backends read it.
+#[derive(Debug, sqlx::FromRow)]
+struct BroadcastRow {
+    id: i64,
+    campaign_id: Option<i64>,
+    text: String,
+    audience: sqlx::types::Json<Audience>,
+    schedule: sqlx::types::Json<Schedule>,
+    state: String,
+    revision: i64,
+    created_by: i64,
+    submitted_by: Option<i64>,
+    approved_by: Option<i64>,
+    approved_revision: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<BroadcastRow> for Broadcast {
+    type Error = StoreError;
+
+    fn try_from(r: BroadcastRow) -> StoreResult<Self> {
+        Ok(Broadcast {
+            id: r.id,
+            campaign_id: r.campaign_id,
+            text: r.text,
+            audience: r.audience.0,
+            schedule: r.schedule.0,
+            state: BroadcastState::parse(&r.state)
+                .ok_or_else(|| StoreError::Corrupt(format!("broadcast state {}", r.state)))?,
+            revision: r.revision,
+            created_by: r.created_by,
+            submitted_by: r.submitted_by,
+            approved_by: r.approved_by,
+            approved_revision: r.approved_revision,
+            created_at: r.created_at,
             updated_at: r.updated_at,
         })
     }

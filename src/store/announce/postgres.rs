@@ -16,4 +16,4 @@ impl PgStore {
     }
 }
 
-announce_store!(PgStore);
+announce_store!(PgStore, "FOR UPDATE SKIP LOCKED", "FOR UPDATE");

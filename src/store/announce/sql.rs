@@ -68,10 +68,38 @@ macro_rules! staff_where {
     }};
 }
 
+/// The columns of `broadcasts` in the order [`super::BroadcastRow`] names them.
+pub(super) const BROADCAST_COLUMNS: &str = "id, campaign_id, text, audience, schedule, state, \
+     revision, created_by, submitted_by, approved_by, approved_revision, created_at, updated_at";
+
+/// Moves every scheduled or sending broadcast with nothing pending left to `sent` or
+/// `partly_failed`, auditing each.
+macro_rules! finish_broadcasts {
+    ($tx:expr, $now:expr) => {{
+        let done: Vec<(i64, String)> = sqlx::query_as(
+            "UPDATE broadcasts SET state = CASE WHEN EXISTS (SELECT 1 FROM deliveries d \
+             WHERE d.broadcast_id = broadcasts.id AND d.state = 'failed') THEN 'partly_failed' \
+             ELSE 'sent' END, finished_at = $1, updated_at = $1 \
+             WHERE state IN ('scheduled', 'sending') AND NOT EXISTS (SELECT 1 FROM deliveries d \
+             WHERE d.broadcast_id = broadcasts.id AND d.state = 'pending') RETURNING id, state",
+        )
+        .bind($now)
+        .fetch_all(&mut *$tx)
+        .await?;
+        for (id, state) in done {
+            audit_in!($tx, $now, "system", "broadcast.finish", serde_json::json!({
+                "broadcast": id, "to": state,
+            }));
+        }
+    }};
+}
+
 /// Implements [`super::AnnounceStore`] for a store type that has `announce_write()` (a write
-/// transaction) and `announce_read()` (a pool for reads).
+/// transaction) and `announce_read()` (a pool for reads). `$skip_locked` and `$for_update`
+/// are the row-locking clauses of the backend (empty on SQLite, whose write transactions
+/// exclude each other).
 macro_rules! announce_store {
-    ($store:ty) => {
+    ($store:ty, $skip_locked:literal, $for_update:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::announce::AnnounceStore for $store {
             async fn unit_nodes(&self) -> $crate::store::StoreResult<Vec<$crate::store::announce::UnitNode>> {
@@ -455,6 +483,273 @@ macro_rules! announce_store {
                 let group = group_where!(&mut *tx, "id = $1", group);
                 tx.commit().await?;
                 Ok(group)
+            }
+            async fn create_broadcast(
+                &self,
+                new: &$crate::store::announce::NewBroadcast,
+                actor: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::announce::Broadcast> {
+                let mut tx = self.announce_write().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO broadcasts (campaign_id, text, audience, schedule, state, revision, \
+                     created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, 'draft', 1, $5, $6, $6) \
+                     RETURNING id",
+                )
+                .bind(new.campaign_id)
+                .bind(&new.text)
+                .bind(sqlx::types::Json(&new.audience))
+                .bind(sqlx::types::Json($crate::store::announce::Schedule::Now))
+                .bind(new.created_by)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                audit_in!(tx, now, actor, "broadcast.create", serde_json::json!({
+                    "broadcast": id, "audience": new.audience, "chars": new.text.chars().count(),
+                }));
+                let sql = format!("SELECT {} FROM broadcasts WHERE id = $1", $crate::store::announce::sql::BROADCAST_COLUMNS);
+                let row: $crate::store::announce::BroadcastRow =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn broadcast(&self, id: i64) -> $crate::store::StoreResult<Option<$crate::store::announce::Broadcast>> {
+                let sql = format!("SELECT {} FROM broadcasts WHERE id = $1", $crate::store::announce::sql::BROADCAST_COLUMNS);
+                let row: Option<$crate::store::announce::BroadcastRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.announce_read()).await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn transition(
+                &self,
+                t: &$crate::store::announce::Transition,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::store::announce::BroadcastState;
+                let mut tx = self.announce_write().await?;
+                let sql = concat!("SELECT state, revision FROM broadcasts WHERE id = $1 ", $for_update);
+                let current: Option<(String, i64)> =
+                    sqlx::query_as(sql).bind(t.broadcast).fetch_optional(&mut *tx).await?;
+                if current != Some((t.from.0.as_str().to_owned(), t.from.1)) {
+                    return Ok(false);
+                }
+                let revision = t.from.1 + i64::from(t.text.is_some());
+                sqlx::query(
+                    "UPDATE broadcasts SET state = $1, text = COALESCE($2, text), \
+                     schedule = COALESCE($3, schedule), revision = $4, \
+                     submitted_by = COALESCE($5, submitted_by), \
+                     approved_by = COALESCE($6, approved_by), \
+                     approved_revision = CASE WHEN $6 IS NULL THEN approved_revision ELSE $4 END, \
+                     updated_at = $7, \
+                     finished_at = CASE WHEN $1 = 'cancelled' THEN $7 ELSE finished_at END \
+                     WHERE id = $8",
+                )
+                .bind(t.to.as_str())
+                .bind(&t.text)
+                .bind(t.schedule.as_ref().map(sqlx::types::Json))
+                .bind(revision)
+                .bind(t.submitted_by)
+                .bind(t.approved_by)
+                .bind(now)
+                .bind(t.broadcast)
+                .execute(&mut *tx)
+                .await?;
+                for (group, not_before) in &t.deliveries {
+                    sqlx::query(
+                        "INSERT INTO deliveries (broadcast_id, chat_group_id, state, not_before, updated_at) \
+                         VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(t.broadcast)
+                    .bind(group)
+                    .bind(not_before)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let mut cancelled = 0;
+                if t.to == BroadcastState::Cancelled {
+                    cancelled = sqlx::query(
+                        "UPDATE deliveries SET state = 'cancelled', lease_until = NULL, updated_at = $1 \
+                         WHERE broadcast_id = $2 AND state = 'pending'",
+                    )
+                    .bind(now)
+                    .bind(t.broadcast)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                audit_in!(tx, now, &t.actor, t.action, serde_json::json!({
+                    "broadcast": t.broadcast, "from": t.from.0.as_str(), "to": t.to.as_str(),
+                    "revision": revision, "text_changed": t.text.is_some(),
+                    "schedule": t.schedule, "deliveries": t.deliveries.len(),
+                    "cancelled_deliveries": cancelled,
+                }));
+                if t.to == BroadcastState::Scheduled {
+                    finish_broadcasts!(tx, now);
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn claim_deliveries(
+                &self,
+                worker: &str,
+                limit: i64,
+                lease_until: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::announce::ClaimedDelivery>> {
+                let mut tx = self.announce_write().await?;
+                // Targets whose group is gone fail at once: nothing can reach them.
+                let gone = sqlx::query(
+                    "UPDATE deliveries SET state = 'failed', error = 'group inactive', \
+                     lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
+                     AND not_before <= $1 AND chat_group_id IN \
+                     (SELECT id FROM chat_groups WHERE state = 'inactive')",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let sql = concat!(
+                    "UPDATE deliveries SET lease_until = $1, leased_by = $2, attempts = attempts + 1, \
+                     updated_at = $3 WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' \
+                     AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
+                     ORDER BY not_before, id LIMIT $4 ", $skip_locked, ") RETURNING id"
+                );
+                let claimed: Vec<i64> = sqlx::query_scalar(sql)
+                    .bind(lease_until)
+                    .bind(worker)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut out = Vec::with_capacity(claimed.len());
+                if !claimed.is_empty() {
+                    let rows: Vec<(i64, i64, i64, String, String, i64)> = sqlx::query_as(
+                        "SELECT d.id, d.broadcast_id, d.chat_group_id, g.external_id, b.text, d.attempts \
+                         FROM deliveries d JOIN chat_groups g ON g.id = d.chat_group_id \
+                         JOIN broadcasts b ON b.id = d.broadcast_id \
+                         WHERE d.leased_by = $1 AND d.lease_until = $2 AND d.state = 'pending' \
+                         ORDER BY d.not_before, d.id",
+                    )
+                    .bind(worker)
+                    .bind(lease_until)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let started: Vec<i64> = sqlx::query_scalar(
+                        "UPDATE broadcasts SET state = 'sending', updated_at = $1 WHERE state = 'scheduled' \
+                         AND id IN (SELECT broadcast_id FROM deliveries WHERE leased_by = $2 AND lease_until = $3) \
+                         RETURNING id",
+                    )
+                    .bind(now)
+                    .bind(worker)
+                    .bind(lease_until)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for id in started {
+                        audit_in!(tx, now, "system", "broadcast.sending", serde_json::json!({ "broadcast": id }));
+                    }
+                    out = rows
+                        .into_iter()
+                        .filter(|r| claimed.contains(&r.0))
+                        .map(|(id, broadcast_id, group_id, chat, text, attempts)| {
+                            $crate::store::announce::ClaimedDelivery { id, broadcast_id, group_id, chat, text, attempts }
+                        })
+                        .collect();
+                }
+                if gone > 0 {
+                    finish_broadcasts!(tx, now);
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn finish_delivery(
+                &self,
+                delivery: i64,
+                result: &$crate::store::announce::DeliveryResult,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::store::announce::DeliveryResult;
+                let mut tx = self.announce_write().await?;
+                match result {
+                    DeliveryResult::Sent(message_id) => {
+                        sqlx::query(
+                            "UPDATE deliveries SET state = 'sent', message_id = $1, sent_at = $2, \
+                             updated_at = $2, lease_until = NULL, error = NULL WHERE id = $3",
+                        )
+                        .bind(message_id)
+                        .bind(now)
+                        .bind(delivery)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    DeliveryResult::Retry(at, error) => {
+                        sqlx::query(
+                            "UPDATE deliveries SET not_before = $1, error = $2, lease_until = NULL, \
+                             updated_at = $3 WHERE id = $4 AND state = 'pending'",
+                        )
+                        .bind(at)
+                        .bind(error)
+                        .bind(now)
+                        .bind(delivery)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    DeliveryResult::Failed { reason, deactivate } => {
+                        let group: Option<i64> = sqlx::query_scalar(
+                            "UPDATE deliveries SET state = 'failed', error = $1, lease_until = NULL, \
+                             updated_at = $2 WHERE id = $3 RETURNING chat_group_id",
+                        )
+                        .bind(reason)
+                        .bind(now)
+                        .bind(delivery)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let (Some(group), true) = (group, *deactivate) {
+                            sqlx::query(
+                                "UPDATE chat_groups SET state = 'inactive', updated_at = $1 WHERE id = $2",
+                            )
+                            .bind(now)
+                            .bind(group)
+                            .execute(&mut *tx)
+                            .await?;
+                            audit_in!(tx, now, "system", "group.deactivated", serde_json::json!({
+                                "group": group, "reason": reason,
+                            }));
+                        }
+                    }
+                }
+                finish_broadcasts!(tx, now);
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delivery_counts(&self, broadcast: i64) -> $crate::store::StoreResult<$crate::store::announce::DeliveryCounts> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT state, count(*) FROM deliveries WHERE broadcast_id = $1 GROUP BY state",
+                )
+                .bind(broadcast)
+                .fetch_all(self.announce_read())
+                .await?;
+                let mut counts = $crate::store::announce::DeliveryCounts::default();
+                for (state, n) in rows {
+                    match state.as_str() {
+                        "pending" => counts.pending = n,
+                        "sent" => counts.sent = n,
+                        "failed" => counts.failed = n,
+                        _ => counts.cancelled += n,
+                    }
+                }
+                counts.reasons = sqlx::query_as(
+                    "SELECT COALESCE(error, ''), count(*) FROM deliveries WHERE broadcast_id = $1 \
+                     AND state = 'failed' GROUP BY error ORDER BY count(*) DESC, 1",
+                )
+                .bind(broadcast)
+                .fetch_all(self.announce_read())
+                .await?;
+                Ok(counts)
             }
         }
     };
