@@ -11,13 +11,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Duration as Span;
+use gopy::announce::broadcast::{Action, act, create};
 use gopy::config::Settings;
 use gopy::startup::Application;
-use gopy::store::announce::{BotStatus, GroupKind, GroupState, LinkCode, NewStaff, Role};
+use gopy::store::announce::{
+    Audience, BotStatus, BroadcastState, GroupKind, GroupState, LinkCode, NewStaff, Role, Schedule,
+};
 use tokio_util::sync::CancellationToken;
 
 use common::{TestDb, now, sample_campaign};
-use fake_telegram::{FakeTelegram, Group, Resident, TOKEN};
+use fake_telegram::{FakeLimits, FakeTelegram, Fault, Group, Resident, TOKEN, Target};
 
 /// Generates the two tests of one story.
 macro_rules! story {
@@ -38,6 +41,11 @@ macro_rules! story {
     };
 }
 
+story!(
+    story_a_broadcast_reaches_every_group_within_the_limits_through_every_error,
+    sqlite_a_broadcast_reaches_every_group_within_the_limits_through_every_error,
+    postgres_a_broadcast_reaches_every_group_within_the_limits_through_every_error
+);
 story!(
     story_a_group_from_added_to_removed,
     sqlite_a_group_from_added_to_removed,
@@ -235,5 +243,157 @@ async fn story_a_group_from_added_to_removed(db: TestDb) {
         lan_did,
         ["group.unbind", "group.bind", "staff.link_telegram"]
     );
+    gopy.stop().await;
+}
+
+async fn story_a_broadcast_reaches_every_group_within_the_limits_through_every_error(db: TestDb) {
+    let store = db.store.clone();
+    store
+        .insert_campaign(&sample_campaign("bk-2026", now()))
+        .await
+        .unwrap();
+    for (i, (name, role)) in [("lan", Role::Official), ("minh", Role::Approver)]
+        .into_iter()
+        .enumerate()
+    {
+        let new = NewStaff {
+            name: name.to_owned(),
+            roles: vec![role],
+            unit: None,
+        };
+        let link = LinkCode {
+            code: format!("CODE000{i}"),
+            expires_at: now() + Span::hours(1),
+        };
+        store
+            .add_staff(&new, &link, "cli:tester", now())
+            .await
+            .unwrap();
+    }
+    let gopy = Running::start(&db.url).await;
+    let lan = Resident::new(7001, "Lan");
+    // 40 groups: the bot is added to each (one batch), then each is bound to TDP-1.
+    let groups: Vec<Group> = (0..40)
+        .map(|i| Group {
+            id: -5000 - i,
+            title: format!("Nhóm {i}"),
+            supergroup: false,
+        })
+        .collect();
+    let updates: Vec<serde_json::Value> = groups
+        .iter()
+        .map(|g| gopy.fake.my_chat_member_update(&lan, g))
+        .collect();
+    let last = updates
+        .last()
+        .and_then(|u| u["update_id"].as_i64())
+        .unwrap();
+    gopy.fake.push_all(updates);
+    gopy.fake.wait_confirmed(last).await;
+    for g in store.groups().await.unwrap() {
+        store
+            .bind_group(g.id, Some("TDP-1"), "cli:tester", None, now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.groups().await.unwrap().len(), 40);
+
+    // Telegram's limits are enforced; one group kicked the bot, one fails with 502 once, one
+    // asks to wait 2 s, one became a supergroup the bot has not been told about.
+    gopy.fake.enforce_limits(FakeLimits::TELEGRAM);
+    let (kicked, flaky, slow, moved) = (groups[3].id, groups[5].id, groups[7].id, groups[9].id);
+    gopy.fake
+        .fail_next(Target::method_to("sendMessage", kicked), 1, Fault::Kicked);
+    gopy.fake.fail_next(
+        Target::method_to("sendMessage", flaky),
+        1,
+        Fault::Server(502),
+    );
+    gopy.fake.fail_next(
+        Target::method_to("sendMessage", slow),
+        1,
+        Fault::TooManyRequests(2),
+    );
+    let moved_to = -1_000_009;
+    let _ = gopy.fake.migration_updates(&lan, &groups[9], moved_to);
+    gopy.fake.add_chat(serde_json::json!({
+        "id": moved_to, "type": "supergroup", "title": "Nhóm 9"
+    }));
+
+    let text = "Kính mời bà con dự họp tổ dân phố lúc 19:30 thứ Bảy.";
+    let audience = Audience {
+        units: vec!["TDP-1".to_owned()],
+        subunits: false,
+        groups: vec![],
+    };
+    let b = create(&store, "lan", text, audience, None, now())
+        .await
+        .unwrap();
+    act(&store, b.id, "lan", Action::Submit, now())
+        .await
+        .unwrap();
+    act(&store, b.id, "minh", Action::Approve, now())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    act(&store, b.id, "lan", Action::Schedule(Schedule::Now), now())
+        .await
+        .unwrap();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let b = store.broadcast(b.id).await.unwrap().unwrap();
+        if matches!(b.state, BroadcastState::Sent | BroadcastState::PartlyFailed) {
+            break b;
+        }
+        assert!(std::time::Instant::now() < deadline, "still {:?}", b.state);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let took = started.elapsed();
+    assert_eq!(done.state, BroadcastState::PartlyFailed);
+    let counts = store.delivery_counts(b.id).await.unwrap();
+    assert_eq!((counts.sent, counts.failed, counts.pending), (39, 1, 0));
+    assert!(
+        counts.reasons[0].0.contains("kicked"),
+        "{:?}",
+        counts.reasons
+    );
+
+    // Every group but the kicked one got the text exactly once; the moved one at its new id.
+    for g in &groups {
+        let at = if g.id == moved { moved_to } else { g.id };
+        let n = gopy.fake.texts_to(at).iter().filter(|t| *t == text).count();
+        assert_eq!(n, usize::from(g.id != kicked), "group {}", g.id);
+    }
+    assert!(gopy.fake.texts_to(moved).is_empty());
+    // gopy's own limiter kept it under Telegram's limits: no 429 but the injected one, and
+    // 40 messages at 30/s take more than a second.
+    assert_eq!(gopy.fake.rate_limited_count(), 0);
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+    // The kicked group is inactive; the moved one follows its new id and stays bound.
+    let by_chat = |chat: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .group_by_external(gopy::domain::Channel::Telegram, &chat.to_string())
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert_eq!(by_chat(kicked).await.state, GroupState::Inactive);
+    let m = by_chat(moved_to).await;
+    assert_eq!(
+        (m.state, m.migrated_from.as_deref()),
+        (GroupState::Bound, Some("-5009"))
+    );
+    // The 2 s pause was honoured: the slow group's message came at least 2 s after its 429.
+    let calls = gopy.fake.calls_to("sendMessage");
+    let slow_calls: Vec<_> = calls
+        .iter()
+        .filter(|c| c.i64("chat_id") == Some(slow))
+        .collect();
+    assert_eq!(slow_calls.len(), 2);
+    assert!(slow_calls[1].at - slow_calls[0].at >= Duration::from_secs(2));
     gopy.stop().await;
 }

@@ -8,6 +8,9 @@
 //!   (`bind`, `unbind`, `link`), each checked and audited.
 //! - `broadcast.rs`: the broadcast life cycle and who may move it (pure `decide`), targets,
 //!   schedules in Vietnam time, and the audited actions behind `gopy broadcast …`.
+//! - `limiter.rs`: the per-account rate limiter (pure, spaced slots, pauses on 429).
+//! - `outbox.rs`: the worker that claims deliveries, sends them through the limiter and
+//!   records each result; `decide_failure` sorts errors into retry / fail / follow.
 //! - `cli.rs`: `gopy staff …`, `gopy groups …`, `gopy broadcast …`.
 //!
 //! Storage is [`crate::store::announce`]; the Telegram side is
@@ -17,3 +20,5 @@ pub mod access;
 pub mod broadcast;
 pub mod cli;
 pub mod groups;
+pub mod limiter;
+pub mod outbox;

@@ -5,6 +5,7 @@
 //! Layout:
 //! - `mod.rs`: [`TelegramBot`] — start-up (`getMe`, bot commands) and the [`Handler`] it
 //!   feeds (the dialog shell, [`Dialogs`]).
+//! - `broadcast.rs`: the outbox's sender on Telegram (broadcasts to groups).
 //! - `groups.rs`: groups the bot is added to or removed from, their titles and migrations, and
 //!   the staff commands `/link`, `/bind`, `/unbind` (stored through [`crate::announce`]).
 //! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
@@ -13,6 +14,7 @@
 //! - `outbound.rs`: rendering, keyboards, sending, and the policy on Telegram's errors.
 //! - `split.rs`: splitting messages longer than Telegram allows.
 
+mod broadcast;
 mod groups;
 mod inbound;
 mod outbound;
@@ -145,7 +147,22 @@ impl TelegramBot {
         let username = me.user.username.clone().unwrap_or_default();
         set_commands(&bot, &self.l10n, &token).await;
         tracing::info!("Telegram bot @{username} connected (long polling)");
-        Poller {
+        // The outbox worker sends broadcasts beside the polling loop and stops with it.
+        let outbox = self.handler.store().map(|store| {
+            let sender = broadcast::TelegramSender {
+                bot: bot.clone(),
+                token: token.clone(),
+            };
+            let name = format!("{}-{}", std::process::id(), rand::random::<u32>());
+            let worker = crate::announce::outbox::Outbox::new(
+                store,
+                Arc::new(sender),
+                name,
+                crate::announce::outbox::OutboxSettings::default(),
+            );
+            tokio::spawn(worker.run(shutdown.clone()))
+        });
+        let polled = Poller {
             out: Outbound {
                 bot: bot.clone(),
                 l10n: self.l10n,
@@ -157,7 +174,13 @@ impl TelegramBot {
             shutdown,
         }
         .run()
-        .await
+        .await;
+        if let Some(worker) = outbox
+            && let Err(e) = worker.await
+        {
+            tracing::error!(error = %e, "the outbox worker panicked");
+        }
+        polled
     }
 }
 
