@@ -1068,6 +1068,7 @@ async fn the_broadcast_commands_take_a_broadcast_from_draft_to_the_outbox() {
     );
     let status = ok(&["broadcast", "status", "1"]);
     assert!(status.contains("đang chờ / pending: 1"), "{status}");
+    assert!(status.contains("TDP-1\tpending\t1"), "{status}");
     ok(&["broadcast", "cancel", "1", "--as", "lan"]);
     let status = ok(&["broadcast", "status", "1"]);
     assert!(

@@ -454,5 +454,12 @@ async fn status(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
     for (reason, n) in &c.reasons {
         println!("  lỗi / failed ({n}): {reason}");
     }
+    let report = store.delivery_report(id).await?;
+    if !report.is_empty() {
+        println!("Theo địa bàn / per unit:");
+        for (unit, state, n) in report {
+            println!("  {unit}\t{state}\t{n}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
+use super::broadcast::first_send_time;
 use super::limiter::{Limiter, Limits};
 use crate::domain::Channel;
 use crate::store::announce::{ClaimedDelivery, DeliveryResult};
@@ -195,8 +196,17 @@ impl Outbox {
         }
     }
 
-    /// Sends one delivery when the limiter allows and records the result.
+    /// Sends one delivery when the limiter allows and records the result. A delivery of a
+    /// broadcast limited to daily windows that falls outside them (a retry, a long queue)
+    /// waits for the next window instead.
     async fn deliver(&self, d: ClaimedDelivery, shutdown: &CancellationToken) {
+        let now = Utc::now();
+        let opens = first_send_time(&d.schedule, now);
+        if opens > now {
+            let result = DeliveryResult::Retry(opens, "outside the sending window".to_owned());
+            self.record(d.id, &result).await;
+            return;
+        }
         let chat_id: i64 = d.chat.parse().unwrap_or_default();
         let at = self
             .limiter

@@ -469,6 +469,8 @@ pub struct ClaimedDelivery {
     pub text: String,
     /// Tries so far, this one included.
     pub attempts: i64,
+    /// The broadcast's schedule (a delivery due outside its daily windows waits).
+    pub schedule: Schedule,
 }
 
 /// How a claimed delivery ended.
@@ -641,6 +643,10 @@ pub trait AnnounceStore: Send + Sync {
 
     /// Counts of a broadcast's deliveries.
     async fn delivery_counts(&self, broadcast: i64) -> StoreResult<DeliveryCounts>;
+
+    /// A broadcast's deliveries per unit of their group: (unit code or `-`, state, count),
+    /// by unit then state.
+    async fn delivery_report(&self, broadcast: i64) -> StoreResult<Vec<(String, String, i64)>>;
 }
 
 /// A `staff_users` row as both backends read it.

@@ -626,8 +626,8 @@ macro_rules! announce_store {
                     .await?;
                 let mut out = Vec::with_capacity(claimed.len());
                 if !claimed.is_empty() {
-                    let rows: Vec<(i64, i64, i64, String, String, i64)> = sqlx::query_as(
-                        "SELECT d.id, d.broadcast_id, d.chat_group_id, g.external_id, b.text, d.attempts \
+                    let rows: Vec<(i64, i64, i64, String, String, i64, sqlx::types::Json<$crate::store::announce::Schedule>)> = sqlx::query_as(
+                        "SELECT d.id, d.broadcast_id, d.chat_group_id, g.external_id, b.text, d.attempts, b.schedule \
                          FROM deliveries d JOIN chat_groups g ON g.id = d.chat_group_id \
                          JOIN broadcasts b ON b.id = d.broadcast_id \
                          WHERE d.leased_by = $1 AND d.lease_until = $2 AND d.state = 'pending' \
@@ -653,8 +653,10 @@ macro_rules! announce_store {
                     out = rows
                         .into_iter()
                         .filter(|r| claimed.contains(&r.0))
-                        .map(|(id, broadcast_id, group_id, chat, text, attempts)| {
-                            $crate::store::announce::ClaimedDelivery { id, broadcast_id, group_id, chat, text, attempts }
+                        .map(|(id, broadcast_id, group_id, chat, text, attempts, schedule)| {
+                            $crate::store::announce::ClaimedDelivery {
+                                id, broadcast_id, group_id, chat, text, attempts, schedule: schedule.0,
+                            }
                         })
                         .collect();
                 }
@@ -724,6 +726,17 @@ macro_rules! announce_store {
                 finish_broadcasts!(tx, now);
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn delivery_report(&self, broadcast: i64) -> $crate::store::StoreResult<Vec<(String, String, i64)>> {
+                Ok(sqlx::query_as(
+                    "SELECT COALESCE(g.unit_code, '-'), d.state, count(*) FROM deliveries d \
+                     JOIN chat_groups g ON g.id = d.chat_group_id WHERE d.broadcast_id = $1 \
+                     GROUP BY COALESCE(g.unit_code, '-'), d.state ORDER BY 1, 2",
+                )
+                .bind(broadcast)
+                .fetch_all(self.announce_read())
+                .await?)
             }
 
             async fn delivery_counts(&self, broadcast: i64) -> $crate::store::StoreResult<$crate::store::announce::DeliveryCounts> {
