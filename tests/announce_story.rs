@@ -4,6 +4,7 @@
 //! runs on SQLite (always) and on Postgres (when `TEST_DATABASE_URL` is set at build time;
 //! reported as ignored otherwise). The command line is run as the real binary at the end.
 
+#[macro_use]
 mod common;
 
 use std::process::{Command, Output};
@@ -21,25 +22,6 @@ use gopy::store::announce::{
     LinkCode, LinkOutcome, NewStaff, Role, Schedule,
 };
 use gopy::store::{Store, StoreError};
-
-/// Generates the two tests of one story.
-macro_rules! story {
-    ($story:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $story(TestDb::sqlite().await).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        #[cfg_attr(
-            not(gopy_pg),
-            ignore = "set TEST_DATABASE_URL to run the Postgres half"
-        )]
-        async fn $postgres() {
-            $story(TestDb::postgres().await).await;
-        }
-    };
-}
 
 story!(
     story_staff_and_link_codes,
@@ -660,6 +642,21 @@ fn to_units(units: &[&str], subunits: bool) -> Audience {
     }
 }
 
+/// A broadcast written by `author` for `audience`, submitted, and approved by minh.
+async fn approved(
+    store: &Arc<dyn Store>,
+    author: &str,
+    text: &str,
+    audience: Audience,
+    t: chrono::DateTime<chrono::Utc>,
+) -> gopy::store::announce::Broadcast {
+    let b = create(store, author, text, audience, None, t)
+        .await
+        .unwrap();
+    act(store, b.id, author, Action::Submit, t).await.unwrap();
+    act(store, b.id, "minh", Action::Approve, t).await.unwrap()
+}
+
 async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     let store = with_units(&db).await;
     broadcast_staff(&store).await;
@@ -790,20 +787,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
         )
         .await
         .unwrap();
-    let b2 = create(
-        &store,
-        "tam",
-        "Lịch tiếp dân",
-        to_units(&["P-BK"], true),
-        None,
-        t,
-    )
-    .await
-    .unwrap();
-    act(&store, b2.id, "tam", Action::Submit, t).await.unwrap();
-    act(&store, b2.id, "minh", Action::Approve, t)
-        .await
-        .unwrap();
+    let b2 = approved(&store, "tam", "Lịch tiếp dân", to_units(&["P-BK"], true), t).await;
     let at = t + Duration::hours(2);
     act(
         &store,
@@ -882,16 +866,6 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     assert_eq!(counts.reasons, vec![("bot was kicked".to_owned(), 1)]);
 
     // Cancelled before its time: its deliveries never go; a sent broadcast is not cancelled.
-    let b3 = create(
-        &store,
-        "lan",
-        "Hoãn họp",
-        to_units(&["TDP-1"], false),
-        None,
-        t,
-    )
-    .await
-    .unwrap();
     // The bot is added to g1 again and it is bound again.
     store
         .record_membership(&added("-1001", BotStatus::Member), None, t)
@@ -901,10 +875,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
         .bind_group(g1, Some("TDP-1"), "cli:tester", None, t)
         .await
         .unwrap();
-    act(&store, b3.id, "lan", Action::Submit, t).await.unwrap();
-    act(&store, b3.id, "minh", Action::Approve, t)
-        .await
-        .unwrap();
+    let b3 = approved(&store, "lan", "Hoãn họp", to_units(&["TDP-1"], false), t).await;
     let soon = t + Duration::hours(5);
     act(
         &store,
@@ -964,18 +935,7 @@ async fn story_workers_never_claim_the_same_delivery(db: TestDb) {
         bound_group(&store, &format!("-{}", 2000 + i), "TDP-1").await;
     }
     let t = now();
-    let b = create(
-        &store,
-        "lan",
-        "Thông báo",
-        to_units(&["TDP-1"], false),
-        None,
-        t,
-    )
-    .await
-    .unwrap();
-    act(&store, b.id, "lan", Action::Submit, t).await.unwrap();
-    act(&store, b.id, "minh", Action::Approve, t).await.unwrap();
+    let b = approved(&store, "lan", "Thông báo", to_units(&["TDP-1"], false), t).await;
     act(&store, b.id, "lan", Action::Schedule(Schedule::Now), t)
         .await
         .unwrap();

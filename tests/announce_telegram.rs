@@ -4,6 +4,7 @@
 //! while others are refused politely. The database is read to check what was stored. Each
 //! story runs on SQLite and, when `TEST_DATABASE_URL` is set at build time, on Postgres.
 
+#[macro_use]
 mod common;
 mod fake_telegram;
 
@@ -21,25 +22,6 @@ use tokio_util::sync::CancellationToken;
 
 use common::{TestDb, now, sample_campaign};
 use fake_telegram::{FakeLimits, FakeTelegram, Fault, Group, Resident, TOKEN, Target};
-
-/// Generates the two tests of one story.
-macro_rules! story {
-    ($story:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $story(TestDb::sqlite().await).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        #[cfg_attr(
-            not(gopy_pg),
-            ignore = "set TEST_DATABASE_URL to run the Postgres half"
-        )]
-        async fn $postgres() {
-            $story(TestDb::postgres().await).await;
-        }
-    };
-}
 
 story!(
     story_a_broadcast_reaches_every_group_within_the_limits_through_every_error,
