@@ -64,12 +64,33 @@ pub struct OutboxSettings {
     pub max_backoff: Duration,
 }
 
+/// The variable that sets [`OutboxSettings::lease`] in seconds.
+pub const LEASE_VAR: &str = "GOPY_OUTBOX_LEASE_SECS";
+
+impl OutboxSettings {
+    /// The defaults, with the lease from `GOPY_OUTBOX_LEASE_SECS` when set (a short lease
+    /// lets a restarted process take over a dead one's claims sooner).
+    pub fn from_env() -> Self {
+        let mut s = Self::default();
+        if let Some(secs) = std::env::var(LEASE_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0)
+        {
+            s.lease = Duration::from_secs(secs);
+        }
+        s
+    }
+}
+
 impl Default for OutboxSettings {
+    /// Claims of one second's worth of messages, leased for a minute.
     fn default() -> Self {
+        let limits = Limits::default();
         Self {
-            limits: Limits::default(),
-            batch: 30,
-            lease: Duration::from_secs(300),
+            limits,
+            batch: i64::from(limits.per_second),
+            lease: Duration::from_secs(60),
             idle: Duration::from_secs(1),
             max_attempts: 8,
             max_backoff: Duration::from_secs(300),

@@ -158,7 +158,7 @@ impl TelegramBot {
                 store,
                 Arc::new(sender),
                 name,
-                crate::announce::outbox::OutboxSettings::default(),
+                crate::announce::outbox::OutboxSettings::from_env(),
             );
             tokio::spawn(worker.run(shutdown.clone()))
         });
