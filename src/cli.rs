@@ -57,6 +57,9 @@ pub enum Cmd {
         #[command(subcommand)]
         command: OpinionsCmd,
     },
+    /// Cán bộ, nhóm và thông báo / staff, groups and announcements.
+    #[command(flatten)]
+    Announce(crate::announce::cli::AnnounceCmd),
 }
 
 /// `gopy campaign …`
@@ -167,5 +170,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Campaign { command } => crate::campaign::cli::run(&settings, command).await,
         Cmd::Opinions { command } => crate::campaign::cli::run_opinions(&settings, command).await,
+        Cmd::Announce(command) => crate::announce::cli::run(&settings, command).await,
     }
 }

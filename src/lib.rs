@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`domain`]: plain types (campaigns, units, topics, contacts, opinions); no I/O.
 //! - [`dialog`]: the pure feedback-dialog engine, `step(state, input, context)`.
+//! - [`announce`]: staff users, groups bound to units, and broadcasts.
 //! - [`campaign`]: campaign files (TOML), their validation, and the demo campaign.
 //! - [`i18n`]: Fluent bundles from `locales/` and rendering per channel.
 //! - [`store`]: storage traits with SQLite and Postgres backends; the only place with SQL.
@@ -12,6 +13,7 @@
 //! - [`http`]: the axum router (health, readiness, metrics).
 //! - [`config`], [`telemetry`], [`startup`], [`cli`]: process wiring.
 
+pub mod announce;
 pub mod campaign;
 pub mod channels;
 pub mod cli;

@@ -601,3 +601,75 @@ async fn a_raw_duplicate_update_is_delivered_again_once() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn enforced_limits_answer_429_with_the_wait_that_lets_the_message_through() {
+    let fake = FakeTelegram::start().await;
+    fake.enforce_limits(fake_telegram::FakeLimits::TELEGRAM);
+    for i in 0..31 {
+        fake.add_chat(json!({"id": -100 - i, "type": "group", "title": "Tổ"}));
+    }
+    fake.add_chat(json!({"id": 4242, "type": "private", "first_name": "An"}));
+    // 30 groups in a burst pass; the 31st message within the second does not.
+    for i in 0..30 {
+        let (status, _) = raw(
+            &fake,
+            "sendMessage",
+            json!({"chat_id": -100 - i, "text": "x"}),
+        )
+        .await;
+        assert_eq!(status, 200, "message {i}");
+    }
+    let (status, body) = raw(&fake, "sendMessage", json!({"chat_id": -130, "text": "x"})).await;
+    assert_eq!(status, 429);
+    assert_eq!(body["parameters"]["retry_after"], 1);
+    assert_eq!(fake.rate_limited_count(), 1);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // One private chat: one a second.
+    let (first, _) = raw(&fake, "sendMessage", json!({"chat_id": 4242, "text": "x"})).await;
+    let (second, _) = raw(&fake, "sendMessage", json!({"chat_id": 4242, "text": "x"})).await;
+    assert_eq!((first, second), (200, 429));
+    // One group: the 21st message in a minute waits for the first to age out.
+    for _ in 0..19 {
+        let (status, _) = raw(&fake, "sendMessage", json!({"chat_id": -100, "text": "x"})).await;
+        assert_eq!(status, 200);
+    }
+    let (status, body) = raw(&fake, "sendMessage", json!({"chat_id": -100, "text": "x"})).await;
+    assert_eq!(status, 429);
+    let wait = body["parameters"]["retry_after"].as_i64().unwrap();
+    assert!((57..=60).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn a_migrated_group_answers_with_its_new_id_and_a_kicked_bot_gets_403() {
+    let fake = FakeTelegram::start().await;
+    let lan = Resident::new(1, "Lan");
+    let group = Group {
+        id: -77,
+        title: "Tổ 7".to_owned(),
+        supergroup: false,
+    };
+    fake.push(fake.my_chat_member_update(&lan, &group));
+    let _ = fake.migration_updates(&lan, &group, -10_077);
+    let err = bot(&fake)
+        .send_message(ChatId(-77), "x")
+        .await
+        .expect_err("the old id is gone");
+    assert!(
+        matches!(err, RequestError::MigrateToChatId(ChatId(-10_077))),
+        "{err:?}"
+    );
+    fake.fail_next(Target::method_to("sendMessage", -10_077), 1, Fault::Kicked);
+    fake.add_chat(json!({"id": -10_077, "type": "supergroup", "title": "Tổ 7"}));
+    let (status, body) = raw(
+        &fake,
+        "sendMessage",
+        json!({"chat_id": -10_077, "text": "x"}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["description"],
+        "Forbidden: bot was kicked from the group chat"
+    );
+}

@@ -2,6 +2,7 @@
 //! and once against Postgres (when `TEST_DATABASE_URL` is set at build time; reported as
 //! ignored otherwise, never as passed).
 
+#[macro_use]
 mod common;
 
 use std::sync::Arc;
@@ -16,26 +17,6 @@ use gopy::domain::{
     Channel, ContactKey, Identity, IdentityMode, Locale, OpinionSource, OpinionStatus, PhaseKind,
 };
 use gopy::store::{AuditEntry, Backend, NewOpinion, Store, StoreError};
-
-/// Generates the two tests of one story: `$sqlite` always runs, `$postgres` only when the
-/// Postgres half is compiled in.
-macro_rules! story {
-    ($story:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $story(TestDb::sqlite().await).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        #[cfg_attr(
-            not(gopy_pg),
-            ignore = "set TEST_DATABASE_URL to run the Postgres half"
-        )]
-        async fn $postgres() {
-            $story(TestDb::postgres().await).await;
-        }
-    };
-}
 
 story!(
     story_campaign_round_trip,

@@ -37,7 +37,7 @@ pub struct Rendered {
 }
 
 /// Every locale and its embedded Fluent files, in load order.
-const SOURCES: [(Locale, &str, &str); 4] = [
+const SOURCES: [(Locale, &str, &str); 6] = [
     (
         Locale::Vi,
         "locales/vi/dialog.ftl",
@@ -57,6 +57,16 @@ const SOURCES: [(Locale, &str, &str); 4] = [
         Locale::En,
         "locales/en/telegram.ftl",
         include_str!("../../locales/en/telegram.ftl"),
+    ),
+    (
+        Locale::Vi,
+        "locales/vi/announce.ftl",
+        include_str!("../../locales/vi/announce.ftl"),
+    ),
+    (
+        Locale::En,
+        "locales/en/announce.ftl",
+        include_str!("../../locales/en/announce.ftl"),
     ),
 ];
 
@@ -295,7 +305,7 @@ mod tests {
     #[test]
     fn every_message_id_in_vi_exists_in_en_and_vice_versa() {
         let l = Localizer::new().expect("localizer");
-        for file in ["dialog.ftl", "telegram.ftl"] {
+        for file in ["dialog.ftl", "telegram.ftl", "announce.ftl"] {
             let vi = ids(source(Locale::Vi, file));
             let en = ids(source(Locale::En, file));
             for id in &vi {

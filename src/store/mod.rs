@@ -6,10 +6,12 @@
 //!   step runs inside one), [`StoreError`], [`open`].
 //! - `sqlite.rs`: the embedded default (WAL, busy timeout, `BEGIN IMMEDIATE` for writes).
 //! - `postgres.rs`: production (`SELECT … FOR UPDATE` serialises one resident's steps).
+//! - `announce/`: staff users, groups and (later) broadcasts ([`announce::AnnounceStore`]).
 //! - `codec.rs`: how both backends write enums and dialog states as text and read them back.
 //!
 //! Migrations live in `migrations/sqlite` and `migrations/postgres` and are embedded.
 
+pub mod announce;
 mod codec;
 mod postgres;
 mod sqlite;
@@ -140,7 +142,7 @@ pub struct NewOpinion {
 
 /// Pool-level storage operations. Implemented by [`SqliteStore`] and [`PgStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: announce::AnnounceStore + Send + Sync + 'static {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 

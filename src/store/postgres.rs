@@ -70,6 +70,11 @@ impl PgStore {
             .await?;
         Ok(Self { pool })
     }
+
+    /// The connection pool, for the storage of other areas (`store::announce`).
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 #[async_trait]

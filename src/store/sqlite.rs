@@ -99,6 +99,17 @@ impl SqliteStore {
             .await?;
         Ok(Self { writer, reader })
     }
+
+    /// A write transaction on the writer connection (`BEGIN IMMEDIATE`), for the storage of
+    /// other areas (`store::announce`).
+    pub(super) async fn write_tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// The reader pool, for the storage of other areas.
+    pub(super) fn read_pool(&self) -> &SqlitePool {
+        &self.reader
+    }
 }
 
 #[async_trait]

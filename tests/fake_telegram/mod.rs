@@ -269,8 +269,34 @@ pub enum Fault {
     Deactivated,
     /// A server error: 500 "Internal Server Error" or 502 "Bad Gateway".
     Server(u16),
+    /// 403 "Forbidden: bot was kicked from the group chat".
+    Kicked,
+    /// 400 "Bad Request: chat not found".
+    ChatNotFound,
+    /// 400 "group chat was upgraded to a supergroup chat" with `migrate_to_chat_id`.
+    Migrated(i64),
     /// Any status and description.
     Other(u16, String),
+}
+
+/// Telegram's rate limits as the fake enforces them (see [`FakeTelegram::enforce_limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FakeLimits {
+    /// Messages per second, all chats together.
+    pub per_second: usize,
+    /// Messages per minute to one group.
+    pub group_per_minute: usize,
+    /// Messages per second to one private chat.
+    pub private_per_second: usize,
+}
+
+impl FakeLimits {
+    /// Telegram's: 30/s overall, 20/min per group, 1/s per private chat.
+    pub const TELEGRAM: FakeLimits = FakeLimits {
+        per_second: 30,
+        group_per_minute: 20,
+        private_per_second: 1,
+    };
 }
 
 /// Which calls an injected failure applies to.
@@ -373,6 +399,16 @@ struct FakeState {
     keep_sent: Option<usize>,
     /// Told of every message the bot sends, as it arrives (see [`FakeTelegram::subscribe_sent`]).
     sent_tx: Option<tokio::sync::mpsc::UnboundedSender<Sent>>,
+    /// The rate limits enforced on `sendMessage`, if any.
+    limits: Option<FakeLimits>,
+    /// When recent messages were accepted: all chats, then per chat.
+    recent_all: std::collections::VecDeque<Instant>,
+    /// When recent messages to each chat were accepted.
+    recent_chat: HashMap<i64, std::collections::VecDeque<Instant>>,
+    /// How many sends were refused with 429 for going over the limits.
+    rate_limited: u64,
+    /// Groups that became supergroups: old id → new id.
+    migrated: HashMap<i64, i64>,
 }
 
 impl FakeState {
@@ -455,6 +491,11 @@ impl FakeTelegram {
                 record_calls: true,
                 keep_sent: None,
                 sent_tx: None,
+                limits: None,
+                recent_all: Default::default(),
+                recent_chat: HashMap::new(),
+                rate_limited: 0,
+                migrated: HashMap::new(),
             }),
             changed,
             token: TOKEN.to_owned(),
@@ -574,6 +615,83 @@ impl FakeTelegram {
         })
     }
 
+    /// The bot's status in a group changed to `new_member` (a ChatMember object without
+    /// `user`, which is filled in with the bot).
+    pub fn bot_status_update(&self, from: &Resident, group: &Group, new_member: Value) -> Value {
+        let bot = bot_user();
+        let mut new_member = new_member;
+        new_member["user"] = bot.clone();
+        json!({
+            "update_id": self.next_update_id(),
+            "my_chat_member": {
+                "chat": group.chat_json(),
+                "from": from.user_json(),
+                "date": unix_now(),
+                "old_chat_member": {"status": "member", "user": bot},
+                "new_chat_member": new_member,
+            }
+        })
+    }
+
+    /// The bot was made an administrator of a group with these rights.
+    pub fn bot_promoted_update(
+        &self,
+        from: &Resident,
+        group: &Group,
+        can_delete: bool,
+        can_restrict: bool,
+    ) -> Value {
+        let admin = json!({
+            "status": "administrator", "can_be_edited": false, "is_anonymous": false,
+            "can_manage_chat": true, "can_delete_messages": can_delete,
+            "can_manage_video_chats": false, "can_restrict_members": can_restrict,
+            "can_promote_members": false, "can_change_info": false, "can_invite_users": true,
+            "can_post_stories": false, "can_edit_stories": false, "can_delete_stories": false,
+            "can_pin_messages": false,
+        });
+        self.bot_status_update(from, group, admin)
+    }
+
+    /// The bot was removed from a group by an admin.
+    pub fn bot_removed_update(&self, from: &Resident, group: &Group) -> Value {
+        self.bot_status_update(from, group, json!({"status": "kicked", "until_date": 0}))
+    }
+
+    /// A service message: the group was renamed.
+    pub fn title_update(&self, from: &Resident, group: &Group, title: &str) -> Value {
+        let mut renamed = group.clone();
+        renamed.title = title.to_owned();
+        let msg = self.message(from, renamed.chat_json(), json!({"new_chat_title": title}));
+        json!({"update_id": self.next_update_id(), "message": msg})
+    }
+
+    /// The two service messages of a group becoming a supergroup with id `new_id`: one in the
+    /// old group (`migrate_to_chat_id`) and one in the new supergroup
+    /// (`migrate_from_chat_id`). From now on a message to the old id is answered with 400 and
+    /// `migrate_to_chat_id`, as Telegram does.
+    pub fn migration_updates(&self, from: &Resident, group: &Group, new_id: i64) -> (Value, Value) {
+        self.inner.lock().migrated.insert(group.id, new_id);
+        let old = self.message(
+            from,
+            group.chat_json(),
+            json!({"migrate_to_chat_id": new_id}),
+        );
+        let supergroup = Group {
+            id: new_id,
+            title: group.title.clone(),
+            supergroup: true,
+        };
+        let new = self.message(
+            from,
+            supergroup.chat_json(),
+            json!({"migrate_from_chat_id": group.id}),
+        );
+        (
+            json!({"update_id": self.next_update_id(), "message": old}),
+            json!({"update_id": self.next_update_id(), "message": new}),
+        )
+    }
+
     /// A private non-text message.
     pub fn media_update(&self, from: &Resident, media: Media) -> Value {
         let body = match media {
@@ -671,6 +789,13 @@ impl FakeTelegram {
         let id = update["update_id"].as_i64().unwrap_or_default();
         self.push_all(vec![update]);
         id
+    }
+
+    /// Makes a chat known (the bot may write to it) without telling the bot anything.
+    pub fn add_chat(&self, chat: Value) {
+        if let Some(id) = chat["id"].as_i64() {
+            self.inner.lock().chats.insert(id, chat);
+        }
     }
 
     /// Queues several updates at once, so that one `getUpdates` can return them together.
@@ -916,6 +1041,17 @@ impl FakeTelegram {
         }
     }
 
+    /// Enforces Telegram's rate limits on `sendMessage` from now on: a message over them is
+    /// answered 429 with the `retry_after` that lets it through.
+    pub fn enforce_limits(&self, limits: FakeLimits) {
+        self.inner.lock().limits = Some(limits);
+    }
+
+    /// How many messages were refused with 429 for going over the enforced limits.
+    pub fn rate_limited_count(&self) -> u64 {
+        self.inner.lock().rate_limited
+    }
+
     /// Waits until the bot's messages in a chat number at least `n`; returns them all.
     pub async fn wait_messages(&self, chat_id: i64, n: usize) -> Vec<Sent> {
         self.wait_for(&format!("{n} messages in chat {chat_id}"), |f| {
@@ -1022,6 +1158,8 @@ struct ApiFailure {
     description: String,
     /// `parameters.retry_after`, for 429.
     retry_after: Option<u32>,
+    /// `parameters.migrate_to_chat_id`, for a group that became a supergroup.
+    migrate_to: Option<i64>,
 }
 
 /// A 400 with a description.
@@ -1030,6 +1168,7 @@ fn bad(description: &str) -> ApiFailure {
         code: 400,
         description: description.to_owned(),
         retry_after: None,
+        migrate_to: None,
     }
 }
 
@@ -1047,12 +1186,28 @@ impl From<&Fault> for ApiFailure {
             Fault::Deactivated => (403, "Forbidden: user is deactivated".to_owned(), None),
             Fault::Server(502) => (502, "Bad Gateway".to_owned(), None),
             Fault::Server(c) => (*c, "Internal Server Error".to_owned(), None),
+            Fault::Kicked => (
+                403,
+                "Forbidden: bot was kicked from the group chat".to_owned(),
+                None,
+            ),
+            Fault::ChatNotFound => (400, "Bad Request: chat not found".to_owned(), None),
+            Fault::Migrated(to) => {
+                return ApiFailure {
+                    code: 400,
+                    description: "Bad Request: group chat was upgraded to a supergroup chat"
+                        .to_owned(),
+                    retry_after: None,
+                    migrate_to: Some(*to),
+                };
+            }
             Fault::Other(c, d) => (*c, d.clone(), None),
         };
         ApiFailure {
             code,
             description,
             retry_after,
+            migrate_to: None,
         }
     }
 }
@@ -1069,6 +1224,9 @@ fn respond(result: Result<Value, ApiFailure>) -> (u16, Option<String>, Response)
             let mut body = json!({"ok": false, "error_code": f.code, "description": f.description});
             if let Some(n) = f.retry_after {
                 body["parameters"] = json!({"retry_after": n});
+            }
+            if let Some(to) = f.migrate_to {
+                body["parameters"] = json!({"migrate_to_chat_id": to});
             }
             let status = StatusCode::from_u16(f.code).unwrap_or(StatusCode::BAD_REQUEST);
             (
@@ -1096,6 +1254,7 @@ async fn serve(
             code: 404,
             description: "Not Found".to_owned(),
             retry_after: None,
+            migrate_to: None,
         }))
         .2;
     };
@@ -1104,6 +1263,7 @@ async fn serve(
             code: 401,
             description: "Unauthorized".to_owned(),
             retry_after: None,
+            migrate_to: None,
         }))
         .2;
     }
@@ -1266,6 +1426,7 @@ fn call(s: &mut FakeState, method: &str, p: &Params) -> Result<Value, ApiFailure
             code: 404,
             description: "Not Found: method not found".to_owned(),
             retry_after: None,
+            migrate_to: None,
         }),
     }
 }
@@ -1325,6 +1486,7 @@ async fn get_updates(inner: &Arc<Inner>, p: &Params) -> Result<Value, ApiFailure
                     code: 409,
                     description: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running".to_owned(),
                     retry_after: None,
+                    migrate_to: None,
                 });
             }
             let batch = take_batch(&mut s, offset, limit);
@@ -1400,6 +1562,10 @@ fn update_kind(update: &Value) -> &str {
 /// `sendMessage`.
 fn send_message(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
     let chat = chat_id(p)?;
+    if let Some(to) = s.migrated.get(&chat) {
+        return Err((&Fault::Migrated(*to)).into());
+    }
+    check_limits(s, chat)?;
     let chat_json = s
         .chats
         .get(&chat)
@@ -1434,6 +1600,47 @@ fn send_message(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
         s.sent.drain(..256);
     }
     Ok(answer)
+}
+
+/// Refuses a message over the enforced limits with 429 and the wait that lets it through;
+/// else counts it (it is about to be accepted).
+fn check_limits(s: &mut FakeState, chat: i64) -> Result<(), ApiFailure> {
+    let Some(limits) = s.limits else {
+        return Ok(());
+    };
+    let now = Instant::now();
+    let second = Duration::from_secs(1);
+    let (window, max) = if chat < 0 {
+        (Duration::from_secs(60), limits.group_per_minute)
+    } else {
+        (second, limits.private_per_second)
+    };
+    while s.recent_all.front().is_some_and(|t| now - *t >= second) {
+        s.recent_all.pop_front();
+    }
+    let recent = s.recent_chat.entry(chat).or_default();
+    while recent.front().is_some_and(|t| now - *t >= window) {
+        recent.pop_front();
+    }
+    let wait = if recent.len() >= max {
+        recent.front().map(|t| window.saturating_sub(now - *t))
+    } else if s.recent_all.len() >= limits.per_second {
+        s.recent_all
+            .front()
+            .map(|t| second.saturating_sub(now - *t))
+    } else {
+        None
+    };
+    if let Some(wait) = wait {
+        s.rate_limited += 1;
+        let secs = u32::try_from(wait.as_secs_f64().ceil() as u64)
+            .unwrap_or(u32::MAX)
+            .max(1);
+        return Err((&Fault::TooManyRequests(secs)).into());
+    }
+    recent.push_back(now);
+    s.recent_all.push_back(now);
+    Ok(())
 }
 
 /// `editMessageText` (`text == true`) and `editMessageReplyMarkup`.

@@ -35,6 +35,8 @@ pub(super) enum Route {
         /// The query to answer.
         callback: CallbackQueryId,
     },
+    /// A group event or a staff command (see `groups.rs`).
+    Group(super::groups::GroupEvent),
     /// Nothing to do (logged at debug by the caller).
     Skip,
 }
@@ -58,6 +60,9 @@ pub(super) struct DialogEvent {
 
 /// Routes one update; also returns its kind for the `gopy_telegram_updates_total` metric.
 pub(super) fn route(update: &Update, bot_username: &str) -> (&'static str, Route) {
+    if let Some((kind, ev)) = super::groups::route(update, bot_username) {
+        return (kind, Route::Group(ev));
+    }
     match &update.kind {
         UpdateKind::Message(msg) if msg.chat.is_private() => private_message(msg),
         UpdateKind::Message(msg) if msg.chat.is_group() || msg.chat.is_supergroup() => {
@@ -361,7 +366,7 @@ mod tests {
     }
 
     #[test]
-    fn edits_channel_posts_and_membership_changes_are_skipped() {
+    fn edits_and_channel_posts_are_skipped_and_membership_changes_go_to_groups() {
         let edited = json!({"update_id": 2, "edited_message": {"message_id": 5, "from": alice(),
             "chat": private_chat(), "date": 1_700_000_000, "edit_date": 1_700_000_100, "text": "sửa"}});
         let post = json!({"update_id": 3, "channel_post": {"message_id": 5,
@@ -370,12 +375,12 @@ mod tests {
             "chat": {"id": -100, "type": "group", "title": "Tổ 5"}, "from": alice(), "date": 1_700_000_000,
             "old_chat_member": {"status": "left", "user": {"id": 1, "is_bot": true, "first_name": "B"}},
             "new_chat_member": {"status": "member", "user": {"id": 1, "is_bot": true, "first_name": "B"}}}});
-        for (u, kind) in [
-            (edited, "edited"),
-            (post, "channel_post"),
-            (member, "my_chat_member"),
-        ] {
+        for (u, kind) in [(edited, "edited"), (post, "channel_post")] {
             assert_eq!(route(&update(u), "bot"), (kind, Route::Skip));
         }
+        assert!(matches!(
+            route(&update(member), "bot"),
+            ("my_chat_member", Route::Group(_))
+        ));
     }
 }

@@ -5,12 +5,17 @@
 //! Layout:
 //! - `mod.rs`: [`TelegramBot`] — start-up (`getMe`, bot commands) and the [`Handler`] it
 //!   feeds (the dialog shell, [`Dialogs`]).
+//! - `broadcast.rs`: the outbox's sender on Telegram (broadcasts to groups).
+//! - `groups.rs`: groups the bot is added to or removed from, their titles and migrations, and
+//!   the staff commands `/link`, `/bind`, `/unbind` (stored through [`crate::announce`]).
 //! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
 //! - `polling.rs`: the loop: batches, one resident's updates in order, offsets confirmed only
 //!   after a batch is committed, retries while storage is down, shutdown.
 //! - `outbound.rs`: rendering, keyboards, sending, and the policy on Telegram's errors.
 //! - `split.rs`: splitting messages longer than Telegram allows.
 
+mod broadcast;
+mod groups;
 mod inbound;
 mod outbound;
 mod polling;
@@ -31,6 +36,7 @@ use crate::dialog::{Msg, Reply};
 use crate::domain::{CollectionWindow, Locale, PhaseKind};
 use crate::i18n::{Localizer, Markup};
 use crate::service::{Dialogs, Inbound, ServiceError};
+use crate::store::Store;
 
 use outbound::{Outbound, redact};
 use polling::{POLL_TIMEOUT_SECS, Poller};
@@ -67,10 +73,19 @@ pub trait Handler: Send + Sync + 'static {
     async fn start_payload(&self) -> Option<String> {
         None
     }
+
+    /// The store group events and staff commands are kept in; without one they are skipped.
+    fn store(&self) -> Option<Arc<dyn Store>> {
+        None
+    }
 }
 
 #[async_trait]
 impl Handler for Dialogs {
+    fn store(&self) -> Option<Arc<dyn Store>> {
+        Some(Dialogs::store(self).clone())
+    }
+
     async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
         Dialogs::handle(self, ev).await
     }
@@ -144,7 +159,22 @@ impl TelegramBot {
         let username = me.user.username.clone().unwrap_or_default();
         set_commands(&bot, &self.l10n, &token).await;
         tracing::info!("Telegram bot @{username} connected (long polling)");
-        Poller {
+        // The outbox worker sends broadcasts beside the polling loop and stops with it.
+        let outbox = self.handler.store().map(|store| {
+            let sender = broadcast::TelegramSender {
+                bot: bot.clone(),
+                token: token.clone(),
+            };
+            let name = format!("{}-{}", std::process::id(), rand::random::<u32>());
+            let worker = crate::announce::outbox::Outbox::new(
+                store,
+                Arc::new(sender),
+                name,
+                crate::announce::outbox::OutboxSettings::from_env(),
+            );
+            tokio::spawn(worker.run(shutdown.clone()))
+        });
+        let polled = Poller {
             out: Outbound {
                 bot: bot.clone(),
                 l10n: self.l10n,
@@ -156,7 +186,13 @@ impl TelegramBot {
             shutdown,
         }
         .run()
-        .await
+        .await;
+        if let Some(worker) = outbox
+            && let Err(e) = worker.await
+        {
+            tracing::error!(error = %e, "the outbox worker panicked");
+        }
+        polled
     }
 }
 

@@ -292,6 +292,7 @@ impl Poller {
                 Route::GroupStart { resident, .. } | Route::AnswerOnly { resident, .. } => {
                     *resident
                 }
+                Route::Group(ev) => ev.key(),
                 Route::Skip => {
                     tracing::debug!(update_id = id, kind, "update skipped");
                     continue;
@@ -445,6 +446,13 @@ impl Poller {
             Route::AnswerOnly { callback, .. } => {
                 self.out.answer_callback(callback).await;
                 Outcome::Done
+            }
+            Route::Group(ev) => {
+                let store = self.handler.store();
+                match super::groups::run(&self.out, store, update_id, ev, &self.shutdown).await {
+                    true => Outcome::Done,
+                    false => Outcome::Unfinished,
+                }
             }
             Route::Skip => Outcome::Done,
         }

@@ -1,0 +1,18 @@
+## Replies to staff commands in Telegram (/link, /bind, /unbind). Owned by `announce`.
+## Keep in step with the Vietnamese file.
+
+## /link CODE in private chat: links this Telegram account to a staff account.
+announce-link-done = This Telegram account is now linked to the staff account <b>{ $name }</b>. You can use the staff commands from now on.
+announce-link-unknown = This link code is wrong or has been used already. Please check it, or ask an administrator for a new one.
+announce-link-expired = This link code has expired. Please ask an administrator for a new one.
+announce-link-usage = Please send the command with the link code an administrator gave you, for example: /link K7QX3MZP
+
+## /bind UNIT_CODE and /unbind in a group.
+announce-bind-done = This group is now bound to <b>{ $unit }</b> ({ $code }). Announcements for that unit will be sent here.
+announce-unbind-done = This group is no longer bound to a unit. It will receive no announcements until it is bound again.
+announce-bind-usage = Please send the command with a unit code, for example: /bind TDP-1
+announce-not-staff = Sorry, this command is only for staff who have linked their account.
+announce-refused-role = Sorry, your account may not bind groups to units.
+announce-refused-scope = Sorry, this unit is outside the area you are responsible for.
+announce-unknown-unit = There is no unit with the code { $code }. Please check the code.
+announce-unknown-group = This group is not registered yet. Please remove the bot from the group and add it again.

@@ -1,0 +1,18 @@
+## Lời đáp các lệnh của cán bộ trong Telegram (/link, /bind, /unbind). Owned by `announce`.
+## Written in the administrative register ("Quý vị"). Vietnamese first; keep the English file in step.
+
+## /link MÃ trong trò chuyện riêng: liên kết tài khoản Telegram với tài khoản cán bộ.
+announce-link-done = Đã liên kết tài khoản Telegram này với tài khoản cán bộ <b>{ $name }</b>. Từ nay Quý vị có thể dùng các lệnh dành cho cán bộ.
+announce-link-unknown = Mã liên kết không đúng hoặc đã được sử dụng. Quý vị vui lòng kiểm tra lại mã hoặc đề nghị quản trị viên cấp mã mới.
+announce-link-expired = Mã liên kết đã hết hạn. Quý vị vui lòng đề nghị quản trị viên cấp mã mới.
+announce-link-usage = Quý vị vui lòng gửi lệnh kèm mã liên kết do quản trị viên cấp, ví dụ: /link K7QX3MZP
+
+## /bind MÃ_ĐỊA_BÀN và /unbind trong nhóm.
+announce-bind-done = Đã gắn nhóm này với <b>{ $unit }</b> ({ $code }). Các thông báo của địa bàn sẽ được gửi vào nhóm.
+announce-unbind-done = Đã bỏ gắn nhóm này khỏi địa bàn. Nhóm sẽ không nhận thông báo cho đến khi được gắn lại.
+announce-bind-usage = Quý vị vui lòng gửi lệnh kèm mã địa bàn, ví dụ: /bind TDP-1
+announce-not-staff = Xin lỗi, lệnh này chỉ dành cho cán bộ đã liên kết tài khoản với hệ thống.
+announce-refused-role = Xin lỗi, tài khoản của Quý vị không có quyền gắn nhóm với địa bàn.
+announce-refused-scope = Xin lỗi, địa bàn này nằm ngoài phạm vi phụ trách của Quý vị.
+announce-unknown-unit = Không có địa bàn mang mã { $code }. Quý vị vui lòng kiểm tra lại mã.
+announce-unknown-group = Hệ thống chưa ghi nhận nhóm này. Quý vị vui lòng xóa bot khỏi nhóm rồi thêm lại.

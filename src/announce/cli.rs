@@ -1,0 +1,465 @@
+//! `gopy staff …` and `gopy groups …`. Every change is audited as `cli:<os user>`. Problems
+//! with what was asked (an unknown unit or group, a name that exists) end with exit code 65;
+//! an unreachable database with 69.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use chrono::Utc;
+use clap::Subcommand;
+
+use super::access::{UnitTree, new_link_code};
+use crate::cli::exit;
+use crate::config::Settings;
+use crate::domain::{Channel, format_local};
+use crate::store::announce::{Audience, ChatGroup, NewStaff, Role, Schedule};
+use crate::store::{Store, StoreError};
+
+/// The announcement commands, flattened into `gopy`'s own.
+#[derive(Debug, Subcommand)]
+pub enum AnnounceCmd {
+    /// Cán bộ sử dụng gopy / staff users.
+    Staff {
+        /// What to do with staff users.
+        #[command(subcommand)]
+        command: StaffCmd,
+    },
+    /// Nhóm trò chuyện có bot / chat groups the bot is in.
+    Groups {
+        /// What to do with groups.
+        #[command(subcommand)]
+        command: GroupsCmd,
+    },
+    /// Thông báo / broadcasts.
+    Broadcast {
+        /// What to do with broadcasts.
+        #[command(subcommand)]
+        command: BroadcastCmd,
+    },
+}
+
+/// `gopy broadcast …`; every command but `status` acts as the staff user named by `--as`.
+#[derive(Debug, Subcommand)]
+pub enum BroadcastCmd {
+    /// Soạn thông báo (bản nháp) / write a draft.
+    Create {
+        /// Cán bộ soạn / the staff user writing it.
+        #[arg(long = "as")]
+        by: String,
+        /// Nội dung / the text.
+        #[arg(long)]
+        text: String,
+        /// Địa bàn nhận (lặp lại được) / a unit whose groups get it (repeatable).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        /// Gồm cả địa bàn cấp dưới / include the sub-units' groups.
+        #[arg(long)]
+        subunits: bool,
+        /// Nhóm được chọn (số thứ tự trong `groups list`) / a chosen group id (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<i64>,
+    },
+    /// Sửa nội dung (cần phê duyệt lại) / edit the text (needs approval again).
+    Edit {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+        /// The new text.
+        #[arg(long)]
+        text: String,
+    },
+    /// Trình phê duyệt / submit for approval.
+    Submit {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+    },
+    /// Phê duyệt / approve (another staff user with the approver role).
+    Approve {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+    },
+    /// Lên lịch gửi / schedule: now, at a time, or in daily windows (Vietnam time).
+    Schedule {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+        /// Thời điểm gửi / when, "2026-11-22 07:00".
+        #[arg(long, conflicts_with = "window")]
+        at: Option<String>,
+        /// Khung giờ hằng ngày / a daily window, "07:00-09:00" (repeatable).
+        #[arg(long)]
+        window: Vec<String>,
+    },
+    /// Hủy / cancel; nothing more is sent.
+    Cancel {
+        /// Broadcast id.
+        id: i64,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
+    },
+    /// Tình trạng gửi / delivery status.
+    Status {
+        /// Broadcast id.
+        id: i64,
+    },
+}
+
+/// `gopy staff …`
+#[derive(Debug, Subcommand)]
+pub enum StaffCmd {
+    /// Thêm cán bộ và in mã liên kết một lần / add a staff user and print a one-time link code.
+    Add {
+        /// Tên đăng nhập, duy nhất / unique name.
+        #[arg(long)]
+        name: String,
+        /// Vai trò / role: admin, official, approver, unit_lead, moderator (repeat or comma-separate).
+        #[arg(long = "role", required = true, value_delimiter = ',', value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Mã địa bàn phụ trách (mặc định: toàn bộ) / unit scope (default: everything).
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// Liệt kê cán bộ / list staff users.
+    List,
+    /// Cấp mã liên kết mới / issue a new link code.
+    LinkCode {
+        /// The staff user's name.
+        name: String,
+    },
+}
+
+/// `gopy groups …`
+#[derive(Debug, Subcommand)]
+pub enum GroupsCmd {
+    /// Liệt kê nhóm / list groups with their state and unit.
+    List,
+    /// Gắn nhóm với địa bàn / bind a group to a unit.
+    #[command(allow_negative_numbers = true)]
+    Bind {
+        /// Số thứ tự trong `groups list`, hoặc mã nhóm Telegram (số âm) / id or Telegram chat id.
+        chat: String,
+        /// Mã địa bàn / unit code.
+        unit: String,
+    },
+    /// Bỏ gắn nhóm / unbind a group.
+    #[command(allow_negative_numbers = true)]
+    Unbind {
+        /// Số thứ tự trong `groups list`, hoặc mã nhóm Telegram (số âm) / id or Telegram chat id.
+        chat: String,
+    },
+}
+
+/// Parses a role name for clap.
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!(
+            "vai trò không hợp lệ / unknown role: {s} ({})",
+            names.join(", ")
+        )
+    })
+}
+
+/// Runs an announcement command.
+pub async fn run(settings: &Settings, cmd: AnnounceCmd) -> anyhow::Result<ExitCode> {
+    let store = match crate::startup::open_store(settings).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Không mở được cơ sở dữ liệu / cannot open the database: {e:#}");
+            return Ok(ExitCode::from(exit::UNAVAILABLE));
+        }
+    };
+    match cmd {
+        AnnounceCmd::Staff { command } => staff(&store, command).await,
+        AnnounceCmd::Groups { command } => groups(&store, command).await,
+        AnnounceCmd::Broadcast { command } => broadcast(&store, command).await,
+    }
+}
+
+/// Who is acting, for the audit log: `cli:<os user>`.
+pub fn actor() -> String {
+    let user = ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned());
+    format!("cli:{user}")
+}
+
+/// Says what was wrong with the request and gives exit code 65.
+fn bad(message: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("{message}");
+    Ok(ExitCode::from(exit::DATA))
+}
+
+/// `gopy staff …`
+async fn staff(store: &Arc<dyn Store>, cmd: StaffCmd) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    match cmd {
+        StaffCmd::Add { name, roles, unit } => {
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > 64 {
+                return bad("Tên phải có 1–64 ký tự / the name must be 1–64 characters");
+            }
+            let tree = UnitTree::new(store.unit_nodes().await?);
+            let unit = match unit.as_deref() {
+                None => None,
+                Some(typed) => match tree.find(typed) {
+                    Some(code) => Some(code.to_owned()),
+                    None => {
+                        return bad(&format!(
+                            "Không có địa bàn mang mã `{typed}` / no unit with code `{typed}`"
+                        ));
+                    }
+                },
+            };
+            let link = new_link_code(now);
+            let new = NewStaff { name, roles, unit };
+            let user = match store.add_staff(&new, &link, &actor(), now).await {
+                Ok(u) => u,
+                Err(StoreError::Conflict(_)) => {
+                    return bad(&format!(
+                        "Đã có cán bộ tên `{}` / a staff user named `{}` exists already",
+                        new.name, new.name
+                    ));
+                }
+                Err(e) => return Err(e).context("cannot store the staff user"),
+            };
+            print_link_code(&user.name, &link.code, link.expires_at);
+            Ok(ExitCode::SUCCESS)
+        }
+        StaffCmd::List => {
+            let users = store.staff().await?;
+            println!("id\ttên/name\tvai trò/roles\tđịa bàn/unit\tTelegram");
+            for u in users {
+                let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+                let linked = match u.linked_at {
+                    Some(at) => format!("đã liên kết/linked {}", format_local(at)),
+                    None => "chưa liên kết/not linked".to_owned(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.id,
+                    u.name,
+                    roles.join(","),
+                    u.unit.as_deref().unwrap_or("*"),
+                    linked
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        StaffCmd::LinkCode { name } => {
+            let Some(user) = store.staff_by_name(&name).await? else {
+                return bad(&format!(
+                    "Không có cán bộ tên `{name}` / no staff user named `{name}`"
+                ));
+            };
+            let link = new_link_code(now);
+            store.set_link_code(user.id, &link, &actor(), now).await?;
+            print_link_code(&user.name, &link.code, link.expires_at);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Prints a link code and how to use it.
+fn print_link_code(name: &str, code: &str, expires: chrono::DateTime<Utc>) {
+    println!(
+        "Mã liên kết của {name} / link code for {name}: {code}\n\
+         Gửi cho bot trong tin nhắn riêng / send to the bot in private chat: /link {code}\n\
+         Hết hạn / expires: {}",
+        format_local(expires)
+    );
+}
+
+/// Finds the group named on the command line: a gopy id, or a Telegram chat id (negative).
+async fn find_group(store: &Arc<dyn Store>, chat: &str) -> anyhow::Result<Option<ChatGroup>> {
+    let chat = chat.trim();
+    if chat.starts_with('-') {
+        return Ok(store.group_by_external(Channel::Telegram, chat).await?);
+    }
+    match chat.parse::<i64>() {
+        Ok(id) => Ok(store.group(id).await?),
+        Err(_) => Ok(None),
+    }
+}
+
+/// `gopy groups …`
+async fn groups(store: &Arc<dyn Store>, cmd: GroupsCmd) -> anyhow::Result<ExitCode> {
+    let now = Utc::now();
+    match cmd {
+        GroupsCmd::List => {
+            let groups = store.groups().await?;
+            println!(
+                "id\tkênh/channel\tmã nhóm/chat id\tloại/kind\ttrạng thái/state\tđịa bàn/unit\tbot\ttên/title"
+            );
+            for g in groups {
+                let mut rights = vec![g.bot_status.as_str()];
+                if g.can_delete {
+                    rights.push("can_delete");
+                }
+                if g.can_restrict {
+                    rights.push("can_restrict");
+                }
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    g.id,
+                    g.channel.as_str(),
+                    g.external_id,
+                    g.kind.as_str(),
+                    g.state.as_str(),
+                    g.unit.as_deref().unwrap_or("-"),
+                    rights.join(","),
+                    g.title
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        GroupsCmd::Bind { chat, unit } => {
+            let Some(group) = find_group(store, &chat).await? else {
+                return bad(&format!("Không có nhóm `{chat}` / no group `{chat}`"));
+            };
+            let tree = UnitTree::new(store.unit_nodes().await?);
+            let Some(code) = tree.find(&unit).map(str::to_owned) else {
+                return bad(&format!(
+                    "Không có địa bàn mang mã `{unit}` / no unit with code `{unit}`"
+                ));
+            };
+            let Some(g) = store
+                .bind_group(group.id, Some(&code), &actor(), None, now)
+                .await?
+            else {
+                return bad(&format!("Không có nhóm `{chat}` / no group `{chat}`"));
+            };
+            println!(
+                "Đã gắn nhóm «{}» với {} ({code}) / group bound to {code}; trạng thái / state: {}",
+                g.title,
+                tree.name(&code).unwrap_or(&code),
+                g.state.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        GroupsCmd::Unbind { chat } => {
+            let Some(group) = find_group(store, &chat).await? else {
+                return bad(&format!("Không có nhóm `{chat}` / no group `{chat}`"));
+            };
+            let Some(g) = store
+                .bind_group(group.id, None, &actor(), None, now)
+                .await?
+            else {
+                return bad(&format!("Không có nhóm `{chat}` / no group `{chat}`"));
+            };
+            println!(
+                "Đã bỏ gắn nhóm «{}» / group unbound; trạng thái / state: {}",
+                g.title,
+                g.state.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `gopy broadcast …`
+async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<ExitCode> {
+    use super::broadcast::{Action, BroadcastError, act, create, parse_local, parse_window};
+    let now = Utc::now();
+    let done = match cmd {
+        BroadcastCmd::Create {
+            by,
+            text,
+            units,
+            subunits,
+            groups,
+        } => {
+            let audience = Audience {
+                units,
+                subunits,
+                groups,
+            };
+            create(store, &by, &text, audience, None, now).await
+        }
+        BroadcastCmd::Edit { id, by, text } => act(store, id, &by, Action::Edit(text), now).await,
+        BroadcastCmd::Submit { id, by } => act(store, id, &by, Action::Submit, now).await,
+        BroadcastCmd::Approve { id, by } => act(store, id, &by, Action::Approve, now).await,
+        BroadcastCmd::Cancel { id, by } => act(store, id, &by, Action::Cancel, now).await,
+        BroadcastCmd::Schedule { id, by, at, window } => {
+            let schedule = if let Some(at) = at {
+                match parse_local(&at) {
+                    Some(at) => Schedule::At { at },
+                    None => {
+                        return bad(&format!("Thời điểm không đọc được / unreadable time: {at}"));
+                    }
+                }
+            } else if window.is_empty() {
+                Schedule::Now
+            } else {
+                let mut windows = Vec::new();
+                for w in &window {
+                    match parse_window(w) {
+                        Some(pair) => windows.push(pair),
+                        None => {
+                            return bad(&format!(
+                                "Khung giờ không đọc được / unreadable window: {w} (07:00-09:00)"
+                            ));
+                        }
+                    }
+                }
+                Schedule::Windows { windows }
+            };
+            act(store, id, &by, Action::Schedule(schedule), now).await
+        }
+        BroadcastCmd::Status { id } => return status(store, id).await,
+    };
+    match done {
+        Ok(b) => {
+            println!(
+                "Thông báo / broadcast {}: {} (phiên bản / revision {})",
+                b.id,
+                b.state.as_str(),
+                b.revision
+            );
+            if b.state == crate::store::announce::BroadcastState::Scheduled {
+                let counts = store.delivery_counts(b.id).await?;
+                println!("Số nơi nhận / targets: {}", counts.pending + counts.sent);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(BroadcastError::Store(e)) => Err(e).context("cannot store the broadcast"),
+        Err(e) => bad(&e.to_string()),
+    }
+}
+
+/// `gopy broadcast status ID`
+async fn status(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
+    let Some(b) = store.broadcast(id).await? else {
+        return bad(&format!("Không có thông báo số {id} / no broadcast {id}"));
+    };
+    let c = store.delivery_counts(id).await?;
+    println!("Thông báo / broadcast {id}: {}", b.state.as_str());
+    println!(
+        "đã gửi / sent: {}\tđang chờ / pending: {}\tlỗi / failed: {}\tđã hủy / cancelled: {}",
+        c.sent, c.pending, c.failed, c.cancelled
+    );
+    for (reason, n) in &c.reasons {
+        println!("  lỗi / failed ({n}): {reason}");
+    }
+    let report = store.delivery_report(id).await?;
+    if !report.is_empty() {
+        println!("Theo địa bàn / per unit:");
+        for (unit, state, n) in report {
+            println!("  {unit}\t{state}\t{n}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,164 @@
+//! The rate limiter of one bot account: how long to wait before the next message so that
+//! Telegram's limits are never reached (by default 30 messages/s overall, 20/min per group,
+//! 1/s per private chat), and pauses when Telegram still says 429. Pure: the caller passes
+//! the instant and sleeps until the one it gets back; messages are spaced evenly, so steady
+//! sending never bursts over a limit.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// The limits of one bot account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Messages per second, all chats together (1,000 with paid broadcasts).
+    pub per_second: u32,
+    /// Messages per minute to one group, supergroup or channel.
+    pub group_per_minute: u32,
+    /// Messages per second to one private chat.
+    pub private_per_second: u32,
+}
+
+impl Default for Limits {
+    /// Telegram's limits for a bot without paid broadcasts.
+    fn default() -> Self {
+        Self {
+            per_second: 30,
+            group_per_minute: 20,
+            private_per_second: 1,
+        }
+    }
+}
+
+/// Spaces messages to stay within [`Limits`].
+#[derive(Debug)]
+pub struct Limiter {
+    /// The limits.
+    limits: Limits,
+    /// The earliest instant the next message (to any chat) may go.
+    next_any: Option<Instant>,
+    /// The earliest instant the next message to each chat may go.
+    next_chat: HashMap<i64, Instant>,
+}
+
+/// Added to every period before it is divided among its messages: requests reach Telegram
+/// with varying delays, and a limit counted over a sliding window would see `n + 1` messages
+/// in one period if they were spaced exactly. Costs under 5% of the rate.
+pub const GUARD: Duration = Duration::from_millis(50);
+
+/// The interval between two messages at `n` per `period` (`n == 0` counts as 1), with the
+/// [`GUARD`].
+fn interval(period: Duration, n: u32) -> Duration {
+    (period + GUARD) / n.max(1)
+}
+
+impl Limiter {
+    /// A limiter with nothing sent yet.
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            next_any: None,
+            next_chat: HashMap::new(),
+        }
+    }
+
+    /// Reserves the next slot for a message to `chat` (negative ids are groups and channels,
+    /// positive ones private chats) at or after `now`, and returns when it may be sent.
+    pub fn reserve(&mut self, chat: i64, now: Instant) -> Instant {
+        // Forget chats whose spacing has passed, so the map does not grow with every chat.
+        if self.next_chat.len() > 4096 {
+            self.next_chat.retain(|_, t| *t > now);
+        }
+        let per_chat = if chat < 0 {
+            interval(Duration::from_secs(60), self.limits.group_per_minute)
+        } else {
+            interval(Duration::from_secs(1), self.limits.private_per_second)
+        };
+        let at = [Some(now), self.next_any, self.next_chat.get(&chat).copied()]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(now);
+        self.next_any = Some(at + interval(Duration::from_secs(1), self.limits.per_second));
+        self.next_chat.insert(chat, at + per_chat);
+        at
+    }
+
+    /// Telegram answered 429 for `chat` with `retry_after`: nothing goes to that chat, nor
+    /// (as the answer does not say which limit was hit) to any chat, before `now + wait`.
+    pub fn retry_after(&mut self, chat: i64, wait: Duration, now: Instant) {
+        let until = now + wait;
+        self.next_any = Some(self.next_any.map_or(until, |t| t.max(until)));
+        let slot = self.next_chat.entry(chat).or_insert(until);
+        *slot = (*slot).max(until);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The limiter is pure: every test passes the instants itself, so nothing sleeps and no
+    // clock needs pausing.
+
+    #[test]
+    fn messages_to_many_groups_are_spaced_to_thirty_a_second() {
+        let mut l = Limiter::new(Limits::default());
+        let start = Instant::now();
+        let slots: Vec<Instant> = (0..90).map(|i| l.reserve(-1000 - i, start)).collect();
+        // 90 messages take three seconds and a little; no second holds more than 30.
+        assert_eq!(slots[0], start);
+        assert_eq!(slots[1] - slots[0], Duration::from_millis(35));
+        assert!(slots[89] - start < Duration::from_millis(3150));
+        for w in slots.windows(31) {
+            assert!(
+                w[30] - w[0] >= Duration::from_secs(1),
+                "31 messages within a second"
+            );
+        }
+    }
+
+    #[test]
+    fn one_group_gets_at_most_twenty_a_minute_and_a_private_chat_one_a_second() {
+        let mut l = Limiter::new(Limits::default());
+        let start = Instant::now();
+        let group: Vec<Instant> = (0..21).map(|_| l.reserve(-5, start)).collect();
+        assert_eq!(
+            group[1] - group[0],
+            Duration::from_millis(3002) + Duration::from_micros(500)
+        );
+        assert!(group[20] - group[0] > Duration::from_secs(60));
+        let private: Vec<Instant> = (0..3).map(|_| l.reserve(42, start)).collect();
+        assert_eq!(private[2] - private[0], Duration::from_millis(2100));
+    }
+
+    #[test]
+    fn a_retry_after_pauses_everything_for_exactly_that_long() {
+        let mut l = Limiter::new(Limits::default());
+        let start = Instant::now();
+        l.reserve(-5, start);
+        l.retry_after(-5, Duration::from_secs(7), start);
+        assert_eq!(l.reserve(-6, start), start + Duration::from_secs(7));
+        // The next one keeps its spacing after the first.
+        assert_eq!(
+            l.reserve(-5, start),
+            start + Duration::from_secs(7) + Duration::from_millis(35)
+        );
+        // Time moves on: the limiter does not hold back what is due.
+        let now = start + Duration::from_secs(100);
+        assert_eq!(l.reserve(-7, now), now);
+    }
+
+    #[test]
+    fn paid_broadcast_limits_allow_a_thousand_a_second() {
+        let mut l = Limiter::new(Limits {
+            per_second: 1000,
+            ..Limits::default()
+        });
+        let start = Instant::now();
+        let last = (0..1000).map(|i| l.reserve(-i - 1, start)).last();
+        // 95% of the paid rate at least.
+        assert_eq!(last, Some(start + Duration::from_micros(1050 * 999)));
+    }
+}

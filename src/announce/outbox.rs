@@ -1,0 +1,374 @@
+//! The outbox worker: claims due deliveries, sends each through the rate limiter, and records
+//! the platform's message id or what went wrong. Errors are sorted by [`decide_failure`]
+//! (pure): 429 waits exactly `retry_after`; 5xx and network errors retry with a growing pause
+//! up to a cap and a number of attempts; a bot kicked or a chat not found fails the target and
+//! deactivates the group; a group migrated to a supergroup is followed and retried.
+//!
+//! Crash safety comes from the store: a claimed row is leased, and a row whose worker died is
+//! claimed again once the lease runs out. A message can go twice only if the process died
+//! between the platform accepting it and [`crate::store::announce::AnnounceStore::finish_delivery`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use super::broadcast::first_send_time;
+use super::limiter::{Limiter, Limits};
+use crate::domain::Channel;
+use crate::store::announce::{ClaimedDelivery, DeliveryResult};
+use crate::store::{Store, StoreError};
+
+/// Why a send failed, as the worker needs to tell it apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// 429: wait exactly this long.
+    RetryAfter(Duration),
+    /// 403: the bot was kicked or blocked, or the chat is deactivated.
+    Forbidden(String),
+    /// The chat does not exist (any more).
+    ChatNotFound(String),
+    /// The group became a supergroup with this chat id.
+    Migrated(i64),
+    /// 5xx, a timeout, a network error: may work later.
+    Transient(String),
+    /// Refused as malformed (400): trying again would fail the same way.
+    Refused(String),
+}
+
+/// Sends one text to one chat of a platform. The Telegram adapter implements it; tests use
+/// the fake Bot API through it.
+#[async_trait]
+pub trait Sender: Send + Sync + 'static {
+    /// Sends `text` (plain text; the sender escapes it) to `chat`; returns the message id.
+    async fn send(&self, chat: &str, text: &str) -> Result<String, SendError>;
+}
+
+/// How the worker behaves.
+#[derive(Debug, Clone)]
+pub struct OutboxSettings {
+    /// The rate limits of the bot account.
+    pub limits: Limits,
+    /// Deliveries claimed at once.
+    pub batch: i64,
+    /// How long a claim holds a row; another worker takes it after that.
+    pub lease: Duration,
+    /// The pause between two looks at an empty outbox.
+    pub idle: Duration,
+    /// Tries of a target before a transient failure counts as final.
+    pub max_attempts: i64,
+    /// The longest pause between two tries.
+    pub max_backoff: Duration,
+}
+
+/// The variable that sets [`OutboxSettings::lease`] in seconds.
+pub const LEASE_VAR: &str = "GOPY_OUTBOX_LEASE_SECS";
+
+impl OutboxSettings {
+    /// The defaults, with the lease from `GOPY_OUTBOX_LEASE_SECS` when set (a short lease
+    /// lets a restarted process take over a dead one's claims sooner).
+    pub fn from_env() -> Self {
+        let mut s = Self::default();
+        if let Some(secs) = std::env::var(LEASE_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|n| *n > 0)
+        {
+            s.lease = Duration::from_secs(secs);
+        }
+        s
+    }
+}
+
+impl Default for OutboxSettings {
+    /// Claims of one second's worth of messages, leased for a minute.
+    fn default() -> Self {
+        let limits = Limits::default();
+        Self {
+            limits,
+            batch: i64::from(limits.per_second),
+            lease: Duration::from_secs(60),
+            idle: Duration::from_secs(1),
+            max_attempts: 8,
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the worker does after a failed send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureStep {
+    /// Record this result.
+    Record(DeliveryResult),
+    /// The group moved to this chat id: follow it, then retry now.
+    Follow(i64),
+}
+
+/// Decides what a failed send leads to; `attempts` counts this one.
+pub fn decide_failure(
+    e: &SendError,
+    attempts: i64,
+    settings: &OutboxSettings,
+    now: DateTime<Utc>,
+) -> FailureStep {
+    let retry = |wait: Duration, why: String| {
+        let wait = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+        FailureStep::Record(DeliveryResult::Retry(now + wait, why))
+    };
+    match e {
+        SendError::RetryAfter(wait) => retry(*wait, format!("429 retry after {}s", wait.as_secs())),
+        SendError::Migrated(to) => FailureStep::Follow(*to),
+        SendError::Forbidden(why) | SendError::ChatNotFound(why) => {
+            FailureStep::Record(DeliveryResult::Failed {
+                reason: why.clone(),
+                deactivate: true,
+            })
+        }
+        SendError::Refused(why) => FailureStep::Record(DeliveryResult::Failed {
+            reason: why.clone(),
+            deactivate: false,
+        }),
+        SendError::Transient(why) if attempts >= settings.max_attempts => {
+            FailureStep::Record(DeliveryResult::Failed {
+                reason: why.clone(),
+                deactivate: false,
+            })
+        }
+        SendError::Transient(why) => {
+            let exp = u32::try_from(attempts.clamp(0, 20)).unwrap_or(20);
+            let wait = Duration::from_secs(1u64 << exp).min(settings.max_backoff);
+            retry(wait, why.clone())
+        }
+    }
+}
+
+/// One outbox worker.
+pub struct Outbox {
+    /// Where deliveries are.
+    store: Arc<dyn Store>,
+    /// The platform.
+    sender: Arc<dyn Sender>,
+    /// The account's limiter (shared by the workers of this process).
+    limiter: Arc<Mutex<Limiter>>,
+    /// This worker's name in leases.
+    name: String,
+    /// How it behaves.
+    settings: OutboxSettings,
+}
+
+impl Outbox {
+    /// A worker named `name` (unique per process and worker).
+    pub fn new(
+        store: Arc<dyn Store>,
+        sender: Arc<dyn Sender>,
+        name: String,
+        settings: OutboxSettings,
+    ) -> Self {
+        Self {
+            store,
+            sender,
+            limiter: Arc::new(Mutex::new(Limiter::new(settings.limits))),
+            name,
+            settings,
+        }
+    }
+
+    /// Works until shutdown; a send in flight is finished and recorded first.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut trouble = false;
+        while !shutdown.is_cancelled() {
+            let now = Utc::now();
+            let lease = chrono::Duration::from_std(self.settings.lease)
+                .unwrap_or(chrono::Duration::minutes(5));
+            let claimed = match self
+                .store
+                .claim_deliveries(&self.name, self.settings.batch, now + lease, now)
+                .await
+            {
+                Ok(c) => {
+                    trouble = false;
+                    c
+                }
+                Err(e) => {
+                    if !trouble {
+                        tracing::warn!(error = %e, "cannot read the outbox; retrying");
+                        trouble = true;
+                    }
+                    Vec::new()
+                }
+            };
+            if claimed.is_empty() {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(self.settings.idle) => {}
+                }
+                continue;
+            }
+            for d in claimed {
+                if shutdown.is_cancelled() {
+                    // Unsent claims are released when their lease runs out.
+                    break;
+                }
+                self.deliver(d, &shutdown).await;
+            }
+        }
+    }
+
+    /// Sends one delivery when the limiter allows and records the result. A delivery of a
+    /// broadcast limited to daily windows that falls outside them (a retry, a long queue)
+    /// waits for the next window instead.
+    async fn deliver(&self, d: ClaimedDelivery, shutdown: &CancellationToken) {
+        let now = Utc::now();
+        let opens = first_send_time(&d.schedule, now);
+        if opens > now {
+            let result = DeliveryResult::Retry(opens, "outside the sending window".to_owned());
+            self.record(d.id, &result).await;
+            return;
+        }
+        let chat_id: i64 = d.chat.parse().unwrap_or_default();
+        let at = self
+            .limiter
+            .lock()
+            .await
+            .reserve(chat_id, tokio::time::Instant::now());
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep_until(at) => {}
+        }
+        let sent = self.sender.send(&d.chat, &d.text).await;
+        metrics::counter!("gopy_broadcast_sends_total", "result" => if sent.is_ok() { "ok" } else { "error" })
+            .increment(1);
+        let now = Utc::now();
+        let result = match sent {
+            Ok(id) => DeliveryResult::Sent(id),
+            Err(e) => {
+                if let SendError::RetryAfter(wait) = &e {
+                    self.limiter.lock().await.retry_after(
+                        chat_id,
+                        *wait,
+                        tokio::time::Instant::now(),
+                    );
+                }
+                match decide_failure(&e, d.attempts, &self.settings, now) {
+                    FailureStep::Record(r) => r,
+                    FailureStep::Follow(to) => {
+                        if let Err(e) = self
+                            .store
+                            .record_migration(
+                                Channel::Telegram,
+                                &d.chat,
+                                &to.to_string(),
+                                None,
+                                now,
+                            )
+                            .await
+                        {
+                            tracing::warn!(error = %e, "cannot record a group's migration");
+                        }
+                        DeliveryResult::Retry(now, "migrated to a supergroup".to_owned())
+                    }
+                }
+            }
+        };
+        self.record(d.id, &result).await;
+    }
+
+    /// Records a result, retrying a few times while the database is briefly away (if it stays
+    /// away, the lease runs out and the row is sent again: at most one duplicate).
+    async fn record(&self, delivery: i64, result: &DeliveryResult) {
+        let mut pause = Duration::from_millis(100);
+        for _ in 0..6 {
+            match self
+                .store
+                .finish_delivery(delivery, result, Utc::now())
+                .await
+            {
+                Ok(()) => return,
+                Err(StoreError::Unavailable(_)) => {
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(delivery, error = %e, "cannot record a delivery");
+                    return;
+                }
+            }
+        }
+        tracing::error!(
+            delivery,
+            "cannot record a delivery: the database stays unavailable"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    #[test]
+    fn every_error_class_leads_where_it_should() {
+        let s = OutboxSettings::default();
+        let now = at();
+        assert_eq!(
+            decide_failure(&SendError::RetryAfter(Duration::from_secs(7)), 1, &s, now),
+            FailureStep::Record(DeliveryResult::Retry(
+                now + chrono::Duration::seconds(7),
+                "429 retry after 7s".to_owned()
+            ))
+        );
+        assert_eq!(
+            decide_failure(&SendError::Migrated(-1_005), 1, &s, now),
+            FailureStep::Follow(-1_005)
+        );
+        for e in [
+            SendError::Forbidden("kicked".into()),
+            SendError::ChatNotFound("chat not found".into()),
+        ] {
+            assert!(matches!(
+                decide_failure(&e, 1, &s, now),
+                FailureStep::Record(DeliveryResult::Failed {
+                    deactivate: true,
+                    ..
+                })
+            ));
+        }
+        assert!(matches!(
+            decide_failure(&SendError::Refused("bad".into()), 1, &s, now),
+            FailureStep::Record(DeliveryResult::Failed {
+                deactivate: false,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn transient_failures_back_off_up_to_a_cap_then_give_up() {
+        let s = OutboxSettings::default();
+        let now = at();
+        let wait =
+            |attempts| match decide_failure(&SendError::Transient("502".into()), attempts, &s, now)
+            {
+                FailureStep::Record(DeliveryResult::Retry(t, _)) => Some((t - now).num_seconds()),
+                _ => None,
+            };
+        assert_eq!(wait(1), Some(2));
+        assert_eq!(wait(3), Some(8));
+        assert_eq!(wait(7), Some(128));
+        assert_eq!(wait(8), None, "the eighth failure is final");
+        let capped = OutboxSettings {
+            max_attempts: 100,
+            ..OutboxSettings::default()
+        };
+        assert!(matches!(
+            decide_failure(&SendError::Transient("x".into()), 30, &capped, now),
+            FailureStep::Record(DeliveryResult::Retry(t, _)) if t - now == chrono::Duration::seconds(300)
+        ));
+    }
+}

@@ -1,0 +1,769 @@
+//! The SQL of [`super::AnnounceStore`], written once for both backends. It uses `$N`
+//! placeholders (both drivers accept them), binds times as `DateTime<Utc>` (SQLite stores them
+//! as RFC 3339 text in UTC, which sorts like the instants it names) and JSON through
+//! [`sqlx::types::Json`]. A macro rather than generic code because each backend's rows decode
+//! through its own driver.
+
+/// The columns of `chat_groups` in the order [`super::GroupRow`] names them.
+pub(super) const GROUP_COLUMNS: &str = "id, channel, external_id, kind, title, state, unit_code, \
+     bot_status, can_delete, can_restrict, migrated_to, migrated_from, updated_at";
+
+/// The columns of `staff_users` in the order [`super::StaffRow`] names them.
+pub(super) const STAFF_COLUMNS: &str =
+    "id, name, roles, unit_code, telegram_user_id, linked_at, created_at";
+
+/// Records an update as processed inside `$tx`; returns `Ok(None)` from the enclosing
+/// function when it was processed before.
+macro_rules! claim_update {
+    ($tx:expr, $channel:expr, $update:expr, $now:expr) => {
+        if let Some(key) = $update {
+            let done = sqlx::query(
+                "INSERT INTO processed_updates (channel, update_key, processed_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind($channel.as_str())
+            .bind(key)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Ok(None);
+            }
+        }
+    };
+}
+
+/// Appends one audit entry inside `$tx`.
+macro_rules! audit_in {
+    ($tx:expr, $now:expr, $actor:expr, $action:expr, $detail:expr) => {
+        sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
+            .bind($now)
+            .bind($actor)
+            .bind($action)
+            .bind(sqlx::types::Json($detail))
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+
+/// Reads one group by a condition on `$1`.
+macro_rules! group_where {
+    ($conn:expr, $cond:literal, $($bind:expr),+) => {{
+        let sql = format!("SELECT {} FROM chat_groups WHERE {}", $crate::store::announce::sql::GROUP_COLUMNS, $cond);
+        let row: Option<$crate::store::announce::GroupRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))$(.bind($bind))+.fetch_optional($conn).await?;
+        row.map($crate::store::announce::ChatGroup::try_from).transpose()?
+    }};
+}
+
+/// Reads staff users by a condition.
+macro_rules! staff_where {
+    ($conn:expr, $cond:literal $(, $bind:expr)*) => {{
+        let sql = format!("SELECT {} FROM staff_users WHERE {} ORDER BY name", $crate::store::announce::sql::STAFF_COLUMNS, $cond);
+        let rows: Vec<$crate::store::announce::StaffRow> =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))$(.bind($bind))*.fetch_all($conn).await?;
+        rows.into_iter()
+            .map($crate::store::announce::StaffUser::try_from)
+            .collect::<$crate::store::StoreResult<Vec<_>>>()?
+    }};
+}
+
+/// The columns of `broadcasts` in the order [`super::BroadcastRow`] names them.
+pub(super) const BROADCAST_COLUMNS: &str = "id, campaign_id, text, audience, schedule, state, \
+     revision, created_by, submitted_by, approved_by, approved_revision, created_at, updated_at";
+
+/// Moves every scheduled or sending broadcast with nothing pending left to `sent` or
+/// `partly_failed`, auditing each.
+macro_rules! finish_broadcasts {
+    ($tx:expr, $now:expr) => {{
+        let done: Vec<(i64, String)> = sqlx::query_as(
+            "UPDATE broadcasts SET state = CASE WHEN EXISTS (SELECT 1 FROM deliveries d \
+             WHERE d.broadcast_id = broadcasts.id AND d.state = 'failed') THEN 'partly_failed' \
+             ELSE 'sent' END, finished_at = $1, updated_at = $1 \
+             WHERE state IN ('scheduled', 'sending') AND NOT EXISTS (SELECT 1 FROM deliveries d \
+             WHERE d.broadcast_id = broadcasts.id AND d.state = 'pending') RETURNING id, state",
+        )
+        .bind($now)
+        .fetch_all(&mut *$tx)
+        .await?;
+        for (id, state) in done {
+            audit_in!($tx, $now, "system", "broadcast.finish", serde_json::json!({
+                "broadcast": id, "to": state,
+            }));
+        }
+    }};
+}
+
+/// Implements [`super::AnnounceStore`] for a store type that has `announce_write()` (a write
+/// transaction) and `announce_read()` (a pool for reads). `$skip_locked` and `$for_update`
+/// are the row-locking clauses of the backend (empty on SQLite, whose write transactions
+/// exclude each other).
+macro_rules! announce_store {
+    ($store:ty, $skip_locked:literal, $for_update:literal) => {
+        #[async_trait::async_trait]
+        impl $crate::store::announce::AnnounceStore for $store {
+            async fn unit_nodes(&self) -> $crate::store::StoreResult<Vec<$crate::store::announce::UnitNode>> {
+                let rows: Vec<(String, String, Option<String>)> =
+                    sqlx::query_as("SELECT code, name, parent_code FROM units ORDER BY code")
+                        .fetch_all(self.announce_read())
+                        .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(code, name, parent)| $crate::store::announce::UnitNode { code, name, parent })
+                    .collect())
+            }
+
+            async fn add_staff(
+                &self,
+                new: &$crate::store::announce::NewStaff,
+                link: &$crate::store::announce::LinkCode,
+                actor: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::announce::StaffUser> {
+                let mut tx = self.announce_write().await?;
+                let roles = $crate::store::announce::roles_text(&new.roles);
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO staff_users (name, roles, unit_code, link_code, \
+                     link_code_expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(&new.name)
+                .bind(&roles)
+                .bind(&new.unit)
+                .bind(&link.code)
+                .bind(link.expires_at)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                audit_in!(tx, now, actor, "staff.add", serde_json::json!({
+                    "staff": id, "name": new.name, "roles": roles, "unit": new.unit,
+                }));
+                let mut users = staff_where!(&mut *tx, "id = $1", id);
+                tx.commit().await?;
+                users.pop().ok_or_else(|| $crate::store::StoreError::Corrupt("staff user vanished".into()))
+            }
+
+            async fn staff(&self) -> $crate::store::StoreResult<Vec<$crate::store::announce::StaffUser>> {
+                Ok(staff_where!(self.announce_read(), "TRUE"))
+            }
+
+            async fn staff_by_name(&self, name: &str) -> $crate::store::StoreResult<Option<$crate::store::announce::StaffUser>> {
+                Ok(staff_where!(self.announce_read(), "name = $1", name).pop())
+            }
+
+            async fn staff_by_telegram(&self, user_id: i64) -> $crate::store::StoreResult<Option<$crate::store::announce::StaffUser>> {
+                Ok(staff_where!(self.announce_read(), "telegram_user_id = $1 AND disabled_at IS NULL", user_id).pop())
+            }
+
+            async fn set_link_code(
+                &self,
+                staff: i64,
+                link: &$crate::store::announce::LinkCode,
+                actor: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.announce_write().await?;
+                let done = sqlx::query(
+                    "UPDATE staff_users SET link_code = $1, link_code_expires_at = $2 WHERE id = $3",
+                )
+                .bind(&link.code)
+                .bind(link.expires_at)
+                .bind(staff)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                audit_in!(tx, now, actor, "staff.link_code", serde_json::json!({ "staff": staff }));
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn link_telegram(
+                &self,
+                code: &str,
+                user_id: i64,
+                update: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::announce::LinkOutcome>> {
+                use $crate::store::announce::LinkOutcome;
+                let mut tx = self.announce_write().await?;
+                claim_update!(tx, $crate::domain::Channel::Telegram, update, now);
+                let found: Option<(i64, String, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
+                    "SELECT id, name, link_code_expires_at FROM staff_users \
+                     WHERE link_code = $1 AND disabled_at IS NULL",
+                )
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let outcome = match found {
+                    None => LinkOutcome::Unknown,
+                    Some((_, _, expires)) if expires.is_none_or(|e| e <= now) => LinkOutcome::Expired,
+                    Some((id, name, _)) => {
+                        sqlx::query(
+                            "UPDATE staff_users SET telegram_user_id = NULL \
+                             WHERE telegram_user_id = $1 AND id <> $2",
+                        )
+                        .bind(user_id)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE staff_users SET telegram_user_id = $1, linked_at = $2, \
+                             link_code = NULL, link_code_expires_at = NULL WHERE id = $3",
+                        )
+                        .bind(user_id)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                        audit_in!(tx, now, &name, "staff.link_telegram", serde_json::json!({ "staff": id }));
+                        match staff_where!(&mut *tx, "id = $1", id).pop() {
+                            Some(user) => LinkOutcome::Linked(user),
+                            None => LinkOutcome::Unknown,
+                        }
+                    }
+                };
+                tx.commit().await?;
+                Ok(Some(outcome))
+            }
+
+            async fn record_membership(
+                &self,
+                m: &$crate::store::announce::BotMembership,
+                update: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::announce::ChatGroup>> {
+                use $crate::store::announce::GroupState;
+                let mut tx = self.announce_write().await?;
+                claim_update!(tx, m.channel, update, now);
+                let channel = m.channel.as_str();
+                let existing = group_where!(&mut *tx, "channel = $1 AND external_id = $2", channel, &m.external_id);
+                let present = m.status.is_present();
+                let (id, action) = match existing {
+                    None => {
+                        // A chat known under this id only as the old id of a migrated group:
+                        // the migration was followed already; nothing to record.
+                        if let Some(g) = group_where!(&mut *tx, "channel = $1 AND migrated_from = $2", channel, &m.external_id) {
+                            tx.commit().await?;
+                            return Ok(Some(g));
+                        }
+                        let state = if present { GroupState::Pending } else { GroupState::Inactive };
+                        let id: i64 = sqlx::query_scalar(
+                            "INSERT INTO chat_groups (channel, external_id, kind, title, state, \
+                             bot_status, can_delete, can_restrict, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING id",
+                        )
+                        .bind(channel)
+                        .bind(&m.external_id)
+                        .bind(m.kind.as_str())
+                        .bind(&m.title)
+                        .bind(state.as_str())
+                        .bind(m.status.as_str())
+                        .bind(m.can_delete)
+                        .bind(m.can_restrict)
+                        .bind(now)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        (id, if present { "group.added" } else { "group.removed" })
+                    }
+                    Some(g) => {
+                        let (state, unit, action) = match (g.state, present) {
+                            (GroupState::Inactive, true) => (GroupState::Pending, None, "group.added"),
+                            (_, false) => (GroupState::Inactive, g.unit.clone(), "group.removed"),
+                            (s, true) => (s, g.unit.clone(), "group.rights"),
+                        };
+                        sqlx::query(
+                            "UPDATE chat_groups SET kind = $1, title = $2, state = $3, unit_code = $4, \
+                             bot_status = $5, can_delete = $6, can_restrict = $7, updated_at = $8 \
+                             WHERE id = $9",
+                        )
+                        .bind(m.kind.as_str())
+                        .bind(&m.title)
+                        .bind(state.as_str())
+                        .bind(unit)
+                        .bind(m.status.as_str())
+                        .bind(m.can_delete)
+                        .bind(m.can_restrict)
+                        .bind(now)
+                        .bind(g.id)
+                        .execute(&mut *tx)
+                        .await?;
+                        (g.id, action)
+                    }
+                };
+                audit_in!(tx, now, "system", action, serde_json::json!({
+                    "group": id, "status": m.status.as_str(),
+                    "can_delete": m.can_delete, "can_restrict": m.can_restrict,
+                }));
+                let group = group_where!(&mut *tx, "id = $1", id);
+                tx.commit().await?;
+                Ok(group)
+            }
+
+            async fn record_title(
+                &self,
+                channel: $crate::domain::Channel,
+                external_id: &str,
+                title: &str,
+                update: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::announce::ChatGroup>> {
+                let mut tx = self.announce_write().await?;
+                claim_update!(tx, channel, update, now);
+                let Some(g) = group_where!(&mut *tx, "channel = $1 AND external_id = $2", channel.as_str(), external_id) else {
+                    tx.commit().await?;
+                    return Ok(None);
+                };
+                sqlx::query("UPDATE chat_groups SET title = $1, updated_at = $2 WHERE id = $3")
+                    .bind(title)
+                    .bind(now)
+                    .bind(g.id)
+                    .execute(&mut *tx)
+                    .await?;
+                audit_in!(tx, now, "system", "group.title", serde_json::json!({
+                    "group": g.id, "from": g.title, "to": title,
+                }));
+                let group = group_where!(&mut *tx, "id = $1", g.id);
+                tx.commit().await?;
+                Ok(group)
+            }
+
+            async fn record_migration(
+                &self,
+                channel: $crate::domain::Channel,
+                from: &str,
+                to: &str,
+                update: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::announce::ChatGroup>> {
+                use $crate::store::announce::GroupState;
+                let mut tx = self.announce_write().await?;
+                claim_update!(tx, channel, update, now);
+                let ch = channel.as_str();
+                let old = group_where!(&mut *tx, "channel = $1 AND external_id = $2", ch, from);
+                let new = group_where!(&mut *tx, "channel = $1 AND external_id = $2", ch, to);
+                let id = match (old, new) {
+                    (None, None) => {
+                        tx.commit().await?;
+                        return Ok(None);
+                    }
+                    (None, Some(n)) => {
+                        if n.migrated_from.is_none() {
+                            sqlx::query("UPDATE chat_groups SET migrated_from = $1, updated_at = $2 WHERE id = $3")
+                                .bind(from)
+                                .bind(now)
+                                .bind(n.id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        n.id
+                    }
+                    (Some(o), None) => {
+                        sqlx::query(
+                            "UPDATE chat_groups SET external_id = $1, migrated_from = $2, \
+                             kind = 'supergroup', updated_at = $3 WHERE id = $4",
+                        )
+                        .bind(to)
+                        .bind(from)
+                        .bind(now)
+                        .bind(o.id)
+                        .execute(&mut *tx)
+                        .await?;
+                        audit_in!(tx, now, "system", "group.migrated", serde_json::json!({
+                            "group": o.id, "from": from, "to": to,
+                        }));
+                        o.id
+                    }
+                    (Some(o), Some(n)) => {
+                        // Both rows exist: the new chat was seen before the migration was.
+                        // The new row takes the old one's binding and its pending deliveries.
+                        let (state, unit) = match (n.state, o.state, &o.unit) {
+                            (GroupState::Bound, _, _) => (n.state, n.unit.clone()),
+                            (GroupState::Pending, GroupState::Bound, Some(u)) => (GroupState::Bound, Some(u.clone())),
+                            _ => (n.state, n.unit.clone()),
+                        };
+                        sqlx::query(
+                            "UPDATE chat_groups SET state = $1, unit_code = $2, migrated_from = $3, \
+                             updated_at = $4 WHERE id = $5",
+                        )
+                        .bind(state.as_str())
+                        .bind(unit)
+                        .bind(from)
+                        .bind(now)
+                        .bind(n.id)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE chat_groups SET state = 'inactive', migrated_to = $1, \
+                             updated_at = $2 WHERE id = $3",
+                        )
+                        .bind(to)
+                        .bind(now)
+                        .bind(o.id)
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "UPDATE deliveries SET chat_group_id = $1 WHERE chat_group_id = $2 \
+                             AND state = 'pending' AND broadcast_id NOT IN \
+                             (SELECT broadcast_id FROM deliveries WHERE chat_group_id = $1)",
+                        )
+                        .bind(n.id)
+                        .bind(o.id)
+                        .execute(&mut *tx)
+                        .await?;
+                        audit_in!(tx, now, "system", "group.migrated", serde_json::json!({
+                            "group": n.id, "merged": o.id, "from": from, "to": to,
+                        }));
+                        n.id
+                    }
+                };
+                let group = group_where!(&mut *tx, "id = $1", id);
+                tx.commit().await?;
+                Ok(group)
+            }
+
+            async fn groups(&self) -> $crate::store::StoreResult<Vec<$crate::store::announce::ChatGroup>> {
+                let sql = format!("SELECT {} FROM chat_groups ORDER BY id", $crate::store::announce::sql::GROUP_COLUMNS);
+                let rows: Vec<$crate::store::announce::GroupRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(self.announce_read()).await?;
+                rows.into_iter().map($crate::store::announce::ChatGroup::try_from).collect()
+            }
+
+            async fn group(&self, id: i64) -> $crate::store::StoreResult<Option<$crate::store::announce::ChatGroup>> {
+                Ok(group_where!(self.announce_read(), "id = $1", id))
+            }
+
+            async fn group_by_external(
+                &self,
+                channel: $crate::domain::Channel,
+                external_id: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::announce::ChatGroup>> {
+                let found = group_where!(self.announce_read(), "channel = $1 AND external_id = $2", channel.as_str(), external_id);
+                Ok(match found {
+                    Some(g) => Some(g),
+                    None => group_where!(self.announce_read(), "channel = $1 AND migrated_from = $2", channel.as_str(), external_id),
+                })
+            }
+
+            async fn bind_group(
+                &self,
+                group: i64,
+                unit: Option<&str>,
+                actor: &str,
+                update: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::announce::ChatGroup>> {
+                use $crate::store::announce::GroupState;
+                let mut tx = self.announce_write().await?;
+                claim_update!(tx, $crate::domain::Channel::Telegram, update, now);
+                let Some(g) = group_where!(&mut *tx, "id = $1", group) else {
+                    tx.commit().await?;
+                    return Ok(None);
+                };
+                let state = match (g.state, unit) {
+                    (GroupState::Inactive, _) => GroupState::Inactive,
+                    (_, Some(_)) => GroupState::Bound,
+                    (_, None) => GroupState::Pending,
+                };
+                sqlx::query(
+                    "UPDATE chat_groups SET state = $1, unit_code = $2, bound_at = $3, bound_by = $4, \
+                     updated_at = $3 WHERE id = $5",
+                )
+                .bind(state.as_str())
+                .bind(unit)
+                .bind(now)
+                .bind(actor)
+                .bind(group)
+                .execute(&mut *tx)
+                .await?;
+                let action = if unit.is_some() { "group.bind" } else { "group.unbind" };
+                audit_in!(tx, now, actor, action, serde_json::json!({
+                    "group": group, "unit": unit, "previous_unit": g.unit,
+                }));
+                let group = group_where!(&mut *tx, "id = $1", group);
+                tx.commit().await?;
+                Ok(group)
+            }
+            async fn create_broadcast(
+                &self,
+                new: &$crate::store::announce::NewBroadcast,
+                actor: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::announce::Broadcast> {
+                let mut tx = self.announce_write().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO broadcasts (campaign_id, text, audience, schedule, state, revision, \
+                     created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, 'draft', 1, $5, $6, $6) \
+                     RETURNING id",
+                )
+                .bind(new.campaign_id)
+                .bind(&new.text)
+                .bind(sqlx::types::Json(&new.audience))
+                .bind(sqlx::types::Json($crate::store::announce::Schedule::Now))
+                .bind(new.created_by)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                audit_in!(tx, now, actor, "broadcast.create", serde_json::json!({
+                    "broadcast": id, "audience": new.audience, "chars": new.text.chars().count(),
+                }));
+                let sql = format!("SELECT {} FROM broadcasts WHERE id = $1", $crate::store::announce::sql::BROADCAST_COLUMNS);
+                let row: $crate::store::announce::BroadcastRow =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                row.try_into()
+            }
+
+            async fn broadcast(&self, id: i64) -> $crate::store::StoreResult<Option<$crate::store::announce::Broadcast>> {
+                let sql = format!("SELECT {} FROM broadcasts WHERE id = $1", $crate::store::announce::sql::BROADCAST_COLUMNS);
+                let row: Option<$crate::store::announce::BroadcastRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.announce_read()).await?;
+                row.map(TryInto::try_into).transpose()
+            }
+
+            async fn transition(
+                &self,
+                t: &$crate::store::announce::Transition,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::store::announce::BroadcastState;
+                let mut tx = self.announce_write().await?;
+                let sql = concat!("SELECT state, revision FROM broadcasts WHERE id = $1 ", $for_update);
+                let current: Option<(String, i64)> =
+                    sqlx::query_as(sql).bind(t.broadcast).fetch_optional(&mut *tx).await?;
+                if current != Some((t.from.0.as_str().to_owned(), t.from.1)) {
+                    return Ok(false);
+                }
+                let revision = t.from.1 + i64::from(t.text.is_some());
+                sqlx::query(
+                    "UPDATE broadcasts SET state = $1, text = COALESCE($2, text), \
+                     schedule = COALESCE($3, schedule), revision = $4, \
+                     submitted_by = COALESCE($5, submitted_by), \
+                     approved_by = COALESCE($6, approved_by), \
+                     approved_revision = CASE WHEN $6 IS NULL THEN approved_revision ELSE $4 END, \
+                     updated_at = $7, \
+                     finished_at = CASE WHEN $1 = 'cancelled' THEN $7 ELSE finished_at END \
+                     WHERE id = $8",
+                )
+                .bind(t.to.as_str())
+                .bind(&t.text)
+                .bind(t.schedule.as_ref().map(sqlx::types::Json))
+                .bind(revision)
+                .bind(t.submitted_by)
+                .bind(t.approved_by)
+                .bind(now)
+                .bind(t.broadcast)
+                .execute(&mut *tx)
+                .await?;
+                for (group, not_before) in &t.deliveries {
+                    sqlx::query(
+                        "INSERT INTO deliveries (broadcast_id, chat_group_id, state, not_before, updated_at) \
+                         VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(t.broadcast)
+                    .bind(group)
+                    .bind(not_before)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                let mut cancelled = 0;
+                if t.to == BroadcastState::Cancelled {
+                    cancelled = sqlx::query(
+                        "UPDATE deliveries SET state = 'cancelled', lease_until = NULL, updated_at = $1 \
+                         WHERE broadcast_id = $2 AND state = 'pending'",
+                    )
+                    .bind(now)
+                    .bind(t.broadcast)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+                audit_in!(tx, now, &t.actor, t.action, serde_json::json!({
+                    "broadcast": t.broadcast, "from": t.from.0.as_str(), "to": t.to.as_str(),
+                    "revision": revision, "text_changed": t.text.is_some(),
+                    "schedule": t.schedule, "deliveries": t.deliveries.len(),
+                    "cancelled_deliveries": cancelled,
+                }));
+                if t.to == BroadcastState::Scheduled {
+                    finish_broadcasts!(tx, now);
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn claim_deliveries(
+                &self,
+                worker: &str,
+                limit: i64,
+                lease_until: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::announce::ClaimedDelivery>> {
+                let mut tx = self.announce_write().await?;
+                // Targets whose group is gone fail at once: nothing can reach them.
+                let gone = sqlx::query(
+                    "UPDATE deliveries SET state = 'failed', error = 'group inactive', \
+                     lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
+                     AND not_before <= $1 AND chat_group_id IN \
+                     (SELECT id FROM chat_groups WHERE state = 'inactive')",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let sql = concat!(
+                    "UPDATE deliveries SET lease_until = $1, leased_by = $2, attempts = attempts + 1, \
+                     updated_at = $3 WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' \
+                     AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
+                     ORDER BY not_before, id LIMIT $4 ", $skip_locked, ") RETURNING id"
+                );
+                let claimed: Vec<i64> = sqlx::query_scalar(sql)
+                    .bind(lease_until)
+                    .bind(worker)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut out = Vec::with_capacity(claimed.len());
+                if !claimed.is_empty() {
+                    let rows: Vec<(i64, i64, i64, String, String, i64, sqlx::types::Json<$crate::store::announce::Schedule>)> = sqlx::query_as(
+                        "SELECT d.id, d.broadcast_id, d.chat_group_id, g.external_id, b.text, d.attempts, b.schedule \
+                         FROM deliveries d JOIN chat_groups g ON g.id = d.chat_group_id \
+                         JOIN broadcasts b ON b.id = d.broadcast_id \
+                         WHERE d.leased_by = $1 AND d.lease_until = $2 AND d.state = 'pending' \
+                         ORDER BY d.not_before, d.id",
+                    )
+                    .bind(worker)
+                    .bind(lease_until)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    let started: Vec<i64> = sqlx::query_scalar(
+                        "UPDATE broadcasts SET state = 'sending', updated_at = $1 WHERE state = 'scheduled' \
+                         AND id IN (SELECT broadcast_id FROM deliveries WHERE leased_by = $2 AND lease_until = $3) \
+                         RETURNING id",
+                    )
+                    .bind(now)
+                    .bind(worker)
+                    .bind(lease_until)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    for id in started {
+                        audit_in!(tx, now, "system", "broadcast.sending", serde_json::json!({ "broadcast": id }));
+                    }
+                    out = rows
+                        .into_iter()
+                        .filter(|r| claimed.contains(&r.0))
+                        .map(|(id, broadcast_id, group_id, chat, text, attempts, schedule)| {
+                            $crate::store::announce::ClaimedDelivery {
+                                id, broadcast_id, group_id, chat, text, attempts, schedule: schedule.0,
+                            }
+                        })
+                        .collect();
+                }
+                if gone > 0 {
+                    finish_broadcasts!(tx, now);
+                }
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn finish_delivery(
+                &self,
+                delivery: i64,
+                result: &$crate::store::announce::DeliveryResult,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::store::announce::DeliveryResult;
+                let mut tx = self.announce_write().await?;
+                match result {
+                    DeliveryResult::Sent(message_id) => {
+                        sqlx::query(
+                            "UPDATE deliveries SET state = 'sent', message_id = $1, sent_at = $2, \
+                             updated_at = $2, lease_until = NULL, error = NULL WHERE id = $3",
+                        )
+                        .bind(message_id)
+                        .bind(now)
+                        .bind(delivery)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    DeliveryResult::Retry(at, error) => {
+                        sqlx::query(
+                            "UPDATE deliveries SET not_before = $1, error = $2, lease_until = NULL, \
+                             updated_at = $3 WHERE id = $4 AND state = 'pending'",
+                        )
+                        .bind(at)
+                        .bind(error)
+                        .bind(now)
+                        .bind(delivery)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    DeliveryResult::Failed { reason, deactivate } => {
+                        let group: Option<i64> = sqlx::query_scalar(
+                            "UPDATE deliveries SET state = 'failed', error = $1, lease_until = NULL, \
+                             updated_at = $2 WHERE id = $3 RETURNING chat_group_id",
+                        )
+                        .bind(reason)
+                        .bind(now)
+                        .bind(delivery)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if let (Some(group), true) = (group, *deactivate) {
+                            sqlx::query(
+                                "UPDATE chat_groups SET state = 'inactive', updated_at = $1 WHERE id = $2",
+                            )
+                            .bind(now)
+                            .bind(group)
+                            .execute(&mut *tx)
+                            .await?;
+                            audit_in!(tx, now, "system", "group.deactivated", serde_json::json!({
+                                "group": group, "reason": reason,
+                            }));
+                        }
+                    }
+                }
+                finish_broadcasts!(tx, now);
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn delivery_report(&self, broadcast: i64) -> $crate::store::StoreResult<Vec<(String, String, i64)>> {
+                Ok(sqlx::query_as(
+                    "SELECT COALESCE(g.unit_code, '-'), d.state, count(*) FROM deliveries d \
+                     JOIN chat_groups g ON g.id = d.chat_group_id WHERE d.broadcast_id = $1 \
+                     GROUP BY COALESCE(g.unit_code, '-'), d.state ORDER BY 1, 2",
+                )
+                .bind(broadcast)
+                .fetch_all(self.announce_read())
+                .await?)
+            }
+
+            async fn delivery_counts(&self, broadcast: i64) -> $crate::store::StoreResult<$crate::store::announce::DeliveryCounts> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(
+                    "SELECT state, count(*) FROM deliveries WHERE broadcast_id = $1 GROUP BY state",
+                )
+                .bind(broadcast)
+                .fetch_all(self.announce_read())
+                .await?;
+                let mut counts = $crate::store::announce::DeliveryCounts::default();
+                for (state, n) in rows {
+                    match state.as_str() {
+                        "pending" => counts.pending = n,
+                        "sent" => counts.sent = n,
+                        "failed" => counts.failed = n,
+                        _ => counts.cancelled += n,
+                    }
+                }
+                counts.reasons = sqlx::query_as(
+                    "SELECT COALESCE(error, ''), count(*) FROM deliveries WHERE broadcast_id = $1 \
+                     AND state = 'failed' GROUP BY error ORDER BY count(*) DESC, 1",
+                )
+                .bind(broadcast)
+                .fetch_all(self.announce_read())
+                .await?;
+                Ok(counts)
+            }
+        }
+    };
+}
