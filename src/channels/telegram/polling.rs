@@ -145,7 +145,7 @@ impl Poller {
                 Phase::Stepped(batch) => batch,
             };
             // The previous batch's replies are out: this batch's may go.
-            let mut first_unfinished: Option<i64> = None;
+            let mut first_unfinished: Option<i64> = batch.unfinished;
             if batch.leftover.is_empty() {
                 sending = Some(Box::pin(self.send_settled(
                     batch.settled,
@@ -157,7 +157,7 @@ impl Poller {
                     self.send_settled(batch.settled, batch.started, &outage),
                     self.run_one_by_one(batch.leftover, &outage)
                 );
-                first_unfinished = unfinished.into_iter().min();
+                first_unfinished = unfinished.into_iter().chain(first_unfinished).min();
             }
             let next = first_unfinished.unwrap_or(batch.last + 1);
             // Never go below the first update of the batch (a redelivered duplicate can carry
@@ -307,10 +307,21 @@ impl Poller {
 
         let mut inbounds = Vec::new();
         let mut callbacks = Vec::new();
+        let mut group_events = Vec::new();
         for (id, route) in groups.iter_mut().flatten() {
-            if let Route::Dialog(ev) = route {
-                callbacks.extend(ev.callback.take());
-                inbounds.push(inbound(*id, ev));
+            match route {
+                Route::Dialog(ev) => {
+                    callbacks.extend(ev.callback.take());
+                    inbounds.push(inbound(*id, ev));
+                }
+                Route::Group(_) => {
+                    // Group events are stored here, before the batch can be confirmed, in
+                    // the order they came (one chat's events build on each other).
+                    if let Route::Group(ev) = std::mem::replace(route, Route::Skip) {
+                        group_events.push((*id, ev));
+                    }
+                }
+                _ => {}
             }
         }
         let answers =
@@ -322,7 +333,20 @@ impl Poller {
                 self.handler.handle_batch(&inbounds).await
             }
         };
-        let (_, stepped) = tokio::join!(answers, stepped);
+        let in_groups = async {
+            let mut unfinished = None;
+            for (id, ev) in group_events {
+                let store = self.handler.store();
+                if unfinished.is_none()
+                    && !super::groups::run(&self.out, store, id, ev, &self.shutdown).await
+                {
+                    // Shutdown during an outage: this one and the later ones stay unconfirmed.
+                    unfinished = Some(id);
+                }
+            }
+            unfinished
+        };
+        let (_, stepped, unfinished) = tokio::join!(answers, stepped, in_groups);
         let mut stepped = stepped.into_iter();
 
         // Pair every dialog event with its replies, in the order the events were collected.
@@ -331,6 +355,7 @@ impl Poller {
         let mut batch = Batch {
             settled: Vec::with_capacity(groups.len()),
             leftover: Vec::new(),
+            unfinished,
             started,
             first,
             last,
@@ -543,6 +568,8 @@ struct Batch {
     settled: Vec<Vec<Settled>>,
     /// Residents whose steps were not committed: to run one by one.
     leftover: Vec<Vec<(i64, Route)>>,
+    /// The first group event that could not be stored before shutdown, if any.
+    unfinished: Option<i64>,
     /// When it was fetched.
     started: Instant,
     /// Its lowest and highest `update_id`.
