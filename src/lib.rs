@@ -10,6 +10,7 @@
 //! - [`service`]: the dialog shell, running one inbound event in one transaction.
 //! - [`channels`]: Telegram and terminal adapters.
 //! - [`http`]: the axum router (health, readiness, metrics).
+//! - [`text`]: Vietnamese text normalisation shared by moderation and synthesis.
 //! - [`config`], [`telemetry`], [`startup`], [`cli`]: process wiring.
 
 pub mod campaign;
@@ -24,3 +25,4 @@ pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod text;
