@@ -57,6 +57,8 @@ pub enum Cmd {
         #[command(subcommand)]
         command: OpinionsCmd,
     },
+    /// Kiểm duyệt / moderation: check, eval, queue, decide, log, watch list.
+    Moderation(crate::moderation::cli::ModerationArgs),
 }
 
 /// `gopy campaign …`
@@ -167,5 +169,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Campaign { command } => crate::campaign::cli::run(&settings, command).await,
         Cmd::Opinions { command } => crate::campaign::cli::run_opinions(&settings, command).await,
+        Cmd::Moderation(args) => crate::moderation::cli::run(&settings, args).await,
     }
 }

@@ -10,6 +10,7 @@
 //! - [`service`]: the dialog shell, running one inbound event in one transaction.
 //! - [`channels`]: Telegram and terminal adapters.
 //! - [`http`]: the axum router (health, readiness, metrics).
+//! - [`moderation`]: word lists, detection, the moderators' queue and log.
 //! - [`text`]: Vietnamese text normalisation shared by moderation and synthesis.
 //! - [`config`], [`telemetry`], [`startup`], [`cli`]: process wiring.
 
@@ -21,6 +22,7 @@ pub mod dialog;
 pub mod domain;
 pub mod http;
 pub mod i18n;
+pub mod moderation;
 pub mod service;
 pub mod startup;
 pub mod store;

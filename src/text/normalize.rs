@@ -6,7 +6,8 @@
 //!    (full-width and mathematical letters), upper case, and look-alike letters from other
 //!    scripts (Cyrillic `о`, Greek `α`, Icelandic `ð` for `đ`);
 //! 2. digits standing in for letters inside a word (`ch3t` → `chet`);
-//! 3. repeated letters (`đẹpppp` → `đẹp`; a doubled `oo` is kept, as in `xoong`);
+//! 3. repeated letters (`đẹpppp` → `đẹp`; a doubled `oo` is kept, as in `xoong`, and a
+//!    word of one repeated letter keeps two: `ccc` → `cc`);
 //! 4. separators inside a word (`đ.m`, `n-g-u`) and words spelled letter by letter (`v c l`);
 //! 5. teen-code letters in accented words (`fải` → `phải`, `wá` → `quá`, `jờ` → `giờ`);
 //! 6. old and new tone placement (`hoà`/`hòa`, `thuỷ`/`thủy`): the tone goes where the
@@ -504,7 +505,8 @@ fn digit_letter(d: char) -> Option<char> {
 }
 
 /// Step 3: a letter typed several times counts once; a tone on any of them is kept. A doubled
-/// plain `o` stays (`xoong`, `boong`), a tripled one does not.
+/// plain `o` stays (`xoong`, `boong`), a tripled one does not; a word made of one letter only
+/// keeps two (`cc`, `ccc` → `cc`).
 fn collapse_repeats(letters: &mut Vec<Letter>) {
     let mut out: Vec<Letter> = Vec::with_capacity(letters.len());
     let mut i = 0;
@@ -518,7 +520,11 @@ fn collapse_repeats(letters: &mut Vec<Letter>) {
         }
         let run = j - i;
         let keep_double = run == 2 && letters[i].base == 'o' && letters[i].modifier.is_none();
-        if run == 1 || keep_double {
+        if run >= 2 && run == letters.len() {
+            // A word that is one letter typed again and again (`cc`, `kkkk`) keeps two: as a
+            // single letter it would be another word.
+            out.extend(letters[i..i + 2].iter().cloned());
+        } else if run == 1 || keep_double {
             out.extend(letters[i..j].iter().cloned());
         } else {
             let mut first = letters[i].clone();

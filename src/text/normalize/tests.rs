@@ -121,6 +121,13 @@ fn repeated_letters_count_once() {
     );
     assert_eq!(text("1000 đồng"), "1000 đồng", "digits are never collapsed");
     assert_eq!(text("nhééééé"), "nhé");
+    assert_eq!(
+        text("cc"),
+        "cc",
+        "an abbreviation of one letter twice is not one letter"
+    );
+    assert_eq!(text("cccc"), "cc");
+    assert_eq!(text("c.c"), "cc");
 }
 
 #[test]

@@ -1,0 +1,21 @@
+//! Moderation: flag abusive, hostile, spam and scam messages for a human to decide.
+//!
+//! Principles: automation only queues for a person; nothing is ever deleted from gopy's own
+//! records (a hidden opinion keeps its text, author and reason and is counted as "excluded,
+//! with reason"); every decision goes to an append-only moderation log; criticism of a draft
+//! is an opinion, not a violation.
+//!
+//! Layout:
+//! - `lexicon.rs`: the word lists (`data/moderation/*.txt`), [`Category`], [`Lexicon`].
+//! - `detect.rs`: [`Detector::assess`], pure: a score, the categories and the spans matched.
+//! - `eval.rs`: precision and recall on a labelled file (ViHOS).
+//! - `cli.rs`: `gopy moderation …`.
+
+pub mod cli;
+mod detect;
+mod eval;
+mod lexicon;
+
+pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match};
+pub use eval::{Evaluation, Labelled, read_vihos};
+pub use lexicon::{Category, Entry, Lexicon, LexiconError};
