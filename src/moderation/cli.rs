@@ -1,13 +1,23 @@
-//! `gopy moderation …`: check a text, measure the detector on a labelled file.
+//! `gopy moderation …`: check a text, measure the detector on a labelled file, scan a
+//! campaign's opinions into the queue, list the queue, decide, read the log, keep the watch
+//! list. Automation only queues; a person decides (`decide`), and every decision is logged.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use chrono::Utc;
 use clap::Subcommand;
 
-use super::{DEFAULT_THRESHOLD, Detector, Evaluation, Lexicon, read_vihos};
+use super::{
+    DEFAULT_THRESHOLD, Decision, Detector, Evaluation, Item, Lexicon, NewItem, Status, Target,
+    Verdict, read_vihos,
+};
+use crate::campaign::cli::{actor, find, store};
 use crate::cli::exit;
 use crate::config::Settings;
+use crate::store::{ItemFilter, Store};
+use crate::text::normalize;
 
 /// `gopy moderation …`
 #[derive(Debug, clap::Args)]
@@ -46,10 +56,72 @@ pub enum ModerationCmd {
         #[arg(long)]
         dump: Option<PathBuf>,
     },
+    /// Quét ý kiến của một đợt, đưa ý kiến bị gắn cờ vào hàng chờ / scan a campaign's
+    /// opinions and queue the flagged ones (each opinion once).
+    Scan {
+        /// Id or slug of the campaign.
+        #[arg(long)]
+        campaign: String,
+    },
+    /// Hàng chờ kiểm duyệt / the moderators' queue.
+    Queue {
+        /// Trạng thái / status (default: queued).
+        #[arg(long, value_enum, default_value_t = Status::Queued)]
+        status: Status,
+        /// Mọi trạng thái / every status.
+        #[arg(long, conflicts_with = "status")]
+        all: bool,
+        /// Tối đa / at most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Quyết định / decide: uphold (vi phạm, ẩn) or dismiss (giữ lại).
+    Decide {
+        /// Item id (from `queue`).
+        id: i64,
+        /// uphold = vi phạm, ẩn (vẫn lưu); dismiss = không vi phạm, giữ lại.
+        #[arg(value_enum)]
+        verdict: Verdict,
+        /// Lý do (bắt buộc) / the reason (required; shown in the synthesis).
+        #[arg(long)]
+        reason: String,
+        /// Người kiểm duyệt / the moderator's name (default: cli:<os user>).
+        #[arg(long = "as")]
+        moderator: Option<String>,
+    },
+    /// Nhật ký kiểm duyệt (chỉ ghi thêm) / the append-only moderation log.
+    Log {
+        /// Tối đa / at most this many, newest first.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Danh sách theo dõi / the watch list (terms that only queue for review).
+    Watch {
+        /// What to do with the watch list.
+        #[command(subcommand)]
+        command: WatchCmd,
+    },
+}
+
+/// `gopy moderation watch …`
+#[derive(Debug, Subcommand)]
+pub enum WatchCmd {
+    /// Thêm cụm từ / add a phrase.
+    Add {
+        /// The phrase.
+        phrase: String,
+    },
+    /// Bỏ cụm từ / remove a phrase.
+    Remove {
+        /// The phrase (any spelling that normalises the same).
+        phrase: String,
+    },
+    /// Liệt kê / list.
+    List,
 }
 
 /// Runs `gopy moderation …`.
-pub async fn run(_settings: &Settings, args: ModerationArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(settings: &Settings, args: ModerationArgs) -> anyhow::Result<ExitCode> {
     let detector = match detector(args.lexicon.as_deref(), args.threshold) {
         Ok(d) => d,
         Err(code) => return Ok(code),
@@ -64,7 +136,202 @@ pub async fn run(_settings: &Settings, args: ModerationArgs) -> anyhow::Result<E
             show_misses,
             dump,
         } => eval(&detector, &files, show_misses, dump.as_deref()),
+        command => {
+            let store = match store(settings).await {
+                Ok(s) => s,
+                Err(code) => return Ok(code),
+            };
+            run_stored(&store, detector, command).await
+        }
     }
+}
+
+/// The subcommands that need the database.
+async fn run_stored(
+    store: &Arc<dyn Store>,
+    detector: Detector,
+    command: ModerationCmd,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        ModerationCmd::Scan { campaign } => scan(store, detector, &campaign).await,
+        ModerationCmd::Queue { status, all, limit } => {
+            let filter = ItemFilter {
+                status: (!all).then_some(status),
+                limit,
+            };
+            let items = store.moderation_items(filter).await?;
+            if items.is_empty() {
+                println!("Hàng chờ trống / nothing here.");
+            }
+            for item in &items {
+                print_item(item);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModerationCmd::Decide {
+            id,
+            verdict,
+            reason,
+            moderator,
+        } => decide(store, id, verdict, reason, moderator).await,
+        ModerationCmd::Log { limit } => {
+            for e in store.moderation_log(limit).await? {
+                let item = e.item.map(|i| format!("#{i}")).unwrap_or_default();
+                println!(
+                    "{}  {:<12} {:<5} {}  {}",
+                    crate::domain::format_local(e.at),
+                    e.action,
+                    item,
+                    e.actor,
+                    e.detail
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ModerationCmd::Watch { command } => watch(store, command).await,
+        ModerationCmd::Check { .. } | ModerationCmd::Eval { .. } => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// `scan`: every opinion of the campaign not scanned before is assessed with the lists and
+/// the watch list; flagged ones are queued (they stay stored, pending review).
+async fn scan(
+    store: &Arc<dyn Store>,
+    detector: Detector,
+    campaign: &str,
+) -> anyhow::Result<ExitCode> {
+    let Some(campaign) = find(store, campaign).await? else {
+        return Ok(ExitCode::from(exit::DATA));
+    };
+    let watch = store.watch_list().await?;
+    let detector = Detector::new(
+        detector
+            .lexicon()
+            .with_watch_terms(watch.iter().map(|w| w.phrase.as_str())),
+        detector.threshold(),
+    );
+    let opinions = store.opinions_to_scan(campaign.id).await?;
+    let mut queued = 0;
+    for o in &opinions {
+        let assessment = detector.assess(&o.text);
+        if !assessment.flagged {
+            continue;
+        }
+        let item = NewItem::detected(
+            Target::Opinion {
+                opinion_id: o.opinion_id,
+            },
+            &o.text,
+            o.author,
+            &assessment,
+            Utc::now(),
+        );
+        if store.queue_item(&item).await?.is_some() {
+            queued += 1;
+        }
+    }
+    println!(
+        "Đã quét {} ý kiến, đưa {queued} ý kiến vào hàng chờ / scanned {}, queued {queued}.",
+        opinions.len(),
+        opinions.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_item(item: &Item) {
+    let target = match &item.target {
+        Target::Opinion { opinion_id } => format!("ý kiến / opinion {opinion_id}"),
+        Target::GroupPost {
+            channel,
+            chat_id,
+            message_id,
+        } => format!("{} {chat_id}/{message_id}", channel.as_str()),
+    };
+    println!(
+        "#{}  [{}]  {}  điểm / score {}  ({})  {}",
+        item.id,
+        item.status.as_str(),
+        item.categories.join(","),
+        item.score,
+        item.source.as_str(),
+        target
+    );
+    println!("    {}", item.highlighted());
+    if let Some((by, at, reason)) = &item.decision {
+        println!("    → {by}, {}: {reason}", crate::domain::format_local(*at));
+    }
+}
+
+async fn decide(
+    store: &Arc<dyn Store>,
+    id: i64,
+    verdict: Verdict,
+    reason: String,
+    moderator: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let reason = reason.trim().to_owned();
+    if reason.is_empty() {
+        eprintln!("Cần ghi lý do / a reason is required (--reason).");
+        return Ok(ExitCode::from(exit::DATA));
+    }
+    let decision = Decision {
+        item: id,
+        verdict,
+        by: moderator.unwrap_or_else(actor),
+        reason,
+        at: Utc::now(),
+    };
+    match store.decide(&decision).await? {
+        Some(item) => {
+            print_item(&item);
+            Ok(ExitCode::SUCCESS)
+        }
+        None => {
+            eprintln!("Không có mục #{id} / no item #{id} (see: gopy moderation queue --all)");
+            Ok(ExitCode::from(exit::DATA))
+        }
+    }
+}
+
+async fn watch(store: &Arc<dyn Store>, command: WatchCmd) -> anyhow::Result<ExitCode> {
+    let key = |phrase: &str| normalize(phrase).text();
+    match command {
+        WatchCmd::Add { phrase } => {
+            let term = key(&phrase);
+            if term.is_empty() {
+                eprintln!("Cụm từ trống / the phrase has no words.");
+                return Ok(ExitCode::from(exit::DATA));
+            }
+            let added = store
+                .watch_add(&term, phrase.trim(), &actor(), Utc::now())
+                .await?;
+            if added {
+                println!("Đã thêm / added: {term}");
+            } else {
+                println!("Đã có trong danh sách / already listed: {term}");
+            }
+        }
+        WatchCmd::Remove { phrase } => {
+            let term = key(&phrase);
+            if store.watch_remove(&term, &actor(), Utc::now()).await? {
+                println!("Đã bỏ / removed: {term}");
+            } else {
+                eprintln!("Không có trong danh sách / not listed: {term}");
+                return Ok(ExitCode::from(exit::DATA));
+            }
+        }
+        WatchCmd::List => {
+            for w in store.watch_list().await? {
+                println!(
+                    "{}  ({}, {})",
+                    w.phrase,
+                    w.added_by,
+                    crate::domain::format_local(w.added_at)
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The detector from the built-in lists or a folder; a broken list ends with exit code 65.

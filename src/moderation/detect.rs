@@ -50,26 +50,32 @@ pub struct Assessment {
 impl Assessment {
     /// The message with every match wrapped in `[[…]]`, for a moderator reading plain text.
     pub fn highlight(&self, text: &str) -> String {
-        let mut spans: Vec<Range<usize>> = self.matches.iter().map(|m| m.span.clone()).collect();
-        spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
-        let mut out = String::with_capacity(text.len() + spans.len() * 4);
-        let mut at = 0;
-        for s in spans {
-            if s.start < at || s.end > text.len() {
-                continue;
-            }
-            let (Some(before), Some(inside)) = (text.get(at..s.start), text.get(s.clone())) else {
-                continue;
-            };
-            out.push_str(before);
-            out.push_str("[[");
-            out.push_str(inside);
-            out.push_str("]]");
-            at = s.end;
-        }
-        out.push_str(text.get(at..).unwrap_or(""));
-        out
+        highlight(text, self.matches.iter().map(|m| m.span.clone()))
     }
+}
+
+/// A text with each span wrapped in `[[…]]`; spans that overlap an earlier one, or do not fall
+/// on character boundaries inside the text, are left out.
+pub fn highlight(text: &str, spans: impl IntoIterator<Item = Range<usize>>) -> String {
+    let mut spans: Vec<Range<usize>> = spans.into_iter().collect();
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    let mut out = String::with_capacity(text.len() + spans.len() * 4);
+    let mut at = 0;
+    for s in spans {
+        if s.start < at {
+            continue;
+        }
+        let (Some(before), Some(inside)) = (text.get(at..s.start), text.get(s.clone())) else {
+            continue;
+        };
+        out.push_str(before);
+        out.push_str("[[");
+        out.push_str(inside);
+        out.push_str("]]");
+        at = s.end;
+    }
+    out.push_str(text.get(at..).unwrap_or(""));
+    out
 }
 
 /// The detector: word lists plus the threshold.
@@ -90,6 +96,11 @@ impl Detector {
     /// The lexicon in use.
     pub fn lexicon(&self) -> &Lexicon {
         &self.lexicon
+    }
+
+    /// The score from which a message is flagged.
+    pub fn threshold(&self) -> u32 {
+        self.threshold
     }
 
     /// Assesses one message.

@@ -9,13 +9,20 @@
 //! - `lexicon.rs`: the word lists (`data/moderation/*.txt`), [`Category`], [`Lexicon`].
 //! - `detect.rs`: [`Detector::assess`], pure: a score, the categories and the spans matched.
 //! - `eval.rs`: precision and recall on a labelled file (ViHOS).
+//! - `queue.rs`: the moderators' queue as plain types (items, decisions, the log, the watch
+//!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
 //! - `cli.rs`: `gopy moderation …`.
 
 pub mod cli;
 mod detect;
 mod eval;
 mod lexicon;
+mod queue;
 
-pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match};
+pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match, highlight};
 pub use eval::{Evaluation, Labelled, read_vihos};
 pub use lexicon::{Category, Entry, Lexicon, LexiconError};
+pub use queue::{
+    Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
+    Status, StoredMatch, Target, Verdict, WatchTerm,
+};

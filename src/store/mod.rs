@@ -7,10 +7,13 @@
 //! - `sqlite.rs`: the embedded default (WAL, busy timeout, `BEGIN IMMEDIATE` for writes).
 //! - `postgres.rs`: production (`SELECT … FOR UPDATE` serialises one resident's steps).
 //! - `codec.rs`: how both backends write enums and dialog states as text and read them back.
+//! - `moderation/`: [`ModerationStore`], the moderators' queue, log and watch list (one set
+//!   of queries for both backends).
 //!
 //! Migrations live in `migrations/sqlite` and `migrations/postgres` and are embedded.
 
 mod codec;
+pub mod moderation;
 mod postgres;
 mod sqlite;
 
@@ -26,6 +29,7 @@ use crate::domain::{
     Opinion, OpinionSource,
 };
 
+pub use moderation::{ItemFilter, ModerationStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -140,7 +144,7 @@ pub struct NewOpinion {
 
 /// Pool-level storage operations. Implemented by [`SqliteStore`] and [`PgStore`].
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: ModerationStore + Send + Sync + 'static {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 

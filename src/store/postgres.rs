@@ -63,6 +63,11 @@ impl PgStore {
             .await?;
         Ok(Self { pool })
     }
+
+    /// The pool, for the stores of other areas (`store::moderation`).
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
 }
 
 #[async_trait]

@@ -96,6 +96,16 @@ impl SqliteStore {
             .await?;
         Ok(Self { writer, reader })
     }
+
+    /// The reader pool, for the stores of other areas (`store::moderation`).
+    pub(super) fn reader_pool(&self) -> &SqlitePool {
+        &self.reader
+    }
+
+    /// A write transaction (`BEGIN IMMEDIATE` on the writer), for the stores of other areas.
+    pub(super) async fn begin_write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 #[async_trait]

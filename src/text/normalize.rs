@@ -550,7 +550,7 @@ fn teen_letters(letters: &mut Vec<Letter>) -> bool {
         'j' => ('g', 'i'),
         _ => return false,
     };
-    if !letters[0].marks.is_empty() || letters[0].tone.is_some() {
+    if !letters[0].marks.is_empty() {
         return false;
     }
     let span = letters[0].span.clone();
