@@ -11,31 +11,13 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use common::{TestDb, now, sample_campaign};
+use common::{TestDb, gopy, now, sample_campaign, story};
 use gopy::domain::{Channel, ContactKey, Locale, OpinionSource, OpinionStatus};
 use gopy::moderation::{
     Category, DEFAULT_THRESHOLD, Decision, Detector, Lexicon, NewItem, OpinionState, Source,
     Status, Target, Verdict,
 };
 use gopy::store::{ItemFilter, NewOpinion, Store};
-
-macro_rules! story {
-    ($story:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $story(TestDb::sqlite().await).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        #[cfg_attr(
-            not(gopy_pg),
-            ignore = "set TEST_DATABASE_URL to run the Postgres half"
-        )]
-        async fn $postgres() {
-            $story(TestDb::postgres().await).await;
-        }
-    };
-}
 
 story!(
     story_scan_queue_decide_and_exclude,
@@ -492,20 +474,6 @@ async fn story_erased_author_leaves_the_item_and_its_text(db: TestDb) {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0].author, None);
     assert_eq!(items[0].text, "đm cái dự thảo");
-}
-
-/// Runs `gopy ARGS` on the database at `url`, as OS user `tester`.
-fn gopy(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gopy"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("GOPY_DEMO", "off")
-        .env("USER", "tester")
-        .env_remove("TELEGRAM_BOT_TOKEN")
-        .env_remove("GOPY_HTTP_ADDR")
-        .env_remove("GOPY_MODERATION_DIR")
-        .output()
-        .expect("run the gopy binary")
 }
 
 fn out(o: &Output) -> String {

@@ -10,32 +10,12 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use unicode_normalization::UnicodeNormalization;
 
-use common::{TestDb, now, sample_campaign};
+use common::{TestDb, now, sample_campaign, story};
 use gopy::dialog::{DialogState, Step};
 use gopy::domain::{
     Channel, ContactKey, Identity, IdentityMode, Locale, OpinionSource, OpinionStatus, PhaseKind,
 };
 use gopy::store::{AuditEntry, Backend, NewOpinion, Store, StoreError};
-
-/// Generates the two tests of one story: `$sqlite` always runs, `$postgres` only when the
-/// Postgres half is compiled in.
-macro_rules! story {
-    ($story:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $story(TestDb::sqlite().await).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        #[cfg_attr(
-            not(gopy_pg),
-            ignore = "set TEST_DATABASE_URL to run the Postgres half"
-        )]
-        async fn $postgres() {
-            $story(TestDb::postgres().await).await;
-        }
-    };
-}
 
 story!(
     story_campaign_round_trip,
