@@ -15,9 +15,9 @@ use common::{TestDb, gopy, now, sample_campaign, story};
 use gopy::domain::{Channel, ContactKey, Locale, OpinionSource, OpinionStatus};
 use gopy::moderation::{
     Category, DEFAULT_THRESHOLD, Decision, Detector, Lexicon, NewItem, OpinionState, Source,
-    Status, Target, Verdict,
+    Status, Target, Verdict, scan_campaign,
 };
-use gopy::store::{ItemFilter, NewOpinion, Store};
+use gopy::store::{DecideOutcome, ItemFilter, NewOpinion, Report, Store};
 
 story!(
     story_scan_queue_decide_and_exclude,
@@ -35,6 +35,16 @@ story!(
     postgres_moderation_log_is_append_only
 );
 story!(story_watch_list, sqlite_watch_list, postgres_watch_list);
+story!(
+    story_appeal_goes_to_another_moderator,
+    sqlite_appeal_goes_to_another_moderator,
+    postgres_appeal_goes_to_another_moderator
+);
+story!(
+    story_reports_queue_a_post_at_the_threshold,
+    sqlite_reports_queue_a_post_at_the_threshold,
+    postgres_reports_queue_a_post_at_the_threshold
+);
 story!(
     story_erased_author_leaves_the_item_and_its_text,
     sqlite_erased_author_leaves_the_item_and_its_text,
@@ -91,32 +101,25 @@ async fn opinions(store: &Arc<dyn Store>, slug: &str, texts: &[&str]) -> (i64, i
 
 /// Scans the campaign like `gopy moderation scan`: returns how many were queued.
 async fn scan(store: &Arc<dyn Store>, campaign: i64) -> usize {
-    let watch = store.watch_list().await.expect("watch list");
-    let d = Detector::new(
-        detector()
-            .lexicon()
-            .with_watch_terms(watch.iter().map(|w| w.phrase.as_str())),
-        DEFAULT_THRESHOLD,
-    );
-    let mut queued = 0;
-    for o in store.opinions_to_scan(campaign).await.expect("to scan") {
-        let a = d.assess(&o.text);
-        if a.flagged {
-            let item = NewItem::detected(
-                Target::Opinion {
-                    opinion_id: o.opinion_id,
-                },
-                &o.text,
-                o.author,
-                &a,
-                now(),
-            );
-            if store.queue_item(&item).await.expect("queue").is_some() {
-                queued += 1;
-            }
+    scan_campaign(store.as_ref(), &detector(), campaign, now())
+        .await
+        .expect("scan")
+        .queued
+}
+
+/// The item of a decision that must have been recorded.
+trait Decided {
+    fn decided(self) -> gopy::moderation::Item;
+}
+
+impl Decided for DecideOutcome {
+    #[track_caller]
+    fn decided(self) -> gopy::moderation::Item {
+        match self {
+            DecideOutcome::Decided(item) => *item,
+            other => panic!("the decision was not recorded: {other:?}"),
         }
     }
-    queued
 }
 
 fn queued() -> ItemFilter {
@@ -188,7 +191,7 @@ async fn story_scan_queue_decide_and_exclude(db: TestDb) {
         })
         .await
         .expect("decide")
-        .expect("the item exists");
+        .decided();
     assert_eq!(upheld.status, Status::Upheld);
     assert_eq!(
         upheld.decision,
@@ -204,7 +207,7 @@ async fn story_scan_queue_decide_and_exclude(db: TestDb) {
         })
         .await
         .expect("decide")
-        .expect("exists");
+        .decided();
     let missing = store
         .decide(&Decision {
             item: 999_999,
@@ -215,7 +218,7 @@ async fn story_scan_queue_decide_and_exclude(db: TestDb) {
         })
         .await
         .expect("decide");
-    assert!(missing.is_none());
+    assert_eq!(missing, DecideOutcome::NotFound);
 
     let states = store.opinion_moderation(campaign).await.expect("states");
     let hidden = states
@@ -255,7 +258,7 @@ async fn story_scan_queue_decide_and_exclude(db: TestDb) {
         })
         .await
         .expect("decide")
-        .expect("exists");
+        .decided();
     assert_eq!(undone.status, Status::Dismissed);
     let states = store.opinion_moderation(campaign).await.expect("states");
     assert!(states.iter().all(|s| s.state == OpinionState::Kept));
@@ -458,6 +461,167 @@ async fn story_watch_list(db: TestDb) {
         .map(|e| e.action)
         .collect();
     assert_eq!(audited, ["moderation.watch.remove", "moderation.watch.add"]);
+}
+
+/// The author of a hidden opinion appeals once; the opinion is pending again; the moderator
+/// who hid it may not decide it again, another may; the log records the appeal without naming
+/// the author.
+async fn story_appeal_goes_to_another_moderator(db: TestDb) {
+    let store = &db.store;
+    let (campaign, _, ids) = opinions(store, "khieu-nai", &["bọn cán bộ ngu như bò"]).await;
+    assert_eq!(scan(store, campaign).await, 1);
+    let item = store.moderation_items(queued()).await.expect("queue")[0].clone();
+    assert!(
+        store
+            .appeal(item.id, "Tôi chỉ bức xúc", now())
+            .await
+            .expect("appeal")
+            .is_none(),
+        "only a hidden (upheld) item can be appealed"
+    );
+    let decision = |verdict, by: &str, at| Decision {
+        item: item.id,
+        verdict,
+        by: by.to_owned(),
+        reason: "Lăng mạ".to_owned(),
+        at,
+    };
+    store
+        .decide(&decision(Verdict::Uphold, "mod-lan", now()))
+        .await
+        .expect("decide")
+        .decided();
+
+    let appealed = store
+        .appeal(
+            item.id,
+            "Tôi chỉ bức xúc, xin xem lại",
+            now() + Duration::hours(1),
+        )
+        .await
+        .expect("appeal")
+        .expect("an upheld item can be appealed");
+    assert_eq!(appealed.status, Status::Queued);
+    assert_eq!(appealed.previous_moderator.as_deref(), Some("mod-lan"));
+    assert_eq!(
+        appealed.appeal.as_ref().map(|(t, _)| t.as_str()),
+        Some("Tôi chỉ bức xúc, xin xem lại")
+    );
+    assert!(appealed.decision.is_none());
+    let states = store.opinion_moderation(campaign).await.expect("states");
+    assert_eq!(states[0].opinion_id, ids[0]);
+    assert_eq!(states[0].state, OpinionState::Pending);
+    assert!(
+        store
+            .appeal(item.id, "lần nữa", now())
+            .await
+            .expect("appeal")
+            .is_none(),
+        "one appeal per item"
+    );
+
+    let again = store
+        .decide(&decision(
+            Verdict::Uphold,
+            "mod-lan",
+            now() + Duration::hours(2),
+        ))
+        .await
+        .expect("decide");
+    assert_eq!(again, DecideOutcome::SameModeratorAfterAppeal);
+    let other = store
+        .decide(&decision(
+            Verdict::Dismiss,
+            "mod-hoa",
+            now() + Duration::hours(2),
+        ))
+        .await
+        .expect("decide")
+        .decided();
+    assert_eq!(other.status, Status::Dismissed);
+
+    let log = store.moderation_log(10).await.expect("log");
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .rev()
+        .map(|e| (e.action.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("queued", "system"),
+            ("upheld", "mod-lan"),
+            ("appealed", "author"),
+            ("dismissed", "mod-hoa"),
+        ]
+    );
+}
+
+/// Distinct residents report a group post; the same person twice counts once; the third
+/// distinct report queues the post (source `report`), later ones do not queue it again.
+async fn story_reports_queue_a_post_at_the_threshold(db: TestDb) {
+    let store = &db.store;
+    let mut reporters = Vec::new();
+    let mut tx = store.begin().await.expect("begin");
+    for i in 0..4 {
+        let key = ContactKey {
+            channel: Channel::Telegram,
+            external_id: format!("reporter-{i}"),
+        };
+        reporters.push(tx.contact(&key, Locale::Vi).await.expect("contact").id);
+    }
+    tx.commit().await.expect("commit");
+    let post = Target::GroupPost {
+        channel: Channel::Telegram,
+        chat_id: "-100777".to_owned(),
+        message_id: "9".to_owned(),
+    };
+    let report = |reporter| Report {
+        post: post.clone(),
+        text: "Tin đồn: mai cắt điện cả phường, ai cần thì liên hệ".to_owned(),
+        author: None,
+        reporter,
+        reason: Some("tin sai".to_owned()),
+        threshold: 3,
+        at: now(),
+    };
+    let first = store.report(&report(reporters[0])).await.expect("report");
+    assert!(first.counted);
+    assert_eq!((first.reports, first.queued), (1, None));
+    let twice = store.report(&report(reporters[0])).await.expect("report");
+    assert!(!twice.counted, "one report per person per post");
+    assert_eq!(twice.reports, 1);
+    assert_eq!(
+        store.report(&report(reporters[1])).await.expect("r").queued,
+        None
+    );
+    let third = store.report(&report(reporters[2])).await.expect("report");
+    assert_eq!(third.reports, 3);
+    let id = third
+        .queued
+        .expect("the third distinct report queues the post");
+    let fourth = store.report(&report(reporters[3])).await.expect("report");
+    assert_eq!((fourth.reports, fourth.queued), (4, None));
+
+    let item = store
+        .moderation_item(id)
+        .await
+        .expect("item")
+        .expect("exists");
+    assert_eq!(item.target, post);
+    assert_eq!(item.source, Source::Report);
+    assert_eq!(item.status, Status::Queued);
+    assert_eq!(db.int("SELECT count(*) FROM moderation_reports").await, 4);
+    assert!(
+        store
+            .report(&Report {
+                post: Target::Opinion { opinion_id: 1 },
+                ..report(reporters[0])
+            })
+            .await
+            .is_err(),
+        "only group posts are reported"
+    );
 }
 
 /// A resident who erases themselves is unlinked from the item; the item and its text stay.

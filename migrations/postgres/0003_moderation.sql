@@ -28,6 +28,11 @@ CREATE TABLE moderation_items (
     decided_by        TEXT,
     decided_at        TIMESTAMPTZ,
     reason            TEXT,
+    -- The author's appeal: it sends the item back to the queue, to a moderator other than
+    -- the one who decided (kept in previous_moderator).
+    appeal_text       TEXT,
+    appealed_at       TIMESTAMPTZ,
+    previous_moderator TEXT,
     CHECK ((opinion_id IS NULL) <> (message_id IS NULL)),
     CHECK (message_id IS NULL OR (channel IS NOT NULL AND chat_id IS NOT NULL)),
     CHECK ((status = 'queued') = (decided_at IS NULL))
@@ -38,6 +43,19 @@ CREATE UNIQUE INDEX moderation_items_opinion ON moderation_items (opinion_id)
 CREATE UNIQUE INDEX moderation_items_post ON moderation_items (channel, chat_id, message_id)
     WHERE message_id IS NOT NULL;
 CREATE INDEX moderation_items_status ON moderation_items (status, id);
+
+-- Residents' reports of a group post (`/report`): one per person per post. Enough distinct
+-- reports queue the post (and hide it pending review where the bot may).
+CREATE TABLE moderation_reports (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    channel     TEXT NOT NULL,
+    chat_id     TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    reporter_contact_id BIGINT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+    reason      TEXT,
+    reported_at TIMESTAMPTZ NOT NULL,
+    UNIQUE (channel, chat_id, message_id, reporter_contact_id)
+);
 
 -- Every queueing and every decision, append-only like audit_log.
 CREATE TABLE moderation_log (

@@ -10,13 +10,13 @@ use chrono::Utc;
 use clap::Subcommand;
 
 use super::{
-    DEFAULT_THRESHOLD, Decision, Detector, Evaluation, Item, Lexicon, NewItem, Status, Target,
-    Verdict, read_vihos,
+    DEFAULT_THRESHOLD, Decision, Detector, Evaluation, Item, Lexicon, Status, Target, Verdict,
+    read_vihos,
 };
 use crate::campaign::cli::{actor, find, store};
 use crate::cli::exit;
 use crate::config::Settings;
-use crate::store::{ItemFilter, Store};
+use crate::store::{DecideOutcome, ItemFilter, Store};
 use crate::text::normalize;
 
 /// `gopy moderation …`
@@ -203,37 +203,10 @@ async fn scan(
     let Some(campaign) = find(store, campaign).await? else {
         return Ok(ExitCode::from(exit::DATA));
     };
-    let watch = store.watch_list().await?;
-    let detector = Detector::new(
-        detector
-            .lexicon()
-            .with_watch_terms(watch.iter().map(|w| w.phrase.as_str())),
-        detector.threshold(),
-    );
-    let opinions = store.opinions_to_scan(campaign.id).await?;
-    let mut queued = 0;
-    for o in &opinions {
-        let assessment = detector.assess(&o.text);
-        if !assessment.flagged {
-            continue;
-        }
-        let item = NewItem::detected(
-            Target::Opinion {
-                opinion_id: o.opinion_id,
-            },
-            &o.text,
-            o.author,
-            &assessment,
-            Utc::now(),
-        );
-        if store.queue_item(&item).await?.is_some() {
-            queued += 1;
-        }
-    }
+    let report = super::scan_campaign(store.as_ref(), &detector, campaign.id, Utc::now()).await?;
     println!(
-        "Đã quét {} ý kiến, đưa {queued} ý kiến vào hàng chờ / scanned {}, queued {queued}.",
-        opinions.len(),
-        opinions.len()
+        "Đã quét {} ý kiến, đưa {} ý kiến vào hàng chờ / scanned {}, queued {}.",
+        report.scanned, report.queued, report.scanned, report.queued
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -257,6 +230,13 @@ fn print_item(item: &Item) {
         target
     );
     println!("    {}", item.highlighted());
+    if let Some((appeal, at)) = &item.appeal {
+        let before = item.previous_moderator.as_deref().unwrap_or("?");
+        println!(
+            "    khiếu nại / appeal {}: {appeal} (không giao lại cho / not for {before})",
+            crate::domain::format_local(*at)
+        );
+    }
     if let Some((by, at, reason)) = &item.decision {
         println!("    → {by}, {}: {reason}", crate::domain::format_local(*at));
     }
@@ -282,12 +262,19 @@ async fn decide(
         at: Utc::now(),
     };
     match store.decide(&decision).await? {
-        Some(item) => {
+        DecideOutcome::Decided(item) => {
             print_item(&item);
             Ok(ExitCode::SUCCESS)
         }
-        None => {
+        DecideOutcome::NotFound => {
             eprintln!("Không có mục #{id} / no item #{id} (see: gopy moderation queue --all)");
+            Ok(ExitCode::from(exit::DATA))
+        }
+        DecideOutcome::SameModeratorAfterAppeal => {
+            eprintln!(
+                "Mục #{id} đã được khiếu nại; một người kiểm duyệt khác phải quyết định / \
+                 item #{id} was appealed: a different moderator must decide it"
+            );
             Ok(ExitCode::from(exit::DATA))
         }
     }

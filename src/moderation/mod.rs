@@ -11,6 +11,8 @@
 //! - `eval.rs`: precision and recall on a labelled file (ViHOS).
 //! - `queue.rs`: the moderators' queue as plain types (items, decisions, the log, the watch
 //!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
+//! - `scan.rs`: the shell that assesses a campaign's unscanned opinions and queues the
+//!   flagged ones ([`scan_campaign`]).
 //! - `cli.rs`: `gopy moderation …`.
 
 pub mod cli;
@@ -18,6 +20,7 @@ mod detect;
 mod eval;
 mod lexicon;
 mod queue;
+mod scan;
 
 pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match, highlight};
 pub use eval::{Evaluation, Labelled, read_vihos};
@@ -26,3 +29,4 @@ pub use queue::{
     Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
     Status, StoredMatch, Target, Verdict, WatchTerm,
 };
+pub use scan::{ScanReport, scan_campaign, with_watch_list};

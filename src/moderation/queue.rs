@@ -211,6 +211,10 @@ pub struct Item {
     pub created_at: DateTime<Utc>,
     /// The moderator who decided last, when, and why.
     pub decision: Option<(String, DateTime<Utc>, String)>,
+    /// The author's appeal and when it was made.
+    pub appeal: Option<(String, DateTime<Utc>)>,
+    /// After an appeal: the moderator who decided before, who may not decide again.
+    pub previous_moderator: Option<String>,
 }
 
 impl Item {
@@ -240,9 +244,10 @@ pub struct Decision {
 pub struct LogEntry {
     /// When.
     pub at: DateTime<Utc>,
-    /// Who: a moderator's name, `cli:<os user>`, or `system` (the detector).
+    /// Who: a moderator's name, `cli:<os user>`, `system` (the detector, reports) or
+    /// `author` (an appeal; the log never names a resident).
     pub actor: String,
-    /// What: `queued`, `upheld`, `dismissed`, `watch.add`, `watch.remove`.
+    /// What: `queued`, `upheld`, `dismissed`, `appealed`, `watch.add`, `watch.remove`.
     pub action: String,
     /// The item, if the line is about one.
     pub item: Option<i64>,

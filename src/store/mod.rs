@@ -29,7 +29,7 @@ use crate::domain::{
     Opinion, OpinionSource,
 };
 
-pub use moderation::{ItemFilter, ModerationStore};
+pub use moderation::{DecideOutcome, ItemFilter, ModerationStore, Report, ReportOutcome};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

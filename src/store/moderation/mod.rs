@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{StoreError, StoreResult};
-use crate::domain::CampaignId;
+use crate::domain::{CampaignId, ContactId};
 use crate::moderation::{
     Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
     Status, StoredMatch, Target, WatchTerm,
@@ -27,6 +27,47 @@ pub struct ItemFilter {
     pub status: Option<Status>,
     /// At most this many, oldest first.
     pub limit: i64,
+}
+
+/// What became of a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecideOutcome {
+    /// Recorded; the item as it now stands.
+    Decided(Box<Item>),
+    /// No item has this id.
+    NotFound,
+    /// The item was appealed and this moderator decided it before: another must.
+    SameModeratorAfterAppeal,
+}
+
+/// A resident's report of a group post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The post (a [`Target::GroupPost`]).
+    pub post: Target,
+    /// The post's text, kept in the item if the post is queued.
+    pub text: String,
+    /// The post's author, if known.
+    pub author: Option<ContactId>,
+    /// Who reports.
+    pub reporter: ContactId,
+    /// Their reason, if they gave one.
+    pub reason: Option<String>,
+    /// How many distinct reports queue the post.
+    pub threshold: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What a report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportOutcome {
+    /// `false` when this person had reported this post already (nothing changed).
+    pub counted: bool,
+    /// Distinct reports of the post so far.
+    pub reports: i64,
+    /// The item queued by this report (the one that reached the threshold), if any.
+    pub queued: Option<i64>,
 }
 
 /// The moderation part of the store. A supertrait of [`super::Store`].
@@ -43,9 +84,18 @@ pub trait ModerationStore: Send + Sync {
     async fn moderation_items(&self, filter: ItemFilter) -> StoreResult<Vec<Item>>;
 
     /// Records a moderator's decision on an item (a later one replaces an earlier one: that
-    /// is how a decision is undone), in the moderation log and the audit log. `None` when
-    /// there is no such item.
-    async fn decide(&self, decision: &Decision) -> StoreResult<Option<Item>>;
+    /// is how a decision is undone), in the moderation log and the audit log. An appealed
+    /// item is refused to the moderator who decided it before the appeal.
+    async fn decide(&self, decision: &Decision) -> StoreResult<DecideOutcome>;
+
+    /// The author appeals an upheld (hidden) item: it goes back to the queue, for a moderator
+    /// other than the one who decided. One appeal per item; `None` when there is no upheld,
+    /// unappealed item with this id.
+    async fn appeal(&self, item: i64, text: &str, at: DateTime<Utc>) -> StoreResult<Option<Item>>;
+
+    /// A resident reports a group post (once per person per post). When the post's distinct
+    /// reports reach `threshold`, it is queued (source `report`) unless it has an item already.
+    async fn report(&self, report: &Report) -> StoreResult<ReportOutcome>;
 
     /// The newest lines of the moderation log, newest first.
     async fn moderation_log(&self, limit: i64) -> StoreResult<Vec<LogEntry>>;
@@ -74,30 +124,34 @@ pub trait ModerationStore: Send + Sync {
     -> StoreResult<Vec<OpinionModeration>>;
 }
 
-/// The columns of `moderation_items` in the order [`ItemRow`] reads them.
+/// The columns of `moderation_items` that [`ItemRow`] reads.
 const ITEM_COLUMNS: &str = "id, opinion_id, channel, chat_id, message_id, text, \
      author_contact_id, source, categories, score, matches, status, created_at, decided_by, \
-     decided_at, reason";
+     decided_at, reason, appeal_text, appealed_at, previous_moderator";
 
-/// A `moderation_items` row.
-type ItemRow = (
-    i64,
-    Option<i64>,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    String,
-    Option<i64>,
-    String,
-    String,
-    i64,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-);
+/// A `moderation_items` row, as both backends decode it.
+#[derive(Debug, sqlx::FromRow)]
+struct ItemRow {
+    id: i64,
+    opinion_id: Option<i64>,
+    channel: Option<String>,
+    chat_id: Option<String>,
+    message_id: Option<String>,
+    text: String,
+    author_contact_id: Option<i64>,
+    source: String,
+    categories: String,
+    score: i64,
+    matches: String,
+    status: String,
+    created_at: DateTime<Utc>,
+    decided_by: Option<String>,
+    decided_at: Option<DateTime<Utc>>,
+    reason: Option<String>,
+    appeal_text: Option<String>,
+    appealed_at: Option<DateTime<Utc>>,
+    previous_moderator: Option<String>,
+}
 
 /// A `moderation_log` row: at, actor, action, item, detail.
 type LogRow = (DateTime<Utc>, String, String, Option<i64>, String);
@@ -111,25 +165,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 
 /// Builds an [`Item`] from its row.
 fn item_from_row(row: ItemRow) -> StoreResult<Item> {
-    let (
-        id,
-        opinion_id,
-        channel,
-        chat_id,
-        message_id,
-        text,
-        author,
-        source,
-        categories,
-        score,
-        matches,
-        status,
-        created_at,
-        decided_by,
-        decided_at,
-        reason,
-    ) = row;
-    let target = match (opinion_id, channel, chat_id, message_id) {
+    let target = match (row.opinion_id, row.channel, row.chat_id, row.message_id) {
         (Some(opinion_id), _, _, _) => Target::Opinion { opinion_id },
         (None, Some(channel), Some(chat_id), Some(message_id)) => Target::GroupPost {
             channel: crate::domain::Channel::parse(&channel)
@@ -137,29 +173,35 @@ fn item_from_row(row: ItemRow) -> StoreResult<Item> {
             chat_id,
             message_id,
         },
-        _ => return Err(corrupt("item without a target", &id.to_string())),
+        _ => return Err(corrupt("item without a target", &row.id.to_string())),
     };
     let matches: Vec<StoredMatch> =
-        serde_json::from_str(&matches).map_err(|_| corrupt("matches", &matches))?;
+        serde_json::from_str(&row.matches).map_err(|_| corrupt("matches", &row.matches))?;
     Ok(Item {
-        id,
+        id: row.id,
         target,
-        text,
-        author,
-        source: Source::parse(&source).ok_or_else(|| corrupt("source", &source))?,
-        categories: categories
+        text: row.text,
+        author: row.author_contact_id,
+        source: Source::parse(&row.source).ok_or_else(|| corrupt("source", &row.source))?,
+        categories: row
+            .categories
             .split(',')
             .filter(|c| !c.is_empty())
             .map(str::to_owned)
             .collect(),
-        score,
+        score: row.score,
         matches,
-        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        created_at,
-        decision: match (decided_by, decided_at) {
-            (Some(by), Some(at)) => Some((by, at, reason.unwrap_or_default())),
+        status: Status::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
+        created_at: row.created_at,
+        decision: match (row.decided_by, row.decided_at) {
+            (Some(by), Some(at)) => Some((by, at, row.reason.unwrap_or_default())),
             _ => None,
         },
+        appeal: match (row.appeal_text, row.appealed_at) {
+            (Some(text), Some(at)) => Some((text, at)),
+            _ => None,
+        },
+        previous_moderator: row.previous_moderator,
     })
 }
 
@@ -257,42 +299,12 @@ macro_rules! moderation_store_impl {
                 &self,
                 item: &$crate::moderation::NewItem,
             ) -> $crate::store::StoreResult<Option<i64>> {
-                use $crate::store::moderation::*;
-                let binds = ItemBinds::of(item)?;
                 let mut tx = self.moderation_begin().await?;
-                let id: Option<(i64,)> = sqlx::query_as(INSERT_ITEM)
-                    .bind(binds.opinion_id)
-                    .bind(binds.channel)
-                    .bind(&binds.chat_id)
-                    .bind(&binds.message_id)
-                    .bind(&item.text)
-                    .bind(item.author)
-                    .bind(item.source.as_str())
-                    .bind(&binds.categories)
-                    .bind(i64::from(item.score))
-                    .bind(&binds.matches)
-                    .bind(item.at)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some((id,)) = id else {
-                    return Ok(None);
-                };
-                let detail = serde_json::json!({
-                    "target": item.target,
-                    "source": item.source,
-                    "categories": binds.categories,
-                    "score": item.score,
-                });
-                sqlx::query(INSERT_LOG)
-                    .bind(item.at)
-                    .bind("system")
-                    .bind("queued")
-                    .bind(id)
-                    .bind(detail.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                Ok(Some(id))
+                let id = self.insert_item(&mut tx, item).await?;
+                if id.is_some() {
+                    tx.commit().await?;
+                }
+                Ok(id)
             }
 
             async fn moderation_item(
@@ -328,12 +340,14 @@ macro_rules! moderation_store_impl {
             async fn decide(
                 &self,
                 d: &$crate::moderation::Decision,
-            ) -> $crate::store::StoreResult<Option<$crate::moderation::Item>> {
+            ) -> $crate::store::StoreResult<$crate::store::moderation::DecideOutcome> {
                 use $crate::store::moderation::*;
                 let mut tx = self.moderation_begin().await?;
                 let sql = format!(
                     "UPDATE moderation_items SET status = $1, decided_by = $2, \
-                     decided_at = $3, reason = $4 WHERE id = $5 RETURNING {ITEM_COLUMNS}"
+                     decided_at = $3, reason = $4 WHERE id = $5 \
+                     AND (previous_moderator IS NULL OR previous_moderator <> $2) \
+                     RETURNING {ITEM_COLUMNS}"
                 );
                 let row: Option<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(d.verdict.status().as_str())
@@ -344,7 +358,15 @@ macro_rules! moderation_store_impl {
                     .fetch_optional(&mut *tx)
                     .await?;
                 let Some(row) = row else {
-                    return Ok(None);
+                    let exists: Option<(i64,)> =
+                        sqlx::query_as("SELECT id FROM moderation_items WHERE id = $1")
+                            .bind(d.item)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    return Ok(match exists {
+                        Some(_) => DecideOutcome::SameModeratorAfterAppeal,
+                        None => DecideOutcome::NotFound,
+                    });
                 };
                 let decided = item_from_row(row)?;
                 let action = decided.status.as_str();
@@ -353,23 +375,104 @@ macro_rules! moderation_store_impl {
                     "target": decided.target,
                     "reason": d.reason,
                 });
-                sqlx::query(INSERT_LOG)
-                    .bind(d.at)
-                    .bind(&d.by)
-                    .bind(action)
-                    .bind(d.item)
-                    .bind(detail.to_string())
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(sqlx::AssertSqlSafe(INSERT_AUDIT.replace("$4", $audit_detail)))
-                    .bind(d.at)
-                    .bind(&d.by)
-                    .bind(format!("moderation.{action}"))
-                    .bind(detail.to_string())
-                    .execute(&mut *tx)
+                self.moderation_logged(&mut tx, d.at, &d.by, action, Some(d.item), &detail, true)
                     .await?;
                 tx.commit().await?;
-                Ok(Some(decided))
+                Ok(DecideOutcome::Decided(Box::new(decided)))
+            }
+
+            async fn appeal(
+                &self,
+                id: i64,
+                text: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::moderation::Item>> {
+                use $crate::store::moderation::*;
+                let mut tx = self.moderation_begin().await?;
+                let sql = format!(
+                    "UPDATE moderation_items SET status = 'queued', \
+                     previous_moderator = decided_by, decided_by = NULL, decided_at = NULL, \
+                     reason = NULL, appeal_text = $2, appealed_at = $3 \
+                     WHERE id = $1 AND status = 'upheld' AND appealed_at IS NULL \
+                     RETURNING {ITEM_COLUMNS}"
+                );
+                let row: Option<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(id)
+                    .bind(text)
+                    .bind(at)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let appealed = item_from_row(row)?;
+                let detail = serde_json::json!({ "item": id, "appeal": text });
+                self.moderation_logged(&mut tx, at, "author", "appealed", Some(id), &detail, false)
+                    .await?;
+                tx.commit().await?;
+                Ok(Some(appealed))
+            }
+
+            async fn report(
+                &self,
+                r: &$crate::store::moderation::Report,
+            ) -> $crate::store::StoreResult<$crate::store::moderation::ReportOutcome> {
+                use $crate::store::moderation::*;
+                let $crate::moderation::Target::GroupPost {
+                    channel,
+                    chat_id,
+                    message_id,
+                } = &r.post
+                else {
+                    return Err($crate::store::StoreError::Corrupt(
+                        "only a group post can be reported".to_owned(),
+                    ));
+                };
+                let mut tx = self.moderation_begin().await?;
+                let counted = sqlx::query(
+                    "INSERT INTO moderation_reports (channel, chat_id, message_id, \
+                     reporter_contact_id, reason, reported_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(channel.as_str())
+                .bind(chat_id)
+                .bind(message_id)
+                .bind(r.reporter)
+                .bind(&r.reason)
+                .bind(r.at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                let (reports,): (i64,) = sqlx::query_as(
+                    "SELECT count(*) FROM moderation_reports \
+                     WHERE channel = $1 AND chat_id = $2 AND message_id = $3",
+                )
+                .bind(channel.as_str())
+                .bind(chat_id)
+                .bind(message_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let mut queued = None;
+                if counted && reports >= r.threshold {
+                    let item = $crate::moderation::NewItem {
+                        target: r.post.clone(),
+                        text: r.text.clone(),
+                        author: r.author,
+                        source: $crate::moderation::Source::Report,
+                        categories: Vec::new(),
+                        score: 0,
+                        matches: Vec::new(),
+                        at: r.at,
+                    };
+                    queued = self.insert_item(&mut tx, &item).await?;
+                }
+                tx.commit().await?;
+                Ok(ReportOutcome {
+                    counted,
+                    reports,
+                    queued,
+                })
             }
 
             async fn moderation_log(
@@ -408,7 +511,8 @@ macro_rules! moderation_store_impl {
                 .rows_affected()
                     > 0;
                 if added {
-                    self.watch_logged(&mut tx, "watch.add", term, phrase, by, at)
+                    let detail = serde_json::json!({ "term": term, "phrase": phrase });
+                    self.moderation_logged(&mut tx, at, by, "watch.add", None, &detail, true)
                         .await?;
                 }
                 tx.commit().await?;
@@ -431,7 +535,8 @@ macro_rules! moderation_store_impl {
                 let Some((phrase,)) = removed else {
                     return Ok(false);
                 };
-                self.watch_logged(&mut tx, "watch.remove", term, &phrase, by, at)
+                let detail = serde_json::json!({ "term": term, "phrase": phrase });
+                self.moderation_logged(&mut tx, at, by, "watch.remove", None, &detail, true)
                     .await?;
                 tx.commit().await?;
                 Ok(true)
@@ -492,33 +597,75 @@ macro_rules! moderation_store_impl {
         }
 
         impl $store {
-            /// Appends a watch-list change to the moderation log and the audit log.
-            async fn watch_logged(
+            /// Inserts an item and its `queued` log line; `None` (nothing written) when the
+            /// target has an item already.
+            async fn insert_item(
                 &self,
                 tx: &mut sqlx::Transaction<'static, $db>,
-                action: &str,
-                term: &str,
-                phrase: &str,
-                by: &str,
+                item: &$crate::moderation::NewItem,
+            ) -> $crate::store::StoreResult<Option<i64>> {
+                use $crate::store::moderation::*;
+                let binds = ItemBinds::of(item)?;
+                let id: Option<(i64,)> = sqlx::query_as(INSERT_ITEM)
+                    .bind(binds.opinion_id)
+                    .bind(binds.channel)
+                    .bind(&binds.chat_id)
+                    .bind(&binds.message_id)
+                    .bind(&item.text)
+                    .bind(item.author)
+                    .bind(item.source.as_str())
+                    .bind(&binds.categories)
+                    .bind(i64::from(item.score))
+                    .bind(&binds.matches)
+                    .bind(item.at)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                let Some((id,)) = id else {
+                    return Ok(None);
+                };
+                let detail = serde_json::json!({
+                    "target": item.target,
+                    "source": item.source,
+                    "categories": binds.categories,
+                    "score": item.score,
+                });
+                self.moderation_logged(tx, item.at, "system", "queued", Some(id), &detail, false)
+                    .await?;
+                Ok(Some(id))
+            }
+
+            /// Appends a line to the moderation log and, for an official's action, to the
+            /// audit log (as `moderation.<action>`).
+            #[allow(clippy::too_many_arguments)]
+            async fn moderation_logged(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
                 at: chrono::DateTime<chrono::Utc>,
+                actor: &str,
+                action: &str,
+                item: Option<i64>,
+                detail: &serde_json::Value,
+                audited: bool,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::moderation::*;
-                let detail = serde_json::json!({ "term": term, "phrase": phrase }).to_string();
+                let detail = detail.to_string();
                 sqlx::query(INSERT_LOG)
                     .bind(at)
-                    .bind(by)
+                    .bind(actor)
                     .bind(action)
-                    .bind(None::<i64>)
+                    .bind(item)
                     .bind(&detail)
                     .execute(&mut **tx)
                     .await?;
-                sqlx::query(sqlx::AssertSqlSafe(INSERT_AUDIT.replace("$4", $audit_detail)))
-                    .bind(at)
-                    .bind(by)
-                    .bind(format!("moderation.{action}"))
-                    .bind(&detail)
-                    .execute(&mut **tx)
-                    .await?;
+                if audited {
+                    sqlx::query(sqlx::AssertSqlSafe(INSERT_AUDIT.replace("$4", $audit_detail)))
+                        .bind(at)
+                        .bind(actor)
+                        .bind(format!("moderation.{action}"))
+                        .bind(&detail)
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 Ok(())
             }
         }
