@@ -354,3 +354,58 @@ pub fn parse_allow(file: &str, text: &str) -> Result<Vec<Entry>, LexiconError> {
     }
     Ok(out)
 }
+
+/// The lists of a folder, read again whenever one of its files changes, so administrators
+/// can edit them while gopy runs. A broken edit keeps the last good lists (and says why).
+#[derive(Debug)]
+pub struct ReloadingLexicon {
+    /// The folder.
+    dir: PathBuf,
+    /// The newest modification time seen among its files when last read.
+    stamp: Option<std::time::SystemTime>,
+    /// The lists last read successfully.
+    current: Lexicon,
+}
+
+impl ReloadingLexicon {
+    /// Reads the folder once; fails if it cannot be used now.
+    pub fn open(dir: &Path) -> Result<Self, LexiconError> {
+        let current = Lexicon::load_dir(dir)?;
+        Ok(ReloadingLexicon {
+            dir: dir.to_owned(),
+            stamp: newest_change(dir),
+            current,
+        })
+    }
+
+    /// The lists, read again first if a file changed since. On a broken edit the previous
+    /// lists stay in use and the error is returned beside them.
+    pub fn current(&mut self) -> (&Lexicon, Option<LexiconError>) {
+        let stamp = newest_change(&self.dir);
+        if stamp == self.stamp {
+            return (&self.current, None);
+        }
+        match Lexicon::load_dir(&self.dir) {
+            Ok(lexicon) => {
+                self.current = lexicon;
+                self.stamp = stamp;
+                (&self.current, None)
+            }
+            Err(e) => (&self.current, Some(e)),
+        }
+    }
+}
+
+/// The newest modification time among the folder's list files.
+fn newest_change(dir: &Path) -> Option<std::time::SystemTime> {
+    Category::ALL
+        .iter()
+        .filter_map(|c| c.file_name())
+        .chain(std::iter::once(ALLOW_FILE))
+        .filter_map(|f| {
+            std::fs::metadata(dir.join(f))
+                .and_then(|m| m.modified())
+                .ok()
+        })
+        .max()
+}

@@ -9,6 +9,8 @@
 //! - `lexicon.rs`: the word lists (`data/moderation/*.txt`), [`Category`], [`Lexicon`].
 //! - `detect.rs`: [`Detector::assess`], pure: a score, the categories and the spans matched.
 //! - `eval.rs`: precision and recall on a labelled file (ViHOS).
+//! - `flood.rs`: [`FloodGate`] (messages per person per chat per minute) and [`ActionCap`]
+//!   (automatic actions per window), pure, time passed in.
 //! - `queue.rs`: the moderators' queue as plain types (items, decisions, the log, the watch
 //!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
 //! - `scan.rs`: the shell that assesses a campaign's unscanned opinions and queues the
@@ -18,13 +20,15 @@
 pub mod cli;
 mod detect;
 mod eval;
+mod flood;
 mod lexicon;
 mod queue;
 mod scan;
 
 pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match, highlight};
 pub use eval::{Evaluation, Labelled, read_vihos};
-pub use lexicon::{Category, Entry, Lexicon, LexiconError};
+pub use flood::{ActionCap, FloodGate};
+pub use lexicon::{Category, Entry, Lexicon, LexiconError, ReloadingLexicon};
 pub use queue::{
     Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
     Status, StoredMatch, Target, Verdict, WatchTerm,

@@ -191,3 +191,47 @@ fn a_broken_list_says_where() {
         .expect_err("weight out of range");
     assert!(err.to_string().contains("1, 2 or 3"), "{err}");
 }
+
+#[test]
+fn a_folder_of_lists_is_read_again_when_a_file_changes() {
+    use super::super::lexicon::ReloadingLexicon;
+    let dir = tempfile::tempdir().expect("temporary folder");
+    std::fs::write(dir.path().join("insult.txt"), "2 khỉ gió\n").expect("write");
+    let mut lists = ReloadingLexicon::open(dir.path()).expect("lists");
+    let flagged = |l: &Lexicon, text: &str| {
+        Detector::new(l.clone(), DEFAULT_THRESHOLD)
+            .assess(text)
+            .flagged
+    };
+    let (l, err) = lists.current();
+    assert!(err.is_none());
+    assert!(flagged(l, "đồ khỉ gió"));
+    assert!(!flagged(l, "đồ khỉ đột"));
+
+    // An edit (with a later modification time) is picked up without a restart.
+    let path = dir.path().join("insult.txt");
+    let edit = |text: &str, seconds_later: u64| {
+        std::fs::write(&path, text).expect("write");
+        let at = std::time::SystemTime::now() + std::time::Duration::from_secs(seconds_later);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(at))
+            .expect("touch");
+    };
+    edit("2 khỉ đột\n", 5);
+    let (l, err) = lists.current();
+    assert!(err.is_none());
+    assert!(flagged(l, "đồ khỉ đột"));
+    assert!(!flagged(l, "đồ khỉ gió"));
+
+    // A broken edit keeps the last good lists and says where the problem is.
+    edit("khỉ đột\n", 10);
+    let (l, err) = lists.current();
+    assert!(flagged(l, "đồ khỉ đột"), "the last good lists stay in use");
+    assert!(
+        err.expect("an error")
+            .to_string()
+            .starts_with("insult.txt:1:")
+    );
+}
