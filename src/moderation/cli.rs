@@ -362,8 +362,8 @@ fn eval(
         None => None,
     };
     println!(
-        "{:<40} {:>6} {:>9} {:>7} {:>6}",
-        "file", "rows", "precision", "recall", "FPR"
+        "{:<40} {:>6} {:>9} {:>7} {:>6} {:>10}",
+        "file", "rows", "precision", "recall", "FPR", "comments/s"
     );
     for file in files {
         let data = match read_vihos(file) {
@@ -373,14 +373,17 @@ fn eval(
                 return Ok(ExitCode::from(exit::NOINPUT));
             }
         };
+        let started = std::time::Instant::now();
         let e = Evaluation::run(detector, &data);
+        let per_second = data.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
         println!(
-            "{:<40} {:>6} {:>8.1}% {:>6.1}% {:>5.1}%",
+            "{:<40} {:>6} {:>8.1}% {:>6.1}% {:>5.1}% {:>10.0}",
             file.display(),
             data.len(),
             e.precision() * 100.0,
             e.recall() * 100.0,
-            e.false_positive_rate() * 100.0
+            e.false_positive_rate() * 100.0,
+            per_second
         );
         if let Some(out) = dump.as_mut() {
             for item in &data {
