@@ -13,6 +13,7 @@
 //!   (automatic actions per window), pure, time passed in.
 //! - `queue.rs`: the moderators' queue as plain types (items, decisions, the log, the watch
 //!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
+//! - `notice.rs`: what moderation says to authors, reporters and moderators (localised).
 //! - `scan.rs`: the shell that assesses a campaign's unscanned opinions and queues the
 //!   flagged ones ([`scan_campaign`]).
 //! - `cli.rs`: `gopy moderation …`.
@@ -22,6 +23,7 @@ mod detect;
 mod eval;
 mod flood;
 mod lexicon;
+pub mod notice;
 mod queue;
 mod scan;
 
