@@ -155,6 +155,11 @@ async fn story_scan_queue_decide_and_exclude(db: TestDb) {
     assert_eq!(abuse.target, Target::Opinion { opinion_id: ids[1] });
     assert_eq!(abuse.text, texts[1], "the text is kept in full");
     assert_eq!(abuse.author, Some(contact));
+    assert_eq!(store.author_flags(contact).await.expect("history"), 2);
+    assert_eq!(
+        store.author_flags(contact + 1000).await.expect("history"),
+        0
+    );
     assert_eq!(abuse.source, Source::Detector);
     assert!(
         abuse
@@ -672,6 +677,7 @@ async fn moderation_commands_scan_queue_decide_and_log() {
     let shown = out(&o);
     assert!(shown.contains("[[đ.m]]"), "{shown}");
     assert!(shown.contains(&format!("opinion {}", ids[1])), "{shown}");
+    assert!(shown.contains("the author has 1 item(s) in all"), "{shown}");
     let id = shown
         .split_whitespace()
         .find_map(|w| w.strip_prefix('#'))

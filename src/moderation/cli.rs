@@ -165,6 +165,10 @@ async fn run_stored(
             }
             for item in &items {
                 print_item(item);
+                if let Some(author) = item.author {
+                    let flags = store.author_flags(author).await?;
+                    println!("    tác giả có {flags} mục / the author has {flags} item(s) in all");
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

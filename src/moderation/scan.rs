@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Detector, NewItem, Target};
+use super::{Detector, NewItem, OpinionToScan, Target};
 use crate::domain::CampaignId;
 use crate::store::{Store, StoreResult};
 
@@ -27,6 +27,26 @@ pub async fn with_watch_list(store: &dyn Store, base: &Detector) -> StoreResult<
     ))
 }
 
+/// Screens one opinion just saved (the hook for the dialog, after its transaction commits):
+/// queues it when flagged. Returns the item, or `None` when it was not flagged or was queued
+/// before.
+pub async fn screen_opinion(
+    store: &dyn Store,
+    detector: &Detector,
+    opinion: &OpinionToScan,
+    at: DateTime<Utc>,
+) -> StoreResult<Option<i64>> {
+    let assessment = detector.assess(&opinion.text);
+    if !assessment.flagged {
+        return Ok(None);
+    }
+    let target = Target::Opinion {
+        opinion_id: opinion.opinion_id,
+    };
+    let item = NewItem::detected(target, &opinion.text, opinion.author, &assessment, at);
+    store.queue_item(&item).await
+}
+
 /// Scans a campaign's opinions that were never scanned and queues the flagged ones.
 pub async fn scan_campaign(
     store: &dyn Store,
@@ -41,15 +61,7 @@ pub async fn scan_campaign(
         queued: 0,
     };
     for o in &opinions {
-        let assessment = detector.assess(&o.text);
-        if !assessment.flagged {
-            continue;
-        }
-        let target = Target::Opinion {
-            opinion_id: o.opinion_id,
-        };
-        let item = NewItem::detected(target, &o.text, o.author, &assessment, at);
-        if store.queue_item(&item).await?.is_some() {
+        if screen_opinion(store, &detector, o, at).await?.is_some() {
             report.queued += 1;
         }
     }

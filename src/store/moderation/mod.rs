@@ -97,6 +97,9 @@ pub trait ModerationStore: Send + Sync {
     /// reports reach `threshold`, it is queued (source `report`) unless it has an item already.
     async fn report(&self, report: &Report) -> StoreResult<ReportOutcome>;
 
+    /// How many items name this author (the history a moderator sees beside a new item).
+    async fn author_flags(&self, author: ContactId) -> StoreResult<i64>;
+
     /// The newest lines of the moderation log, newest first.
     async fn moderation_log(&self, limit: i64) -> StoreResult<Vec<LogEntry>>;
 
@@ -473,6 +476,19 @@ macro_rules! moderation_store_impl {
                     reports,
                     queued,
                 })
+            }
+
+            async fn author_flags(
+                &self,
+                author: $crate::domain::ContactId,
+            ) -> $crate::store::StoreResult<i64> {
+                let (n,): (i64,) = sqlx::query_as(
+                    "SELECT count(*) FROM moderation_items WHERE author_contact_id = $1",
+                )
+                .bind(author)
+                .fetch_one(self.moderation_reader())
+                .await?;
+                Ok(n)
             }
 
             async fn moderation_log(
