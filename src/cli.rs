@@ -60,6 +60,8 @@ pub enum Cmd {
     /// Cán bộ, nhóm và thông báo / staff, groups and announcements.
     #[command(flatten)]
     Announce(crate::announce::cli::AnnounceCmd),
+    /// Kiểm duyệt / moderation: check, eval, queue, decide, log, watch list.
+    Moderation(crate::moderation::cli::ModerationArgs),
 }
 
 /// `gopy campaign …`
@@ -171,5 +173,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Campaign { command } => crate::campaign::cli::run(&settings, command).await,
         Cmd::Opinions { command } => crate::campaign::cli::run_opinions(&settings, command).await,
         Cmd::Announce(command) => crate::announce::cli::run(&settings, command).await,
+        Cmd::Moderation(args) => crate::moderation::cli::run(&settings, args).await,
     }
 }

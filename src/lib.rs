@@ -11,6 +11,8 @@
 //! - [`service`]: the dialog shell, running one inbound event in one transaction.
 //! - [`channels`]: Telegram and terminal adapters.
 //! - [`http`]: the axum router (health, readiness, metrics).
+//! - [`moderation`]: word lists, detection, the moderators' queue and log.
+//! - [`text`]: Vietnamese text normalisation shared by moderation and synthesis.
 //! - [`config`], [`telemetry`], [`startup`], [`cli`]: process wiring.
 
 pub mod announce;
@@ -22,7 +24,9 @@ pub mod dialog;
 pub mod domain;
 pub mod http;
 pub mod i18n;
+pub mod moderation;
 pub mod service;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod text;

@@ -5,11 +5,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use chrono::{Duration, Utc};
 
-use common::TestDb;
+use common::{TestDb, gopy};
 use gopy::domain::{Channel, ContactKey, Locale, OpinionSource};
 use gopy::store::NewOpinion;
 
@@ -19,19 +19,6 @@ const DEMO_SLUG: &str = "hoa-binh-dh-2025";
 /// The demo campaign file in the repository.
 fn demo_file() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo-campaign.toml")
-}
-
-/// Runs `gopy ARGS` on the database at `url`, as OS user `tester`, without the demo.
-fn gopy(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gopy"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("GOPY_DEMO", "off")
-        .env("USER", "tester")
-        .env_remove("TELEGRAM_BOT_TOKEN")
-        .env_remove("GOPY_HTTP_ADDR")
-        .output()
-        .expect("run the gopy binary")
 }
 
 /// Standard output as text.

@@ -11,7 +11,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use unicode_normalization::UnicodeNormalization;
 
-use common::{TestDb, now, sample_campaign};
+use common::{TestDb, now, sample_campaign, story};
 use gopy::dialog::{DialogState, Step};
 use gopy::domain::{
     Channel, ContactKey, Identity, IdentityMode, Locale, OpinionSource, OpinionStatus, PhaseKind,

@@ -1406,8 +1406,38 @@ mod stories {
                 .map(|r| fake.text_update(r, "/start"))
                 .collect(),
         );
-        // Longer than the busy timeout (5 s): the batch fails and falls back.
-        tokio::time::sleep(Duration::from_secs(6)).await;
+        // The batch waits for the lock past the busy timeout (5 s), fails and falls back;
+        // the lock is held until gopy says so.
+        let metrics_url = format!("http://{}/metrics", g.http);
+        let fallbacks = |metrics: &str| -> u64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix("gopy_dialog_batch_fallbacks_total "))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
+        let get = || async {
+            reqwest::get(&metrics_url)
+                .await
+                .expect("GET /metrics")
+                .text()
+                .await
+                .expect("metrics text")
+        };
+        // The recorder is shared by every test in this process: count from here.
+        let before = fallbacks(&get().await);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let metrics = get().await;
+            if fallbacks(&metrics) > before {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the batch never fell back: {metrics}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
         assert!(
             residents.iter().all(|r| fake.messages_to(r.id).is_empty()),
             "nothing is answered while nothing can be stored"
@@ -1424,16 +1454,6 @@ mod stories {
             let texts = fake.texts_to(r.id);
             assert_eq!(texts.len(), 1, "{}: {texts:#?}", r.id);
         }
-        let metrics = reqwest::get(format!("http://{}/metrics", g.http))
-            .await
-            .expect("GET /metrics")
-            .text()
-            .await
-            .expect("metrics text");
-        assert!(
-            metrics.contains("gopy_dialog_batch_fallbacks_total"),
-            "the batch fell back: {metrics}"
-        );
         assert_all_sends_accepted(&fake);
         let (_, db, _) = g.stop().await;
         assert_eq!(db.int("SELECT count(*) FROM contacts").await, 5);

@@ -41,7 +41,7 @@ pub async fn run_opinions(settings: &Settings, cmd: OpinionsCmd) -> anyhow::Resu
 }
 
 /// Who is acting, for the audit log: `cli:<os user>`.
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     let user = ["USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|u| !u.trim().is_empty()))
@@ -50,7 +50,7 @@ fn actor() -> String {
 }
 
 /// Opens the store, or says why not and gives the exit code to end with.
-async fn store(settings: &Settings) -> Result<Arc<dyn Store>, ExitCode> {
+pub(crate) async fn store(settings: &Settings) -> Result<Arc<dyn Store>, ExitCode> {
     match crate::startup::open_store(settings).await {
         Ok(s) => Ok(s),
         Err(e) => {
@@ -224,7 +224,7 @@ async fn list(settings: &Settings) -> anyhow::Result<ExitCode> {
 }
 
 /// Finds a campaign by id or slug, or says it does not exist.
-async fn find(store: &Arc<dyn Store>, wanted: &str) -> anyhow::Result<Option<Campaign>> {
+pub(crate) async fn find(store: &Arc<dyn Store>, wanted: &str) -> anyhow::Result<Option<Campaign>> {
     let campaigns = store
         .campaigns()
         .await

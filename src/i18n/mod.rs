@@ -37,7 +37,7 @@ pub struct Rendered {
 }
 
 /// Every locale and its embedded Fluent files, in load order.
-const SOURCES: [(Locale, &str, &str); 6] = [
+const SOURCES: [(Locale, &str, &str); 8] = [
     (
         Locale::Vi,
         "locales/vi/dialog.ftl",
@@ -47,6 +47,11 @@ const SOURCES: [(Locale, &str, &str); 6] = [
         Locale::Vi,
         "locales/vi/telegram.ftl",
         include_str!("../../locales/vi/telegram.ftl"),
+    ),
+    (
+        Locale::Vi,
+        "locales/vi/moderation.ftl",
+        include_str!("../../locales/vi/moderation.ftl"),
     ),
     (
         Locale::En,
@@ -67,6 +72,11 @@ const SOURCES: [(Locale, &str, &str); 6] = [
         Locale::En,
         "locales/en/announce.ftl",
         include_str!("../../locales/en/announce.ftl"),
+    ),
+    (
+        Locale::En,
+        "locales/en/moderation.ftl",
+        include_str!("../../locales/en/moderation.ftl"),
     ),
 ];
 
@@ -305,7 +315,12 @@ mod tests {
     #[test]
     fn every_message_id_in_vi_exists_in_en_and_vice_versa() {
         let l = Localizer::new().expect("localizer");
-        for file in ["dialog.ftl", "telegram.ftl", "announce.ftl"] {
+        for file in [
+            "dialog.ftl",
+            "telegram.ftl",
+            "announce.ftl",
+            "moderation.ftl",
+        ] {
             let vi = ids(source(Locale::Vi, file));
             let en = ids(source(Locale::En, file));
             for id in &vi {

@@ -8,11 +8,14 @@
 //! - `postgres.rs`: production (`SELECT … FOR UPDATE` serialises one resident's steps).
 //! - `announce/`: staff users, groups and (later) broadcasts ([`announce::AnnounceStore`]).
 //! - `codec.rs`: how both backends write enums and dialog states as text and read them back.
+//! - `moderation/`: [`ModerationStore`], the moderators' queue, log and watch list (one set
+//!   of queries for both backends).
 //!
 //! Migrations live in `migrations/sqlite` and `migrations/postgres` and are embedded.
 
 pub mod announce;
 mod codec;
+pub mod moderation;
 mod postgres;
 mod sqlite;
 
@@ -28,6 +31,7 @@ use crate::domain::{
     Opinion, OpinionSource,
 };
 
+pub use moderation::{DecideOutcome, ItemFilter, ModerationStore, Report, ReportOutcome};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -142,7 +146,7 @@ pub struct NewOpinion {
 
 /// Pool-level storage operations. Implemented by [`SqliteStore`] and [`PgStore`].
 #[async_trait]
-pub trait Store: announce::AnnounceStore + Send + Sync + 'static {
+pub trait Store: announce::AnnounceStore + ModerationStore + Send + Sync + 'static {
     /// Which backend this is.
     fn backend(&self) -> Backend;
 

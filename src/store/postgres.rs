@@ -71,7 +71,8 @@ impl PgStore {
         Ok(Self { pool })
     }
 
-    /// The connection pool, for the storage of other areas (`store::announce`).
+    /// The connection pool, for the storage of other areas (`store::announce`,
+    /// `store::moderation`).
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
     }

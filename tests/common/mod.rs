@@ -394,3 +394,42 @@ pub fn sample_campaign(slug: &str, now: DateTime<Utc>) -> Campaign {
         ],
     }
 }
+
+/// Generates the two tests of one story: `$sqlite` always runs, `$postgres` only when the
+/// Postgres half is compiled in (`TEST_DATABASE_URL` set at build time; reported as ignored
+/// otherwise, never as passed).
+#[allow(unused_macros)]
+macro_rules! story {
+    ($story:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $story($crate::common::TestDb::sqlite().await).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(
+            not(gopy_pg),
+            ignore = "set TEST_DATABASE_URL to run the Postgres half"
+        )]
+        async fn $postgres() {
+            $story($crate::common::TestDb::postgres().await).await;
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use story;
+
+/// Runs the real `gopy ARGS` on the database at `url`, as OS user `tester`, without the
+/// demo, a bot token, an HTTP address or a word-list folder from the environment.
+pub fn gopy(url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gopy"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("GOPY_DEMO", "off")
+        .env("USER", "tester")
+        .env_remove("TELEGRAM_BOT_TOKEN")
+        .env_remove("GOPY_HTTP_ADDR")
+        .env_remove("GOPY_MODERATION_DIR")
+        .output()
+        .expect("run the gopy binary")
+}

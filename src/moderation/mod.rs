@@ -1,0 +1,38 @@
+//! Moderation: flag abusive, hostile, spam and scam messages for a human to decide.
+//!
+//! Principles: automation only queues for a person; nothing is ever deleted from gopy's own
+//! records (a hidden opinion keeps its text, author and reason and is counted as "excluded,
+//! with reason"); every decision goes to an append-only moderation log; criticism of a draft
+//! is an opinion, not a violation.
+//!
+//! Layout:
+//! - `lexicon.rs`: the word lists (`data/moderation/*.txt`), [`Category`], [`Lexicon`].
+//! - `detect.rs`: [`Detector::assess`], pure: a score, the categories and the spans matched.
+//! - `eval.rs`: precision and recall on a labelled file (ViHOS).
+//! - `flood.rs`: [`FloodGate`] (messages per person per chat per minute) and [`ActionCap`]
+//!   (automatic actions per window), pure, time passed in.
+//! - `queue.rs`: the moderators' queue as plain types (items, decisions, the log, the watch
+//!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
+//! - `notice.rs`: what moderation says to authors, reporters and moderators (localised).
+//! - `scan.rs`: the shell that assesses a campaign's unscanned opinions and queues the
+//!   flagged ones ([`scan_campaign`]).
+//! - `cli.rs`: `gopy moderation …`.
+
+pub mod cli;
+mod detect;
+mod eval;
+mod flood;
+mod lexicon;
+pub mod notice;
+mod queue;
+mod scan;
+
+pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match, highlight};
+pub use eval::{Evaluation, Labelled, read_vihos};
+pub use flood::{ActionCap, FloodGate};
+pub use lexicon::{Category, Entry, Lexicon, LexiconError, ReloadingLexicon};
+pub use queue::{
+    Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
+    Status, StoredMatch, Target, Verdict, WatchTerm,
+};
+pub use scan::{ScanReport, scan_campaign, screen_opinion, with_watch_list};
