@@ -4,7 +4,6 @@
 //! skipped, and a group gets it twice only if the kill fell between Telegram accepting it and
 //! gopy recording it (at most one message: one worker has one in flight).
 
-#[macro_use]
 mod common;
 mod fake_telegram;
 
@@ -17,7 +16,7 @@ use gopy::announce::broadcast::{Action, act, create};
 use gopy::store::Store;
 use gopy::store::announce::{Audience, BroadcastState, LinkCode, NewStaff, Role, Schedule};
 
-use common::{TestDb, now, sample_campaign};
+use common::{TestDb, now, sample_campaign, story};
 use fake_telegram::{FakeLimits, FakeTelegram, Group, Resident, TOKEN};
 
 story!(

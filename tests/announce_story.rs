@@ -4,7 +4,6 @@
 //! runs on SQLite (always) and on Postgres (when `TEST_DATABASE_URL` is set at build time;
 //! reported as ignored otherwise). The command line is run as the real binary at the end.
 
-#[macro_use]
 mod common;
 
 use std::process::{Command, Output};
@@ -12,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use common::{TestDb, now, sample_campaign};
+use common::{TestDb, now, sample_campaign, story};
 use gopy::announce::access::Refusal;
 use gopy::announce::broadcast::{Action, BroadcastError, BroadcastRefusal, act, create};
 use gopy::announce::groups::{GroupCommand, GroupCommandOutcome, group_command, link};

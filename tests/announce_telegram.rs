@@ -4,7 +4,6 @@
 //! while others are refused politely. The database is read to check what was stored. Each
 //! story runs on SQLite and, when `TEST_DATABASE_URL` is set at build time, on Postgres.
 
-#[macro_use]
 mod common;
 mod fake_telegram;
 
@@ -20,7 +19,7 @@ use gopy::store::announce::{
 };
 use tokio_util::sync::CancellationToken;
 
-use common::{TestDb, now, sample_campaign};
+use common::{TestDb, now, sample_campaign, story};
 use fake_telegram::{FakeLimits, FakeTelegram, Fault, Group, Resident, TOKEN, Target};
 
 story!(

@@ -2,7 +2,6 @@
 //! and once against Postgres (when `TEST_DATABASE_URL` is set at build time; reported as
 //! ignored otherwise, never as passed).
 
-#[macro_use]
 mod common;
 
 use std::sync::Arc;

@@ -15,29 +15,6 @@ use tempfile::TempDir;
 use gopy::domain::{Campaign, Phase, PhaseKind, Section, TargetGroup, Topic, Unit};
 use gopy::store::{self, Store};
 
-/// Generates the two tests of one story (`async fn story(db: TestDb)`): `$sqlite` always
-/// runs, `$postgres` only when the Postgres half is compiled in (`TEST_DATABASE_URL` set at
-/// build time; reported as ignored otherwise, never as passed). Use with `#[macro_use] mod
-/// common;`.
-#[allow(unused_macros)]
-macro_rules! story {
-    ($story:ident, $sqlite:ident, $postgres:ident) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $sqlite() {
-            $story(TestDb::sqlite().await).await;
-        }
-
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        #[cfg_attr(
-            not(gopy_pg),
-            ignore = "set TEST_DATABASE_URL to run the Postgres half"
-        )]
-        async fn $postgres() {
-            $story(TestDb::postgres().await).await;
-        }
-    };
-}
-
 /// The variable naming the Postgres server tests create their databases on.
 pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
 
