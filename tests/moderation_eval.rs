@@ -53,7 +53,7 @@ fn vihos_test_recall_is_at_least_60_percent_with_at_most_5_percent_of_clean_comm
 #[test]
 fn vihos_dev_stays_where_the_lists_were_tuned() {
     let e = evaluate("dev.csv");
-    assert!(e.recall() >= 0.58, "recall {:.3} ({e:?})", e.recall());
+    assert!(e.recall() >= 0.60, "recall {:.3} ({e:?})", e.recall());
     assert!(
         e.false_positive_rate() <= 0.02,
         "FPR {:.3}",

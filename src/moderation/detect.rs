@@ -54,15 +54,16 @@ impl Assessment {
     }
 }
 
-/// A text with each span wrapped in `[[…]]`; spans that overlap an earlier one, or do not fall
-/// on character boundaries inside the text, are left out.
+/// A text with each span wrapped in `[[…]]`; spans that are empty (signals about the whole
+/// post, like flooding), overlap an earlier one, or do not fall on character boundaries inside
+/// the text, are left out.
 pub fn highlight(text: &str, spans: impl IntoIterator<Item = Range<usize>>) -> String {
     let mut spans: Vec<Range<usize>> = spans.into_iter().collect();
     spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
     let mut out = String::with_capacity(text.len() + spans.len() * 4);
     let mut at = 0;
     for s in spans {
-        if s.start < at {
+        if s.start < at || s.start >= s.end {
             continue;
         }
         let (Some(before), Some(inside)) = (text.get(at..s.start), text.get(s.clone())) else {

@@ -13,6 +13,8 @@
 //!   (automatic actions per window), pure, time passed in.
 //! - `queue.rs`: the moderators' queue as plain types (items, decisions, the log, the watch
 //!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
+//! - `group.rs`: pure decisions about group posts (screening with flood control; what may be
+//!   done automatically after reports).
 //! - `notice.rs`: what moderation says to authors, reporters and moderators (localised).
 //! - `scan.rs`: the shell that assesses a campaign's unscanned opinions and queues the
 //!   flagged ones ([`scan_campaign`]).
@@ -22,6 +24,7 @@ pub mod cli;
 mod detect;
 mod eval;
 mod flood;
+pub mod group;
 mod lexicon;
 pub mod notice;
 mod queue;

@@ -235,3 +235,28 @@ fn a_folder_of_lists_is_read_again_when_a_file_changes() {
             .starts_with("insult.txt:1:")
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+    /// Any text at all: no panic, every span inside the text on character boundaries, and
+    /// highlighting keeps every character of the text.
+    #[test]
+    fn assessing_any_text_never_panics_and_spans_are_valid(s in proptest::prelude::any::<String>()) {
+        let d = detector();
+        let a = d.assess(&s);
+        for m in &a.matches {
+            proptest::prop_assert!(m.span.start <= m.span.end && m.span.end <= s.len());
+            proptest::prop_assert!(s.is_char_boundary(m.span.start) && s.is_char_boundary(m.span.end));
+        }
+        let marked = a.highlight(&s);
+        proptest::prop_assert_eq!(marked.replace("[[", "").replace("]]", ""), s.replace("[[", "").replace("]]", ""));
+    }
+
+    /// Abuse hidden in ordinary text is still found, wherever it is put.
+    #[test]
+    fn a_swear_word_is_found_wherever_it_stands(before in "[a-zàáâãèéêìíòóôõùúăđĩũơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ ]{0,30}", after in "[a-zàáđơư ]{0,30}") {
+        let text = format!("{before} đm {after}");
+        proptest::prop_assert!(detector().assess(&text).flagged, "{}", text);
+    }
+}
