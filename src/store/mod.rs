@@ -332,10 +332,38 @@ pub trait Tx: Send {
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
-/// How the states of [`PendingStates`] are written over older ones (both backends).
-pub(crate) const STATE_UPSERT: &str = " ON CONFLICT (contact_id) DO UPDATE SET \
-     campaign_id = excluded.campaign_id, state = excluded.state, \
-     updated_at = excluded.updated_at, expires_at = excluded.expires_at";
+/// The one statement that writes every state of [`PendingStates`] over the older ones;
+/// `json_cast` is what the backend appends to the state's parameter (`::jsonb` on Postgres).
+pub(crate) fn state_upsert<DB>(
+    pending: Vec<(PendingState, String)>,
+    json_cast: &str,
+) -> sqlx::QueryBuilder<DB>
+where
+    DB: sqlx::Database,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<i64>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> DateTime<Utc>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<DateTime<Utc>>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut q = sqlx::QueryBuilder::<DB>::new(
+        "INSERT INTO dialog_states (contact_id, campaign_id, state, updated_at, expires_at) ",
+    );
+    q.push_values(pending, |mut row, (p, json)| {
+        row.push_bind(p.contact)
+            .push_bind(p.state.campaign)
+            .push_bind(json)
+            .push_unseparated(json_cast)
+            .push_bind(p.updated_at)
+            .push_bind(p.expires_at);
+    });
+    q.push(
+        " ON CONFLICT (contact_id) DO UPDATE SET campaign_id = excluded.campaign_id, \
+         state = excluded.state, updated_at = excluded.updated_at, \
+         expires_at = excluded.expires_at",
+    );
+    q
+}
 
 /// Dialog states saved inside a transaction and not yet written: every step ends by saving
 /// its resident's state, so a batch of steps writes them all in ONE statement at commit

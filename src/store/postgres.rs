@@ -14,12 +14,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row, Transaction};
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 
 use super::codec::{self, CampaignRows, StateRow};
 use super::{
-    AuditEntry, Backend, CampaignSummary, NewOpinion, PendingState, PendingStates, STATE_UPSERT,
-    Store, StoreResult, Tx,
+    AuditEntry, Backend, CampaignSummary, NewOpinion, PendingState, PendingStates, Store,
+    StoreResult, Tx, state_upsert,
 };
 use crate::dialog::DialogState;
 use crate::domain::{
@@ -759,20 +759,10 @@ impl Tx for PgTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         let pending = self.pending.drain()?;
         if !pending.is_empty() {
-            let mut q = QueryBuilder::<Postgres>::new(
-                "INSERT INTO dialog_states (contact_id, campaign_id, state, updated_at, \
-                 expires_at) ",
-            );
-            q.push_values(pending, |mut row, (p, json)| {
-                row.push_bind(p.contact)
-                    .push_bind(p.state.campaign)
-                    .push_bind(json)
-                    .push_unseparated("::jsonb")
-                    .push_bind(p.updated_at)
-                    .push_bind(p.expires_at);
-            });
-            q.push(STATE_UPSERT);
-            q.build().execute(self.conn()).await?;
+            state_upsert::<Postgres>(pending, "::jsonb")
+                .build()
+                .execute(self.conn())
+                .await?;
         }
         self.tx.commit().await?;
         Ok(())

@@ -15,12 +15,12 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 use super::codec::{self, CampaignRows, StateRow};
 use super::{
-    AuditEntry, Backend, CampaignSummary, NewOpinion, PendingState, PendingStates, STATE_UPSERT,
-    Store, StoreResult, Tx,
+    AuditEntry, Backend, CampaignSummary, NewOpinion, PendingState, PendingStates, Store,
+    StoreResult, Tx, state_upsert,
 };
 use crate::dialog::DialogState;
 use crate::domain::{
@@ -723,19 +723,10 @@ impl Tx for SqliteTx {
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         let pending = self.pending.drain()?;
         if !pending.is_empty() {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO dialog_states (contact_id, campaign_id, state, updated_at, \
-                 expires_at) ",
-            );
-            q.push_values(pending, |mut row, (p, json)| {
-                row.push_bind(p.contact)
-                    .push_bind(p.state.campaign)
-                    .push_bind(json)
-                    .push_bind(p.updated_at)
-                    .push_bind(p.expires_at);
-            });
-            q.push(STATE_UPSERT);
-            q.build().execute(&mut *self.tx).await?;
+            state_upsert::<Sqlite>(pending, "")
+                .build()
+                .execute(&mut *self.tx)
+                .await?;
         }
         self.tx.commit().await?;
         Ok(())
