@@ -24,6 +24,24 @@ pub struct Settings {
     pub telegram_api_url: url::Url,
     /// `GOPY_DEMO` (default on): load the demo campaign when the database has none.
     pub demo: bool,
+    /// `GOPY_MODERATION_DIR`: word lists for moderation read from this folder instead of the
+    /// built-in ones (`data/moderation/`).
+    pub moderation_dir: Option<std::path::PathBuf>,
+}
+
+impl Default for Settings {
+    /// The settings of an empty environment.
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            telegram_token: None,
+            telegram_api_url: url::Url::parse(DEFAULT_TELEGRAM_API_URL)
+                .unwrap_or_else(|_| unreachable!("the default URL parses")),
+            demo: true,
+            moderation_dir: None,
+        }
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -40,6 +58,7 @@ impl std::fmt::Debug for Settings {
             )
             .field("telegram_api_url", &self.telegram_api_url.as_str())
             .field("demo", &self.demo)
+            .field("moderation_dir", &self.moderation_dir)
             .finish()
     }
 }
@@ -69,6 +88,7 @@ impl Settings {
             telegram_token: var("TELEGRAM_BOT_TOKEN"),
             telegram_api_url,
             demo,
+            moderation_dir: var("GOPY_MODERATION_DIR").map(std::path::PathBuf::from),
         })
     }
 }

@@ -12,6 +12,7 @@ use crate::dialog::{self, Command, Context, DialogState, Effect, Input, Reply};
 use crate::domain::{
     Campaign, CollectionWindow, ContactKey, Identity, IdentityMode, Locale, OpinionSource,
 };
+use crate::moderation::{OpinionToScan, Screener};
 use crate::store::{NewOpinion, Store, StoreError, Tx};
 
 /// The present instant, injectable so tests can move it.
@@ -85,6 +86,8 @@ pub struct Dialogs {
     clock: Clock,
     /// Fresh random codes.
     codes: CodeSource,
+    /// Where new opinions go to be screened for moderation, once committed.
+    screener: Option<Screener>,
 }
 
 impl Dialogs {
@@ -99,7 +102,14 @@ impl Dialogs {
             })),
             clock,
             codes: Arc::new(random_code),
+            screener: None,
         })
+    }
+
+    /// The same shell handing every new opinion, once committed, to `screener`.
+    pub fn with_screener(mut self, screener: Screener) -> Self {
+        self.screener = Some(screener);
+        self
     }
 
     /// The same shell drawing its random codes from `codes` (tests force collisions).
@@ -242,11 +252,14 @@ impl Dialogs {
                     .increment(1);
                 Vec::new()
             }
-            Stepped::Replies { replies, opinions } => {
+            Stepped::Replies { replies, saved } => {
                 metrics::counter!("gopy_dialog_steps_total", "channel" => channel).increment(1);
-                if opinions > 0 {
+                if !saved.is_empty() {
                     metrics::counter!("gopy_opinions_total", "channel" => channel)
-                        .increment(opinions);
+                        .increment(saved.len() as u64);
+                }
+                if let Some(screener) = &self.screener {
+                    saved.into_iter().for_each(|o| screener.submit(o));
                 }
                 replies
             }
@@ -308,7 +321,7 @@ impl Dialogs {
 
         let mut replies = Vec::new();
         let mut erased = false;
-        let mut saved = 0;
+        let mut saved = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Reply(r) => replies.push(r),
@@ -330,22 +343,28 @@ impl Dialogs {
                     text,
                 } => {
                     let Some(c) = campaign else { continue };
-                    tx.insert_opinion(&NewOpinion {
-                        reference,
-                        campaign_id: c.id,
-                        contact_id: Some(contact.id),
-                        topic,
-                        section,
-                        unit: next.unit.clone(),
-                        target_group: next.target_group.clone(),
-                        channel: ev.contact.channel,
-                        source: OpinionSource::Chat,
-                        anonymous: next.identity != Some(IdentityMode::Named),
-                        text,
-                        created_at: now,
-                    })
-                    .await?;
-                    saved += 1;
+                    let scan_text = self.screener.is_some().then(|| text.clone());
+                    let id = tx
+                        .insert_opinion(&NewOpinion {
+                            reference,
+                            campaign_id: c.id,
+                            contact_id: Some(contact.id),
+                            topic,
+                            section,
+                            unit: next.unit.clone(),
+                            target_group: next.target_group.clone(),
+                            channel: ev.contact.channel,
+                            source: OpinionSource::Chat,
+                            anonymous: next.identity != Some(IdentityMode::Named),
+                            text,
+                            created_at: now,
+                        })
+                        .await?;
+                    saved.push(OpinionToScan {
+                        opinion_id: id,
+                        author: Some(contact.id),
+                        text: scan_text.unwrap_or_default(),
+                    });
                 }
                 Effect::SubmitDrafts { receipt } => {
                     if let Some(c) = campaign {
@@ -375,10 +394,7 @@ impl Dialogs {
             let expires = campaign.and_then(|c| c.closes_at());
             tx.save_state(contact.id, &next, expires, now).await?;
         }
-        Ok(Stepped::Replies {
-            replies,
-            opinions: saved,
-        })
+        Ok(Stepped::Replies { replies, saved })
     }
 }
 
@@ -390,8 +406,8 @@ enum Stepped {
     Replies {
         /// What to send the resident.
         replies: Vec<Reply>,
-        /// How many opinions it saved.
-        opinions: u64,
+        /// The opinions it saved (their text only when they are to be screened).
+        saved: Vec<OpinionToScan>,
     },
 }
 

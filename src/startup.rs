@@ -25,6 +25,8 @@ pub struct Application {
     telegram: Option<TelegramBot>,
     /// The dialog shell.
     dialogs: Dialogs,
+    /// Screens new opinions for moderation in the background.
+    screening: crate::moderation::ScreenTask,
 }
 
 /// Opens and migrates the store named by the settings.
@@ -64,7 +66,19 @@ impl Application {
             ensure_demo(&store, &clock).await?;
         }
         let l10n = Arc::new(Localizer::new()?);
-        let dialogs = Dialogs::new(store.clone(), clock).await?;
+        let lexicon = match &settings.moderation_dir {
+            Some(dir) => crate::moderation::Lexicon::load_dir(dir).with_context(|| {
+                format!("the word lists in {} (GOPY_MODERATION_DIR)", dir.display())
+            })?,
+            None => crate::moderation::Lexicon::built_in().context("the built-in word lists")?,
+        };
+        let (screener, screening) = crate::moderation::screener(crate::moderation::Detector::new(
+            lexicon,
+            crate::moderation::DEFAULT_THRESHOLD,
+        ));
+        let dialogs = Dialogs::new(store.clone(), clock)
+            .await?
+            .with_screener(screener);
         let listener = TcpListener::bind(settings.http_addr)
             .await
             .with_context(|| format!("cannot listen on {} (GOPY_HTTP_ADDR)", settings.http_addr))?;
@@ -85,6 +99,7 @@ impl Application {
             router,
             telegram,
             dialogs,
+            screening,
         })
     }
 
@@ -119,6 +134,10 @@ impl Application {
         });
         let housekeeping =
             tokio::spawn(housekeeping(self.dialogs.store().clone(), shutdown.clone()));
+        let screening = tokio::spawn(
+            self.screening
+                .run(self.dialogs.store().clone(), shutdown.clone()),
+        );
         let bot = self.telegram.map(|bot| {
             let token = shutdown.clone();
             tokio::spawn(async move { bot.run(token).await })
@@ -140,6 +159,7 @@ impl Application {
         }
         http.await??;
         let _ = housekeeping.await;
+        let _ = screening.await;
         tracing::info!("gopy đã dừng / stopped");
         Ok(())
     }

@@ -49,6 +49,7 @@ impl Running {
             telegram_token: Some(TOKEN.to_owned()),
             telegram_api_url: fake.api_url(),
             demo: false,
+            ..Settings::default()
         };
         let app = Application::build(settings).await.expect("gopy builds");
         let shutdown = CancellationToken::new();

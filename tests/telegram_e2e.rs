@@ -712,6 +712,7 @@ mod stories {
             telegram_token: Some(TOKEN.to_owned()),
             telegram_api_url: fake.api_url(),
             demo: false,
+            ..Settings::default()
         };
         let clock_now = now.clone();
         let clock: Clock = Arc::new(move || *clock_now.lock().unwrap());
@@ -1379,6 +1380,30 @@ mod stories {
         );
     }
 
+    /// An abusive opinion is stored like any other (the resident gets the same receipt) and
+    /// queued for a moderator in the background; criticism of the draft is not.
+    async fn story_abusive_opinion_is_queued_for_moderators(db: TestDb) {
+        with_campaign(&db, common::now()).await;
+        let g = Gopy::start(db).await;
+        let mut c = Chat::new(&g.fake, Resident::new(2601, "Hà"));
+        enter(&mut c, false, None).await;
+        c.press("Vệ sinh môi trường").await;
+        let t = c.send("Dự thảo này chưa hợp lý, tôi không đồng ý.").await;
+        assert!(any(&t, "Đã ghi nhận ý kiến"), "{t:#?}");
+        let t = c.send("thằng cán bộ này mất dạy").await;
+        assert!(any(&t, "Đã ghi nhận ý kiến"), "{t:#?}");
+        let sql = "SELECT count(*) FROM moderation_items m JOIN opinions o ON o.id = m.opinion_id \
+                   WHERE o.text = 'thằng cán bộ này mất dạy' AND m.status = 'queued'";
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while g.db.int(sql).await == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "never queued");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (_, db, _) = g.stop().await;
+        assert_eq!(db.int("SELECT count(*) FROM moderation_items").await, 1);
+        assert_eq!(db.int("SELECT count(*) FROM opinions").await, 2);
+    }
+
     /// A batch that cannot be committed (another process holds SQLite's write lock for longer
     /// than the busy timeout) is run again update by update, each retried until the lock is
     /// free: every resident is answered once and nothing is stored twice.
@@ -1497,6 +1522,9 @@ mod stories {
         story_bad_inputs =>
             sqlite_bad_inputs_are_refused_politely_and_nothing_is_lost_or_doubled,
             postgres_bad_inputs_are_refused_politely_and_nothing_is_lost_or_doubled;
+        story_abusive_opinion_is_queued_for_moderators =>
+            sqlite_an_abusive_opinion_is_queued_for_moderators,
+            postgres_an_abusive_opinion_is_queued_for_moderators;
         story_many_residents_at_once =>
             sqlite_many_residents_in_the_same_batches_are_each_served_in_order,
             postgres_many_residents_in_the_same_batches_are_each_served_in_order;

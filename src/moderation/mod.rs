@@ -18,6 +18,8 @@
 //! - `notice.rs`: what moderation says to authors, reporters and moderators (localised).
 //! - `scan.rs`: the shell that assesses a campaign's unscanned opinions and queues the
 //!   flagged ones ([`scan_campaign`]).
+//! - `screen.rs`: the background task that screens opinions as the dialog saves them
+//!   ([`Screener`]).
 //! - `cli.rs`: `gopy moderation …`.
 
 pub mod cli;
@@ -29,6 +31,7 @@ mod lexicon;
 pub mod notice;
 mod queue;
 mod scan;
+mod screen;
 
 pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match, highlight};
 pub use eval::{Evaluation, Labelled, read_vihos};
@@ -39,3 +42,4 @@ pub use queue::{
     Status, StoredMatch, Target, Verdict, WatchTerm,
 };
 pub use scan::{ScanReport, scan_campaign, screen_opinion, with_watch_list};
+pub use screen::{ScreenTask, Screener, screener};
