@@ -21,6 +21,7 @@ async fn start(url: &str) -> (String, CancellationToken, tokio::task::JoinHandle
         telegram_token: None,
         telegram_api_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
         demo: true,
+        zalo: Default::default(),
     };
     let app = Application::build(settings).await.expect("gopy builds");
     let base = format!("http://{}", app.local_addr().expect("bound"));

@@ -712,6 +712,7 @@ mod stories {
             telegram_token: Some(TOKEN.to_owned()),
             telegram_api_url: fake.api_url(),
             demo: false,
+            zalo: Default::default(),
         };
         let clock_now = now.clone();
         let clock: Clock = Arc::new(move || *clock_now.lock().unwrap());

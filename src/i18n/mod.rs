@@ -37,7 +37,7 @@ pub struct Rendered {
 }
 
 /// Every locale and its embedded Fluent files, in load order.
-const SOURCES: [(Locale, &str, &str); 4] = [
+const SOURCES: [(Locale, &str, &str); 6] = [
     (
         Locale::Vi,
         "locales/vi/dialog.ftl",
@@ -49,6 +49,11 @@ const SOURCES: [(Locale, &str, &str); 4] = [
         include_str!("../../locales/vi/telegram.ftl"),
     ),
     (
+        Locale::Vi,
+        "locales/vi/zalo.ftl",
+        include_str!("../../locales/vi/zalo.ftl"),
+    ),
+    (
         Locale::En,
         "locales/en/dialog.ftl",
         include_str!("../../locales/en/dialog.ftl"),
@@ -57,6 +62,11 @@ const SOURCES: [(Locale, &str, &str); 4] = [
         Locale::En,
         "locales/en/telegram.ftl",
         include_str!("../../locales/en/telegram.ftl"),
+    ),
+    (
+        Locale::En,
+        "locales/en/zalo.ftl",
+        include_str!("../../locales/en/zalo.ftl"),
     ),
 ];
 
@@ -295,7 +305,7 @@ mod tests {
     #[test]
     fn every_message_id_in_vi_exists_in_en_and_vice_versa() {
         let l = Localizer::new().expect("localizer");
-        for file in ["dialog.ftl", "telegram.ftl"] {
+        for file in ["dialog.ftl", "telegram.ftl", "zalo.ftl"] {
             let vi = ids(source(Locale::Vi, file));
             let en = ids(source(Locale::En, file));
             for id in &vi {
