@@ -136,9 +136,11 @@ mod tests {
         for part in &parts {
             assert!(len(part) <= MAX_CHARS);
             assert!(
-                part.split(' ').all(|w| ["đường", "ngõ", "xóm"].contains(&w)),
+                part.split(' ')
+                    .all(|w| ["đường", "ngõ", "xóm"].contains(&w)),
                 "a word was cut: {:?}",
-                part.split(' ').find(|w| !["đường", "ngõ", "xóm"].contains(w))
+                part.split(' ')
+                    .find(|w| !["đường", "ngõ", "xóm"].contains(w))
             );
         }
         assert_eq!(parts.join(" "), text.trim_end());

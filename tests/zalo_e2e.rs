@@ -1,0 +1,441 @@
+//! The Zalo Bot API adapter against the fake Zalo server, inside the whole gopy
+//! (`Application`): residents go through the dialog with numbered choices by long polling and
+//! by webhook, then the database is read to check what was stored. The stories run on SQLite
+//! and, when `TEST_DATABASE_URL` is set, on Postgres; the mechanics (secrets, bodies,
+//! duplicates, Zalo's errors, start-up refusals) on SQLite.
+
+mod common;
+mod fake_zalo;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use common::TestDb;
+use fake_zalo::{FakeZalo, Fault, Resident, TOKEN};
+use gopy::config::{Settings, ZaloSettings};
+use gopy::startup::Application;
+
+/// The webhook secret gopy is given in webhook mode.
+const SECRET: &str = "bi-mat-cua-phuong-2026";
+
+/// The public address Zalo is told to post to (never called: tests post themselves).
+const WEBHOOK_URL: &str = "https://gopy.example.vn/zalo/webhook";
+
+/// How a resident's messages reach gopy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// gopy long-polls the fake.
+    Polling,
+    /// The test posts events to gopy's webhook, alternating the wrapped and the flat body.
+    Webhook,
+}
+
+/// gopy running against the fake, on a test database.
+struct Gopy {
+    /// The fake Zalo.
+    fake: Arc<FakeZalo>,
+    /// Its database.
+    db: TestDb,
+    /// Its HTTP server.
+    http: SocketAddr,
+    /// How events arrive.
+    via: Via,
+    /// Stops it.
+    shutdown: CancellationToken,
+    /// The running application.
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Gopy {
+    async fn start(db: TestDb, via: Via) -> Self {
+        let fake = Arc::new(FakeZalo::start().await);
+        Self::start_on(fake, db, via, TOKEN).await
+    }
+
+    async fn start_on(fake: Arc<FakeZalo>, db: TestDb, via: Via, token: &str) -> Self {
+        let settings = Settings {
+            database_url: db.url.clone(),
+            http_addr: "127.0.0.1:0".parse().expect("address"),
+            telegram_token: None,
+            telegram_api_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
+            demo: false,
+            zalo: ZaloSettings {
+                token: Some(token.to_owned()),
+                api_url: fake.api_url(),
+                webhook_secret: (via == Via::Webhook).then(|| SECRET.to_owned()),
+                webhook_url: (via == Via::Webhook)
+                    .then(|| url::Url::parse(WEBHOOK_URL).expect("url")),
+            },
+        };
+        let app = Application::build(settings).await.expect("gopy builds");
+        let http = app.local_addr().expect("bound");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run(shutdown.clone()));
+        let g = Self {
+            fake,
+            db,
+            http,
+            via,
+            shutdown,
+            task,
+        };
+        match via {
+            Via::Polling => g.fake.wait_idle().await,
+            Via::Webhook => {
+                g.fake
+                    .wait_for("setWebhook", |f| f.webhook().map(|_| ()))
+                    .await
+            }
+        }
+        g
+    }
+
+    /// Stops gopy; returns the database and how gopy ended.
+    async fn stop(self) -> (TestDb, anyhow::Result<()>) {
+        self.shutdown.cancel();
+        let ended = tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("gopy stops")
+            .expect("no panic");
+        (self.db, ended)
+    }
+
+    /// Posts a body to the webhook with the given secret header; returns the status.
+    async fn post(&self, body: &[u8], secret: Option<&str>) -> u16 {
+        let mut req = reqwest::Client::new()
+            .post(format!("http://{}/zalo/webhook", self.http))
+            .header("content-type", "application/json")
+            .body(body.to_vec());
+        if let Some(s) = secret {
+            req = req.header("X-Bot-Api-Secret-Token", s);
+        }
+        req.send()
+            .await
+            .expect("POST the webhook")
+            .status()
+            .as_u16()
+    }
+
+    /// Posts an event with our secret.
+    async fn post_event(&self, ev: &Value) -> u16 {
+        self.post(ev.to_string().as_bytes(), Some(SECRET)).await
+    }
+}
+
+/// One resident's private chat with gopy.
+struct Chat<'a> {
+    /// gopy.
+    g: &'a Gopy,
+    /// The resident.
+    who: Resident,
+    /// How many of gopy's messages to them were already returned.
+    seen: usize,
+    /// Events delivered, to alternate the webhook body shapes.
+    delivered: usize,
+}
+
+impl<'a> Chat<'a> {
+    fn new(g: &'a Gopy, who: Resident) -> Self {
+        Self {
+            g,
+            who,
+            seen: 0,
+            delivered: 0,
+        }
+    }
+
+    /// Delivers an event and returns gopy's new messages to the resident (at least one).
+    async fn deliver(&mut self, ev: Value) -> Vec<String> {
+        self.deliver_expecting(ev, true).await
+    }
+
+    /// Delivers an event; waits for at least one answer when `answered`.
+    async fn deliver_expecting(&mut self, ev: Value, answered: bool) -> Vec<String> {
+        self.delivered += 1;
+        match self.g.via {
+            Via::Polling => {
+                self.g.fake.push(ev);
+                self.g.fake.wait_idle().await;
+            }
+            Via::Webhook => {
+                let body = if self.delivered % 2 == 0 {
+                    json!({"ok": true, "result": ev})
+                } else {
+                    ev
+                };
+                assert_eq!(self.g.post_event(&body).await, 200, "{body}");
+                if answered {
+                    self.g.fake.wait_messages(&self.who.id, self.seen + 1).await;
+                }
+                self.settle().await;
+            }
+        }
+        let all = self.g.fake.texts_to(&self.who.id);
+        let new = all[self.seen.min(all.len())..].to_vec();
+        self.seen = all.len();
+        if answered {
+            assert!(!new.is_empty(), "no answer");
+        }
+        new
+    }
+
+    /// Waits until no message to the resident arrived for 300 ms (webhook replies go out in
+    /// the background after the 200).
+    async fn settle(&self) {
+        let mut count = self.g.fake.texts_to(&self.who.id).len();
+        let mut since = Instant::now();
+        while since.elapsed() < Duration::from_millis(300) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = self.g.fake.texts_to(&self.who.id).len();
+            if now != count {
+                count = now;
+                since = Instant::now();
+            }
+        }
+    }
+
+    async fn send(&mut self, text: &str) -> Vec<String> {
+        let ev = self.g.fake.text_event(&self.who, text);
+        self.deliver(ev).await
+    }
+
+    /// Replies with the number of the choice whose label contains `label`, as shown in the
+    /// latest message that lists one.
+    async fn choose(&mut self, label: &str) -> Vec<String> {
+        let texts = self.g.fake.texts_to(&self.who.id);
+        let number = texts
+            .iter()
+            .rev()
+            .find_map(|t| {
+                t.lines().find_map(|line| {
+                    let (n, rest) = line.split_once(". ")?;
+                    (n.chars().all(|c| c.is_ascii_digit()) && rest.contains(label))
+                        .then(|| n.to_owned())
+                })
+            })
+            .unwrap_or_else(|| panic!("no numbered choice {label:?} in {texts:#?}"));
+        self.send(&number).await
+    }
+}
+
+/// Whether any of the texts contains `needle`.
+fn any(texts: &[String], needle: &str) -> bool {
+    texts.iter().any(|t| t.contains(needle))
+}
+
+/// The receipt code shown in a message.
+fn receipt_in(texts: &[String]) -> String {
+    let all = texts.join("\n");
+    let at = all
+        .find("GY-")
+        .unwrap_or_else(|| panic!("no receipt in {all}"));
+    all[at..at + 9].to_owned()
+}
+
+/// Every sendMessage gopy made was accepted (1–2,000 characters), apart from injected faults.
+fn assert_all_sends_accepted(fake: &FakeZalo) {
+    for c in fake.calls_to("sendMessage") {
+        assert!(
+            c.code == 0 || [401, 403, 429, 502].contains(&c.code),
+            "Zalo refused {}: {}",
+            c.body,
+            c.code
+        );
+    }
+}
+
+/// Inserts the sample campaign (open from a day ago to six days ahead).
+async fn with_campaign(db: &TestDb) {
+    db.store
+        .insert_campaign(&common::sample_campaign("phuong-bk", common::now()))
+        .await
+        .expect("insert the campaign");
+}
+
+// ---- stories, on SQLite and Postgres, by polling and by webhook ----
+
+/// A resident goes through the whole dialog to the receipt replying with numbers and labels;
+/// a picture is answered with the text-only notice; what was stored is exactly what they
+/// typed, NFC, anonymous, on the Zalo channel, with no name anywhere.
+async fn story_whole_dialog_to_the_receipt(db: TestDb, via: Via) {
+    with_campaign(&db).await;
+    let g = Gopy::start(db, via).await;
+    let who = Resident::new(0xa11ce, "Trần An");
+    let mut c = Chat::new(&g, who.clone());
+    let t = c.send("Xin chào").await;
+    assert!(any(&t, "Thông báo về xử lý dữ liệu cá nhân"), "{t:#?}");
+    assert!(
+        any(&t, "phần mềm trả lời tự động"),
+        "the bot says it is a bot: {t:#?}"
+    );
+    assert!(any(&t, "1. Đồng ý, góp ý có tên"), "{t:#?}");
+    let t = c
+        .deliver(g.fake.event(
+            &who,
+            "image",
+            json!({"photo_url": "https://x/y.jpg", "caption": "ảnh"}),
+        ))
+        .await;
+    assert!(any(&t, "chỉ nhận ý kiến bằng tin nhắn văn bản"), "{t:#?}");
+    c.choose("góp ý ẩn danh").await;
+    // A label typed instead of its number works too.
+    let t = c.send("Tổ dân phố 1").await;
+    assert!(any(&t, "Bỏ qua câu hỏi này"), "{t:#?}");
+    let t = c.choose("Bỏ qua câu hỏi này").await;
+    assert!(any(&t, "Các nội dung xin ý kiến"), "{t:#?}");
+    let t = c.choose("Chỉnh trang đô thị").await;
+    assert!(any(&t, "Nội dung 1/3: Chỉnh trang đô thị"), "{t:#?}");
+    let t = c.send("Cần thêm đèn <chiếu sáng> & cống ở ngõ 5").await;
+    assert!(
+        any(&t, "Cần thêm đèn <chiếu sáng> & cống ở ngõ 5"),
+        "shown as typed: {t:#?}"
+    );
+    let t = c
+        .send("Đu\u{31b}o\u{31b}\u{300}ng nga\u{323}\u{302}p")
+        .await;
+    assert!(any(&t, "ý kiến thứ 2"), "{t:#?}");
+    for m in ["sticker", "voice", "document"] {
+        let t = c.deliver(g.fake.event(&who, m, json!({}))).await;
+        assert!(
+            any(&t, "chỉ nhận ý kiến bằng tin nhắn văn bản"),
+            "{m}: {t:#?}"
+        );
+    }
+    c.choose("Về danh sách nội dung").await;
+    let t = c.choose("Xem lại và gửi ý kiến").await;
+    assert!(any(&t, "Quý vị có 2 ý kiến chưa gửi"), "{t:#?}");
+    let t = c.choose("Gửi ý kiến").await;
+    assert!(any(&t, "Cảm ơn Quý vị đã góp ý"), "{t:#?}");
+    let receipt = receipt_in(&t);
+    assert_all_sends_accepted(&g.fake);
+    for m in g.fake.sent() {
+        assert_eq!(m.chat, who.id, "every reply goes to the resident's chat");
+        assert!(
+            !m.text.contains("<b>") && !m.text.contains("&amp;"),
+            "plain text: {}",
+            m.text
+        );
+    }
+    let (db, ended) = g.stop().await;
+    ended.expect("clean stop");
+
+    assert_eq!(
+        db.strings("SELECT text FROM opinions ORDER BY id").await,
+        vec!["Cần thêm đèn <chiếu sáng> & cống ở ngõ 5", "Đường ngập"]
+    );
+    let sql = format!(
+        "SELECT count(*) FROM opinions WHERE status = 'submitted' AND receipt = '{receipt}' \
+         AND anonymous AND unit_code = 'TDP-1' AND channel = 'zalo' AND source = 'chat'"
+    );
+    assert_eq!(db.int(&sql).await, 2);
+    assert_eq!(
+        db.int("SELECT count(*) FROM identities").await,
+        0,
+        "no name kept"
+    );
+    assert_eq!(
+        db.strings("SELECT external_id FROM contacts WHERE channel = 'zalo'")
+            .await,
+        vec![who.id.clone()]
+    );
+}
+
+/// A named resident: their Zalo display name is kept apart from the opinions.
+async fn story_named_resident(db: TestDb, via: Via) {
+    with_campaign(&db).await;
+    let g = Gopy::start(db, via).await;
+    let mut c = Chat::new(&g, Resident::new(0xb0b, "Lê Thị Hoa"));
+    c.send("/start").await;
+    c.choose("góp ý có tên").await;
+    c.choose("Tổ dân phố 2").await;
+    c.choose("Bỏ qua câu hỏi này").await;
+    c.choose("An ninh trật tự").await;
+    c.send("Đề nghị lắp camera ở đầu ngõ.").await;
+    c.choose("Về danh sách nội dung").await;
+    c.choose("Xem lại và gửi ý kiến").await;
+    let receipt = receipt_in(&c.choose("Gửi ý kiến").await);
+    let (db, ended) = g.stop().await;
+    ended.expect("clean stop");
+    assert_eq!(
+        db.strings("SELECT display_name FROM identities").await,
+        vec!["Lê Thị Hoa"]
+    );
+    let sql = format!(
+        "SELECT count(*) FROM opinions WHERE NOT anonymous AND unit_code = 'TDP-2' \
+         AND topic_code = 'an-ninh' AND receipt = '{receipt}' AND channel = 'zalo'"
+    );
+    assert_eq!(db.int(&sql).await, 1);
+}
+
+/// An opinion of 4,000 Vietnamese characters shown back in /my goes out as several
+/// messages of at most 2,000 characters, cut between words, that together hold all of it.
+async fn story_long_text_is_split(db: TestDb, via: Via) {
+    with_campaign(&db).await;
+    let g = Gopy::start(db, via).await;
+    let mut c = Chat::new(&g, Resident::new(0xc0de, "Minh"));
+    c.send("/start").await;
+    c.choose("góp ý ẩn danh").await;
+    c.choose("Tổ dân phố 1").await;
+    c.choose("Bỏ qua câu hỏi này").await;
+    c.choose("Chỉnh trang đô thị").await;
+    let sentence = "Đề nghị phường sớm nâng cấp tuyến đường ngõ xóm và lắp thêm đèn chiếu sáng. ";
+    let long: String = sentence.repeat(60).chars().take(4000).collect();
+    let long = long.trim_end().to_owned();
+    c.send(&long).await;
+    c.send("/my").await;
+    let t = c.choose("Chỉnh trang đô thị:").await;
+    assert!(t.len() >= 3, "split into several messages: {}", t.len());
+    for part in &t {
+        let n = part.chars().count();
+        assert!((1..=2000).contains(&n), "{n} characters");
+    }
+    let shown = t.join(" ").split_whitespace().collect::<Vec<_>>().join(" ");
+    let words = long.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        shown.contains(&words),
+        "the whole opinion is shown, no word cut"
+    );
+    assert_all_sends_accepted(&g.fake);
+    let (_, ended) = g.stop().await;
+    ended.expect("clean stop");
+}
+
+macro_rules! on_both_backends {
+    ($($story:ident($via:expr) => $sqlite:ident, $postgres:ident;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $sqlite() {
+            $story(TestDb::sqlite().await, $via).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[cfg_attr(not(gopy_pg), ignore = "set TEST_DATABASE_URL to run the Postgres half")]
+        async fn $postgres() {
+            $story(TestDb::postgres().await, $via).await;
+        }
+    )*};
+}
+
+on_both_backends! {
+    story_whole_dialog_to_the_receipt(Via::Polling) =>
+        sqlite_polling_a_resident_goes_through_the_whole_dialog_to_the_receipt,
+        postgres_polling_a_resident_goes_through_the_whole_dialog_to_the_receipt;
+    story_whole_dialog_to_the_receipt(Via::Webhook) =>
+        sqlite_webhook_a_resident_goes_through_the_whole_dialog_to_the_receipt,
+        postgres_webhook_a_resident_goes_through_the_whole_dialog_to_the_receipt;
+    story_named_resident(Via::Polling) =>
+        sqlite_polling_a_named_resident_is_stored_with_their_name_kept_apart,
+        postgres_polling_a_named_resident_is_stored_with_their_name_kept_apart;
+    story_named_resident(Via::Webhook) =>
+        sqlite_webhook_a_named_resident_is_stored_with_their_name_kept_apart,
+        postgres_webhook_a_named_resident_is_stored_with_their_name_kept_apart;
+    story_long_text_is_split(Via::Polling) =>
+        sqlite_polling_a_long_vietnamese_reply_is_split_under_2000_characters,
+        postgres_polling_a_long_vietnamese_reply_is_split_under_2000_characters;
+    story_long_text_is_split(Via::Webhook) =>
+        sqlite_webhook_a_long_vietnamese_reply_is_split_under_2000_characters,
+        postgres_webhook_a_long_vietnamese_reply_is_split_under_2000_characters;
+}
