@@ -162,7 +162,7 @@ impl<'a> Chat<'a> {
                 self.g.fake.wait_idle().await;
             }
             Via::Webhook => {
-                let body = if self.delivered % 2 == 0 {
+                let body = if self.delivered.is_multiple_of(2) {
                     json!({"ok": true, "result": ev})
                 } else {
                     ev
@@ -438,4 +438,408 @@ on_both_backends! {
     story_long_text_is_split(Via::Webhook) =>
         sqlite_webhook_a_long_vietnamese_reply_is_split_under_2000_characters,
         postgres_webhook_a_long_vietnamese_reply_is_split_under_2000_characters;
+}
+
+// ---- mechanics, on SQLite ----
+
+/// A resident ready to give opinions (consented, unit chosen, topic open), by `via`.
+async fn ready<'a>(g: &'a Gopy, who: Resident) -> Chat<'a> {
+    let mut c = Chat::new(g, who);
+    c.send("/start").await;
+    c.choose("góp ý ẩn danh").await;
+    c.choose("Tổ dân phố 1").await;
+    c.choose("Bỏ qua câu hỏi này").await;
+    c.choose("Chỉnh trang đô thị").await;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_calls_without_the_secret_are_refused_and_change_nothing() {
+    let db = TestDb::sqlite().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, Via::Webhook).await;
+    assert_eq!(
+        g.fake.webhook(),
+        Some((WEBHOOK_URL.to_owned(), SECRET.to_owned())),
+        "gopy registered its webhook with the secret"
+    );
+    let who = Resident::new(0xbad, "Kẻ giả mạo");
+    let ev = g.fake.text_event(&who, "/start").to_string();
+    assert_eq!(g.post(ev.as_bytes(), None).await, 401, "no secret");
+    assert_eq!(
+        g.post(ev.as_bytes(), Some("bi-mat-sai-2026")).await,
+        403,
+        "a forged secret"
+    );
+    assert_eq!(
+        g.post(ev.as_bytes(), Some(&SECRET[..SECRET.len() - 1]))
+            .await,
+        403,
+        "a prefix of the secret"
+    );
+    assert_eq!(
+        g.post(ev.as_bytes(), Some(&format!("{SECRET}x"))).await,
+        403
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(g.fake.sent().is_empty(), "nothing answered");
+    let (db, ended) = g.stop().await;
+    ended.expect("clean stop");
+    for table in ["contacts", "processed_updates", "dialog_states"] {
+        assert_eq!(
+            db.int(&format!("SELECT count(*) FROM {table}")).await,
+            0,
+            "{table}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_bodies_that_are_not_events_get_400_and_events_we_ignore_get_200() {
+    let db = TestDb::sqlite().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, Via::Webhook).await;
+    let who = Resident::new(0x5ee, "Sơn");
+    for body in [
+        b"not json".to_vec(),
+        b"".to_vec(),
+        b"[1,2]".to_vec(),
+        json!({"message": {"text": "x"}}).to_string().into_bytes(),
+        json!({"ok": true, "result": {"event_name": "message.text.received"}})
+            .to_string()
+            .into_bytes(),
+        json!({"event_name": "message.text.received", "message": {"text": "không có người gửi"}})
+            .to_string()
+            .into_bytes(),
+    ] {
+        assert_eq!(
+            g.post(&body, Some(SECRET)).await,
+            400,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let group = g.fake.event(
+        &who,
+        "text",
+        json!({"text": "@Bot chào", "chat": {"id": "nhom-to-5", "chat_type": "GROUP"}}),
+    );
+    let follow = json!({"event_name": "user.follow", "follower": {"id": who.id}});
+    for ev in [group, follow] {
+        assert_eq!(g.post_event(&ev).await, 200, "{ev}");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(g.fake.sent().is_empty(), "nothing answered");
+    let (db, ended) = g.stop().await;
+    ended.expect("clean stop");
+    assert_eq!(db.int("SELECT count(*) FROM contacts").await, 0);
+}
+
+/// Duplicates: the same message delivered twice is processed once (stored once, answered
+/// once), by webhook and by polling; numeric ids and dates in seconds are read too.
+async fn story_duplicates_are_processed_once(db: TestDb, via: Via) {
+    with_campaign(&db).await;
+    let g = Gopy::start(db, via).await;
+    let who = Resident::new(0xd0d0, "Dung");
+    let mut c = ready(&g, who.clone()).await;
+    let ev = g.fake.text_event(&who, "Gửi một lần thôi.");
+    let t = c.deliver(ev.clone()).await;
+    assert!(any(&t, "Gửi một lần thôi."), "{t:#?}");
+    let again = c.deliver_expecting(ev.clone(), false).await;
+    assert!(again.is_empty(), "a redelivery is not answered: {again:#?}");
+    let mut numeric = g.fake.text_event(&who, "Mã số dạng số.");
+    numeric["message"]["message_id"] = json!(9_876_543_210_u64);
+    numeric["message"]["date"] = json!(chrono::Utc::now().timestamp());
+    c.deliver(numeric.clone()).await;
+    let again = c.deliver_expecting(numeric, false).await;
+    assert!(again.is_empty(), "{again:#?}");
+    let (db, ended) = g.stop().await;
+    ended.expect("clean stop");
+    assert_eq!(
+        db.strings("SELECT text FROM opinions ORDER BY id").await,
+        vec!["Gửi một lần thôi.", "Mã số dạng số."]
+    );
+    assert_eq!(
+        db.int("SELECT count(*) FROM processed_updates WHERE channel = 'zalo' AND update_key = '9876543210'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_a_message_delivered_twice_is_processed_once() {
+    story_duplicates_are_processed_once(TestDb::sqlite().await, Via::Webhook).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn polling_a_message_delivered_twice_is_processed_once() {
+    story_duplicates_are_processed_once(TestDb::sqlite().await, Via::Polling).await;
+}
+
+/// `message.unsupported.received` (a protected user's message, content withheld): a polite
+/// answer, once even if delivered again, and nothing stored at all.
+async fn story_unsupported_is_answered_and_nothing_stored(via: Via) {
+    let db = TestDb::sqlite().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, via).await;
+    let who = Resident::new(0xc41d, "Bé");
+    let mut c = Chat::new(&g, who.clone());
+    let ev = g.fake.event(&who, "unsupported", json!({}));
+    let t = c.deliver(ev.clone()).await;
+    assert_eq!(t.len(), 1, "{t:#?}");
+    assert!(
+        t[0].contains("không nhận được nội dung tin nhắn này"),
+        "{t:#?}"
+    );
+    let again = c.deliver_expecting(ev, false).await;
+    assert!(again.is_empty(), "answered once: {again:#?}");
+    let (db, ended) = g.stop().await;
+    ended.expect("clean stop");
+    for table in [
+        "contacts",
+        "processed_updates",
+        "dialog_states",
+        "identities",
+        "opinions",
+    ] {
+        assert_eq!(
+            db.int(&format!("SELECT count(*) FROM {table}")).await,
+            0,
+            "{table}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_an_unsupported_message_is_answered_politely_and_nothing_is_stored() {
+    story_unsupported_is_answered_and_nothing_stored(Via::Webhook).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn polling_an_unsupported_message_is_answered_politely_and_nothing_is_stored() {
+    story_unsupported_is_answered_and_nothing_stored(Via::Polling).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idle_polls_answered_408_are_not_errors_and_gopy_keeps_polling() {
+    let db = TestDb::sqlite().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, Via::Polling).await;
+    g.fake
+        .wait_for("two idle polls", |f| {
+            (f.calls_to("getUpdates")
+                .iter()
+                .filter(|c| c.code == 408)
+                .count()
+                >= 2)
+                .then_some(())
+        })
+        .await;
+    let polls = g.fake.calls_to("getUpdates");
+    assert_eq!(
+        polls[0].body,
+        json!({"timeout": "30"}),
+        "one update at a time, no offset"
+    );
+    let mut c = Chat::new(&g, Resident::new(0x1d1e, "Lan"));
+    let t = c.send("/start").await;
+    assert!(any(&t, "Thông báo về xử lý dữ liệu cá nhân"), "{t:#?}");
+    let (_, ended) = g.stop().await;
+    ended.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn quota_and_server_errors_on_send_are_retried_with_a_pause() {
+    let db = TestDb::sqlite().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, Via::Polling).await;
+    g.fake.fail_next("sendMessage", 1, Fault::Code(429));
+    g.fake.fail_next("sendMessage", 1, Fault::Code(403));
+    g.fake.fail_next("sendMessage", 1, Fault::Http(502));
+    let mut c = Chat::new(&g, Resident::new(0x429, "Hải"));
+    let t = c.send("/start").await;
+    assert!(any(&t, "Thông báo về xử lý dữ liệu cá nhân"), "{t:#?}");
+    let sends = g.fake.calls_to("sendMessage");
+    assert_eq!(
+        sends.iter().map(|c| c.code).collect::<Vec<_>>()[..4],
+        [429, 403, 502, 0]
+    );
+    let waited = sends[1].at - sends[0].at;
+    assert!(
+        waited >= Duration::from_millis(900),
+        "backed off after 429: {waited:?}"
+    );
+    assert!(
+        sends[..4].iter().all(|s| s.body == sends[0].body),
+        "the same message again"
+    );
+    let (_, ended) = g.stop().await;
+    ended.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_token_refused_while_sending_stops_gopy_with_a_message_naming_the_variable() {
+    let db = TestDb::sqlite().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, Via::Polling).await;
+    g.fake.fail_next("sendMessage", 1, Fault::Code(401));
+    g.fake.send_text(&Resident::new(0x401, "Quang"), "/start");
+    let ended = tokio::time::timeout(Duration::from_secs(10), g.task)
+        .await
+        .expect("gopy stops at once")
+        .expect("no panic");
+    let text = format!("{:#}", ended.expect_err("a refused token is an error"));
+    assert!(text.contains("ZALO_BOT_TOKEN"), "{text}");
+    assert!(
+        !text.contains("abc-XYZ"),
+        "the token must not appear: {text}"
+    );
+    assert_eq!(g.fake.calls_to("sendMessage").len(), 1, "not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wrong_token_stops_gopy_at_start() {
+    let fake = Arc::new(FakeZalo::start().await);
+    let db = TestDb::sqlite().await;
+    let settings = Settings {
+        database_url: db.url.clone(),
+        http_addr: "127.0.0.1:0".parse().expect("address"),
+        telegram_token: None,
+        telegram_api_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
+        demo: false,
+        zalo: ZaloSettings {
+            token: Some("999:SAI-MA".to_owned()),
+            api_url: fake.api_url(),
+            ..ZaloSettings::default()
+        },
+    };
+    let app = Application::build(settings).await.expect("gopy builds");
+    let ended = tokio::time::timeout(Duration::from_secs(10), app.run(CancellationToken::new()))
+        .await
+        .expect("stops at once");
+    let text = format!("{:#}", ended.expect_err("an error"));
+    assert!(
+        text.contains("ZALO_BOT_TOKEN") && text.contains("401"),
+        "{text}"
+    );
+    assert!(!text.contains("SAI-MA"), "{text}");
+    assert!(fake.calls_to("getUpdates").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn polling_refuses_to_start_while_a_webhook_is_set_and_says_how_to_fix_it() {
+    // Seen by getWebhookInfo at start; and, when that fails, by getUpdates' 400 or 409.
+    for (conflict, info_fails) in [(400, false), (409, true), (400, true)] {
+        let fake = Arc::new(FakeZalo::start().await);
+        fake.set_webhook("https://old.example.vn/hook", SECRET, conflict);
+        if info_fails {
+            fake.fail_next("getWebhookInfo", 1, Fault::Code(403));
+        }
+        let db = TestDb::sqlite().await;
+        let settings = Settings {
+            database_url: db.url.clone(),
+            http_addr: "127.0.0.1:0".parse().expect("address"),
+            telegram_token: None,
+            telegram_api_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
+            demo: false,
+            zalo: ZaloSettings {
+                token: Some(TOKEN.to_owned()),
+                api_url: fake.api_url(),
+                ..ZaloSettings::default()
+            },
+        };
+        let app = Application::build(settings).await.expect("gopy builds");
+        let ended =
+            tokio::time::timeout(Duration::from_secs(10), app.run(CancellationToken::new()))
+                .await
+                .expect("stops at once");
+        let text = format!("{:#}", ended.expect_err("refuses"));
+        for needle in [
+            "webhook",
+            "deleteWebhook",
+            "ZALO_WEBHOOK_SECRET",
+            "old.example.vn",
+            "Cách sửa",
+            "To fix it",
+        ] {
+            assert!(text.contains(needle), "{needle} in {text}");
+        }
+        assert!(!text.contains("abc-XYZ"), "{text}");
+        let polls = fake.calls_to("getUpdates");
+        assert_eq!(
+            polls.len(),
+            usize::from(info_fails),
+            "{conflict}/{info_fails}"
+        );
+        assert!(fake.webhook().is_some(), "the webhook is left as it was");
+    }
+}
+
+/// While SQLite's write lock is held by another process for longer than the busy timeout,
+/// a polled message cannot be stored: it is kept in memory and retried — no other update is
+/// taken meanwhile — and once the lock is free it is stored and answered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn polling_an_update_that_cannot_be_stored_is_kept_and_retried_until_it_commits() {
+    use sqlx::Connection as _;
+    let db = TestDb::sqlite().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, Via::Polling).await;
+    let mut holder = sqlx::SqliteConnection::connect(&g.db.url)
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut holder)
+        .await
+        .expect("take the write lock");
+    let a = Resident::new(0x0a, "An");
+    let b = Resident::new(0x0b, "Bình");
+    g.fake.send_text(&a, "/start");
+    g.fake.send_text(&b, "/start");
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(
+        g.fake.sent().is_empty(),
+        "nothing answered while nothing can be stored"
+    );
+    assert_eq!(g.fake.queued(), 1, "the next update is not taken meanwhile");
+    sqlx::query("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .expect("free the lock");
+    g.fake.wait_idle().await;
+    assert_eq!(g.fake.texts_to(&a.id).len(), 1);
+    assert_eq!(g.fake.texts_to(&b.id).len(), 1);
+    let (db, ended) = g.stop().await;
+    ended.expect("clean stop");
+    assert_eq!(db.int("SELECT count(*) FROM contacts").await, 2);
+}
+
+/// By webhook, a message that cannot be stored gets a 503 (so Zalo may send it again) and no
+/// answer; sent again once the database is back, it is stored and answered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_an_event_that_cannot_be_stored_gets_503_and_is_taken_when_sent_again() {
+    use sqlx::Connection as _;
+    let db = TestDb::sqlite().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, Via::Webhook).await;
+    let who = Resident::new(0x503, "Phúc");
+    let ev = g.fake.text_event(&who, "/start");
+    let mut holder = sqlx::SqliteConnection::connect(&g.db.url)
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut holder)
+        .await
+        .expect("take the write lock");
+    assert_eq!(g.post_event(&ev).await, 503);
+    sqlx::query("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .expect("free the lock");
+    assert!(g.fake.sent().is_empty());
+    let mut c = Chat::new(&g, who);
+    let t = c.deliver(ev).await;
+    assert!(any(&t, "Thông báo về xử lý dữ liệu cá nhân"), "{t:#?}");
+    let (db, ended) = g.stop().await;
+    ended.expect("clean stop");
+    assert_eq!(db.int("SELECT count(*) FROM processed_updates").await, 1);
 }
