@@ -57,20 +57,7 @@ impl Gopy {
     }
 
     async fn start_on(fake: Arc<FakeZalo>, db: TestDb, via: Via, token: &str) -> Self {
-        let settings = Settings {
-            database_url: db.url.clone(),
-            http_addr: "127.0.0.1:0".parse().expect("address"),
-            telegram_token: None,
-            telegram_api_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
-            demo: false,
-            zalo: ZaloSettings {
-                token: Some(token.to_owned()),
-                api_url: fake.api_url(),
-                webhook_secret: (via == Via::Webhook).then(|| SECRET.to_owned()),
-                webhook_url: (via == Via::Webhook)
-                    .then(|| url::Url::parse(WEBHOOK_URL).expect("url")),
-            },
-        };
+        let settings = settings(&db, &fake, token, via);
         let app = Application::build(settings).await.expect("gopy builds");
         let http = app.local_addr().expect("bound");
         let shutdown = CancellationToken::new();
@@ -124,6 +111,32 @@ impl Gopy {
     async fn post_event(&self, ev: &Value) -> u16 {
         self.post(ev.to_string().as_bytes(), Some(SECRET)).await
     }
+}
+
+/// gopy's settings for the fake Zalo with `token`, on `db`, receiving events by `via`.
+fn settings(db: &TestDb, fake: &FakeZalo, token: &str, via: Via) -> Settings {
+    let webhook = via == Via::Webhook;
+    Settings {
+        database_url: db.url.clone(),
+        http_addr: "127.0.0.1:0".parse().expect("address"),
+        telegram_token: None,
+        telegram_api_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
+        demo: false,
+        zalo: ZaloSettings {
+            token: Some(token.to_owned()),
+            api_url: fake.api_url(),
+            webhook_secret: webhook.then(|| SECRET.to_owned()),
+            webhook_url: webhook.then(|| url::Url::parse(WEBHOOK_URL).expect("url")),
+        },
+    }
+}
+
+/// Builds and runs gopy, expecting it to stop on its own within 10 s; how it ended.
+async fn run_to_the_end(settings: Settings) -> anyhow::Result<()> {
+    let app = Application::build(settings).await.expect("gopy builds");
+    tokio::time::timeout(Duration::from_secs(10), app.run(CancellationToken::new()))
+        .await
+        .expect("stops at once")
 }
 
 /// One resident's private chat with gopy.
@@ -701,22 +714,7 @@ async fn a_token_refused_while_sending_stops_gopy_with_a_message_naming_the_vari
 async fn a_wrong_token_stops_gopy_at_start() {
     let fake = Arc::new(FakeZalo::start().await);
     let db = TestDb::sqlite().await;
-    let settings = Settings {
-        database_url: db.url.clone(),
-        http_addr: "127.0.0.1:0".parse().expect("address"),
-        telegram_token: None,
-        telegram_api_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
-        demo: false,
-        zalo: ZaloSettings {
-            token: Some("999:SAI-MA".to_owned()),
-            api_url: fake.api_url(),
-            ..ZaloSettings::default()
-        },
-    };
-    let app = Application::build(settings).await.expect("gopy builds");
-    let ended = tokio::time::timeout(Duration::from_secs(10), app.run(CancellationToken::new()))
-        .await
-        .expect("stops at once");
+    let ended = run_to_the_end(settings(&db, &fake, "999:SAI-MA", Via::Polling)).await;
     let text = format!("{:#}", ended.expect_err("an error"));
     assert!(
         text.contains("ZALO_BOT_TOKEN") && text.contains("401"),
@@ -736,23 +734,7 @@ async fn polling_refuses_to_start_while_a_webhook_is_set_and_says_how_to_fix_it(
             fake.fail_next("getWebhookInfo", 1, Fault::Code(403));
         }
         let db = TestDb::sqlite().await;
-        let settings = Settings {
-            database_url: db.url.clone(),
-            http_addr: "127.0.0.1:0".parse().expect("address"),
-            telegram_token: None,
-            telegram_api_url: url::Url::parse("http://127.0.0.1:9").expect("url"),
-            demo: false,
-            zalo: ZaloSettings {
-                token: Some(TOKEN.to_owned()),
-                api_url: fake.api_url(),
-                ..ZaloSettings::default()
-            },
-        };
-        let app = Application::build(settings).await.expect("gopy builds");
-        let ended =
-            tokio::time::timeout(Duration::from_secs(10), app.run(CancellationToken::new()))
-                .await
-                .expect("stops at once");
+        let ended = run_to_the_end(settings(&db, &fake, TOKEN, Via::Polling)).await;
         let text = format!("{:#}", ended.expect_err("refuses"));
         for needle in [
             "webhook",
