@@ -325,6 +325,19 @@ async fn story_whole_dialog_to_the_receipt(db: TestDb, via: Via) {
     assert!(any(&t, "Cảm ơn Quý vị đã góp ý"), "{t:#?}");
     let receipt = receipt_in(&t);
     assert_all_sends_accepted(&g.fake);
+    let metrics = reqwest::get(format!("http://{}/metrics", g.http))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for name in [
+        "gopy_zalo_updates_total{kind=\"text\"}",
+        "gopy_zalo_updates_total{kind=\"media\"}",
+        "gopy_dialog_step_seconds_count{channel=\"zalo\"}",
+    ] {
+        assert!(metrics.contains(name), "{name} in {metrics}");
+    }
     for m in g.fake.sent() {
         assert_eq!(m.chat, who.id, "every reply goes to the resident's chat");
         assert!(

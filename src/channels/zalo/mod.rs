@@ -351,3 +351,21 @@ async fn set_webhook(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_keys_are_remembered_up_to_a_bound_then_the_oldest_forgotten() {
+        let mut r = Recent::default();
+        assert!(r.first_time("a"));
+        assert!(!r.first_time("a"));
+        for i in 0..REMEMBERED_UNSUPPORTED {
+            assert!(r.first_time(&i.to_string()));
+        }
+        assert_eq!(r.set.len(), REMEMBERED_UNSUPPORTED);
+        assert!(r.first_time("a"), "the oldest key was forgotten");
+        assert!(!r.first_time(&(REMEMBERED_UNSUPPORTED - 1).to_string()));
+    }
+}

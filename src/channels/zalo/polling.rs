@@ -201,3 +201,19 @@ fn webhook_is_set(url: &str) -> anyhow::Error {
          \"$ZALO_BOT_API_URL/bot$ZALO_BOT_TOKEN/deleteWebhook\", then start again."
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poll_result_holds_one_update_or_tolerably_several_or_none() {
+        let one = json!({"event_name": "message.text.received", "message": {}});
+        assert_eq!(updates(&one), vec![&one]);
+        let two = json!([one.clone(), one.clone()]);
+        assert_eq!(updates(&two).len(), 2);
+        for none in [Value::Null, json!({}), json!([])] {
+            assert!(updates(&none).is_empty(), "{none}");
+        }
+    }
+}
