@@ -325,12 +325,7 @@ async fn story_whole_dialog_to_the_receipt(db: TestDb, via: Via) {
     assert!(any(&t, "Cảm ơn Quý vị đã góp ý"), "{t:#?}");
     let receipt = receipt_in(&t);
     assert_all_sends_accepted(&g.fake);
-    let metrics = reqwest::get(format!("http://{}/metrics", g.http))
-        .await
-        .expect("GET /metrics")
-        .text()
-        .await
-        .expect("metrics text");
+    let metrics = common::metrics_text(g.http).await;
     for name in [
         "gopy_zalo_updates_total{kind=\"text\"}",
         "gopy_zalo_updates_total{kind=\"media\"}",
