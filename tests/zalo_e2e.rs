@@ -662,6 +662,17 @@ async fn idle_polls_answered_408_are_not_errors_and_gopy_keeps_polling() {
         json!({"timeout": "30"}),
         "one update at a time, no offset"
     );
+    // Zalo failing for a while (its 403 "internal error", a proxy's 502, a quota) is waited
+    // out, and polling goes on.
+    g.fake.fail_next("getUpdates", 1, Fault::Code(403));
+    g.fake.fail_next("getUpdates", 1, Fault::Http(502));
+    g.fake.fail_next("getUpdates", 1, Fault::Code(429));
+    g.fake
+        .wait_for("the failing polls, then an idle one", |f| {
+            let codes: Vec<i64> = f.calls_to("getUpdates").iter().map(|c| c.code).collect();
+            (codes.contains(&429) && codes.last() == Some(&408)).then_some(())
+        })
+        .await;
     let mut c = Chat::new(&g, Resident::new(0x1d1e, "Lan"));
     let t = c.send("/start").await;
     assert!(any(&t, "Thông báo về xử lý dữ liệu cá nhân"), "{t:#?}");
