@@ -844,3 +844,37 @@ async fn webhook_an_event_that_cannot_be_stored_gets_503_and_is_taken_when_sent_
     ended.expect("clean stop");
     assert_eq!(db.int("SELECT count(*) FROM processed_updates").await, 1);
 }
+
+/// By webhook, a resident's second message waits until the replies to the first are out, so
+/// their replies never cross — even while Zalo slows the first ones down with a 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_one_residents_replies_keep_their_order_while_zalo_slows_down() {
+    let db = TestDb::sqlite().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, Via::Webhook).await;
+    let who = Resident::new(0x0de1, "Thảo");
+    g.fake.fail_next("sendMessage", 1, Fault::Code(429));
+    let first = g.fake.text_event(&who, "/start");
+    let second = g.fake.text_event(&who, "/help");
+    assert_eq!(g.post_event(&first).await, 200);
+    assert_eq!(g.post_event(&second).await, 200);
+    let c = Chat::new(&g, who.clone());
+    g.fake
+        .wait_for("the answer to /help", |f| {
+            any(&f.texts_to(&who.id), "Hướng dẫn sử dụng").then_some(())
+        })
+        .await;
+    c.settle().await;
+    let texts = g.fake.texts_to(&who.id);
+    let notice = texts
+        .iter()
+        .position(|t| t.contains("Thông báo về xử lý dữ liệu cá nhân"))
+        .expect("the consent notice");
+    let help = texts
+        .iter()
+        .position(|t| t.contains("Hướng dẫn sử dụng"))
+        .expect("the help");
+    assert!(notice < help, "replies crossed: {texts:#?}");
+    let (_, ended) = g.stop().await;
+    ended.expect("clean stop");
+}
