@@ -330,6 +330,7 @@ async fn story_whole_dialog_to_the_receipt(db: TestDb, via: Via) {
         "gopy_zalo_updates_total{kind=\"text\"}",
         "gopy_zalo_updates_total{kind=\"media\"}",
         "gopy_dialog_step_seconds_count{channel=\"zalo\"}",
+        "gopy_zalo_delivery_lag_seconds_count",
     ] {
         assert!(metrics.contains(name), "{name} in {metrics}");
     }

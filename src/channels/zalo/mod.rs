@@ -83,8 +83,15 @@ impl Recent {
 }
 
 impl Core {
-    /// The dialog shell's view of a resident's message.
+    /// The dialog shell's view of a resident's message; also records how long Zalo took to
+    /// bring it (`gopy_zalo_delivery_lag_seconds`, from the message's `date`).
     fn inbound(ev: &DialogEvent) -> Inbound {
+        if let Some(sent) = ev.date {
+            let lag = (chrono::Utc::now() - sent).num_milliseconds();
+            if lag >= 0 {
+                metrics::histogram!("gopy_zalo_delivery_lag_seconds").record(lag as f64 / 1000.0);
+            }
+        }
         Inbound {
             update_key: Some(ev.message_id.clone()),
             contact: ContactKey {
