@@ -11,6 +11,9 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:8080";
 /// The public Telegram Bot API.
 pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
 
+/// The Zalo Bot API (Bot Platform).
+pub const DEFAULT_ZALO_BOT_API_URL: &str = "https://bot-api.zaloplatforms.com";
+
 /// Everything gopy reads from its environment.
 #[derive(Clone)]
 pub struct Settings {
@@ -27,6 +30,8 @@ pub struct Settings {
     /// `GOPY_MODERATION_DIR`: word lists for moderation read from this folder instead of the
     /// built-in ones (`data/moderation/`).
     pub moderation_dir: Option<std::path::PathBuf>,
+    /// The Zalo Bot API adapter (`ZALO_*`).
+    pub zalo: ZaloSettings,
 }
 
 impl Default for Settings {
@@ -40,7 +45,100 @@ impl Default for Settings {
                 .unwrap_or_else(|_| unreachable!("the default URL parses")),
             demo: true,
             moderation_dir: None,
+            zalo: ZaloSettings::default(),
         }
+    }
+}
+
+/// How the Zalo Bot API adapter runs: off without a token; by long polling without a webhook
+/// secret; by webhook (`POST /zalo/webhook`) with one.
+#[derive(Clone)]
+pub struct ZaloSettings {
+    /// `ZALO_BOT_TOKEN`: switches the Zalo bot on. Never logged.
+    pub token: Option<String>,
+    /// `ZALO_BOT_API_URL`: the Bot API server (the older `https://bot-api.zapps.me`, or a
+    /// fake in tests).
+    pub api_url: url::Url,
+    /// `ZALO_WEBHOOK_SECRET` (8–256 characters): switches webhook mode on; Zalo sends it in
+    /// `X-Bot-Api-Secret-Token` with every event. Never logged.
+    pub webhook_secret: Option<String>,
+    /// `ZALO_WEBHOOK_URL` (https): where Zalo should post events; when set, gopy registers it
+    /// with `setWebhook` at start. Without it the webhook is expected to be set already.
+    pub webhook_url: Option<url::Url>,
+}
+
+impl Default for ZaloSettings {
+    /// Off: no token, the public API.
+    fn default() -> Self {
+        Self {
+            token: None,
+            api_url: url::Url::parse(DEFAULT_ZALO_BOT_API_URL)
+                .unwrap_or_else(|_| unreachable!("the default Zalo URL parses")),
+            webhook_secret: None,
+            webhook_url: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ZaloSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZaloSettings")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("api_url", &self.api_url.as_str())
+            .field(
+                "webhook_secret",
+                &self.webhook_secret.as_ref().map(|_| "***"),
+            )
+            .field(
+                "webhook_url",
+                &self
+                    .webhook_url
+                    .as_ref()
+                    .map(|u| u.host_str().unwrap_or_default().to_owned()),
+            )
+            .finish()
+    }
+}
+
+impl ZaloSettings {
+    /// Reads the `ZALO_*` variables through `var` (blank counts as unset).
+    fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let api = var("ZALO_BOT_API_URL").unwrap_or_else(|| DEFAULT_ZALO_BOT_API_URL.to_owned());
+        let api_url = url::Url::parse(&api)
+            .map_err(|e| anyhow::anyhow!("ZALO_BOT_API_URL={api:?} is not a URL: {e}"))?;
+        let webhook_secret = var("ZALO_WEBHOOK_SECRET");
+        if let Some(s) = &webhook_secret {
+            let n = s.chars().count();
+            if !(8..=256).contains(&n) {
+                anyhow::bail!(
+                    "ZALO_WEBHOOK_SECRET phải dài 8–256 ký tự / must be 8–256 characters (it has {n})"
+                );
+            }
+        }
+        let webhook_url = match var("ZALO_WEBHOOK_URL") {
+            None => None,
+            Some(u) => {
+                let url = url::Url::parse(&u)
+                    .map_err(|e| anyhow::anyhow!("ZALO_WEBHOOK_URL is not a URL: {e}"))?;
+                if url.scheme() != "https" {
+                    anyhow::bail!(
+                        "ZALO_WEBHOOK_URL phải là https / must be https (Zalo requires it)"
+                    );
+                }
+                if webhook_secret.is_none() {
+                    anyhow::bail!(
+                        "ZALO_WEBHOOK_URL cần ZALO_WEBHOOK_SECRET / needs ZALO_WEBHOOK_SECRET (8–256 characters)"
+                    );
+                }
+                Some(url)
+            }
+        };
+        Ok(Self {
+            token: var("ZALO_BOT_TOKEN"),
+            api_url,
+            webhook_secret,
+            webhook_url,
+        })
     }
 }
 
@@ -59,6 +157,7 @@ impl std::fmt::Debug for Settings {
             .field("telegram_api_url", &self.telegram_api_url.as_str())
             .field("demo", &self.demo)
             .field("moderation_dir", &self.moderation_dir)
+            .field("zalo", &self.zalo)
             .finish()
     }
 }
@@ -89,6 +188,51 @@ impl Settings {
             telegram_api_url,
             demo,
             moderation_dir: var("GOPY_MODERATION_DIR").map(std::path::PathBuf::from),
+            zalo: ZaloSettings::from_vars(var)?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn zalo(vars: &[(&str, &str)]) -> anyhow::Result<ZaloSettings> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ZaloSettings::from_vars(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn zalo_is_off_by_default_and_points_at_the_public_api() {
+        let z = zalo(&[]).expect("defaults");
+        assert!(z.token.is_none() && z.webhook_secret.is_none() && z.webhook_url.is_none());
+        assert_eq!(z.api_url.as_str(), "https://bot-api.zaloplatforms.com/");
+    }
+
+    #[test]
+    fn zalo_webhook_settings_are_checked_and_secrets_never_shown() {
+        assert!(zalo(&[("ZALO_WEBHOOK_SECRET", "short")]).is_err());
+        assert!(zalo(&[("ZALO_WEBHOOK_URL", "https://gopy.example/zalo/webhook")]).is_err());
+        assert!(
+            zalo(&[
+                ("ZALO_WEBHOOK_SECRET", "mot-bi-mat-du-dai"),
+                ("ZALO_WEBHOOK_URL", "http://gopy.example/zalo/webhook")
+            ])
+            .is_err()
+        );
+        let z = zalo(&[
+            ("ZALO_BOT_TOKEN", "1234567890:abc-XYZ"),
+            ("ZALO_WEBHOOK_SECRET", "mot-bi-mat-du-dai"),
+            ("ZALO_WEBHOOK_URL", "https://gopy.example/zalo/webhook"),
+        ])
+        .expect("valid");
+        let shown = format!("{z:?}");
+        assert!(!shown.contains("abc-XYZ"), "{shown}");
+        assert!(!shown.contains("mot-bi-mat"), "{shown}");
     }
 }

@@ -1,5 +1,5 @@
 //! Builds the application from settings (store, migrations, demo campaign, dialog shell, HTTP
-//! listener, Telegram bot) and runs it until shutdown.
+//! listener, Telegram bot, Zalo bot) and runs it until shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::channels::telegram::TelegramBot;
+use crate::channels::zalo::ZaloBot;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::i18n::Localizer;
@@ -23,6 +24,8 @@ pub struct Application {
     router: axum::Router,
     /// The Telegram bot, when a token is set.
     telegram: Option<TelegramBot>,
+    /// The Zalo bot, when `ZALO_BOT_TOKEN` is set.
+    zalo: Option<ZaloBot>,
     /// The dialog shell.
     dialogs: Dialogs,
     /// Screens new opinions for moderation in the background.
@@ -82,10 +85,14 @@ impl Application {
         let listener = TcpListener::bind(settings.http_addr)
             .await
             .with_context(|| format!("cannot listen on {} (GOPY_HTTP_ADDR)", settings.http_addr))?;
-        let router = http::router(AppState {
+        let mut router = http::router(AppState {
             store: store.clone(),
             metrics,
         });
+        let zalo = ZaloBot::new(dialogs.clone(), l10n.clone(), &settings.zalo)?;
+        if let Some(webhook) = zalo.as_ref().and_then(ZaloBot::webhook_router) {
+            router = router.merge(webhook);
+        }
         let telegram = settings.telegram_token.clone().map(|token| {
             TelegramBot::new(
                 dialogs.clone(),
@@ -98,6 +105,7 @@ impl Application {
             listener,
             router,
             telegram,
+            zalo,
             dialogs,
             screening,
         })
@@ -126,6 +134,15 @@ impl Application {
                 "tắt — đặt TELEGRAM_BOT_TOKEN để bật / off — set TELEGRAM_BOT_TOKEN to switch it on"
             }
         );
+        tracing::info!(
+            "Zalo: {}",
+            match &self.zalo {
+                Some(z) => format!("bật / on ({})", z.mode()),
+                None =>
+                    "tắt — đặt ZALO_BOT_TOKEN để bật / off — set ZALO_BOT_TOKEN to switch it on"
+                        .to_owned(),
+            }
+        );
         let http_shutdown = shutdown.clone();
         let http = tokio::spawn(async move {
             axum::serve(self.listener, self.router)
@@ -138,24 +155,26 @@ impl Application {
             self.screening
                 .run(self.dialogs.store().clone(), shutdown.clone()),
         );
-        let bot = self.telegram.map(|bot| {
+        let mut bots = futures::stream::FuturesUnordered::new();
+        if let Some(bot) = self.telegram {
             let token = shutdown.clone();
-            tokio::spawn(async move { bot.run(token).await })
-        });
-        if let Some(bot) = bot {
-            match bot.await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    shutdown.cancel();
-                    let _ = http.await;
-                    return Err(e.context("the Telegram bot stopped"));
-                }
-                Err(e) => {
-                    shutdown.cancel();
-                    let _ = http.await;
-                    return Err(anyhow::anyhow!("the Telegram bot panicked: {e}"));
-                }
-            }
+            bots.push(named("Telegram", tokio::spawn(bot.run(token))));
+        }
+        if let Some(bot) = self.zalo {
+            let token = shutdown.clone();
+            bots.push(named("Zalo", tokio::spawn(bot.run(token))));
+        }
+        // The first bot to fail stops gopy; the others finish what they hold.
+        while let Some((name, ended)) = futures::StreamExt::next(&mut bots).await {
+            let err = match ended {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e.context(format!("the {name} bot stopped")),
+                Err(e) => anyhow::anyhow!("the {name} bot panicked: {e}"),
+            };
+            shutdown.cancel();
+            while futures::StreamExt::next(&mut bots).await.is_some() {}
+            let _ = http.await;
+            return Err(err);
         }
         http.await??;
         let _ = housekeeping.await;
@@ -163,6 +182,17 @@ impl Application {
         tracing::info!("gopy đã dừng / stopped");
         Ok(())
     }
+}
+
+/// A bot's task with its name, to say which one stopped.
+async fn named(
+    name: &'static str,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+) -> (
+    &'static str,
+    Result<anyhow::Result<()>, tokio::task::JoinError>,
+) {
+    (name, task.await)
 }
 
 /// How long a processed update's key is kept: Telegram redelivers for at most 24 hours.

@@ -4,7 +4,9 @@
 //!
 //! - `telegram/`: teloxide client, our own long-polling loop (the offset advances only after
 //!   a batch is committed), inline keyboards.
+//! - `zalo/`: the Zalo Bot API over reqwest, by long polling or webhook; numbered choices.
 //! - `terminal.rs`: `gopy chat`, the same dialog with numbered choices on stdin/stdout.
 
 pub mod telegram;
 pub mod terminal;
+pub mod zalo;

@@ -37,7 +37,7 @@ pub struct Rendered {
 }
 
 /// Every locale and its embedded Fluent files, in load order.
-const SOURCES: [(Locale, &str, &str); 8] = [
+const SOURCES: [(Locale, &str, &str); 10] = [
     (
         Locale::Vi,
         "locales/vi/dialog.ftl",
@@ -52,6 +52,11 @@ const SOURCES: [(Locale, &str, &str); 8] = [
         Locale::Vi,
         "locales/vi/moderation.ftl",
         include_str!("../../locales/vi/moderation.ftl"),
+    ),
+    (
+        Locale::Vi,
+        "locales/vi/zalo.ftl",
+        include_str!("../../locales/vi/zalo.ftl"),
     ),
     (
         Locale::En,
@@ -77,6 +82,11 @@ const SOURCES: [(Locale, &str, &str); 8] = [
         Locale::En,
         "locales/en/moderation.ftl",
         include_str!("../../locales/en/moderation.ftl"),
+    ),
+    (
+        Locale::En,
+        "locales/en/zalo.ftl",
+        include_str!("../../locales/en/zalo.ftl"),
     ),
 ];
 
@@ -320,6 +330,7 @@ mod tests {
             "telegram.ftl",
             "announce.ftl",
             "moderation.ftl",
+            "zalo.ftl",
         ] {
             let vi = ids(source(Locale::Vi, file));
             let en = ids(source(Locale::En, file));

@@ -258,6 +258,16 @@ impl TestDb {
     }
 }
 
+/// What a running gopy's `/metrics` shows (Prometheus text).
+pub async fn metrics_text(http: std::net::SocketAddr) -> String {
+    reqwest::get(format!("http://{http}/metrics"))
+        .await
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("metrics text")
+}
+
 /// `Utc::now()` to the whole second, so that values read back from either backend compare
 /// equal (Postgres keeps microseconds, Rust nanoseconds).
 pub fn now() -> DateTime<Utc> {

@@ -1,0 +1,307 @@
+//! Turns a Zalo Bot API event (from `getUpdates` or a webhook; wrapped in
+//! `{"ok":true,"result":…}` or flat) into what gopy does with it. Tolerant of what Zalo is
+//! seen to send: ids as strings or numbers, dates in milliseconds or seconds. Pure: no I/O.
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization as _;
+
+use crate::dialog::{Input, MediaKind};
+use crate::domain::Identity;
+
+/// What to do with one event.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Route {
+    /// A resident's message for the dialog.
+    Dialog(DialogEvent),
+    /// `message.unsupported.received`: Zalo withheld the content (a protected user). Answer
+    /// politely in the chat and store nothing.
+    Unsupported {
+        /// Where to answer.
+        chat: String,
+        /// The message id, to answer a redelivery once.
+        message_id: Option<String>,
+    },
+    /// Nothing to do (logged by the caller with this reason).
+    Ignore(&'static str),
+}
+
+/// A resident's message for the dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct DialogEvent {
+    /// Zalo's `message_id`: the de-duplication key.
+    pub message_id: String,
+    /// The sender's Zalo id; the contact's external id.
+    pub user: String,
+    /// Where replies go (in a private chat, the same as `user`).
+    pub chat: String,
+    /// What they sent.
+    pub input: Input,
+    /// The name Zalo shows for them (kept only if they choose to be named).
+    pub identity: Identity,
+    /// When Zalo says it was sent.
+    pub date: Option<DateTime<Utc>>,
+}
+
+/// Why a body is not a Zalo event (answered 400 on the webhook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not a Zalo Bot API event: {0}")]
+pub(super) struct Malformed(pub &'static str);
+
+/// The event inside a body: `result` when wrapped, the body itself when flat.
+pub(super) fn unwrap_event(body: &Value) -> &Value {
+    match body.get("result") {
+        Some(inner) if inner.is_object() && body.get("event_name").is_none() => inner,
+        _ => body,
+    }
+}
+
+/// Routes one event (wrapped or flat); also returns its kind for the
+/// `gopy_zalo_updates_total` metric.
+pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
+    let ev = unwrap_event(body);
+    if !ev.is_object() {
+        return Err(Malformed("the body is not a JSON object"));
+    }
+    let name = ev
+        .get("event_name")
+        .and_then(Value::as_str)
+        .ok_or(Malformed("no event_name"))?;
+    let Some(kind) = name
+        .strip_prefix("message.")
+        .and_then(|k| k.strip_suffix(".received"))
+    else {
+        return Ok((
+            "other",
+            Route::Ignore("an event that is not a received message"),
+        ));
+    };
+    let msg = ev
+        .get("message")
+        .filter(|m| m.is_object())
+        .ok_or(Malformed("a message event without a message"))?;
+    let from = msg.get("from");
+    let user = from
+        .and_then(|f| f.get("id"))
+        .and_then(id)
+        .ok_or(Malformed("a message without from.id"))?;
+    let chat_obj = msg.get("chat");
+    let chat = chat_obj
+        .and_then(|c| c.get("id"))
+        .and_then(id)
+        .unwrap_or_else(|| user.clone());
+    let chat_type = chat_obj
+        .and_then(|c| c.get("chat_type").or_else(|| c.get("type")))
+        .and_then(Value::as_str)
+        .unwrap_or("PRIVATE");
+    if !chat_type.eq_ignore_ascii_case("private") {
+        return Ok(("group", Route::Ignore("a message in a group")));
+    }
+    if from.and_then(|f| f.get("is_bot")).and_then(Value::as_bool) == Some(true) {
+        return Ok(("bot", Route::Ignore("a message from a bot")));
+    }
+    let message_id = msg
+        .get("message_id")
+        .or_else(|| msg.get("msg_id"))
+        .and_then(id);
+    if kind == "unsupported" {
+        return Ok(("unsupported", Route::Unsupported { chat, message_id }));
+    }
+    let message_id = message_id.ok_or(Malformed("a message without message_id"))?;
+    let (label, input) = match kind {
+        "text" => {
+            let text = msg
+                .get("text")
+                .and_then(Value::as_str)
+                .ok_or(Malformed("a text message without text"))?;
+            let text: String = text.nfc().collect();
+            let input = Input::from_text(&text);
+            let label = if matches!(input, Input::Command(_)) {
+                "command"
+            } else {
+                "text"
+            };
+            (label, input)
+        }
+        "image" | "photo" => ("media", Input::Media(MediaKind::Photo)),
+        "sticker" => ("media", Input::Media(MediaKind::Sticker)),
+        "voice" | "audio" => ("media", Input::Media(MediaKind::Voice)),
+        "video" | "gif" => ("media", Input::Media(MediaKind::Video)),
+        "document" | "file" => ("media", Input::Media(MediaKind::File)),
+        _ => ("media", Input::Media(MediaKind::Other)),
+    };
+    let name = from
+        .and_then(|f| f.get("display_name").or_else(|| f.get("name")))
+        .and_then(Value::as_str)
+        .map(|n| n.nfc().collect::<String>())
+        .filter(|n| !n.trim().is_empty());
+    Ok((
+        label,
+        Route::Dialog(DialogEvent {
+            message_id,
+            user,
+            chat,
+            input,
+            identity: Identity {
+                display_name: name,
+                username: None,
+            },
+            date: msg.get("date").and_then(date),
+        }),
+    ))
+}
+
+/// An id written as a string or a number; blank is none.
+fn id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A date in milliseconds (Zalo's documented unit) or seconds since the epoch, as a number or
+/// a string: values below 10¹¹ are taken as seconds (10¹¹ s is in the year 5138).
+fn date(v: &Value) -> Option<DateTime<Utc>> {
+    let n = v
+        .as_i64()
+        .or_else(|| v.as_f64().map(|f| f as i64))
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))?;
+    if n < 100_000_000_000 {
+        Utc.timestamp_opt(n, 0).single()
+    } else {
+        Utc.timestamp_millis_opt(n).single()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::dialog::Command;
+
+    fn message(event: &str, extra: Value) -> Value {
+        let mut m = json!({"message_id": "2d758cb5e222177a4e35", "date": 1750316131602_i64,
+            "from": {"id": "6ede9afa66b88fe6d6a9", "display_name": "Ted", "is_bot": false},
+            "chat": {"id": "6ede9afa66b88fe6d6a9", "chat_type": "PRIVATE"}});
+        for (k, v) in extra.as_object().expect("object") {
+            m[k] = v.clone();
+        }
+        json!({"event_name": event, "message": m})
+    }
+
+    fn dialog(body: &Value) -> DialogEvent {
+        match route(body) {
+            Ok((_, Route::Dialog(ev))) => ev,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_text_becomes_nfc_text_with_the_senders_name_in_both_body_shapes() {
+        let flat = message(
+            "message.text.received",
+            json!({"text": "Y\u{301} kie\u{302}\u{301}n"}),
+        );
+        let wrapped = json!({"ok": true, "result": flat.clone()});
+        for body in [flat, wrapped] {
+            let ev = dialog(&body);
+            assert_eq!(ev.input, Input::Text("Ý kiến".to_owned()));
+            assert_eq!(ev.message_id, "2d758cb5e222177a4e35");
+            assert_eq!(ev.user, "6ede9afa66b88fe6d6a9");
+            assert_eq!(ev.chat, "6ede9afa66b88fe6d6a9");
+            assert_eq!(ev.identity.display_name.as_deref(), Some("Ted"));
+            assert_eq!(
+                ev.date.map(|d| d.timestamp_millis()),
+                Some(1_750_316_131_602)
+            );
+        }
+    }
+
+    #[test]
+    fn ids_may_be_numbers_and_dates_seconds() {
+        let body = json!({"event_name": "message.text.received", "message": {
+            "message_id": 987654321, "date": 1750316131, "text": "/start phuong-bk_TDP-1",
+            "from": {"id": 1459232241454765289_u64}, "chat": {"id": 1459232241454765289_u64}}});
+        let ev = dialog(&body);
+        assert_eq!(ev.message_id, "987654321");
+        assert_eq!(ev.user, "1459232241454765289");
+        assert_eq!(ev.date.map(|d| d.timestamp()), Some(1_750_316_131));
+        assert_eq!(
+            ev.input,
+            Input::Command(Command::Start {
+                payload: Some("phuong-bk_TDP-1".to_owned())
+            })
+        );
+        assert_eq!(ev.identity.display_name, None);
+    }
+
+    #[test]
+    fn media_messages_become_media_inputs() {
+        for (event, kind) in [
+            ("message.image.received", MediaKind::Photo),
+            ("message.sticker.received", MediaKind::Sticker),
+            ("message.voice.received", MediaKind::Voice),
+            ("message.document.received", MediaKind::File),
+            ("message.location.received", MediaKind::Other),
+        ] {
+            let body = message(
+                event,
+                json!({"photo_url": "https://x/y.jpg", "caption": "ảnh"}),
+            );
+            assert_eq!(dialog(&body).input, Input::Media(kind), "{event}");
+        }
+    }
+
+    #[test]
+    fn an_unsupported_message_is_answered_without_anything_for_the_dialog() {
+        let (kind, r) = route(&message("message.unsupported.received", json!({}))).expect("ok");
+        assert_eq!(kind, "unsupported");
+        assert_eq!(
+            r,
+            Route::Unsupported {
+                chat: "6ede9afa66b88fe6d6a9".into(),
+                message_id: Some("2d758cb5e222177a4e35".into())
+            }
+        );
+    }
+
+    #[test]
+    fn groups_bots_and_other_events_are_ignored() {
+        let group = message(
+            "message.text.received",
+            json!({"text": "@Bot chào", "chat": {"id": "g1", "chat_type": "GROUP"}}),
+        );
+        assert_eq!(
+            route(&group),
+            Ok(("group", Route::Ignore("a message in a group")))
+        );
+        let bot = message(
+            "message.text.received",
+            json!({"text": "x", "from": {"id": "b", "is_bot": true}}),
+        );
+        assert!(matches!(route(&bot), Ok(("bot", Route::Ignore(_)))));
+        let follow = json!({"event_name": "user.follow", "follower": {"id": "1"}});
+        assert!(matches!(route(&follow), Ok(("other", Route::Ignore(_)))));
+    }
+
+    #[test]
+    fn malformed_bodies_are_told_apart() {
+        for body in [
+            json!([1, 2]),
+            json!("text"),
+            json!({"message": {}}),
+            json!({"ok": true, "result": {"message": {}}}),
+            json!({"event_name": "message.text.received"}),
+            json!({"event_name": "message.text.received", "message": {"text": "x"}}),
+            message("message.text.received", json!({})),
+            message(
+                "message.text.received",
+                json!({"text": "x", "message_id": ""}),
+            ),
+        ] {
+            assert!(route(&body).is_err(), "{body}");
+        }
+    }
+}

@@ -1,0 +1,504 @@
+//! A fake Zalo Bot API server (axum) that behaves as the platform notes say Zalo does:
+//! `<url>/bot<TOKEN>/<method>` by GET or POST; errors in the body with HTTP 200; `getUpdates`
+//! hands out ONE update per call (no offset, no `update_id`) and answers 408 when nothing
+//! came during its long poll; it refuses to work while a webhook is set; `sendMessage` takes
+//! 1–2,000 characters (after NFC) and answers with an opaque id and a date in milliseconds.
+//! Tests queue events (duplicates too), inject 429/401/403/5xx, and read back every call and
+//! every message sent.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+use unicode_normalization::UnicodeNormalization as _;
+
+/// The token the fake accepts.
+pub const TOKEN: &str = "1234567890:abc-XYZ";
+
+/// An injected failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `{"ok":false,"error_code":N}` with HTTP 200, as Zalo does.
+    Code(i64),
+    /// This HTTP status with a body that is not JSON (a proxy in front of Zalo).
+    Http(u16),
+}
+
+/// One call gopy made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The method, as written in the URL.
+    pub method: String,
+    /// The JSON body (or the query, for GET).
+    pub body: Value,
+    /// The error code answered, 0 for success.
+    pub code: i64,
+    /// When it was answered.
+    pub at: Instant,
+}
+
+/// One message the bot sent.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// `chat_id`.
+    pub chat: String,
+    /// `text`.
+    pub text: String,
+    /// The id the fake gave it.
+    pub message_id: String,
+}
+
+/// A Zalo user.
+#[derive(Debug, Clone)]
+pub struct Resident {
+    /// Their opaque Zalo id (also their private chat's id).
+    pub id: String,
+    /// Their display name.
+    pub name: String,
+}
+
+impl Resident {
+    /// A resident with an id like Zalo's (20 hex digits).
+    pub fn new(n: u64, name: &str) -> Self {
+        Self {
+            id: format!("{n:020x}"),
+            name: name.to_owned(),
+        }
+    }
+}
+
+/// The fake's state.
+#[derive(Default)]
+struct World {
+    /// Updates waiting for `getUpdates`.
+    queue: VecDeque<Value>,
+    /// `(url, secret)` once `setWebhook` was called.
+    webhook: Option<(String, String)>,
+    /// The code `getUpdates` answers while a webhook is set (400 or 409).
+    webhook_conflict: i64,
+    /// Every call.
+    calls: Vec<Call>,
+    /// Every message sent.
+    sent: Vec<Sent>,
+    /// Faults to inject: (method, how many more times, fault).
+    faults: Vec<(String, usize, Fault)>,
+    /// Long polls waiting now.
+    polls_waiting: usize,
+    /// Ids handed out.
+    next_id: u64,
+}
+
+/// The fake server.
+pub struct FakeZalo {
+    /// Where it listens.
+    addr: SocketAddr,
+    /// Its state.
+    world: Arc<Mutex<World>>,
+    /// Woken when something changes.
+    changed: Arc<Notify>,
+    /// The longest a long poll waits before its 408 (short, so that idle polls happen).
+    poll_cap: Duration,
+}
+
+/// The router's state.
+#[derive(Clone)]
+struct Shared {
+    world: Arc<Mutex<World>>,
+    changed: Arc<Notify>,
+    poll_cap: Duration,
+}
+
+impl FakeZalo {
+    /// Starts the fake on a free local port.
+    pub async fn start() -> Self {
+        let world = Arc::new(Mutex::new(World {
+            webhook_conflict: 400,
+            next_id: 0x1000,
+            ..World::default()
+        }));
+        let changed = Arc::new(Notify::new());
+        let poll_cap = Duration::from_secs(2);
+        let shared = Shared {
+            world: world.clone(),
+            changed: changed.clone(),
+            poll_cap,
+        };
+        let app = Router::new()
+            .route("/{bot}/{method}", any(handle))
+            .with_state(shared);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake Zalo");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("the fake Zalo serves");
+        });
+        Self {
+            addr,
+            world,
+            changed,
+            poll_cap,
+        }
+    }
+
+    /// The API URL to give gopy (`ZALO_BOT_API_URL`).
+    pub fn api_url(&self) -> url::Url {
+        url::Url::parse(&format!("http://{}", self.addr)).expect("url")
+    }
+
+    fn world(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world.lock().expect("the fake's lock")
+    }
+
+    /// A fresh opaque id.
+    pub fn fresh_id(&self) -> String {
+        let mut w = self.world();
+        w.next_id += 1;
+        format!("{:020x}", w.next_id * 0x9e37_79b9)
+    }
+
+    /// A flat `message.<kind>.received` event from `who`, with `extra` fields in its message.
+    pub fn event(&self, who: &Resident, kind: &str, extra: Value) -> Value {
+        let ms = chrono::Utc::now().timestamp_millis();
+        let mut message = json!({
+            "message_id": self.fresh_id(),
+            "date": ms,
+            "from": {"id": who.id, "display_name": who.name, "is_bot": false},
+            "chat": {"id": who.id, "chat_type": "PRIVATE"},
+        });
+        for (k, v) in extra.as_object().expect("an object") {
+            message[k] = v.clone();
+        }
+        json!({"event_name": format!("message.{kind}.received"), "message": message})
+    }
+
+    /// A text event.
+    pub fn text_event(&self, who: &Resident, text: &str) -> Value {
+        self.event(who, "text", json!({"text": text}))
+    }
+
+    /// Queues an event for `getUpdates`.
+    pub fn push(&self, event: Value) {
+        self.world().queue.push_back(event);
+        self.changed.notify_waiters();
+    }
+
+    /// Queues a text event; returns its message id.
+    pub fn send_text(&self, who: &Resident, text: &str) -> String {
+        let ev = self.text_event(who, text);
+        let id = ev["message"]["message_id"].as_str().expect("id").to_owned();
+        self.push(ev);
+        id
+    }
+
+    /// Makes the next `n` calls of `method` fail with `fault`.
+    pub fn fail_next(&self, method: &str, n: usize, fault: Fault) {
+        self.world().faults.push((method.to_owned(), n, fault));
+    }
+
+    /// Sets a webhook as if someone had called `setWebhook`; `getUpdates` then answers
+    /// `conflict` (400 or 409).
+    pub fn set_webhook(&self, url: &str, secret: &str, conflict: i64) {
+        let mut w = self.world();
+        w.webhook = Some((url.to_owned(), secret.to_owned()));
+        w.webhook_conflict = conflict;
+    }
+
+    /// The webhook set, if any.
+    pub fn webhook(&self) -> Option<(String, String)> {
+        self.world().webhook.clone()
+    }
+
+    /// Every call of `method`.
+    pub fn calls_to(&self, method: &str) -> Vec<Call> {
+        self.world()
+            .calls
+            .iter()
+            .filter(|c| c.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// Every message sent, in order.
+    pub fn sent(&self) -> Vec<Sent> {
+        self.world().sent.clone()
+    }
+
+    /// The texts sent to a chat, in order.
+    pub fn texts_to(&self, chat: &str) -> Vec<String> {
+        self.world()
+            .sent
+            .iter()
+            .filter(|s| s.chat == chat)
+            .map(|s| s.text.clone())
+            .collect()
+    }
+
+    /// Updates still queued.
+    pub fn queued(&self) -> usize {
+        self.world().queue.len()
+    }
+
+    /// Waits (at most 20 s) until `f` gives something.
+    pub async fn wait_for<T>(&self, what: &str, mut f: impl FnMut(&Self) -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let notified = self.changed.notified();
+            if let Some(t) = f(self) {
+                return t;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "timed out waiting for {what}");
+            let _ = tokio::time::timeout(left.min(Duration::from_millis(100)), notified).await;
+        }
+    }
+
+    /// Waits until every queued update was handed out and gopy is back on a long poll —
+    /// which it starts only once the last update is committed and answered.
+    pub async fn wait_idle(&self) {
+        self.wait_for("gopy to be idle on a long poll", |f| {
+            let w = f.world();
+            (w.queue.is_empty() && w.polls_waiting > 0).then_some(())
+        })
+        .await;
+    }
+
+    /// Waits until a chat has at least `n` messages; returns them.
+    pub async fn wait_messages(&self, chat: &str, n: usize) -> Vec<String> {
+        self.wait_for(&format!("{n} messages to {chat}"), |f| {
+            let t = f.texts_to(chat);
+            (t.len() >= n).then_some(t)
+        })
+        .await
+    }
+}
+
+/// Wraps a result in Zalo's envelope.
+fn ok(result: Value) -> Response {
+    axum::Json(json!({"ok": true, "result": result})).into_response()
+}
+
+/// An error in Zalo's envelope, with HTTP 200.
+fn error(code: i64, description: &str) -> Response {
+    axum::Json(json!({"ok": false, "error_code": code, "description": description})).into_response()
+}
+
+/// Every call.
+async fn handle(
+    State(s): State<Shared>,
+    Path((bot, method)): Path<(String, String)>,
+    Query(query): Query<serde_json::Map<String, Value>>,
+    body: Bytes,
+) -> Response {
+    let body: Value = if body.is_empty() {
+        Value::Object(query)
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(v) => v,
+            Err(_) => return record(&s, &method, Value::Null, 400, error(400, "Bad Request")),
+        }
+    };
+    if bot != format!("bot{TOKEN}") {
+        return record(&s, &method, body, 401, error(401, "Unauthorized"));
+    }
+    let fault = {
+        let mut w = s.world.lock().expect("lock");
+        let hit = w
+            .faults
+            .iter_mut()
+            .find(|(m, n, _)| *m == method && *n > 0)
+            .map(|(_, n, f)| {
+                *n -= 1;
+                *f
+            });
+        w.faults.retain(|(_, n, _)| *n > 0);
+        hit
+    };
+    match fault {
+        Some(Fault::Code(code)) => {
+            let d = match code {
+                429 => "Quota exceeded",
+                401 => "Unauthorized",
+                403 => "Internal server error",
+                _ => "Error",
+            };
+            return record(&s, &method, body, code, error(code, d));
+        }
+        Some(Fault::Http(status)) => {
+            let status = StatusCode::from_u16(status).expect("status");
+            return record(
+                &s,
+                &method,
+                body,
+                i64::from(status.as_u16()),
+                (status, "<html>upstream error</html>").into_response(),
+            );
+        }
+        None => {}
+    }
+    match method.as_str() {
+        "getMe" => record(
+            &s,
+            &method,
+            body,
+            0,
+            ok(
+                json!({"id": "1459232241454765289", "account_name": "bot.GopyTest",
+                      "account_type": "BASIC", "can_join_groups": false}),
+            ),
+        ),
+        "getWebhookInfo" => {
+            let url = s
+                .world
+                .lock()
+                .expect("lock")
+                .webhook
+                .clone()
+                .map(|(u, _)| u);
+            record(
+                &s,
+                &method,
+                body,
+                0,
+                ok(json!({"url": url.unwrap_or_default(), "updated_at": 1_750_000_000_000_i64})),
+            )
+        }
+        "setWebhook" => {
+            let url = body["url"].as_str().unwrap_or_default().to_owned();
+            let secret = body["secret_token"].as_str().unwrap_or_default().to_owned();
+            if !url.starts_with("https://") || !(8..=256).contains(&secret.chars().count()) {
+                return record(&s, &method, body, 400, error(400, "Bad Request"));
+            }
+            s.world.lock().expect("lock").webhook = Some((url.clone(), secret));
+            record(&s, &method, body, 0, ok(json!({"url": url})))
+        }
+        "deleteWebhook" => {
+            s.world.lock().expect("lock").webhook = None;
+            record(&s, &method, body, 0, ok(json!({})))
+        }
+        "sendMessage" => send_message(&s, body),
+        "getUpdates" => get_updates(&s, body).await,
+        _ => record(&s, &method, body, 400, error(400, "Unknown method")),
+    }
+}
+
+/// `sendMessage {chat_id, text}`.
+fn send_message(s: &Shared, body: Value) -> Response {
+    let chat = match &body["chat_id"] {
+        Value::String(c) if !c.is_empty() => c.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => {
+            return record(
+                s,
+                "sendMessage",
+                body,
+                400,
+                error(400, "chat_id is required"),
+            );
+        }
+    };
+    let text = body["text"].as_str().unwrap_or_default();
+    let len = text.nfc().count();
+    if !(1..=2000).contains(&len) {
+        return record(
+            s,
+            "sendMessage",
+            body.clone(),
+            400,
+            error(400, "text must be 1-2000 characters"),
+        );
+    }
+    let message_id = {
+        let mut w = s.world.lock().expect("lock");
+        w.next_id += 1;
+        let id = format!("{:020x}", w.next_id * 0x85eb_ca6b);
+        w.sent.push(Sent {
+            chat,
+            text: text.to_owned(),
+            message_id: id.clone(),
+        });
+        id
+    };
+    let date = chrono::Utc::now().timestamp_millis();
+    record(
+        s,
+        "sendMessage",
+        body,
+        0,
+        ok(json!({"message_id": message_id, "date": date})),
+    )
+}
+
+/// `getUpdates {timeout}`: one update, or a 408 after the (capped) timeout.
+async fn get_updates(s: &Shared, body: Value) -> Response {
+    let asked = body["timeout"]
+        .as_str()
+        .and_then(|t| t.parse::<u64>().ok())
+        .or_else(|| body["timeout"].as_u64())
+        .unwrap_or(30);
+    let deadline = Instant::now() + Duration::from_secs(asked).min(s.poll_cap);
+    {
+        let w = s.world.lock().expect("lock");
+        if w.webhook.is_some() {
+            let code = w.webhook_conflict;
+            drop(w);
+            return record(s, "getUpdates", body, code, error(code, "Webhook is set"));
+        }
+    }
+    /// Counts a waiting poll, and uncounts it however the wait ends (the client may go).
+    struct Waiting<'a>(&'a Shared, bool);
+    impl Drop for Waiting<'_> {
+        fn drop(&mut self) {
+            if self.1 {
+                self.0.world.lock().expect("lock").polls_waiting -= 1;
+                self.0.changed.notify_waiters();
+            }
+        }
+    }
+    s.world.lock().expect("lock").polls_waiting += 1;
+    let mut waiting = Waiting(s, true);
+    s.changed.notify_waiters();
+    loop {
+        let notified = s.changed.notified();
+        {
+            let mut w = s.world.lock().expect("lock");
+            if let Some(update) = w.queue.pop_front() {
+                // Handed out and uncounted in one step: a test that sees the queue empty
+                // and a poll waiting knows this update was finished.
+                w.polls_waiting -= 1;
+                waiting.1 = false;
+                drop(w);
+                return record(s, "getUpdates", body, 0, ok(update));
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return record(s, "getUpdates", body, 408, error(408, "Request timeout"));
+        }
+        let _ = tokio::time::timeout(left, notified).await;
+    }
+}
+
+/// Records a call and passes its answer through.
+fn record(s: &Shared, method: &str, body: Value, code: i64, answer: Response) -> Response {
+    s.world.lock().expect("lock").calls.push(Call {
+        method: method.to_owned(),
+        body,
+        code,
+        at: Instant::now(),
+    });
+    s.changed.notify_waiters();
+    answer
+}
