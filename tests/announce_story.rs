@@ -44,6 +44,11 @@ story!(
     postgres_broadcast_approval_schedule_and_outbox
 );
 story!(
+    story_claims_share_one_rate_budget,
+    sqlite_claims_share_one_rate_budget,
+    postgres_claims_share_one_rate_budget
+);
+story!(
     story_workers_never_claim_the_same_delivery,
     sqlite_workers_never_claim_the_same_delivery,
     postgres_workers_never_claim_the_same_delivery
@@ -734,7 +739,10 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     // A worker claims the one delivery; another finds nothing while the lease lasts; once the
     // lease runs out (the first worker died) it is claimed again: nothing is lost.
     let lease = t + Duration::seconds(60);
-    let claimed = store.claim_deliveries("w1", 10, lease, t).await.unwrap();
+    let claimed = store
+        .claim_deliveries("w1", 10, None, lease, t)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(
         (claimed[0].group_id, claimed[0].chat.as_str()),
@@ -747,14 +755,14 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     );
     assert!(
         store
-            .claim_deliveries("w2", 10, lease, t)
+            .claim_deliveries("w2", 10, None, lease, t)
             .await
             .unwrap()
             .is_empty()
     );
     let later = lease + Duration::seconds(1);
     let again = store
-        .claim_deliveries("w2", 10, later + Duration::seconds(60), later)
+        .claim_deliveries("w2", 10, None, later + Duration::seconds(60), later)
         .await
         .unwrap();
     assert_eq!((again.len(), again[0].attempts), (1, 2));
@@ -800,13 +808,13 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     .unwrap();
     assert!(
         store
-            .claim_deliveries("w1", 10, t + Duration::seconds(60), t)
+            .claim_deliveries("w1", 10, None, t + Duration::seconds(60), t)
             .await
             .unwrap()
             .is_empty()
     );
     let due = store
-        .claim_deliveries("w1", 10, at + Duration::seconds(60), at)
+        .claim_deliveries("w1", 10, None, at + Duration::seconds(60), at)
         .await
         .unwrap();
     let mut groups: Vec<i64> = due.iter().map(|d| d.group_id).collect();
@@ -843,13 +851,13 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     );
     assert!(
         store
-            .claim_deliveries("w1", 10, retry_at, at)
+            .claim_deliveries("w1", 10, None, retry_at, at)
             .await
             .unwrap()
             .is_empty()
     );
     let retried = store
-        .claim_deliveries("w1", 10, retry_at + Duration::seconds(60), retry_at)
+        .claim_deliveries("w1", 10, None, retry_at + Duration::seconds(60), retry_at)
         .await
         .unwrap();
     assert_eq!(retried.len(), 1);
@@ -889,7 +897,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     act(&store, b3.id, "lan", Action::Cancel, t).await.unwrap();
     assert!(
         store
-            .claim_deliveries("w1", 10, soon + Duration::seconds(9), soon)
+            .claim_deliveries("w1", 10, None, soon + Duration::seconds(9), soon)
             .await
             .unwrap()
             .is_empty()
@@ -947,7 +955,7 @@ async fn story_workers_never_claim_the_same_delivery(db: TestDb) {
                 let mut mine = Vec::new();
                 loop {
                     let got = store
-                        .claim_deliveries(&format!("w{w}"), 3, lease, t)
+                        .claim_deliveries(&format!("w{w}"), 3, None, lease, t)
                         .await
                         .unwrap();
                     if got.is_empty() {
@@ -1034,5 +1042,63 @@ async fn the_broadcast_commands_take_a_broadcast_from_draft_to_the_outbox() {
     assert!(
         status.contains("cancelled") && status.contains("đã hủy / cancelled: 1"),
         "{status}"
+    );
+}
+
+async fn story_claims_share_one_rate_budget(db: TestDb) {
+    let store = with_units(&db).await;
+    broadcast_staff(&store).await;
+    for i in 0..40 {
+        bound_group(&store, &format!("-{}", 4000 + i), "TDP-1").await;
+    }
+    let t = now();
+    let b = approved(&store, "lan", "Thông báo", to_units(&["TDP-1"], false), t).await;
+    act(&store, b.id, "lan", Action::Schedule(Schedule::Now), t)
+        .await
+        .unwrap();
+    let lease = t + Duration::seconds(60);
+    // One worker takes the whole second's budget; another process gets nothing.
+    let first = store
+        .claim_deliveries("a", 100, Some(30), lease, t)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 30);
+    assert!(
+        store
+            .claim_deliveries("b", 100, Some(30), lease, t)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Ten are sent; within the second they still count, after it they free their slots.
+    for d in &first[..10] {
+        store
+            .finish_delivery(d.id, &DeliveryResult::Sent("1".into()), t)
+            .await
+            .unwrap();
+    }
+    let half = t + Duration::milliseconds(500);
+    assert!(
+        store
+            .claim_deliveries("b", 100, Some(30), lease, half)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = t + Duration::milliseconds(1500);
+    let second = store
+        .claim_deliveries("b", 100, Some(30), lease, later)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 10);
+    // Without a budget, the rest is claimed at once.
+    assert_eq!(
+        store
+            .claim_deliveries("c", 100, None, lease, later)
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "all 40 are leased now"
     );
 }

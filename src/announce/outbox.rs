@@ -64,6 +64,12 @@ pub struct OutboxSettings {
     pub max_backoff: Duration,
 }
 
+/// How long after its last claimed delivery a worker counts as busy.
+const BUSY_SPELL: Duration = Duration::from_secs(2);
+
+/// The pause after an empty claim while busy.
+const BUSY_PAUSE: Duration = Duration::from_millis(50);
+
 /// The variable that sets [`OutboxSettings::lease`] in seconds.
 pub const LEASE_VAR: &str = "GOPY_OUTBOX_LEASE_SECS";
 
@@ -179,13 +185,22 @@ impl Outbox {
     /// Works until shutdown; a send in flight is finished and recorded first.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut trouble = false;
+        // While a broadcast is going out, an empty claim usually means the shared budget is
+        // spent for this second: look again soon rather than after `idle`.
+        let mut last_work: Option<tokio::time::Instant> = None;
         while !shutdown.is_cancelled() {
             let now = Utc::now();
             let lease = chrono::Duration::from_std(self.settings.lease)
                 .unwrap_or(chrono::Duration::minutes(5));
             let claimed = match self
                 .store
-                .claim_deliveries(&self.name, self.settings.batch, now + lease, now)
+                .claim_deliveries(
+                    &self.name,
+                    self.settings.batch,
+                    Some(i64::from(self.settings.limits.per_second)),
+                    now + lease,
+                    now,
+                )
                 .await
             {
                 Ok(c) => {
@@ -201,12 +216,15 @@ impl Outbox {
                 }
             };
             if claimed.is_empty() {
+                let busy = last_work.is_some_and(|t| t.elapsed() < BUSY_SPELL);
+                let pause = if busy { BUSY_PAUSE } else { self.settings.idle };
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(self.settings.idle) => {}
+                    _ = tokio::time::sleep(pause) => {}
                 }
                 continue;
             }
+            last_work = Some(tokio::time::Instant::now());
             for d in claimed {
                 if shutdown.is_cancelled() {
                     // Unsent claims are released when their lease runs out.

@@ -97,9 +97,10 @@ macro_rules! finish_broadcasts {
 /// Implements [`super::AnnounceStore`] for a store type that has `announce_write()` (a write
 /// transaction) and `announce_read()` (a pool for reads). `$skip_locked` and `$for_update`
 /// are the row-locking clauses of the backend (empty on SQLite, whose write transactions
-/// exclude each other).
+/// exclude each other); `$claim_lock` a statement that serialises claimers (a transaction
+/// advisory lock on Postgres, a no-op on SQLite).
 macro_rules! announce_store {
-    ($store:ty, $skip_locked:literal, $for_update:literal) => {
+    ($store:ty, $skip_locked:literal, $for_update:literal, $claim_lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::announce::AnnounceStore for $store {
             async fn unit_nodes(&self) -> $crate::store::StoreResult<Vec<$crate::store::announce::UnitNode>> {
@@ -596,10 +597,28 @@ macro_rules! announce_store {
                 &self,
                 worker: &str,
                 limit: i64,
+                per_second: Option<i64>,
                 lease_until: chrono::DateTime<chrono::Utc>,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<Vec<$crate::store::announce::ClaimedDelivery>> {
                 let mut tx = self.announce_write().await?;
+                let mut limit = limit;
+                if let Some(per_second) = per_second {
+                    // One claimer at a time counts the budget (SQLite: the write lock).
+                    sqlx::query($claim_lock).execute(&mut *tx).await?;
+                    let busy: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM deliveries WHERE (state = 'pending' AND lease_until > $1) \
+                         OR (state = 'sent' AND sent_at > $2)",
+                    )
+                    .bind(now)
+                    .bind(now - chrono::Duration::seconds(1))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    limit = limit.min(per_second - busy);
+                    if limit <= 0 {
+                        return Ok(Vec::new());
+                    }
+                }
                 // Targets whose group is gone fail at once: nothing can reach them.
                 let gone = sqlx::query(
                     "UPDATE deliveries SET state = 'failed', error = 'group inactive', \
