@@ -1002,6 +1002,11 @@ async fn the_broadcast_commands_take_a_broadcast_from_draft_to_the_outbox() {
         "TDP-1",
     ]);
     assert!(created.contains("broadcast 1: draft"), "{created}");
+    let preview = ok(&["broadcast", "preview", "1"]);
+    assert!(
+        preview.contains("Kính mời bà con họp tổ.") && preview.contains("Zalo: 23/2000"),
+        "{preview}"
+    );
     ok(&["broadcast", "submit", "1", "--as", "lan"]);
     let self_approval = gopy(&db.url, &["broadcast", "approve", "1", "--as", "lan"]);
     assert_eq!(self_approval.status.code(), Some(65));

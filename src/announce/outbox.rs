@@ -62,6 +62,8 @@ pub struct OutboxSettings {
     pub max_attempts: i64,
     /// The longest pause between two tries.
     pub max_backoff: Duration,
+    /// Whether messages go as paid broadcasts (`allow_paid_broadcast`).
+    pub paid: bool,
 }
 
 /// How long after its last claimed delivery a worker counts as busy.
@@ -73,11 +75,24 @@ const BUSY_PAUSE: Duration = Duration::from_millis(50);
 /// The variable that sets [`OutboxSettings::lease`] in seconds.
 pub const LEASE_VAR: &str = "GOPY_OUTBOX_LEASE_SECS";
 
+/// The variable that switches paid broadcasts on (`on`): up to 1,000 messages a second, each
+/// costing the bot's owner Telegram Stars.
+pub const PAID_VAR: &str = "TELEGRAM_PAID_BROADCAST";
+
+/// The overall rate with paid broadcasts.
+pub const PAID_PER_SECOND: u32 = 1000;
+
 impl OutboxSettings {
     /// The defaults, with the lease from `GOPY_OUTBOX_LEASE_SECS` when set (a short lease
-    /// lets a restarted process take over a dead one's claims sooner).
+    /// lets a restarted process take over a dead one's claims sooner) and paid broadcasts
+    /// when `TELEGRAM_PAID_BROADCAST=on`.
     pub fn from_env() -> Self {
         let mut s = Self::default();
+        if std::env::var(PAID_VAR).is_ok_and(|v| matches!(v.trim(), "on" | "true" | "1")) {
+            s.limits.per_second = PAID_PER_SECOND;
+            s.batch = i64::from(PAID_PER_SECOND);
+            s.paid = true;
+        }
         if let Some(secs) = std::env::var(LEASE_VAR)
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -100,6 +115,7 @@ impl Default for OutboxSettings {
             idle: Duration::from_secs(1),
             max_attempts: 8,
             max_backoff: Duration::from_secs(300),
+            paid: false,
         }
     }
 }
