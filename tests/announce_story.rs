@@ -912,6 +912,25 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
         BroadcastRefusal::WrongState(BroadcastState::Sent)
     );
 
+    let edit = store
+        .audit_log(200)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "broadcast.edit")
+        .expect("the edit is audited");
+    assert_eq!(
+        edit.detail["text"]["from"],
+        "Kính mời bà con họp tổ dân phố."
+    );
+    assert_eq!(
+        edit.detail["text"]["to"],
+        "Kính mời bà con họp tổ lúc 19:30."
+    );
+    assert_eq!(
+        (edit.detail["from"].as_str(), edit.detail["to"].as_str()),
+        (Some("approved"), Some("submitted"))
+    );
     let actions: Vec<String> = store
         .audit_log(200)
         .await

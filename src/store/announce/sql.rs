@@ -529,10 +529,13 @@ macro_rules! announce_store {
             ) -> $crate::store::StoreResult<bool> {
                 use $crate::store::announce::BroadcastState;
                 let mut tx = self.announce_write().await?;
-                let sql = concat!("SELECT state, revision FROM broadcasts WHERE id = $1 ", $for_update);
-                let current: Option<(String, i64)> =
+                let sql = concat!("SELECT state, revision, text FROM broadcasts WHERE id = $1 ", $for_update);
+                let current: Option<(String, i64, String)> =
                     sqlx::query_as(sql).bind(t.broadcast).fetch_optional(&mut *tx).await?;
-                if current != Some((t.from.0.as_str().to_owned(), t.from.1)) {
+                let Some((state, rev, previous_text)) = current else {
+                    return Ok(false);
+                };
+                if (state.as_str(), rev) != (t.from.0.as_str(), t.from.1) {
                     return Ok(false);
                 }
                 let revision = t.from.1 + i64::from(t.text.is_some());
@@ -582,7 +585,8 @@ macro_rules! announce_store {
                 }
                 audit_in!(tx, now, &t.actor, t.action, serde_json::json!({
                     "broadcast": t.broadcast, "from": t.from.0.as_str(), "to": t.to.as_str(),
-                    "revision": revision, "text_changed": t.text.is_some(),
+                    "revision": revision,
+                    "text": t.text.as_ref().map(|new| serde_json::json!({"from": previous_text, "to": new})),
                     "schedule": t.schedule, "deliveries": t.deliveries.len(),
                     "cancelled_deliveries": cancelled,
                 }));
