@@ -1126,3 +1126,103 @@ async fn story_claims_share_one_rate_budget(db: TestDb) {
         "all 40 are leased now"
     );
 }
+
+story!(
+    story_the_worker_sends_nothing_outside_the_windows,
+    sqlite_the_worker_sends_nothing_outside_the_windows,
+    postgres_the_worker_sends_nothing_outside_the_windows
+);
+
+/// A sender that records what it is asked to send and accepts everything.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<(String, String)>>);
+
+#[async_trait::async_trait]
+impl gopy::announce::outbox::Sender for Recorder {
+    async fn send(
+        &self,
+        chat: &str,
+        text: &str,
+    ) -> Result<String, gopy::announce::outbox::SendError> {
+        let mut sent = self.0.lock().unwrap();
+        sent.push((chat.to_owned(), text.to_owned()));
+        Ok(sent.len().to_string())
+    }
+}
+
+async fn story_the_worker_sends_nothing_outside_the_windows(db: TestDb) {
+    use chrono::Timelike as _;
+    use gopy::announce::outbox::{Outbox, OutboxSettings};
+
+    let store = with_units(&db).await;
+    broadcast_staff(&store).await;
+    bound_group(&store, "-9001", "TDP-1").await;
+    bound_group(&store, "-9002", "TDP-1").await;
+    let t = now();
+    // A half-hour window starting two hours from now, Vietnam time: now is outside it.
+    let local = t.with_timezone(&gopy::domain::TZ);
+    let start = chrono::NaiveTime::from_hms_opt((local.hour() + 2) % 24, 0, 0).unwrap();
+    let window = (start, start + Duration::minutes(30));
+    let windowed = approved(&store, "lan", "Nhắc họp", to_units(&["TDP-1"], false), t).await;
+    act(
+        &store,
+        windowed.id,
+        "lan",
+        Action::Schedule(Schedule::Windows {
+            windows: vec![window],
+        }),
+        t,
+    )
+    .await
+    .unwrap();
+    let now_ = approved(&store, "lan", "Họp ngay", to_units(&["TDP-1"], false), t).await;
+    act(&store, now_.id, "lan", Action::Schedule(Schedule::Now), t)
+        .await
+        .unwrap();
+    // A retry of the windowed broadcast came due now, at night as it were.
+    let changed = db
+        .execute(&format!(
+            "UPDATE deliveries SET not_before = '{}' WHERE broadcast_id = {}",
+            (t - Duration::minutes(1)).to_rfc3339(),
+            windowed.id
+        ))
+        .await
+        .expect("move the deliveries");
+    assert_eq!(changed, 2);
+
+    let sender = Arc::new(Recorder::default());
+    let worker = Outbox::new(
+        store.clone(),
+        sender.clone(),
+        "test-worker".to_owned(),
+        OutboxSettings {
+            idle: std::time::Duration::from_millis(20),
+            ..OutboxSettings::default()
+        },
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(worker.run(stop.clone()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.broadcast(now_.id).await.unwrap().unwrap().state != BroadcastState::Sent {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the immediate broadcast never went"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Give the worker a few more rounds, then stop it.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.cancel();
+    running.await.unwrap();
+
+    let sent = sender.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().all(|(_, text)| text == "Họp ngay"), "{sent:?}");
+    let w = store.delivery_counts(windowed.id).await.unwrap();
+    assert_eq!((w.pending, w.sent), (2, 0));
+    assert_eq!(
+        store.broadcast(windowed.id).await.unwrap().unwrap().state,
+        BroadcastState::Sending,
+        "claimed, then put back until the window opens"
+    );
+}
