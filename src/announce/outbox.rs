@@ -79,6 +79,10 @@ pub const LEASE_VAR: &str = "GOPY_OUTBOX_LEASE_SECS";
 /// costing the bot's owner Telegram Stars.
 pub const PAID_VAR: &str = "TELEGRAM_PAID_BROADCAST";
 
+/// The variable that sets the overall rate (messages a second) of the bot account, for a
+/// self-hosted Bot API server with other limits, and for benchmarks.
+pub const RATE_VAR: &str = "GOPY_OUTBOX_RATE";
+
 /// The overall rate with paid broadcasts.
 pub const PAID_PER_SECOND: u32 = 1000;
 
@@ -90,9 +94,16 @@ impl OutboxSettings {
         let mut s = Self::default();
         if std::env::var(PAID_VAR).is_ok_and(|v| matches!(v.trim(), "on" | "true" | "1")) {
             s.limits.per_second = PAID_PER_SECOND;
-            s.batch = i64::from(PAID_PER_SECOND);
             s.paid = true;
         }
+        if let Some(rate) = std::env::var(RATE_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| *n > 0)
+        {
+            s.limits.per_second = rate;
+        }
+        s.batch = i64::from(s.limits.per_second);
         if let Some(secs) = std::env::var(LEASE_VAR)
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
