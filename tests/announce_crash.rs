@@ -2,7 +2,7 @@
 //! middle of a broadcast to 90 groups (with Telegram's limits enforced by the fake), a new
 //! process is started on the same database, and every group ends up with the message — none
 //! skipped, and a group gets it twice only if the kill fell between Telegram accepting it and
-//! gopy recording it (at most one message: one worker has one in flight).
+//! gopy recording it (at most as many as the worker has in flight).
 
 #[macro_use]
 mod common;
@@ -194,7 +194,11 @@ async fn story_a_broadcast_survives_kill_9_and_a_restart(db: TestDb) {
     let got = received(&fake, &groups, text);
     assert!(got.iter().all(|n| *n >= 1), "a group was skipped: {got:?}");
     let doubled = got.iter().filter(|n| **n > 1).count();
-    assert!(doubled <= 1, "{doubled} groups got it twice: {got:?}");
+    let in_flight = gopy::announce::outbox::OutboxSettings::default().in_flight;
+    assert!(
+        doubled <= in_flight,
+        "{doubled} groups got it twice, more than the {in_flight} in flight: {got:?}"
+    );
     assert_eq!(fake.rate_limited_count(), 0);
     let counts = store.delivery_counts(b).await.unwrap();
     assert_eq!((counts.sent, counts.failed, counts.pending), (90, 0, 0));

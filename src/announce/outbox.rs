@@ -6,13 +6,15 @@
 //!
 //! Crash safety comes from the store: a claimed row is leased, and a row whose worker died is
 //! claimed again once the lease runs out. A message can go twice only if the process died
-//! between the platform accepting it and [`crate::store::announce::AnnounceStore::finish_delivery`].
+//! between the platform accepting it and [`crate::store::announce::AnnounceStore::finish_delivery`]
+//! — at most [`OutboxSettings::in_flight`] messages per worker.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -64,6 +66,8 @@ pub struct OutboxSettings {
     pub max_backoff: Duration,
     /// Whether messages go as paid broadcasts (`allow_paid_broadcast`).
     pub paid: bool,
+    /// Sends one worker has in flight at once; also the most messages a crash can send twice.
+    pub in_flight: usize,
 }
 
 /// How long after its last claimed delivery a worker counts as busy.
@@ -127,6 +131,7 @@ impl Default for OutboxSettings {
             max_attempts: 8,
             max_backoff: Duration::from_secs(300),
             paid: false,
+            in_flight: 8,
         }
     }
 }
@@ -252,13 +257,15 @@ impl Outbox {
                 continue;
             }
             last_work = Some(tokio::time::Instant::now());
-            for d in claimed {
-                if shutdown.is_cancelled() {
-                    // Unsent claims are released when their lease runs out.
-                    break;
-                }
-                self.deliver(d, &shutdown).await;
-            }
+            // Up to `in_flight` sends at once, each in its limiter slot (slots are taken in
+            // claim order). Claims not started by shutdown are released when their lease
+            // runs out.
+            futures::stream::iter(claimed)
+                .take_while(|_| std::future::ready(!shutdown.is_cancelled()))
+                .for_each_concurrent(self.settings.in_flight.max(1), |d| {
+                    self.deliver(d, &shutdown)
+                })
+                .await;
         }
     }
 
