@@ -10,14 +10,13 @@ mod fake_telegram;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use chrono::Duration as Span;
 use gopy::announce::broadcast::{Action, act, create};
 use gopy::store::Store;
-use gopy::store::announce::{Audience, BroadcastState, LinkCode, NewStaff, Role, Schedule};
+use gopy::store::announce::{Audience, BroadcastState, Schedule};
 
-use common::{TestDb, now, sample_campaign};
+use common::{TestDb, now};
 use fake_telegram::{FakeLimits, FakeTelegram, Group, Resident, TOKEN};
 
 story!(
@@ -85,28 +84,7 @@ async fn scheduled_broadcast(
     processes: usize,
 ) -> (Arc<dyn Store>, Vec<Gopy>, Vec<Group>, i64, &'static str) {
     let store: Arc<dyn Store> = db.store.clone();
-    store
-        .insert_campaign(&sample_campaign("bk-2026", now()))
-        .await
-        .unwrap();
-    for (i, (name, role)) in [("lan", Role::Official), ("minh", Role::Approver)]
-        .into_iter()
-        .enumerate()
-    {
-        let new = NewStaff {
-            name: name.to_owned(),
-            roles: vec![role],
-            unit: None,
-        };
-        let link = LinkCode {
-            code: format!("CODE000{i}"),
-            expires_at: now() + Span::hours(1),
-        };
-        store
-            .add_staff(&new, &link, "cli:tester", now())
-            .await
-            .unwrap();
-    }
+    common::campaign_with_official_and_approver(&store).await;
     let lan = Resident::new(7001, "Lan");
     let groups: Vec<Group> = (0..90)
         .map(|i| Group {
@@ -180,15 +158,7 @@ async fn story_a_broadcast_survives_kill_9_and_a_restart(db: TestDb) {
     );
 
     let second = Gopy::start(&db.url, &fake);
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let state = store.broadcast(b).await.unwrap().unwrap().state;
-        if state == BroadcastState::Sent {
-            break;
-        }
-        assert!(Instant::now() < deadline, "still {state:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_broadcast(&store, b, BroadcastState::Sent, Duration::from_secs(40)).await;
     drop(second);
 
     let got = received(&fake, &groups, text);
@@ -207,15 +177,7 @@ async fn story_a_broadcast_survives_kill_9_and_a_restart(db: TestDb) {
 async fn story_two_processes_share_a_broadcast_and_one_rate_limit(db: TestDb) {
     let fake = FakeTelegram::start().await;
     let (store, running, groups, b, text) = scheduled_broadcast(&db, &fake, 2).await;
-    let deadline = Instant::now() + Duration::from_secs(40);
-    loop {
-        let state = store.broadcast(b).await.unwrap().unwrap().state;
-        if state == BroadcastState::Sent {
-            break;
-        }
-        assert!(Instant::now() < deadline, "still {state:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_broadcast(&store, b, BroadcastState::Sent, Duration::from_secs(40)).await;
     drop(running);
     let got = received(&fake, &groups, text);
     assert!(
