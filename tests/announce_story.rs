@@ -43,6 +43,11 @@ story!(
     postgres_broadcast_approval_schedule_and_outbox
 );
 story!(
+    story_claims_share_one_rate_budget,
+    sqlite_claims_share_one_rate_budget,
+    postgres_claims_share_one_rate_budget
+);
+story!(
     story_workers_never_claim_the_same_delivery,
     sqlite_workers_never_claim_the_same_delivery,
     postgres_workers_never_claim_the_same_delivery
@@ -733,7 +738,10 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     // A worker claims the one delivery; another finds nothing while the lease lasts; once the
     // lease runs out (the first worker died) it is claimed again: nothing is lost.
     let lease = t + Duration::seconds(60);
-    let claimed = store.claim_deliveries("w1", 10, lease, t).await.unwrap();
+    let claimed = store
+        .claim_deliveries("w1", 10, None, lease, t)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(
         (claimed[0].group_id, claimed[0].chat.as_str()),
@@ -746,14 +754,14 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     );
     assert!(
         store
-            .claim_deliveries("w2", 10, lease, t)
+            .claim_deliveries("w2", 10, None, lease, t)
             .await
             .unwrap()
             .is_empty()
     );
     let later = lease + Duration::seconds(1);
     let again = store
-        .claim_deliveries("w2", 10, later + Duration::seconds(60), later)
+        .claim_deliveries("w2", 10, None, later + Duration::seconds(60), later)
         .await
         .unwrap();
     assert_eq!((again.len(), again[0].attempts), (1, 2));
@@ -799,13 +807,13 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     .unwrap();
     assert!(
         store
-            .claim_deliveries("w1", 10, t + Duration::seconds(60), t)
+            .claim_deliveries("w1", 10, None, t + Duration::seconds(60), t)
             .await
             .unwrap()
             .is_empty()
     );
     let due = store
-        .claim_deliveries("w1", 10, at + Duration::seconds(60), at)
+        .claim_deliveries("w1", 10, None, at + Duration::seconds(60), at)
         .await
         .unwrap();
     let mut groups: Vec<i64> = due.iter().map(|d| d.group_id).collect();
@@ -842,13 +850,13 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     );
     assert!(
         store
-            .claim_deliveries("w1", 10, retry_at, at)
+            .claim_deliveries("w1", 10, None, retry_at, at)
             .await
             .unwrap()
             .is_empty()
     );
     let retried = store
-        .claim_deliveries("w1", 10, retry_at + Duration::seconds(60), retry_at)
+        .claim_deliveries("w1", 10, None, retry_at + Duration::seconds(60), retry_at)
         .await
         .unwrap();
     assert_eq!(retried.len(), 1);
@@ -888,7 +896,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     act(&store, b3.id, "lan", Action::Cancel, t).await.unwrap();
     assert!(
         store
-            .claim_deliveries("w1", 10, soon + Duration::seconds(9), soon)
+            .claim_deliveries("w1", 10, None, soon + Duration::seconds(9), soon)
             .await
             .unwrap()
             .is_empty()
@@ -903,6 +911,25 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
         BroadcastRefusal::WrongState(BroadcastState::Sent)
     );
 
+    let edit = store
+        .audit_log(200)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "broadcast.edit")
+        .expect("the edit is audited");
+    assert_eq!(
+        edit.detail["text"]["from"],
+        "Kính mời bà con họp tổ dân phố."
+    );
+    assert_eq!(
+        edit.detail["text"]["to"],
+        "Kính mời bà con họp tổ lúc 19:30."
+    );
+    assert_eq!(
+        (edit.detail["from"].as_str(), edit.detail["to"].as_str()),
+        (Some("approved"), Some("submitted"))
+    );
     let actions: Vec<String> = store
         .audit_log(200)
         .await
@@ -946,7 +973,7 @@ async fn story_workers_never_claim_the_same_delivery(db: TestDb) {
                 let mut mine = Vec::new();
                 loop {
                     let got = store
-                        .claim_deliveries(&format!("w{w}"), 3, lease, t)
+                        .claim_deliveries(&format!("w{w}"), 3, None, lease, t)
                         .await
                         .unwrap();
                     if got.is_empty() {
@@ -993,6 +1020,11 @@ async fn the_broadcast_commands_take_a_broadcast_from_draft_to_the_outbox() {
         "TDP-1",
     ]);
     assert!(created.contains("broadcast 1: draft"), "{created}");
+    let preview = ok(&["broadcast", "preview", "1"]);
+    assert!(
+        preview.contains("Kính mời bà con họp tổ.") && preview.contains("Zalo: 23/2000"),
+        "{preview}"
+    );
     ok(&["broadcast", "submit", "1", "--as", "lan"]);
     let self_approval = gopy(&db.url, &["broadcast", "approve", "1", "--as", "lan"]);
     assert_eq!(self_approval.status.code(), Some(65));
@@ -1033,5 +1065,163 @@ async fn the_broadcast_commands_take_a_broadcast_from_draft_to_the_outbox() {
     assert!(
         status.contains("cancelled") && status.contains("đã hủy / cancelled: 1"),
         "{status}"
+    );
+}
+
+async fn story_claims_share_one_rate_budget(db: TestDb) {
+    let store = with_units(&db).await;
+    broadcast_staff(&store).await;
+    for i in 0..40 {
+        bound_group(&store, &format!("-{}", 4000 + i), "TDP-1").await;
+    }
+    let t = now();
+    let b = approved(&store, "lan", "Thông báo", to_units(&["TDP-1"], false), t).await;
+    act(&store, b.id, "lan", Action::Schedule(Schedule::Now), t)
+        .await
+        .unwrap();
+    let lease = t + Duration::seconds(60);
+    // One worker takes the whole second's budget; another process gets nothing.
+    let first = store
+        .claim_deliveries("a", 100, Some(30), lease, t)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 30);
+    assert!(
+        store
+            .claim_deliveries("b", 100, Some(30), lease, t)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Ten are sent; within the second they still count, after it they free their slots.
+    for d in &first[..10] {
+        store
+            .finish_delivery(d.id, &DeliveryResult::Sent("1".into()), t)
+            .await
+            .unwrap();
+    }
+    let half = t + Duration::milliseconds(500);
+    assert!(
+        store
+            .claim_deliveries("b", 100, Some(30), lease, half)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let later = t + Duration::milliseconds(1500);
+    let second = store
+        .claim_deliveries("b", 100, Some(30), lease, later)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 10);
+    // Without a budget, the rest is claimed at once.
+    assert_eq!(
+        store
+            .claim_deliveries("c", 100, None, lease, later)
+            .await
+            .unwrap()
+            .len(),
+        0,
+        "all 40 are leased now"
+    );
+}
+
+story!(
+    story_the_worker_sends_nothing_outside_the_windows,
+    sqlite_the_worker_sends_nothing_outside_the_windows,
+    postgres_the_worker_sends_nothing_outside_the_windows
+);
+
+/// A sender that records what it is asked to send and accepts everything.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<(String, String)>>);
+
+#[async_trait::async_trait]
+impl gopy::announce::outbox::Sender for Recorder {
+    async fn send(
+        &self,
+        chat: &str,
+        text: &str,
+    ) -> Result<String, gopy::announce::outbox::SendError> {
+        let mut sent = self.0.lock().unwrap();
+        sent.push((chat.to_owned(), text.to_owned()));
+        Ok(sent.len().to_string())
+    }
+}
+
+async fn story_the_worker_sends_nothing_outside_the_windows(db: TestDb) {
+    use chrono::Timelike as _;
+    use gopy::announce::outbox::{Outbox, OutboxSettings};
+
+    let store = with_units(&db).await;
+    broadcast_staff(&store).await;
+    bound_group(&store, "-9001", "TDP-1").await;
+    bound_group(&store, "-9002", "TDP-1").await;
+    let t = now();
+    // A half-hour window starting two hours from now, Vietnam time: now is outside it.
+    let local = t.with_timezone(&gopy::domain::TZ);
+    let start = chrono::NaiveTime::from_hms_opt((local.hour() + 2) % 24, 0, 0).unwrap();
+    let window = (start, start + Duration::minutes(30));
+    let windowed = approved(&store, "lan", "Nhắc họp", to_units(&["TDP-1"], false), t).await;
+    act(
+        &store,
+        windowed.id,
+        "lan",
+        Action::Schedule(Schedule::Windows {
+            windows: vec![window],
+        }),
+        t,
+    )
+    .await
+    .unwrap();
+    let now_ = approved(&store, "lan", "Họp ngay", to_units(&["TDP-1"], false), t).await;
+    act(&store, now_.id, "lan", Action::Schedule(Schedule::Now), t)
+        .await
+        .unwrap();
+    // A retry of the windowed broadcast came due now, at night as it were.
+    let changed = db
+        .execute(&format!(
+            "UPDATE deliveries SET not_before = '{}' WHERE broadcast_id = {}",
+            (t - Duration::minutes(1)).to_rfc3339(),
+            windowed.id
+        ))
+        .await
+        .expect("move the deliveries");
+    assert_eq!(changed, 2);
+
+    let sender = Arc::new(Recorder::default());
+    let worker = Outbox::new(
+        store.clone(),
+        sender.clone(),
+        "test-worker".to_owned(),
+        OutboxSettings {
+            idle: std::time::Duration::from_millis(20),
+            ..OutboxSettings::default()
+        },
+    );
+    let stop = tokio_util::sync::CancellationToken::new();
+    let running = tokio::spawn(worker.run(stop.clone()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while store.broadcast(now_.id).await.unwrap().unwrap().state != BroadcastState::Sent {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the immediate broadcast never went"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Give the worker a few more rounds, then stop it.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    stop.cancel();
+    running.await.unwrap();
+
+    let sent = sender.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().all(|(_, text)| text == "Họp ngay"), "{sent:?}");
+    let w = store.delivery_counts(windowed.id).await.unwrap();
+    assert_eq!((w.pending, w.sent), (2, 0));
+    assert_eq!(
+        store.broadcast(windowed.id).await.unwrap().unwrap().state,
+        BroadcastState::Sending,
+        "claimed, then put back until the window opens"
     );
 }

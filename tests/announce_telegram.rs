@@ -230,28 +230,7 @@ async fn story_a_group_from_added_to_removed(db: TestDb) {
 
 async fn story_a_broadcast_reaches_every_group_within_the_limits_through_every_error(db: TestDb) {
     let store = db.store.clone();
-    store
-        .insert_campaign(&sample_campaign("bk-2026", now()))
-        .await
-        .unwrap();
-    for (i, (name, role)) in [("lan", Role::Official), ("minh", Role::Approver)]
-        .into_iter()
-        .enumerate()
-    {
-        let new = NewStaff {
-            name: name.to_owned(),
-            roles: vec![role],
-            unit: None,
-        };
-        let link = LinkCode {
-            code: format!("CODE000{i}"),
-            expires_at: now() + Span::hours(1),
-        };
-        store
-            .add_staff(&new, &link, "cli:tester", now())
-            .await
-            .unwrap();
-    }
+    common::campaign_with_official_and_approver(&store).await;
     let gopy = Running::start(&db.url).await;
     let lan = Resident::new(7001, "Lan");
     // 40 groups: the bot is added to each (one batch), then each is bound to TDP-1.

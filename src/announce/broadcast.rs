@@ -20,6 +20,14 @@ use crate::store::{Store, StoreError};
 /// The longest text a broadcast may have: Telegram's limit for one message.
 pub const MAX_TEXT_CHARS: usize = 4096;
 
+/// Each channel's limit on one message's text, for the preview: Telegram's message (a
+/// caption, with an attachment, allows 1,024), and Zalo's.
+pub const CHANNEL_LIMITS: [(&str, usize); 3] = [
+    ("Telegram", MAX_TEXT_CHARS),
+    ("Telegram (chú thích tệp / caption)", 1024),
+    ("Zalo", 2000),
+];
+
 /// What a staff user asks to do with a broadcast.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {

@@ -109,6 +109,11 @@ pub enum BroadcastCmd {
         #[arg(long = "as")]
         by: String,
     },
+    /// Xem trước nội dung từng kênh sẽ hiển thị / preview what each channel will show.
+    Preview {
+        /// Broadcast id.
+        id: i64,
+    },
     /// Tình trạng gửi / delivery status.
     Status {
         /// Broadcast id.
@@ -420,6 +425,7 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
             act(store, id, &by, Action::Schedule(schedule), now).await
         }
         BroadcastCmd::Status { id } => return status(store, id).await,
+        BroadcastCmd::Preview { id } => return preview(store, id).await,
     };
     match done {
         Ok(b) => {
@@ -460,6 +466,29 @@ async fn status(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
         for (unit, state, n) in report {
             println!("  {unit}\t{state}\t{n}");
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `gopy broadcast preview ID`: the text exactly as it is sent (plain text: nothing in it is
+/// read as markup), and its length against each channel's limit.
+async fn preview(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
+    let Some(b) = store.broadcast(id).await? else {
+        return bad(&format!("Không có thông báo số {id} / no broadcast {id}"));
+    };
+    let n = b.text.chars().count();
+    println!("----- Telegram -----\n{}\n--------------------", b.text);
+    for (channel, limit) in super::broadcast::CHANNEL_LIMITS {
+        let verdict = if n <= limit {
+            "vừa / fits".to_owned()
+        } else {
+            format!(
+                "QUÁ {} ký tự / {} characters too long",
+                n - limit,
+                n - limit
+            )
+        };
+        println!("{channel}: {n}/{limit} ký tự / characters — {verdict}");
     }
     Ok(ExitCode::SUCCESS)
 }

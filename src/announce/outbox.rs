@@ -6,13 +6,15 @@
 //!
 //! Crash safety comes from the store: a claimed row is leased, and a row whose worker died is
 //! claimed again once the lease runs out. A message can go twice only if the process died
-//! between the platform accepting it and [`crate::store::announce::AnnounceStore::finish_delivery`].
+//! between the platform accepting it and [`crate::store::announce::AnnounceStore::finish_delivery`]
+//! — at most [`OutboxSettings::in_flight`] messages per worker.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
 use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
@@ -62,16 +64,50 @@ pub struct OutboxSettings {
     pub max_attempts: i64,
     /// The longest pause between two tries.
     pub max_backoff: Duration,
+    /// Whether messages go as paid broadcasts (`allow_paid_broadcast`).
+    pub paid: bool,
+    /// Sends one worker has in flight at once; also the most messages a crash can send twice.
+    pub in_flight: usize,
 }
+
+/// How long after its last claimed delivery a worker counts as busy.
+const BUSY_SPELL: Duration = Duration::from_secs(2);
+
+/// The pause after an empty claim while busy.
+const BUSY_PAUSE: Duration = Duration::from_millis(50);
 
 /// The variable that sets [`OutboxSettings::lease`] in seconds.
 pub const LEASE_VAR: &str = "GOPY_OUTBOX_LEASE_SECS";
 
+/// The variable that switches paid broadcasts on (`on`): up to 1,000 messages a second, each
+/// costing the bot's owner Telegram Stars.
+pub const PAID_VAR: &str = "TELEGRAM_PAID_BROADCAST";
+
+/// The variable that sets the overall rate (messages a second) of the bot account, for a
+/// self-hosted Bot API server with other limits, and for benchmarks.
+pub const RATE_VAR: &str = "GOPY_OUTBOX_RATE";
+
+/// The overall rate with paid broadcasts.
+pub const PAID_PER_SECOND: u32 = 1000;
+
 impl OutboxSettings {
     /// The defaults, with the lease from `GOPY_OUTBOX_LEASE_SECS` when set (a short lease
-    /// lets a restarted process take over a dead one's claims sooner).
+    /// lets a restarted process take over a dead one's claims sooner) and paid broadcasts
+    /// when `TELEGRAM_PAID_BROADCAST=on`.
     pub fn from_env() -> Self {
         let mut s = Self::default();
+        if std::env::var(PAID_VAR).is_ok_and(|v| matches!(v.trim(), "on" | "true" | "1")) {
+            s.limits.per_second = PAID_PER_SECOND;
+            s.paid = true;
+        }
+        if let Some(rate) = std::env::var(RATE_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| *n > 0)
+        {
+            s.limits.per_second = rate;
+        }
+        s.batch = i64::from(s.limits.per_second);
         if let Some(secs) = std::env::var(LEASE_VAR)
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -94,6 +130,8 @@ impl Default for OutboxSettings {
             idle: Duration::from_secs(1),
             max_attempts: 8,
             max_backoff: Duration::from_secs(300),
+            paid: false,
+            in_flight: 8,
         }
     }
 }
@@ -179,13 +217,22 @@ impl Outbox {
     /// Works until shutdown; a send in flight is finished and recorded first.
     pub async fn run(self, shutdown: CancellationToken) {
         let mut trouble = false;
+        // While a broadcast is going out, an empty claim usually means the shared budget is
+        // spent for this second: look again soon rather than after `idle`.
+        let mut last_work: Option<tokio::time::Instant> = None;
         while !shutdown.is_cancelled() {
             let now = Utc::now();
             let lease = chrono::Duration::from_std(self.settings.lease)
                 .unwrap_or(chrono::Duration::minutes(5));
             let claimed = match self
                 .store
-                .claim_deliveries(&self.name, self.settings.batch, now + lease, now)
+                .claim_deliveries(
+                    &self.name,
+                    self.settings.batch,
+                    Some(i64::from(self.settings.limits.per_second)),
+                    now + lease,
+                    now,
+                )
                 .await
             {
                 Ok(c) => {
@@ -201,19 +248,24 @@ impl Outbox {
                 }
             };
             if claimed.is_empty() {
+                let busy = last_work.is_some_and(|t| t.elapsed() < BUSY_SPELL);
+                let pause = if busy { BUSY_PAUSE } else { self.settings.idle };
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(self.settings.idle) => {}
+                    _ = tokio::time::sleep(pause) => {}
                 }
                 continue;
             }
-            for d in claimed {
-                if shutdown.is_cancelled() {
-                    // Unsent claims are released when their lease runs out.
-                    break;
-                }
-                self.deliver(d, &shutdown).await;
-            }
+            last_work = Some(tokio::time::Instant::now());
+            // Up to `in_flight` sends at once, each in its limiter slot (slots are taken in
+            // claim order). Claims not started by shutdown are released when their lease
+            // runs out.
+            futures::stream::iter(claimed)
+                .take_while(|_| std::future::ready(!shutdown.is_cancelled()))
+                .for_each_concurrent(self.settings.in_flight.max(1), |d| {
+                    self.deliver(d, &shutdown)
+                })
+                .await;
         }
     }
 

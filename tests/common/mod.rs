@@ -420,3 +420,57 @@ pub fn gopy(url: &str, args: &[&str]) -> std::process::Output {
         .output()
         .expect("run the gopy binary")
 }
+
+/// The sample campaign's units, an official `lan` and an approver `minh` (both for the whole
+/// tree), for the broadcast stories.
+pub async fn campaign_with_official_and_approver(store: &Arc<dyn Store>) {
+    use gopy::store::announce::{LinkCode, NewStaff, Role};
+    store
+        .insert_campaign(&sample_campaign("bk-2026", now()))
+        .await
+        .expect("insert the sample campaign");
+    for (i, (name, role)) in [("lan", Role::Official), ("minh", Role::Approver)]
+        .into_iter()
+        .enumerate()
+    {
+        let new = NewStaff {
+            name: name.to_owned(),
+            roles: vec![role],
+            unit: None,
+        };
+        let link = LinkCode {
+            code: format!("CODE000{i}"),
+            expires_at: now() + Duration::hours(1),
+        };
+        store
+            .add_staff(&new, &link, "cli:tester", now())
+            .await
+            .expect("add a staff user");
+    }
+}
+
+/// Waits (up to `within`) until the broadcast is in `state`.
+pub async fn wait_broadcast(
+    store: &Arc<dyn Store>,
+    id: i64,
+    state: gopy::store::announce::BroadcastState,
+    within: std::time::Duration,
+) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let now_state = store
+            .broadcast(id)
+            .await
+            .expect("read the broadcast")
+            .expect("the broadcast exists")
+            .state;
+        if now_state == state {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {now_state:?}, waiting for {state:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -3,6 +3,7 @@
 //! found, migration to a supergroup, server and network errors, refusals).
 
 use async_trait::async_trait;
+use teloxide::payloads::SendMessageSetters as _;
 use teloxide::requests::{Request as _, Requester as _};
 use teloxide::types::ChatId;
 use teloxide::{ApiError, Bot, RequestError};
@@ -17,6 +18,8 @@ pub(super) struct TelegramSender {
     pub bot: Bot,
     /// The token, to keep it out of error texts.
     pub token: std::sync::Arc<str>,
+    /// Send as paid broadcasts (`allow_paid_broadcast`: up to 1,000 messages a second).
+    pub paid: bool,
 }
 
 #[async_trait]
@@ -25,7 +28,11 @@ impl Sender for TelegramSender {
         let id = chat
             .parse::<i64>()
             .map_err(|_| SendError::ChatNotFound(format!("not a Telegram chat id: {chat}")))?;
-        match self.bot.send_message(ChatId(id), text).send().await {
+        let mut req = self.bot.send_message(ChatId(id), text);
+        if self.paid {
+            req = req.allow_paid_broadcast(true);
+        }
+        match req.send().await {
             Ok(msg) => Ok(msg.id.0.to_string()),
             Err(e) => Err(sort(&e, &self.token)),
         }

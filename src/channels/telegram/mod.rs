@@ -161,17 +161,15 @@ impl TelegramBot {
         tracing::info!("Telegram bot @{username} connected (long polling)");
         // The outbox worker sends broadcasts beside the polling loop and stops with it.
         let outbox = self.handler.store().map(|store| {
+            let settings = crate::announce::outbox::OutboxSettings::from_env();
             let sender = broadcast::TelegramSender {
                 bot: bot.clone(),
                 token: token.clone(),
+                paid: settings.paid,
             };
             let name = format!("{}-{}", std::process::id(), rand::random::<u32>());
-            let worker = crate::announce::outbox::Outbox::new(
-                store,
-                Arc::new(sender),
-                name,
-                crate::announce::outbox::OutboxSettings::from_env(),
-            );
+            let worker =
+                crate::announce::outbox::Outbox::new(store, Arc::new(sender), name, settings);
             tokio::spawn(worker.run(shutdown.clone()))
         });
         let polled = Poller {

@@ -623,11 +623,14 @@ pub trait AnnounceStore: Send + Sync {
 
     /// Claims up to `limit` due deliveries for `worker` until `lease_until`: pending, due,
     /// and not leased by a live worker (Postgres skips rows other workers are claiming).
-    /// Their broadcasts move to `sending`.
+    /// Their broadcasts move to `sending`. With `per_second`, fewer are claimed so that the
+    /// deliveries in flight (leased, not finished) and those sent in the last second, by
+    /// every process together, stay within it: the shared rate limit of the bot account.
     async fn claim_deliveries(
         &self,
         worker: &str,
         limit: i64,
+        per_second: Option<i64>,
         lease_until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<ClaimedDelivery>>;

@@ -16,4 +16,9 @@ impl PgStore {
     }
 }
 
-announce_store!(PgStore, "FOR UPDATE SKIP LOCKED", "FOR UPDATE");
+announce_store!(
+    PgStore,
+    "FOR UPDATE SKIP LOCKED",
+    "FOR UPDATE",
+    "SELECT pg_advisory_xact_lock(7245001)"
+);

@@ -97,9 +97,10 @@ macro_rules! finish_broadcasts {
 /// Implements [`super::AnnounceStore`] for a store type that has `announce_write()` (a write
 /// transaction) and `announce_read()` (a pool for reads). `$skip_locked` and `$for_update`
 /// are the row-locking clauses of the backend (empty on SQLite, whose write transactions
-/// exclude each other).
+/// exclude each other); `$claim_lock` a statement that serialises claimers (a transaction
+/// advisory lock on Postgres, a no-op on SQLite).
 macro_rules! announce_store {
-    ($store:ty, $skip_locked:literal, $for_update:literal) => {
+    ($store:ty, $skip_locked:literal, $for_update:literal, $claim_lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::announce::AnnounceStore for $store {
             async fn unit_nodes(&self) -> $crate::store::StoreResult<Vec<$crate::store::announce::UnitNode>> {
@@ -528,10 +529,13 @@ macro_rules! announce_store {
             ) -> $crate::store::StoreResult<bool> {
                 use $crate::store::announce::BroadcastState;
                 let mut tx = self.announce_write().await?;
-                let sql = concat!("SELECT state, revision FROM broadcasts WHERE id = $1 ", $for_update);
-                let current: Option<(String, i64)> =
+                let sql = concat!("SELECT state, revision, text FROM broadcasts WHERE id = $1 ", $for_update);
+                let current: Option<(String, i64, String)> =
                     sqlx::query_as(sql).bind(t.broadcast).fetch_optional(&mut *tx).await?;
-                if current != Some((t.from.0.as_str().to_owned(), t.from.1)) {
+                let Some((state, rev, previous_text)) = current else {
+                    return Ok(false);
+                };
+                if (state.as_str(), rev) != (t.from.0.as_str(), t.from.1) {
                     return Ok(false);
                 }
                 let revision = t.from.1 + i64::from(t.text.is_some());
@@ -581,7 +585,8 @@ macro_rules! announce_store {
                 }
                 audit_in!(tx, now, &t.actor, t.action, serde_json::json!({
                     "broadcast": t.broadcast, "from": t.from.0.as_str(), "to": t.to.as_str(),
-                    "revision": revision, "text_changed": t.text.is_some(),
+                    "revision": revision,
+                    "text": t.text.as_ref().map(|new| serde_json::json!({"from": previous_text, "to": new})),
                     "schedule": t.schedule, "deliveries": t.deliveries.len(),
                     "cancelled_deliveries": cancelled,
                 }));
@@ -596,10 +601,28 @@ macro_rules! announce_store {
                 &self,
                 worker: &str,
                 limit: i64,
+                per_second: Option<i64>,
                 lease_until: chrono::DateTime<chrono::Utc>,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<Vec<$crate::store::announce::ClaimedDelivery>> {
                 let mut tx = self.announce_write().await?;
+                let mut limit = limit;
+                if let Some(per_second) = per_second {
+                    // One claimer at a time counts the budget (SQLite: the write lock).
+                    sqlx::query($claim_lock).execute(&mut *tx).await?;
+                    let busy: i64 = sqlx::query_scalar(
+                        "SELECT count(*) FROM deliveries WHERE (state = 'pending' AND lease_until > $1) \
+                         OR (state = 'sent' AND sent_at > $2)",
+                    )
+                    .bind(now)
+                    .bind(now - chrono::Duration::seconds(1))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    limit = limit.min(per_second - busy);
+                    if limit <= 0 {
+                        return Ok(Vec::new());
+                    }
+                }
                 // Targets whose group is gone fail at once: nothing can reach them.
                 let gone = sqlx::query(
                     "UPDATE deliveries SET state = 'failed', error = 'group inactive', \

@@ -17,4 +17,4 @@ impl SqliteStore {
     }
 }
 
-announce_store!(SqliteStore, "", "");
+announce_store!(SqliteStore, "", "", "SELECT 1");
