@@ -1,8 +1,25 @@
 //! Build script: turns on the Postgres half of the test suite when `TEST_DATABASE_URL` is set,
-//! so that without it those tests are reported as ignored (skipped), never as passed.
+//! and the tests on the shared data (`../shared`: ViHOS, the real plans) when that folder is
+//! beside the repository (or named by `GOPY_SHARED_DIR`), so that without them those tests are
+//! reported as ignored (skipped), never as passed.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(gopy_pg)");
+    println!("cargo::rustc-check-cfg=cfg(gopy_shared)");
+    println!("cargo::rerun-if-env-changed=GOPY_SHARED_DIR");
+    let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let shared = std::env::var("GOPY_SHARED_DIR")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain([root.join("../shared"), root.join("../../shared")])
+        .find(|d| d.join("data/vihos").is_dir());
+    if let Some(dir) = shared {
+        println!(
+            "cargo::rerun-if-changed={}",
+            dir.join("data/vihos").display()
+        );
+        println!("cargo::rustc-cfg=gopy_shared");
+    }
     println!("cargo::rerun-if-env-changed=TEST_DATABASE_URL");
     println!("cargo::rerun-if-changed=migrations");
     if std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.trim().is_empty()) {

@@ -3,7 +3,8 @@
 //! `../shared/plans` — ordinary administrative Vietnamese — must raise no flag at all.
 //!
 //! The folder is found from `GOPY_SHARED_DIR`, else `../shared` or `../../shared` from the
-//! repository root. These tests fail, never skip, when it is missing.
+//! repository root. Without it (a clone on its own) these tests are reported as ignored, never
+//! as passed; CI has it beside the repository and `.ci/run` fails if it does not.
 
 use std::path::PathBuf;
 
@@ -39,6 +40,10 @@ fn evaluate(file: &str) -> Evaluation {
 }
 
 #[test]
+#[cfg_attr(
+    not(gopy_shared),
+    ignore = "put ../shared (data/vihos, plans) beside the repository or set GOPY_SHARED_DIR"
+)]
 fn vihos_test_recall_is_at_least_60_percent_with_at_most_5_percent_of_clean_comments_flagged() {
     let e = evaluate("test.csv");
     assert!(e.recall() >= 0.60, "recall {:.3} ({e:?})", e.recall());
@@ -51,6 +56,10 @@ fn vihos_test_recall_is_at_least_60_percent_with_at_most_5_percent_of_clean_comm
 }
 
 #[test]
+#[cfg_attr(
+    not(gopy_shared),
+    ignore = "put ../shared (data/vihos, plans) beside the repository or set GOPY_SHARED_DIR"
+)]
 fn vihos_dev_stays_where_the_lists_were_tuned() {
     let e = evaluate("dev.csv");
     assert!(e.recall() >= 0.60, "recall {:.3} ({e:?})", e.recall());
@@ -62,6 +71,10 @@ fn vihos_dev_stays_where_the_lists_were_tuned() {
 }
 
 #[test]
+#[cfg_attr(
+    not(gopy_shared),
+    ignore = "put ../shared (data/vihos, plans) beside the repository or set GOPY_SHARED_DIR"
+)]
 fn the_real_plans_raise_no_flag_line_by_line_or_whole() {
     let dir = shared_dir().join("plans");
     let d = detector();
