@@ -103,11 +103,16 @@ async fn scheduled_broadcast(
     fake.push_all(updates);
     let mut running = vec![Gopy::start(&db.url, fake)];
     fake.wait_confirmed(last).await;
+    // A process starts its outbox worker right after registering its commands: wait for
+    // every process's `setMyCommands` calls, so none starts late and finds nothing left.
+    let per_process = fake.calls_to("setMyCommands").len();
     for _ in 1..processes {
         running.push(Gopy::start(&db.url, fake));
     }
-    fake.wait_for("every process connected", |f| {
-        (f.calls_to("getMe").len() >= processes).then_some(())
+    fake.wait_for("every process connected and its outbox started", |f| {
+        (f.calls_to("getMe").len() >= processes
+            && f.calls_to("setMyCommands").len() >= per_process * processes)
+            .then_some(())
     })
     .await;
     for g in store.groups().await.unwrap() {
