@@ -192,5 +192,11 @@ async fn story_two_processes_share_a_broadcast_and_one_rate_limit(db: TestDb) {
     let workers = db
         .int("SELECT count(DISTINCT leased_by) FROM deliveries")
         .await;
-    assert_eq!(workers, 2, "both processes took a share");
+    // Which process wins each second's budget is a race: one may legitimately take it all
+    // (seen under CI load). What must hold is above: each group once, and no 429 although
+    // both processes were claiming against the one shared budget.
+    assert!(
+        (1..=2).contains(&workers),
+        "claims come from the two processes: {workers}"
+    );
 }
