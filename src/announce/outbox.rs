@@ -15,7 +15,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::broadcast::first_send_time;
@@ -69,6 +69,22 @@ pub struct OutboxSettings {
     /// Sends one worker has in flight at once; also the most messages a crash can send twice.
     pub in_flight: usize,
 }
+
+/// One send's result on its way to the recorder, with who to tell once it is committed.
+struct Recording {
+    /// The delivery.
+    delivery: i64,
+    /// How it ended.
+    result: DeliveryResult,
+    /// Told when the result is committed.
+    done: oneshot::Sender<()>,
+}
+
+/// Claimed deliveries waiting for a send slot, at most.
+const QUEUE: usize = 1024;
+
+/// Results recorded in one transaction, at most.
+const RECORD_BATCH: usize = 512;
 
 /// How long after its last claimed delivery a worker counts as busy.
 const BUSY_SPELL: Duration = Duration::from_secs(2);
@@ -131,7 +147,7 @@ impl Default for OutboxSettings {
             max_attempts: 8,
             max_backoff: Duration::from_secs(300),
             paid: false,
-            in_flight: 8,
+            in_flight: 32,
         }
     }
 }
@@ -215,7 +231,35 @@ impl Outbox {
     }
 
     /// Works until shutdown; a send in flight is finished and recorded first.
+    ///
+    /// Three stages run side by side: the claimer leases due deliveries (within the shared
+    /// rate budget) and queues them; up to [`OutboxSettings::in_flight`] sends go out at once,
+    /// each in its limiter slot; the recorder writes the results that came back meanwhile in
+    /// one transaction. A send counts as in flight until its result is committed, so a crash
+    /// still doubles at most `in_flight` messages.
     pub async fn run(self, shutdown: CancellationToken) {
+        let (queued_tx, queued) = mpsc::channel::<ClaimedDelivery>(QUEUE);
+        let (results_tx, results) = mpsc::unbounded_channel::<Recording>();
+        let claimer = self.claimer(queued_tx, &shutdown);
+        let recorder = self.recorder(results);
+        let sender = async {
+            let results_tx = results_tx;
+            futures::stream::unfold(
+                queued,
+                |mut rx| async move { rx.recv().await.map(|d| (d, rx)) },
+            )
+            // Claims not started by shutdown are released when their lease runs out.
+            .take_while(|_| std::future::ready(!shutdown.is_cancelled()))
+            .for_each_concurrent(self.settings.in_flight.max(1), |d| {
+                self.deliver(d, &shutdown, &results_tx)
+            })
+            .await;
+        };
+        tokio::join!(claimer, sender, recorder);
+    }
+
+    /// Leases due deliveries and queues them for sending, until shutdown.
+    async fn claimer(&self, queued: mpsc::Sender<ClaimedDelivery>, shutdown: &CancellationToken) {
         let mut trouble = false;
         // While a broadcast is going out, an empty claim usually means the shared budget is
         // spent for this second: look again soon rather than after `idle`.
@@ -257,27 +301,57 @@ impl Outbox {
                 continue;
             }
             last_work = Some(tokio::time::Instant::now());
-            // Up to `in_flight` sends at once, each in its limiter slot (slots are taken in
-            // claim order). Claims not started by shutdown are released when their lease
-            // runs out.
-            futures::stream::iter(claimed)
-                .take_while(|_| std::future::ready(!shutdown.is_cancelled()))
-                .for_each_concurrent(self.settings.in_flight.max(1), |d| {
-                    self.deliver(d, &shutdown)
-                })
-                .await;
+            for d in claimed {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    sent = queued.send(d) => if sent.is_err() { return },
+                }
+            }
+        }
+    }
+
+    /// Writes the results of sends as they come back: whatever arrived while the last
+    /// transaction was committing goes into the next one (group commit), so the number of
+    /// transactions a second falls as the rate rises.
+    async fn recorder(&self, mut results: mpsc::UnboundedReceiver<Recording>) {
+        let mut batch: Vec<(i64, DeliveryResult)> = Vec::new();
+        let mut done: Vec<oneshot::Sender<()>> = Vec::new();
+        while let Some(first) = results.recv().await {
+            batch.push((first.delivery, first.result));
+            done.push(first.done);
+            while batch.len() < RECORD_BATCH {
+                match results.try_recv() {
+                    Ok(r) => {
+                        batch.push((r.delivery, r.result));
+                        done.push(r.done);
+                    }
+                    Err(_) => break,
+                }
+            }
+            metrics::histogram!("gopy_outbox_record_batch").record(batch.len() as f64);
+            self.record_all(&batch).await;
+            batch.clear();
+            for d in done.drain(..) {
+                // The sender may have stopped waiting (shutdown): nothing to tell it.
+                let _ = d.send(());
+            }
         }
     }
 
     /// Sends one delivery when the limiter allows and records the result. A delivery of a
     /// broadcast limited to daily windows that falls outside them (a retry, a long queue)
     /// waits for the next window instead.
-    async fn deliver(&self, d: ClaimedDelivery, shutdown: &CancellationToken) {
+    async fn deliver(
+        &self,
+        d: ClaimedDelivery,
+        shutdown: &CancellationToken,
+        results: &mpsc::UnboundedSender<Recording>,
+    ) {
         let now = Utc::now();
         let opens = first_send_time(&d.schedule, now);
         if opens > now {
             let result = DeliveryResult::Retry(opens, "outside the sending window".to_owned());
-            self.record(d.id, &result).await;
+            self.record(d.id, result, results).await;
             return;
         }
         let chat_id: i64 = d.chat.parse().unwrap_or_default();
@@ -325,33 +399,62 @@ impl Outbox {
                 }
             }
         };
-        self.record(d.id, &result).await;
+        self.record(d.id, result, results).await;
     }
 
-    /// Records a result, retrying a few times while the database is briefly away (if it stays
-    /// away, the lease runs out and the row is sent again: at most one duplicate).
-    async fn record(&self, delivery: i64, result: &DeliveryResult) {
+    /// Hands a result to the recorder and waits until it is committed (or could not be).
+    async fn record(
+        &self,
+        delivery: i64,
+        result: DeliveryResult,
+        results: &mpsc::UnboundedSender<Recording>,
+    ) {
+        let (done, committed) = oneshot::channel();
+        match results.send(Recording {
+            delivery,
+            result,
+            done,
+        }) {
+            Ok(()) => {
+                // An error means the recorder stopped: nothing left to wait for.
+                let _ = committed.await;
+            }
+            Err(mpsc::error::SendError(r)) => self.record_all(&[(r.delivery, r.result)]).await,
+        }
+    }
+
+    /// Records results in one transaction, retrying a few times while the database is briefly
+    /// away (if it stays away, the leases run out and the rows are sent again: at most
+    /// `in_flight` duplicates). A batch the database refuses for another reason is recorded
+    /// one by one, so one bad row cannot keep the others from being recorded.
+    async fn record_all(&self, results: &[(i64, DeliveryResult)]) {
+        let Some(first) = results.first().map(|r| r.0) else {
+            return;
+        };
         let mut pause = Duration::from_millis(100);
         for _ in 0..6 {
-            match self
-                .store
-                .finish_delivery(delivery, result, Utc::now())
-                .await
-            {
+            match self.store.finish_deliveries(results, Utc::now()).await {
                 Ok(()) => return,
                 Err(StoreError::Unavailable(_)) => {
                     tokio::time::sleep(pause).await;
                     pause *= 2;
                 }
+                Err(e) if results.len() > 1 => {
+                    tracing::warn!(error = %e, n = results.len(), "cannot record a batch of deliveries; recording them one by one");
+                    for one in results {
+                        Box::pin(self.record_all(std::slice::from_ref(one))).await;
+                    }
+                    return;
+                }
                 Err(e) => {
-                    tracing::error!(delivery, error = %e, "cannot record a delivery");
+                    tracing::error!(delivery = first, error = %e, "cannot record a delivery");
                     return;
                 }
             }
         }
         tracing::error!(
-            delivery,
-            "cannot record a delivery: the database stays unavailable"
+            n = results.len(),
+            "cannot record deliveries: the database stays unavailable"
         );
     }
 }

@@ -642,6 +642,19 @@ pub trait AnnounceStore: Send + Sync {
         delivery: i64,
         result: &DeliveryResult,
         now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.finish_deliveries(&[(delivery, result.clone())], now)
+            .await
+    }
+
+    /// Records how several claimed deliveries ended, all in one transaction (the outbox
+    /// records what its sends in flight returned together: one commit for many messages),
+    /// then moves the broadcasts they belong to that have nothing pending left to sent or
+    /// partly failed.
+    async fn finish_deliveries(
+        &self,
+        results: &[(i64, DeliveryResult)],
+        now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
     /// Counts of a broadcast's deliveries.

@@ -94,6 +94,31 @@ macro_rules! finish_broadcasts {
     }};
 }
 
+/// Moves broadcast `$id` to `sent` or `partly_failed` if it is scheduled or sending and has
+/// nothing pending left, auditing it. The pending check is an index probe
+/// (`deliveries_pending_broadcast`), so recording a batch costs the same at the first message
+/// of a broadcast as at the ten-thousandth.
+macro_rules! finish_broadcast {
+    ($tx:expr, $now:expr, $id:expr) => {{
+        let done: Option<(i64, String)> = sqlx::query_as(
+            "UPDATE broadcasts SET state = CASE WHEN EXISTS (SELECT 1 FROM deliveries d \
+             WHERE d.broadcast_id = broadcasts.id AND d.state = 'failed') THEN 'partly_failed' \
+             ELSE 'sent' END, finished_at = $1, updated_at = $1 \
+             WHERE id = $2 AND state IN ('scheduled', 'sending') AND NOT EXISTS (SELECT 1 FROM deliveries d \
+             WHERE d.broadcast_id = broadcasts.id AND d.state = 'pending') RETURNING id, state",
+        )
+        .bind($now)
+        .bind($id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        if let Some((id, state)) = done {
+            audit_in!($tx, $now, "system", "broadcast.finish", serde_json::json!({
+                "broadcast": id, "to": state,
+            }));
+        }
+    }};
+}
+
 /// Implements [`super::AnnounceStore`] for a store type that has `announce_write()` (a write
 /// transaction) and `announce_read()` (a pool for reads). `$skip_locked` and `$for_update`
 /// are the row-locking clauses of the backend (empty on SQLite, whose write transactions
@@ -611,8 +636,8 @@ macro_rules! announce_store {
                     // One claimer at a time counts the budget (SQLite: the write lock).
                     sqlx::query($claim_lock).execute(&mut *tx).await?;
                     let busy: i64 = sqlx::query_scalar(
-                        "SELECT count(*) FROM deliveries WHERE (state = 'pending' AND lease_until > $1) \
-                         OR (state = 'sent' AND sent_at > $2)",
+                        "SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending' AND lease_until > $1) \
+                         + (SELECT count(*) FROM deliveries WHERE state = 'sent' AND sent_at > $2)",
                     )
                     .bind(now)
                     .bind(now - chrono::Duration::seconds(1))
@@ -690,63 +715,78 @@ macro_rules! announce_store {
                 Ok(out)
             }
 
-            async fn finish_delivery(
+            async fn finish_deliveries(
                 &self,
-                delivery: i64,
-                result: &$crate::store::announce::DeliveryResult,
+                results: &[(i64, $crate::store::announce::DeliveryResult)],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::announce::DeliveryResult;
+                if results.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.announce_write().await?;
-                match result {
-                    DeliveryResult::Sent(message_id) => {
-                        sqlx::query(
-                            "UPDATE deliveries SET state = 'sent', message_id = $1, sent_at = $2, \
-                             updated_at = $2, lease_until = NULL, error = NULL WHERE id = $3",
-                        )
-                        .bind(message_id)
-                        .bind(now)
-                        .bind(delivery)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    DeliveryResult::Retry(at, error) => {
-                        sqlx::query(
-                            "UPDATE deliveries SET not_before = $1, error = $2, lease_until = NULL, \
-                             updated_at = $3 WHERE id = $4 AND state = 'pending'",
-                        )
-                        .bind(at)
-                        .bind(error)
-                        .bind(now)
-                        .bind(delivery)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    DeliveryResult::Failed { reason, deactivate } => {
-                        let group: Option<i64> = sqlx::query_scalar(
-                            "UPDATE deliveries SET state = 'failed', error = $1, lease_until = NULL, \
-                             updated_at = $2 WHERE id = $3 RETURNING chat_group_id",
-                        )
-                        .bind(reason)
-                        .bind(now)
-                        .bind(delivery)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                        if let (Some(group), true) = (group, *deactivate) {
-                            sqlx::query(
-                                "UPDATE chat_groups SET state = 'inactive', updated_at = $1 WHERE id = $2",
+                let mut broadcasts: Vec<i64> = Vec::new();
+                for (delivery, result) in results {
+                    let delivery = *delivery;
+                    let broadcast: Option<i64> = match result {
+                        DeliveryResult::Sent(message_id) => {
+                            sqlx::query_scalar(
+                                "UPDATE deliveries SET state = 'sent', message_id = $1, sent_at = $2, \
+                                 updated_at = $2, lease_until = NULL, error = NULL WHERE id = $3 \
+                                 RETURNING broadcast_id",
                             )
+                            .bind(message_id)
                             .bind(now)
-                            .bind(group)
-                            .execute(&mut *tx)
-                            .await?;
-                            audit_in!(tx, now, "system", "group.deactivated", serde_json::json!({
-                                "group": group, "reason": reason,
-                            }));
+                            .bind(delivery)
+                            .fetch_optional(&mut *tx)
+                            .await?
                         }
+                        DeliveryResult::Retry(at, error) => {
+                            sqlx::query_scalar(
+                                "UPDATE deliveries SET not_before = $1, error = $2, lease_until = NULL, \
+                                 updated_at = $3 WHERE id = $4 AND state = 'pending' RETURNING broadcast_id",
+                            )
+                            .bind(at)
+                            .bind(error)
+                            .bind(now)
+                            .bind(delivery)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                        }
+                        DeliveryResult::Failed { reason, deactivate } => {
+                            let row: Option<(i64, i64)> = sqlx::query_as(
+                                "UPDATE deliveries SET state = 'failed', error = $1, lease_until = NULL, \
+                                 updated_at = $2 WHERE id = $3 RETURNING chat_group_id, broadcast_id",
+                            )
+                            .bind(reason)
+                            .bind(now)
+                            .bind(delivery)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            if let (Some((group, _)), true) = (row, *deactivate) {
+                                sqlx::query(
+                                    "UPDATE chat_groups SET state = 'inactive', updated_at = $1 WHERE id = $2",
+                                )
+                                .bind(now)
+                                .bind(group)
+                                .execute(&mut *tx)
+                                .await?;
+                                audit_in!(tx, now, "system", "group.deactivated", serde_json::json!({
+                                    "group": group, "reason": reason,
+                                }));
+                            }
+                            row.map(|(_, b)| b)
+                        }
+                    };
+                    if let Some(b) = broadcast
+                        && !broadcasts.contains(&b)
+                    {
+                        broadcasts.push(b);
                     }
                 }
-                finish_broadcasts!(tx, now);
+                for b in broadcasts {
+                    finish_broadcast!(tx, now, b);
+                }
                 tx.commit().await?;
                 Ok(())
             }
