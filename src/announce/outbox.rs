@@ -80,6 +80,9 @@ struct Recording {
     done: oneshot::Sender<()>,
 }
 
+/// How far ahead a bulk send takes its limiter slot.
+const LOOKAHEAD: Duration = Duration::from_millis(100);
+
 /// Claimed deliveries waiting for a send slot, at most.
 const QUEUE: usize = 1024;
 
@@ -230,6 +233,13 @@ impl Outbox {
         }
     }
 
+    /// The limiter this worker spaces its sends with. Hand it to whatever sends replies to
+    /// residents on the same bot account ([`Limiter::note_reply`]), so replies go first and
+    /// the two together stay within the account's limits.
+    pub fn limiter(&self) -> Arc<Mutex<Limiter>> {
+        self.limiter.clone()
+    }
+
     /// Works until shutdown; a send in flight is finished and recorded first.
     ///
     /// Three stages run side by side: the claimer leases due deliveries (within the shared
@@ -355,14 +365,25 @@ impl Outbox {
             return;
         }
         let chat_id: i64 = d.chat.parse().unwrap_or_default();
-        let at = self
-            .limiter
-            .lock()
-            .await
-            .reserve(chat_id, tokio::time::Instant::now());
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep_until(at) => {}
+        // Only a slot close at hand is taken, so replies to residents can still go first.
+        loop {
+            let now = tokio::time::Instant::now();
+            let slot = self
+                .limiter
+                .lock()
+                .await
+                .reserve_within(chat_id, now, LOOKAHEAD);
+            let (at, taken) = match slot {
+                Ok(at) => (at, true),
+                Err(again) => (again, false),
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(at) => {}
+            }
+            if taken {
+                break;
+            }
         }
         let sent = self.sender.send(&d.chat, &d.text).await;
         metrics::counter!("gopy_broadcast_sends_total", "result" => if sent.is_ok() { "ok" } else { "error" })

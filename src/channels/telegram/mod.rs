@@ -160,6 +160,7 @@ impl TelegramBot {
         set_commands(&bot, &self.l10n, &token).await;
         tracing::info!("Telegram bot @{username} connected (long polling)");
         // The outbox worker sends broadcasts beside the polling loop and stops with it.
+        let mut limiter = None;
         let outbox = self.handler.store().map(|store| {
             let settings = crate::announce::outbox::OutboxSettings::from_env();
             let sender = broadcast::TelegramSender {
@@ -170,6 +171,7 @@ impl TelegramBot {
             let name = format!("{}-{}", std::process::id(), rand::random::<u32>());
             let worker =
                 crate::announce::outbox::Outbox::new(store, Arc::new(sender), name, settings);
+            limiter = Some(worker.limiter());
             tokio::spawn(worker.run(shutdown.clone()))
         });
         let polled = Poller {
@@ -177,6 +179,7 @@ impl TelegramBot {
                 bot: bot.clone(),
                 l10n: self.l10n,
                 token,
+                limiter,
             },
             bot,
             handler: self.handler,

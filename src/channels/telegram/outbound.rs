@@ -157,6 +157,9 @@ pub(super) struct Outbound {
     pub l10n: Arc<Localizer>,
     /// The token, to keep it out of logs.
     pub token: Arc<str>,
+    /// The account's limiter shared with the outbox: each message sent here is a reply to a
+    /// resident or staff member, goes at once and pushes broadcasts back.
+    pub limiter: Option<Arc<tokio::sync::Mutex<crate::announce::limiter::Limiter>>>,
 }
 
 impl Outbound {
@@ -204,6 +207,9 @@ impl Outbound {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if let Some(limiter) = &self.limiter {
+                limiter.lock().await.note_reply(tokio::time::Instant::now());
+            }
             let mut req = self
                 .bot
                 .send_message(chat, text.clone())
