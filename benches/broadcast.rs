@@ -216,6 +216,7 @@ async fn one(backend: Backend, rate: u32, groups: usize) -> Result<Figures> {
         units: vec![unit],
         subunits: false,
         groups: vec![],
+        residents: false,
     };
     let b = create(
         &store,

@@ -388,6 +388,9 @@ impl Dialogs {
                     erased = true;
                 }
                 Effect::SetLocale(locale) => tx.set_locale(contact.id, locale).await?,
+                Effect::SetNotices { on, unit } => {
+                    tx.set_notices(contact.id, on, unit.as_deref(), now).await?;
+                }
             }
         }
         if !erased {

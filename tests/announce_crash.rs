@@ -128,6 +128,7 @@ async fn scheduled_broadcast(
         units: vec!["TDP-1".to_owned()],
         subunits: false,
         groups: vec![],
+        residents: false,
     };
     let b = create(&store, "lan", text, audience, None, now())
         .await

@@ -53,6 +53,11 @@ story!(
     postgres_workers_never_claim_the_same_delivery
 );
 story!(
+    story_residents_who_asked_get_notices_in_private,
+    sqlite_residents_who_asked_get_notices_in_private,
+    postgres_residents_who_asked_get_notices_in_private
+);
+story!(
     story_group_commands_respect_role_and_scope,
     sqlite_group_commands_respect_role_and_scope,
     postgres_group_commands_respect_role_and_scope
@@ -643,6 +648,7 @@ fn to_units(units: &[&str], subunits: bool) -> Audience {
         units: units.iter().map(|u| (*u).to_owned()).collect(),
         subunits,
         groups: vec![],
+        residents: false,
     }
 }
 
@@ -745,7 +751,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     assert_eq!(claimed.len(), 1);
     assert_eq!(
         (claimed[0].group_id, claimed[0].chat.as_str()),
-        (g1, "-1001")
+        (Some(g1), "-1001")
     );
     assert_eq!(claimed[0].text, "Kính mời bà con họp tổ lúc 19:30.");
     assert_eq!(
@@ -816,13 +822,13 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
         .claim_deliveries("w1", 10, None, at + Duration::seconds(60), at)
         .await
         .unwrap();
-    let mut groups: Vec<i64> = due.iter().map(|d| d.group_id).collect();
+    let mut groups: Vec<i64> = due.iter().filter_map(|d| d.group_id).collect();
     groups.sort();
     assert_eq!(groups, vec![g1, g2]);
     // One group kicked the bot (it is deactivated); the other fails transiently, then works.
     let (d1, d2) = (
-        due.iter().find(|d| d.group_id == g1).unwrap().id,
-        due.iter().find(|d| d.group_id == g2).unwrap().id,
+        due.iter().find(|d| d.group_id == Some(g1)).unwrap().id,
+        due.iter().find(|d| d.group_id == Some(g2)).unwrap().id,
     );
     store
         .finish_delivery(
@@ -1223,5 +1229,112 @@ async fn story_the_worker_sends_nothing_outside_the_windows(db: TestDb) {
         store.broadcast(windowed.id).await.unwrap().unwrap().state,
         BroadcastState::Sending,
         "claimed, then put back until the window opens"
+    );
+}
+
+/// A resident of `unit` (or of no unit) on Telegram, with notices switched `on` or off.
+async fn resident(store: &Arc<dyn Store>, chat: &str, unit: Option<&str>, on: bool) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let c = tx
+        .contact(
+            &gopy::domain::ContactKey {
+                channel: Channel::Telegram,
+                external_id: chat.to_owned(),
+            },
+            gopy::domain::Locale::Vi,
+        )
+        .await
+        .unwrap();
+    tx.set_notices(c.id, on, unit, now()).await.unwrap();
+    tx.commit().await.unwrap();
+    c.id
+}
+
+async fn story_residents_who_asked_get_notices_in_private(db: TestDb) {
+    let store = with_units(&db).await;
+    broadcast_staff(&store).await;
+    let g1 = bound_group(&store, "-1001", "TDP-1").await;
+    let an = resident(&store, "501", Some("TDP-1"), true).await;
+    let binh = resident(&store, "502", Some("TDP-1"), true).await;
+    let _chi = resident(&store, "503", Some("TDP-2"), true).await;
+    let _dung = resident(&store, "504", Some("TDP-1"), false).await;
+    // Binh asks twice, then stops before the broadcast is sent; a second "on" keeps the unit.
+    resident(&store, "502", None, true).await;
+    assert_eq!(
+        store
+            .notice_subscribers(Some(&["TDP-1".to_owned()]))
+            .await
+            .unwrap(),
+        vec![an, binh]
+    );
+
+    let mut audience = to_units(&["TDP-1"], false);
+    audience.residents = true;
+    let t = now();
+    let b = approved(&store, "lan", "Họp tổ dân phố lúc 19:30.", audience, t).await;
+    act(&store, b.id, "lan", Action::Schedule(Schedule::Now), t)
+        .await
+        .unwrap();
+    // The group and the two residents of TDP-1 who asked; not Chi (TDP-2), not Dung (off).
+    let counts = store.delivery_counts(b.id).await.unwrap();
+    assert_eq!(counts.pending, 3, "{counts:?}");
+    resident(&store, "502", None, false).await;
+
+    let lease = t + Duration::seconds(60);
+    let mut claimed = store
+        .claim_deliveries("w1", 10, None, lease, t)
+        .await
+        .unwrap();
+    claimed.sort_by(|a, b| a.chat.cmp(&b.chat));
+    let to: Vec<(Option<i64>, Option<i64>, &str)> = claimed
+        .iter()
+        .map(|d| (d.group_id, d.contact_id, d.chat.as_str()))
+        .collect();
+    assert_eq!(to, vec![(Some(g1), None, "-1001"), (None, Some(an), "501")]);
+    // An blocked the bot meanwhile: 403 fails the delivery and stops her notices.
+    let results: Vec<(i64, DeliveryResult)> = claimed
+        .iter()
+        .map(|d| {
+            let r = if d.contact_id.is_some() {
+                DeliveryResult::Failed {
+                    reason: "Forbidden: bot was blocked by the user".to_owned(),
+                    deactivate: true,
+                }
+            } else {
+                DeliveryResult::Sent("9".to_owned())
+            };
+            (d.id, r)
+        })
+        .collect();
+    store.finish_deliveries(&results, t).await.unwrap();
+    let counts = store.delivery_counts(b.id).await.unwrap();
+    assert_eq!(
+        (counts.pending, counts.sent, counts.failed, counts.cancelled),
+        (0, 1, 1, 1),
+        "{counts:?}"
+    );
+    assert_eq!(
+        store.broadcast(b.id).await.unwrap().unwrap().state,
+        BroadcastState::PartlyFailed
+    );
+    assert!(
+        store
+            .notice_subscribers(None)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| *c != an && *c != binh),
+        "An (blocked) and Binh (off) get no more notices"
+    );
+    // The group stays bound: a resident's 403 says nothing about the group.
+    assert_eq!(
+        store.group(g1).await.unwrap().unwrap().state,
+        GroupState::Bound
+    );
+    // Per unit: the residents count under their own unit.
+    let report = store.delivery_report(b.id).await.unwrap();
+    assert!(
+        report.iter().all(|(unit, _, _)| unit == "TDP-1"),
+        "{report:?}"
     );
 }

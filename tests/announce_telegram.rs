@@ -286,6 +286,7 @@ async fn story_a_broadcast_reaches_every_group_within_the_limits_through_every_e
         units: vec!["TDP-1".to_owned()],
         subunits: false,
         groups: vec![],
+        residents: false,
     };
     let b = create(&store, "lan", text, audience, None, now())
         .await

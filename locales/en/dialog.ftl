@@ -185,6 +185,7 @@ help =
     /my: see, change or withdraw your opinions
     /privacy: how your personal data is handled
     /delete_me: erase your data
+    /notices on or /notices off: get, or stop getting, your locality's announcements in this chat
     /language: change the language (Tiếng Việt / English)
     /cancel: leave the current step
     /help: show this help
@@ -214,3 +215,6 @@ error-media = Only text messages can be taken as opinions. Please type your opin
 error-empty = That message is empty. Please type your opinion in words.
 error-too-long = Your opinion is { $length } characters long, over the limit of { $max }. Please split it into several shorter messages. Everything you gave before is kept.
 error-no-letters = That message has only emoji or punctuation. Please type your opinion in words.
+notices-on = You will now get your locality's announcements in this chat. To stop, send /notices off.
+notices-off = You will no longer get your locality's announcements in this chat. To start again, send /notices on.
+notices-usage = To get your locality's announcements in this chat, send /notices on; to stop, send /notices off.

@@ -9,6 +9,7 @@ tg-cmd-language = Change the language (Tiếng Việt / English)
 tg-cmd-privacy = How your personal data is handled
 tg-cmd-cancel = Leave the current step
 tg-cmd-delete-me = Erase your data
+tg-cmd-notices = Turn announcements on or off (on / off)
 
 ## Answer to /start sent in a group: opinions are given in a private chat with the bot only.
 tg-group-start = To keep opinions confidential, they are given in a private chat with the bot. Please follow this link to begin: { $link }

@@ -171,6 +171,7 @@ help =
     /my: xem, sửa, rút ý kiến của Quý vị
     /privacy: thông báo về xử lý dữ liệu cá nhân
     /delete_me: xóa dữ liệu của Quý vị
+    /notices on hoặc /notices off (/thongbao bat, /thongbao tat): nhận hoặc thôi nhận thông báo của địa phương qua tin nhắn riêng
     /language: đổi ngôn ngữ (Tiếng Việt / English)
     /cancel: thoát bước đang làm
     /help: xem hướng dẫn này
@@ -197,3 +198,6 @@ error-media = Hiện hệ thống chỉ nhận ý kiến bằng tin nhắn văn 
 error-empty = Tin nhắn không có nội dung. Quý vị vui lòng nhập ý kiến bằng chữ.
 error-too-long = Ý kiến dài { $length } ký tự, vượt quá giới hạn { $max } ký tự. Quý vị vui lòng chia thành nhiều tin nhắn ngắn hơn. Các ý kiến đã ghi nhận trước đó vẫn được giữ nguyên.
 error-no-letters = Tin nhắn chỉ có biểu tượng hoặc dấu câu. Quý vị vui lòng nhập ý kiến bằng chữ.
+notices-on = Quý vị đã đăng ký nhận thông báo của địa phương qua tin nhắn riêng. Để thôi nhận, gõ /notices off (hoặc /thongbao tat).
+notices-off = Quý vị sẽ không nhận thông báo của địa phương qua tin nhắn riêng nữa. Để nhận lại, gõ /notices on (hoặc /thongbao bat).
+notices-usage = Để nhận thông báo của địa phương qua tin nhắn riêng, gõ /notices on (hoặc /thongbao bat); để thôi nhận, gõ /notices off (hoặc /thongbao tat).

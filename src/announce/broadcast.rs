@@ -235,6 +235,23 @@ pub fn targets(audience: &Audience, groups: &[ChatGroup], tree: &UnitTree) -> Ve
     ids.into_iter().collect()
 }
 
+/// The units whose subscribed residents a broadcast reaches: its units (with their
+/// sub-units when asked), or `None` (every subscribed resident) when it names no unit.
+pub fn resident_units(audience: &Audience, tree: &UnitTree) -> Option<Vec<String>> {
+    if audience.units.is_empty() {
+        return None;
+    }
+    let mut units: BTreeSet<String> = BTreeSet::new();
+    for u in &audience.units {
+        if audience.subunits {
+            units.extend(tree.subtree(u));
+        } else {
+            units.insert(u.clone());
+        }
+    }
+    Some(units.into_iter().collect())
+}
+
 /// When the first delivery of a schedule may go: now, the given time (never in the past), or
 /// now if inside a daily window, else the next window's opening (Vietnam time).
 pub fn first_send_time(schedule: &Schedule, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -358,6 +375,7 @@ pub async fn act(
         submitted_by: None,
         approved_by: None,
         deliveries: Vec::new(),
+        resident_deliveries: Vec::new(),
         action: action.audit(),
         actor: user.name.clone(),
     };
@@ -371,6 +389,15 @@ pub async fn act(
                 .into_iter()
                 .map(|g| (g, at))
                 .collect();
+            if b.audience.residents {
+                let units = resident_units(&b.audience, &tree);
+                t.resident_deliveries = store
+                    .notice_subscribers(units.as_deref())
+                    .await?
+                    .into_iter()
+                    .map(|c| (c, at))
+                    .collect();
+            }
             t.schedule = Some(schedule);
         }
         Action::Cancel => {}
@@ -421,6 +448,7 @@ mod tests {
                 units: vec!["T1".to_owned()],
                 subunits: false,
                 groups: vec![],
+                residents: false,
             },
             schedule: Schedule::Now,
             state,
@@ -589,6 +617,7 @@ mod tests {
             units: vec!["P".to_owned()],
             subunits: false,
             groups: vec![1, 5, 6],
+            residents: false,
         };
         assert_eq!(targets(&a, &groups, &t), vec![1, 3, 5]);
         a.subunits = true;

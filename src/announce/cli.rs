@@ -59,6 +59,10 @@ pub enum BroadcastCmd {
         /// Nhóm được chọn (số thứ tự trong `groups list`) / a chosen group id (repeatable).
         #[arg(long = "group")]
         groups: Vec<i64>,
+        /// Gửi cả tin nhắn riêng cho người dân đã đăng ký nhận thông báo (của các địa bàn trên,
+        /// hoặc tất cả nếu không nêu địa bàn) / also send to residents who asked for notices.
+        #[arg(long)]
+        residents: bool,
     },
     /// Sửa nội dung (cần phê duyệt lại) / edit the text (needs approval again).
     Edit {
@@ -386,11 +390,13 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
             units,
             subunits,
             groups,
+            residents,
         } => {
             let audience = Audience {
                 units,
                 subunits,
                 groups,
+                residents,
             };
             create(store, &by, &text, audience, None, now).await
         }

@@ -115,4 +115,11 @@ pub enum Effect {
     },
     /// Remember the resident's language on the contact.
     SetLocale(Locale),
+    /// Start or stop sending the resident announcements in private chat.
+    SetNotices {
+        /// On or off.
+        on: bool,
+        /// The unit they chose in the dialog, so broadcasts to it reach them.
+        unit: Option<String>,
+    },
 }

@@ -188,6 +188,17 @@ impl<'a> Run<'a> {
                 self.enter(Step::ConfirmDelete);
                 self.show(Vec::new(), Detail::Full);
             }
+            Command::Notices(Some(on)) => {
+                self.effects.push(Effect::SetNotices {
+                    on: *on,
+                    unit: self.s.unit.clone(),
+                });
+                let key = if *on { "notices-on" } else { "notices-off" };
+                self.show(vec![Msg::new(key)], Detail::Compact);
+            }
+            Command::Notices(None) => {
+                self.show(vec![Msg::new("notices-usage")], Detail::Compact);
+            }
         }
     }
 

@@ -23,6 +23,9 @@ pub enum Command {
     My,
     /// `/delete_me`: erase identity and dialog state (asks for confirmation first).
     DeleteMe,
+    /// `/notices on|off` (`/thongbao bat|tat`): start or stop announcements in private chat;
+    /// `None` when the argument is missing or not understood.
+    Notices(Option<bool>),
     /// Any other `/word`.
     Unknown(String),
 }
@@ -47,8 +50,19 @@ impl Command {
             "privacy" | "baomat" => Command::Privacy,
             "my" | "cuatoi" => Command::My,
             "delete_me" | "xoa" => Command::DeleteMe,
+            "notices" | "thongbao" => Command::Notices(arg.and_then(on_off)),
             _ => Command::Unknown(word),
         })
+    }
+}
+
+/// Reads "on"/"off" in English or Vietnamese, with or without accents.
+fn on_off(arg: &str) -> Option<bool> {
+    let word = crate::text::fold(arg.trim());
+    match word.as_str() {
+        "on" | "bat" | "co" | "1" | "yes" => Some(true),
+        "off" | "tat" | "khong" | "0" | "no" => Some(false),
+        _ => None,
     }
 }
 

@@ -328,6 +328,16 @@ pub trait Tx: Send {
     /// Stores the contact's language.
     async fn set_locale(&mut self, contact: ContactId, locale: Locale) -> StoreResult<()>;
 
+    /// Starts (`on`) or stops the resident's announcements in private chat, remembering their
+    /// unit; a pending delivery to them is dropped when it is claimed after they stopped.
+    async fn set_notices(
+        &mut self,
+        contact: ContactId,
+        on: bool,
+        unit: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
     /// Commits.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }

@@ -720,6 +720,28 @@ impl Tx for SqliteTx {
         Ok(())
     }
 
+    async fn set_notices(
+        &mut self,
+        contact: ContactId,
+        on: bool,
+        unit: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO resident_notices (contact_id, subscribed, unit_code, reason, changed_at) \
+             VALUES ($1, $2, $3, 'command', $4) ON CONFLICT (contact_id) DO UPDATE SET \
+             subscribed = excluded.subscribed, unit_code = COALESCE(excluded.unit_code, \
+             resident_notices.unit_code), reason = excluded.reason, changed_at = excluded.changed_at",
+        )
+        .bind(contact)
+        .bind(on)
+        .bind(unit)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         let pending = self.pending.drain()?;
         if !pending.is_empty() {

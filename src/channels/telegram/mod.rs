@@ -42,7 +42,7 @@ use outbound::{Outbound, redact};
 use polling::{POLL_TIMEOUT_SECS, Poller};
 
 /// The commands shown in Telegram's menu, with the Fluent id of their description.
-const COMMANDS: [(&str, &str); 7] = [
+const COMMANDS: [(&str, &str); 8] = [
     ("start", "tg-cmd-start"),
     ("my", "tg-cmd-my"),
     ("help", "tg-cmd-help"),
@@ -50,6 +50,7 @@ const COMMANDS: [(&str, &str); 7] = [
     ("privacy", "tg-cmd-privacy"),
     ("cancel", "tg-cmd-cancel"),
     ("delete_me", "tg-cmd-delete-me"),
+    ("notices", "tg-cmd-notices"),
 ];
 
 /// What the Telegram adapter needs from the dialog shell. [`Dialogs`] is the real one; the

@@ -264,7 +264,7 @@ impl Sim {
     fn apply(&mut self, effects: &[Effect], next: &DialogState) {
         for e in effects {
             match e {
-                Effect::Reply(_) | Effect::SetLocale(_) => {}
+                Effect::Reply(_) | Effect::SetLocale(_) | Effect::SetNotices { .. } => {}
                 Effect::RecordConsent { mode, .. } => self.consents.push(*mode),
                 Effect::SaveOpinion {
                     reference,
@@ -620,6 +620,9 @@ fn inputs(sim: &Sim) -> Vec<Input> {
         Command::Privacy,
         Command::My,
         Command::DeleteMe,
+        Command::Notices(Some(true)),
+        Command::Notices(Some(false)),
+        Command::Notices(None),
         Command::Unknown("foo".into()),
     ] {
         out.push(Input::Command(cmd));
@@ -901,6 +904,50 @@ fn a_lone_number_on_a_topic_is_an_opinion_where_there_are_buttons() {
     let effects = sim.text("2");
     assert_eq!(storage_effects(&effects), 0);
     assert_eq!(sim.state.step, Step::Menu);
+}
+
+#[test]
+fn notices_are_switched_at_any_step_with_the_residents_unit_and_the_step_kept() {
+    assert_eq!(
+        Command::parse("/thongbao bật"),
+        Some(Command::Notices(Some(true)))
+    );
+    assert_eq!(
+        Command::parse("/notices OFF"),
+        Some(Command::Notices(Some(false)))
+    );
+    assert_eq!(Command::parse("/notices"), Some(Command::Notices(None)));
+    assert_eq!(Command::parse("/thongbao gi"), Some(Command::Notices(None)));
+    let mut sim = Sim::new(Win::Open);
+    sim.start();
+    sim.press("anon");
+    sim.press("u:to-1");
+    sim.press("gskip");
+    sim.press("t:do-thi");
+    let step = sim.state.step.clone();
+    sim.cmd(Command::Notices(Some(true)));
+    assert!(matches!(
+        sim.effects.first(),
+        Some(Effect::SetNotices { on: true, unit: Some(u) }) if u == "to-1"
+    ));
+    assert!(
+        sim.shown().contains("đã đăng ký nhận thông báo"),
+        "{}",
+        sim.shown()
+    );
+    assert_eq!(sim.state.step, step);
+    sim.cmd(Command::Notices(Some(false)));
+    assert!(matches!(
+        sim.effects.first(),
+        Some(Effect::SetNotices { on: false, .. })
+    ));
+    sim.cmd(Command::Notices(None));
+    assert!(
+        !sim.effects
+            .iter()
+            .any(|e| matches!(e, Effect::SetNotices { .. }))
+    );
+    assert!(sim.shown().contains("/thongbao bat"), "{}", sim.shown());
 }
 
 #[test]

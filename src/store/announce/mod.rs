@@ -365,6 +365,10 @@ pub struct Audience {
     /// Groups chosen one by one (database ids).
     #[serde(default)]
     pub groups: Vec<i64>,
+    /// Whether residents who asked for notices (`/notices on`) get it in private chat too:
+    /// those of the units above (with sub-units when asked), or every one if no unit is named.
+    #[serde(default)]
+    pub residents: bool,
 }
 
 /// When a broadcast goes out. Times of day are Vietnam time.
@@ -448,6 +452,8 @@ pub struct Transition {
     pub approved_by: Option<i64>,
     /// Outbox rows to write in the same transaction: (group id, not before).
     pub deliveries: Vec<(i64, DateTime<Utc>)>,
+    /// Outbox rows for residents' private chats: (contact id, not before).
+    pub resident_deliveries: Vec<(i64, DateTime<Utc>)>,
     /// The audit action, e.g. `broadcast.approve`.
     pub action: &'static str,
     /// Who, for the audit log.
@@ -461,9 +467,11 @@ pub struct ClaimedDelivery {
     pub id: i64,
     /// Its broadcast.
     pub broadcast_id: i64,
-    /// The group.
-    pub group_id: i64,
-    /// The group's platform chat id.
+    /// The group, for a delivery to a group.
+    pub group_id: Option<i64>,
+    /// The resident, for a delivery to a resident's private chat.
+    pub contact_id: Option<i64>,
+    /// The platform chat id (the group's, or the resident's private chat).
     pub chat: String,
     /// The text.
     pub text: String,
@@ -656,6 +664,10 @@ pub trait AnnounceStore: Send + Sync {
         results: &[(i64, DeliveryResult)],
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    /// The residents (contact ids) who asked for notices: those whose unit is one of `units`,
+    /// or every one when `units` is `None`.
+    async fn notice_subscribers(&self, units: Option<&[String]>) -> StoreResult<Vec<i64>>;
 
     /// Counts of a broadcast's deliveries.
     async fn delivery_counts(&self, broadcast: i64) -> StoreResult<DeliveryCounts>;

@@ -584,6 +584,18 @@ macro_rules! announce_store {
                 .bind(t.broadcast)
                 .execute(&mut *tx)
                 .await?;
+                for (contact, not_before) in &t.resident_deliveries {
+                    sqlx::query(
+                        "INSERT INTO deliveries (broadcast_id, contact_id, state, not_before, updated_at) \
+                         VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(t.broadcast)
+                    .bind(contact)
+                    .bind(not_before)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 for (group, not_before) in &t.deliveries {
                     sqlx::query(
                         "INSERT INTO deliveries (broadcast_id, chat_group_id, state, not_before, updated_at) \
@@ -648,8 +660,9 @@ macro_rules! announce_store {
                         return Ok(Vec::new());
                     }
                 }
-                // Targets whose group is gone fail at once: nothing can reach them.
-                let gone = sqlx::query(
+                // Targets whose group is gone fail at once: nothing can reach them. Residents
+                // who asked to stop (or erased themselves) since it was scheduled get nothing.
+                let mut gone = sqlx::query(
                     "UPDATE deliveries SET state = 'failed', error = 'group inactive', \
                      lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
                      AND not_before <= $1 AND chat_group_id IN \
@@ -659,24 +672,40 @@ macro_rules! announce_store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                gone += sqlx::query(
+                    "UPDATE deliveries SET state = 'cancelled', error = 'resident opted out', \
+                     lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
+                     AND not_before <= $1 AND chat_group_id IS NULL AND (contact_id IS NULL \
+                     OR contact_id NOT IN (SELECT contact_id FROM resident_notices WHERE subscribed = $2))",
+                )
+                .bind(now)
+                .bind(true)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 let sql = concat!(
                     "UPDATE deliveries SET lease_until = $1, leased_by = $2, attempts = attempts + 1, \
                      updated_at = $3 WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' \
                      AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
                      ORDER BY not_before, id LIMIT $4 ", $skip_locked, ") RETURNING id"
                 );
-                let claimed: Vec<i64> = sqlx::query_scalar(sql)
+                let claimed: std::collections::HashSet<i64> = sqlx::query_scalar(sql)
                     .bind(lease_until)
                     .bind(worker)
                     .bind(now)
                     .bind(limit)
                     .fetch_all(&mut *tx)
-                    .await?;
+                    .await?
+                    .into_iter()
+                    .collect();
                 let mut out = Vec::with_capacity(claimed.len());
                 if !claimed.is_empty() {
-                    let rows: Vec<(i64, i64, i64, String, String, i64, sqlx::types::Json<$crate::store::announce::Schedule>)> = sqlx::query_as(
-                        "SELECT d.id, d.broadcast_id, d.chat_group_id, g.external_id, b.text, d.attempts, b.schedule \
-                         FROM deliveries d JOIN chat_groups g ON g.id = d.chat_group_id \
+                    #[allow(clippy::type_complexity)]
+                    let rows: Vec<(i64, i64, Option<i64>, Option<i64>, Option<String>, String, i64, sqlx::types::Json<$crate::store::announce::Schedule>)> = sqlx::query_as(
+                        "SELECT d.id, d.broadcast_id, d.chat_group_id, d.contact_id, \
+                         COALESCE(g.external_id, c.external_id), b.text, d.attempts, b.schedule \
+                         FROM deliveries d LEFT JOIN chat_groups g ON g.id = d.chat_group_id \
+                         LEFT JOIN contacts c ON c.id = d.contact_id \
                          JOIN broadcasts b ON b.id = d.broadcast_id \
                          WHERE d.leased_by = $1 AND d.lease_until = $2 AND d.state = 'pending' \
                          ORDER BY d.not_before, d.id",
@@ -701,10 +730,10 @@ macro_rules! announce_store {
                     out = rows
                         .into_iter()
                         .filter(|r| claimed.contains(&r.0))
-                        .map(|(id, broadcast_id, group_id, chat, text, attempts, schedule)| {
-                            $crate::store::announce::ClaimedDelivery {
-                                id, broadcast_id, group_id, chat, text, attempts, schedule: schedule.0,
-                            }
+                        .filter_map(|(id, broadcast_id, group_id, contact_id, chat, text, attempts, schedule)| {
+                            Some($crate::store::announce::ClaimedDelivery {
+                                id, broadcast_id, group_id, contact_id, chat: chat?, text, attempts, schedule: schedule.0,
+                            })
                         })
                         .collect();
                 }
@@ -754,16 +783,28 @@ macro_rules! announce_store {
                             .await?
                         }
                         DeliveryResult::Failed { reason, deactivate } => {
-                            let row: Option<(i64, i64)> = sqlx::query_as(
+                            let row: Option<(Option<i64>, Option<i64>, i64)> = sqlx::query_as(
                                 "UPDATE deliveries SET state = 'failed', error = $1, lease_until = NULL, \
-                                 updated_at = $2 WHERE id = $3 RETURNING chat_group_id, broadcast_id",
+                                 updated_at = $2 WHERE id = $3 RETURNING chat_group_id, contact_id, broadcast_id",
                             )
                             .bind(reason)
                             .bind(now)
                             .bind(delivery)
                             .fetch_optional(&mut *tx)
                             .await?;
-                            if let (Some((group, _)), true) = (row, *deactivate) {
+                            if let (Some((_, Some(contact), _)), true) = (row, *deactivate) {
+                                // A resident who blocked the bot asked, in effect, to stop.
+                                sqlx::query(
+                                    "UPDATE resident_notices SET subscribed = $1, reason = 'blocked', \
+                                     changed_at = $2 WHERE contact_id = $3",
+                                )
+                                .bind(false)
+                                .bind(now)
+                                .bind(contact)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                            if let (Some((Some(group), _, _)), true) = (row, *deactivate) {
                                 sqlx::query(
                                     "UPDATE chat_groups SET state = 'inactive', updated_at = $1 WHERE id = $2",
                                 )
@@ -775,7 +816,7 @@ macro_rules! announce_store {
                                     "group": group, "reason": reason,
                                 }));
                             }
-                            row.map(|(_, b)| b)
+                            row.map(|(_, _, b)| b)
                         }
                     };
                     if let Some(b) = broadcast
@@ -793,13 +834,32 @@ macro_rules! announce_store {
 
             async fn delivery_report(&self, broadcast: i64) -> $crate::store::StoreResult<Vec<(String, String, i64)>> {
                 Ok(sqlx::query_as(
-                    "SELECT COALESCE(g.unit_code, '-'), d.state, count(*) FROM deliveries d \
-                     JOIN chat_groups g ON g.id = d.chat_group_id WHERE d.broadcast_id = $1 \
-                     GROUP BY COALESCE(g.unit_code, '-'), d.state ORDER BY 1, 2",
+                    "SELECT COALESCE(g.unit_code, n.unit_code, '-'), d.state, count(*) FROM deliveries d \
+                     LEFT JOIN chat_groups g ON g.id = d.chat_group_id \
+                     LEFT JOIN resident_notices n ON n.contact_id = d.contact_id \
+                     WHERE d.broadcast_id = $1 \
+                     GROUP BY COALESCE(g.unit_code, n.unit_code, '-'), d.state ORDER BY 1, 2",
                 )
                 .bind(broadcast)
                 .fetch_all(self.announce_read())
                 .await?)
+            }
+
+            async fn notice_subscribers(&self, units: Option<&[String]>) -> $crate::store::StoreResult<Vec<i64>> {
+                let all: Vec<(i64, Option<String>)> = sqlx::query_as(
+                    "SELECT contact_id, unit_code FROM resident_notices WHERE subscribed = $1 ORDER BY contact_id",
+                )
+                .bind(true)
+                .fetch_all(self.announce_read())
+                .await?;
+                Ok(all
+                    .into_iter()
+                    .filter(|(_, unit)| match units {
+                        None => true,
+                        Some(units) => unit.as_ref().is_some_and(|u| units.contains(u)),
+                    })
+                    .map(|(c, _)| c)
+                    .collect())
             }
 
             async fn delivery_counts(&self, broadcast: i64) -> $crate::store::StoreResult<$crate::store::announce::DeliveryCounts> {
