@@ -30,6 +30,8 @@ pub struct Application {
     dialogs: Dialogs,
     /// Screens new opinions for moderation in the background.
     screening: crate::moderation::ScreenTask,
+    /// Renders what gopy writes itself (reminders).
+    l10n: Arc<Localizer>,
 }
 
 /// Opens and migrates the store named by the settings.
@@ -108,6 +110,7 @@ impl Application {
             zalo,
             dialogs,
             screening,
+            l10n,
         })
     }
 
@@ -155,6 +158,12 @@ impl Application {
             self.screening
                 .run(self.dialogs.store().clone(), shutdown.clone()),
         );
+        // Reminders before collection closes become broadcasts the outbox sends.
+        let reminders = tokio::spawn(crate::announce::reminders::run(
+            self.dialogs.store().clone(),
+            self.l10n.clone(),
+            shutdown.clone(),
+        ));
         let mut bots = futures::stream::FuturesUnordered::new();
         if let Some(bot) = self.telegram {
             let token = shutdown.clone();
@@ -179,6 +188,7 @@ impl Application {
         http.await??;
         let _ = housekeeping.await;
         let _ = screening.await;
+        let _ = reminders.await;
         tracing::info!("gopy đã dừng / stopped");
         Ok(())
     }

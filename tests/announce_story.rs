@@ -58,6 +58,11 @@ story!(
     postgres_residents_who_asked_get_notices_in_private
 );
 story!(
+    story_reminders_go_once_to_groups_and_to_residents_who_have_not_sent,
+    sqlite_reminders_go_once_to_groups_and_to_residents_who_have_not_sent,
+    postgres_reminders_go_once_to_groups_and_to_residents_who_have_not_sent
+);
+story!(
     story_group_commands_respect_role_and_scope,
     sqlite_group_commands_respect_role_and_scope,
     postgres_group_commands_respect_role_and_scope
@@ -1336,5 +1341,139 @@ async fn story_residents_who_asked_get_notices_in_private(db: TestDb) {
     assert!(
         report.iter().all(|(unit, _, _)| unit == "TDP-1"),
         "{report:?}"
+    );
+}
+
+/// A Telegram resident who consented to the campaign; with an opinion submitted if `sent`.
+async fn consented(store: &Arc<dyn Store>, campaign: i64, chat: &str, sent: bool) -> i64 {
+    let mut tx = store.begin().await.unwrap();
+    let c = tx
+        .contact(
+            &gopy::domain::ContactKey {
+                channel: Channel::Telegram,
+                external_id: chat.to_owned(),
+            },
+            gopy::domain::Locale::Vi,
+        )
+        .await
+        .unwrap();
+    tx.record_consent(
+        c.id,
+        campaign,
+        gopy::domain::IdentityMode::Anonymous,
+        "1",
+        now(),
+    )
+    .await
+    .unwrap();
+    tx.insert_opinion(&gopy::store::NewOpinion {
+        reference: format!("R{chat}"),
+        campaign_id: campaign,
+        contact_id: Some(c.id),
+        topic: "do-thi".to_owned(),
+        section: None,
+        unit: Some("TDP-1".to_owned()),
+        target_group: None,
+        channel: Channel::Telegram,
+        source: gopy::domain::OpinionSource::Chat,
+        anonymous: true,
+        text: "Đề nghị lát lại ngõ 5.".to_owned(),
+        created_at: now(),
+    })
+    .await
+    .unwrap();
+    if sent {
+        tx.submit_drafts(c.id, campaign, &format!("S{chat}"), now())
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    c.id
+}
+
+async fn story_reminders_go_once_to_groups_and_to_residents_who_have_not_sent(db: TestDb) {
+    use gopy::announce::reminders::tick;
+    let store = with_units(&db).await;
+    let campaign = store.campaigns().await.unwrap()[0].id;
+    let l10n = gopy::i18n::Localizer::new().unwrap();
+    let g1 = bound_group(&store, "-1001", "TDP-1").await;
+    let an = consented(&store, campaign, "601", false).await;
+    let _binh = consented(&store, campaign, "602", true).await;
+    let chi = consented(&store, campaign, "603", false).await;
+    resident(&store, "603", None, false).await;
+    // Dung asked for notices but never started: reminders are for those who started.
+    resident(&store, "604", Some("TDP-1"), true).await;
+
+    // Collection closes in six days: the default reminder (two days before) is not due yet.
+    let t = now();
+    assert!(tick(&store, &l10n, t).await.unwrap().is_empty());
+    // An official asks for one six days before too: due at once, to groups and residents.
+    store
+        .set_reminder_hours(campaign, &[48, 144], "cli:tester", t)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.reminder_hours(campaign).await.unwrap(),
+        Some(vec![48, 144])
+    );
+    let first = tick(&store, &l10n, t).await.unwrap();
+    assert_eq!(first.len(), 2, "one for groups, one for residents");
+    // At most once, however often gopy looks (and however many processes look).
+    assert!(tick(&store, &l10n, t).await.unwrap().is_empty());
+
+    let mut to: Vec<(Option<i64>, Option<i64>)> = Vec::new();
+    for id in &first {
+        let b = store.broadcast(*id).await.unwrap().unwrap();
+        assert_eq!(b.state, BroadcastState::Scheduled);
+        assert!(
+            b.text.contains("ngày nữa là hết hạn góp ý") || b.text.contains("chưa gửi ý kiến"),
+            "{}",
+            b.text
+        );
+        assert!(
+            matches!(b.schedule, Schedule::Windows { .. }),
+            "never at night"
+        );
+    }
+    let lease = t + Duration::days(2);
+    for d in store
+        .claim_deliveries("w1", 100, None, lease, t + Duration::days(1))
+        .await
+        .unwrap()
+    {
+        to.push((d.group_id, d.contact_id));
+    }
+    to.sort();
+    assert_eq!(to, vec![(None, Some(an)), (Some(g1), None)]);
+    assert!(!to.contains(&(None, Some(chi))), "Chi turned notices off");
+
+    // Two days before the close, the second reminder; then nothing more.
+    let later = t + Duration::days(4);
+    assert_eq!(tick(&store, &l10n, later).await.unwrap().len(), 2);
+    assert!(
+        tick(&store, &l10n, later + Duration::hours(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Switched off: nothing, and the change is audited.
+    store
+        .set_reminder_hours(campaign, &[], "cli:tester", later)
+        .await
+        .unwrap();
+    assert_eq!(store.reminder_hours(campaign).await.unwrap(), Some(vec![]));
+    assert!(
+        audit_actions(&store)
+            .await
+            .contains(&("cli:tester".to_owned(), "reminder.settings".to_owned()))
+    );
+    // The system user that writes reminders is nobody's account.
+    assert!(
+        store
+            .staff()
+            .await
+            .unwrap()
+            .iter()
+            .all(|s| s.name != "gopy-system")
     );
 }

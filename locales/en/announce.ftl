@@ -16,3 +16,13 @@ announce-refused-role = Sorry, your account may not bind groups to units.
 announce-refused-scope = Sorry, this unit is outside the area you are responsible for.
 announce-unknown-unit = There is no unit with the code { $code }. Please check the code.
 announce-unknown-group = This group is not registered yet. Please remove the bot from the group and add it again.
+reminder-groups = { $days ->
+        [0] { $hours } hours
+        [one] 1 day
+       *[other] { $days } days
+    } left to give opinions on “{ $title }” (closes { $closes }). Residents who have not yet given theirs: send /start in this group to be shown how, in a private chat with the bot.
+reminder-residents = You started giving opinions on “{ $title }” but have not sent them. { $days ->
+        [0] { $hours } hours
+        [one] 1 day
+       *[other] { $days } days
+    } left (closes { $closes }). Send /start to carry on; send /notices off if you do not want reminders.

@@ -16,3 +16,11 @@ announce-refused-role = Xin lỗi, tài khoản của Quý vị không có quy�
 announce-refused-scope = Xin lỗi, địa bàn này nằm ngoài phạm vi phụ trách của Quý vị.
 announce-unknown-unit = Không có địa bàn mang mã { $code }. Quý vị vui lòng kiểm tra lại mã.
 announce-unknown-group = Hệ thống chưa ghi nhận nhóm này. Quý vị vui lòng xóa bot khỏi nhóm rồi thêm lại.
+reminder-groups = Còn { $days ->
+        [0] { $hours } giờ
+       *[other] { $days } ngày
+    } nữa là hết hạn góp ý «{ $title }» (hạn cuối { $closes }). Bà con chưa góp ý xin gõ /start trong nhóm này để được hướng dẫn góp ý qua tin nhắn riêng với bot.
+reminder-residents = Quý vị đã bắt đầu góp ý «{ $title }» nhưng chưa gửi ý kiến. Còn { $days ->
+        [0] { $hours } giờ
+       *[other] { $days } ngày
+    } nữa là hết hạn (hạn cuối { $closes }). Quý vị gõ /start để tiếp tục; gõ /notices off nếu không muốn nhận tin nhắc.

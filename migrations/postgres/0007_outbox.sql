@@ -24,3 +24,27 @@ ALTER TABLE deliveries ALTER COLUMN chat_group_id DROP NOT NULL;
 -- Set for a resident's private chat; NULL again if the resident erases themselves.
 ALTER TABLE deliveries ADD COLUMN contact_id BIGINT REFERENCES contacts (id) ON DELETE SET NULL;
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_broadcast_contact UNIQUE (broadcast_id, contact_id);
+
+-- Reminders before collection closes. The hours before the close at which a campaign reminds
+-- (a JSON array, e.g. [48, 6]; [] for none; no row means the default, 48), set by an official.
+CREATE TABLE reminder_settings (
+    campaign_id  BIGINT PRIMARY KEY REFERENCES campaigns (id) ON DELETE CASCADE,
+    hours_before JSONB NOT NULL,
+    updated_by   TEXT NOT NULL,
+    updated_at   TIMESTAMPTZ NOT NULL
+);
+
+-- Each reminder is sent at most once (per campaign, hours before the close and audience
+-- kind): the row is written in the transaction that schedules its broadcast.
+CREATE TABLE reminders_sent (
+    campaign_id  BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    hours_before BIGINT NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('groups', 'residents')),
+    broadcast_id BIGINT REFERENCES broadcasts (id),
+    created_at   TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (campaign_id, hours_before, kind)
+);
+
+-- The author of the broadcasts gopy writes itself (reminders): a staff user with no role,
+-- disabled, so no one can act as it.
+INSERT INTO staff_users (name, roles, created_at, disabled_at) VALUES ('gopy-system', '', now(), now());

@@ -46,3 +46,27 @@ CREATE INDEX deliveries_due ON deliveries (not_before) WHERE state = 'pending';
 CREATE INDEX deliveries_pending_broadcast ON deliveries (broadcast_id) WHERE state = 'pending';
 CREATE INDEX deliveries_leased ON deliveries (lease_until) WHERE state = 'pending';
 CREATE INDEX deliveries_recent ON deliveries (sent_at) WHERE state = 'sent';
+
+-- Reminders before collection closes. The hours before the close at which a campaign reminds
+-- (a JSON array, e.g. [48, 6]; [] for none; no row means the default, 48), set by an official.
+CREATE TABLE reminder_settings (
+    campaign_id  INTEGER PRIMARY KEY REFERENCES campaigns (id) ON DELETE CASCADE,
+    hours_before TEXT NOT NULL,
+    updated_by   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+) STRICT;
+
+-- Each reminder is sent at most once (per campaign, hours before the close and audience
+-- kind): the row is written in the transaction that schedules its broadcast.
+CREATE TABLE reminders_sent (
+    campaign_id  INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    hours_before INTEGER NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('groups', 'residents')),
+    broadcast_id INTEGER REFERENCES broadcasts (id),
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, hours_before, kind)
+) STRICT;
+
+-- The author of the broadcasts gopy writes itself (reminders): a staff user with no role,
+-- disabled, so no one can act as it.
+INSERT INTO staff_users (name, roles, created_at, disabled_at) VALUES ('gopy-system', '', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), strftime('%Y-%m-%dT%H:%M:%SZ', 'now'));

@@ -37,6 +37,33 @@ pub enum AnnounceCmd {
         #[command(subcommand)]
         command: BroadcastCmd,
     },
+    /// Nhắc hạn góp ý tự động / automatic reminders before collection closes.
+    Reminders {
+        /// What to do with reminders.
+        #[command(subcommand)]
+        command: RemindersCmd,
+    },
+}
+
+/// `gopy reminders …`
+#[derive(Debug, Subcommand)]
+pub enum RemindersCmd {
+    /// Xem lịch nhắc của một đợt / show a campaign's reminders.
+    Show {
+        /// Mã đợt lấy ý kiến / the campaign's slug.
+        campaign: String,
+    },
+    /// Đặt số giờ trước khi hết hạn để nhắc / set the hours before the close to remind at.
+    Set {
+        /// Mã đợt lấy ý kiến / the campaign's slug.
+        campaign: String,
+        /// Số giờ trước hạn, ví dụ 48,6 / hours before the close, e.g. 48,6.
+        #[arg(long, value_delimiter = ',', required_unless_present = "off")]
+        hours: Vec<i64>,
+        /// Tắt nhắc hạn / no reminders.
+        #[arg(long, conflicts_with = "hours")]
+        off: bool,
+    },
 }
 
 /// `gopy broadcast …`; every command but `status` acts as the staff user named by `--as`.
@@ -194,7 +221,73 @@ pub async fn run(settings: &Settings, cmd: AnnounceCmd) -> anyhow::Result<ExitCo
         AnnounceCmd::Staff { command } => staff(&store, command).await,
         AnnounceCmd::Groups { command } => groups(&store, command).await,
         AnnounceCmd::Broadcast { command } => broadcast(&store, command).await,
+        AnnounceCmd::Reminders { command } => reminders(&store, command).await,
     }
+}
+
+/// `gopy reminders …`
+async fn reminders(store: &Arc<dyn Store>, cmd: RemindersCmd) -> anyhow::Result<ExitCode> {
+    use super::reminders::{DEFAULT_HOURS, MAX_HOURS, due};
+    let slug = match &cmd {
+        RemindersCmd::Show { campaign } | RemindersCmd::Set { campaign, .. } => campaign.clone(),
+    };
+    let Some(c) = store
+        .campaigns()
+        .await?
+        .into_iter()
+        .find(|c| c.slug == slug)
+    else {
+        return bad(&format!(
+            "Không có đợt lấy ý kiến mã {slug} / no campaign {slug}"
+        ));
+    };
+    match cmd {
+        RemindersCmd::Set { hours, off, .. } => {
+            let hours: Vec<i64> = if off { Vec::new() } else { hours };
+            if let Some(h) = hours.iter().find(|h| !(1..=MAX_HOURS).contains(*h)) {
+                return bad(&format!(
+                    "Số giờ phải từ 1 đến {MAX_HOURS}, không phải {h} / hours must be between 1 and {MAX_HOURS}, not {h}"
+                ));
+            }
+            store
+                .set_reminder_hours(c.id, &hours, &actor(), Utc::now())
+                .await?;
+        }
+        RemindersCmd::Show { .. } => {}
+    }
+    let set = store.reminder_hours(c.id).await?;
+    let hours = set.clone().unwrap_or_else(|| DEFAULT_HOURS.to_vec());
+    let list = if hours.is_empty() {
+        "không nhắc / none".to_owned()
+    } else {
+        hours
+            .iter()
+            .map(|h| format!("{h} giờ / hours"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "Đợt / campaign {}: nhắc trước khi hết hạn / reminds before the close: {list}{}",
+        c.slug,
+        if set.is_none() {
+            " (mặc định / default)"
+        } else {
+            ""
+        }
+    );
+    if let Some(p) = c.phase(crate::domain::PhaseKind::Collect) {
+        let local = p.ends_at.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
+        println!(
+            "Hạn góp ý / collection closes: {}",
+            local.format("%H:%M %d/%m/%Y")
+        );
+        let now = Utc::now();
+        let due_now = due(p.starts_at, p.ends_at, &hours, now);
+        if !due_now.is_empty() {
+            println!("Đến hạn nhắc / due now: {due_now:?} (gửi 07:00–21:00 / sent 07:00–21:00)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Who is acting, for the audit log: `cli:<os user>`.

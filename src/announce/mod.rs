@@ -22,3 +22,4 @@ pub mod cli;
 pub mod groups;
 pub mod limiter;
 pub mod outbox;
+pub mod reminders;

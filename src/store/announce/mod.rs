@@ -460,6 +460,42 @@ pub struct Transition {
     pub actor: String,
 }
 
+/// Who a reminder goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReminderKind {
+    /// The bound groups of the campaign's units.
+    Groups,
+    /// Residents who started (consented) but submitted nothing.
+    Residents,
+}
+
+impl ReminderKind {
+    /// The database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReminderKind::Groups => "groups",
+            ReminderKind::Residents => "residents",
+        }
+    }
+}
+
+/// A reminder to schedule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReminder {
+    /// The campaign.
+    pub campaign_id: i64,
+    /// Hours before the close of collection it is for.
+    pub hours_before: i64,
+    /// Who it goes to.
+    pub kind: ReminderKind,
+    /// The text.
+    pub text: String,
+    /// When it may go (never at night).
+    pub schedule: Schedule,
+    /// When its first delivery may go.
+    pub not_before: DateTime<Utc>,
+}
+
 /// A delivery a worker claimed: what to send where.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedDelivery {
@@ -669,6 +705,29 @@ pub trait AnnounceStore: Send + Sync {
     /// or every one when `units` is `None`.
     async fn notice_subscribers(&self, units: Option<&[String]>) -> StoreResult<Vec<i64>>;
 
+    /// The hours before the close of collection at which `campaign` reminds; `None` when no
+    /// official has set them (the default applies).
+    async fn reminder_hours(&self, campaign: i64) -> StoreResult<Option<Vec<i64>>>;
+
+    /// Sets them (audited as `reminder.settings` by `actor`).
+    async fn set_reminder_hours(
+        &self,
+        campaign: i64,
+        hours: &[i64],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Schedules one reminder as a broadcast written by gopy itself, in one transaction that
+    /// also records it as sent, so it goes at most once: to the campaign's bound groups, or to
+    /// the residents who consented but have submitted nothing and have not turned notices
+    /// off. Returns the broadcast's id, or `None` if this reminder was scheduled before.
+    async fn schedule_reminder(
+        &self,
+        reminder: &NewReminder,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<i64>>;
+
     /// Counts of a broadcast's deliveries.
     async fn delivery_counts(&self, broadcast: i64) -> StoreResult<DeliveryCounts>;
 
@@ -720,6 +779,7 @@ fn roles_text(roles: &[Role]) -> String {
 /// Reads stored roles back.
 fn parse_roles(s: &str) -> StoreResult<Vec<Role>> {
     s.split(',')
+        .filter(|r| !r.is_empty())
         .map(|r| Role::parse(r).ok_or_else(|| StoreError::Corrupt(format!("role {r}"))))
         .collect()
 }

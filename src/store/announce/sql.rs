@@ -169,7 +169,7 @@ macro_rules! announce_store {
             }
 
             async fn staff(&self) -> $crate::store::StoreResult<Vec<$crate::store::announce::StaffUser>> {
-                Ok(staff_where!(self.announce_read(), "TRUE"))
+                Ok(staff_where!(self.announce_read(), "name <> 'gopy-system'"))
             }
 
             async fn staff_by_name(&self, name: &str) -> $crate::store::StoreResult<Option<$crate::store::announce::StaffUser>> {
@@ -676,10 +676,10 @@ macro_rules! announce_store {
                     "UPDATE deliveries SET state = 'cancelled', error = 'resident opted out', \
                      lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
                      AND not_before <= $1 AND chat_group_id IS NULL AND (contact_id IS NULL \
-                     OR contact_id NOT IN (SELECT contact_id FROM resident_notices WHERE subscribed = $2))",
+                     OR contact_id IN (SELECT contact_id FROM resident_notices WHERE subscribed = $2))",
                 )
                 .bind(now)
-                .bind(true)
+                .bind(false)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -846,8 +846,11 @@ macro_rules! announce_store {
             }
 
             async fn notice_subscribers(&self, units: Option<&[String]>) -> $crate::store::StoreResult<Vec<i64>> {
+                // Only Telegram's private chats for now: the outbox sends through Telegram.
                 let all: Vec<(i64, Option<String>)> = sqlx::query_as(
-                    "SELECT contact_id, unit_code FROM resident_notices WHERE subscribed = $1 ORDER BY contact_id",
+                    "SELECT n.contact_id, n.unit_code FROM resident_notices n \
+                     JOIN contacts c ON c.id = n.contact_id \
+                     WHERE n.subscribed = $1 AND c.channel = 'telegram' ORDER BY n.contact_id",
                 )
                 .bind(true)
                 .fetch_all(self.announce_read())
@@ -860,6 +863,138 @@ macro_rules! announce_store {
                     })
                     .map(|(c, _)| c)
                     .collect())
+            }
+
+            async fn reminder_hours(&self, campaign: i64) -> $crate::store::StoreResult<Option<Vec<i64>>> {
+                let row: Option<sqlx::types::Json<Vec<i64>>> = sqlx::query_scalar(
+                    "SELECT hours_before FROM reminder_settings WHERE campaign_id = $1",
+                )
+                .bind(campaign)
+                .fetch_optional(self.announce_read())
+                .await?;
+                Ok(row.map(|h| h.0))
+            }
+
+            async fn set_reminder_hours(
+                &self,
+                campaign: i64,
+                hours: &[i64],
+                actor: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.announce_write().await?;
+                sqlx::query(
+                    "INSERT INTO reminder_settings (campaign_id, hours_before, updated_by, updated_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (campaign_id) DO UPDATE SET \
+                     hours_before = excluded.hours_before, updated_by = excluded.updated_by, \
+                     updated_at = excluded.updated_at",
+                )
+                .bind(campaign)
+                .bind(sqlx::types::Json(hours))
+                .bind(actor)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                audit_in!(tx, now, actor, "reminder.settings", serde_json::json!({
+                    "campaign": campaign, "hours_before": hours,
+                }));
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn schedule_reminder(
+                &self,
+                r: &$crate::store::announce::NewReminder,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<i64>> {
+                use $crate::store::announce::ReminderKind;
+                let mut tx = self.announce_write().await?;
+                let first = sqlx::query(
+                    "INSERT INTO reminders_sent (campaign_id, hours_before, kind, created_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(r.campaign_id)
+                .bind(r.hours_before)
+                .bind(r.kind.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if first == 0 {
+                    return Ok(None);
+                }
+                let audience = $crate::store::announce::Audience {
+                    residents: r.kind == ReminderKind::Residents,
+                    ..Default::default()
+                };
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO broadcasts (campaign_id, text, audience, schedule, state, revision, \
+                     created_by, created_at, updated_at) SELECT $1, $2, $3, $4, 'scheduled', 1, id, $5, $5 \
+                     FROM staff_users WHERE name = 'gopy-system' RETURNING id",
+                )
+                .bind(r.campaign_id)
+                .bind(&r.text)
+                .bind(sqlx::types::Json(&audience))
+                .bind(sqlx::types::Json(&r.schedule))
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query(
+                    "UPDATE reminders_sent SET broadcast_id = $1 WHERE campaign_id = $2 \
+                     AND hours_before = $3 AND kind = $4",
+                )
+                .bind(id)
+                .bind(r.campaign_id)
+                .bind(r.hours_before)
+                .bind(r.kind.as_str())
+                .execute(&mut *tx)
+                .await?;
+                let targets = match r.kind {
+                    ReminderKind::Groups => {
+                        sqlx::query(
+                            "INSERT INTO deliveries (broadcast_id, chat_group_id, state, not_before, updated_at) \
+                             SELECT $1, g.id, 'pending', $2, $3 FROM chat_groups g \
+                             WHERE g.state = 'bound' AND g.channel = 'telegram' AND g.unit_code IN \
+                             (SELECT unit_code FROM campaign_units WHERE campaign_id = $4)",
+                        )
+                        .bind(id)
+                        .bind(r.not_before)
+                        .bind(now)
+                        .bind(r.campaign_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                    }
+                    ReminderKind::Residents => {
+                        sqlx::query(
+                            "INSERT INTO deliveries (broadcast_id, contact_id, state, not_before, updated_at) \
+                             SELECT DISTINCT $1, k.contact_id, 'pending', $2, $3 FROM consents k \
+                             JOIN contacts c ON c.id = k.contact_id \
+                             WHERE k.campaign_id = $4 AND c.channel = 'telegram' \
+                             AND NOT EXISTS (SELECT 1 FROM opinions o WHERE o.contact_id = k.contact_id \
+                             AND o.campaign_id = $4 AND o.status = 'submitted') \
+                             AND NOT EXISTS (SELECT 1 FROM resident_notices n \
+                             WHERE n.contact_id = k.contact_id AND n.subscribed = $5)",
+                        )
+                        .bind(id)
+                        .bind(r.not_before)
+                        .bind(now)
+                        .bind(r.campaign_id)
+                        .bind(false)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                    }
+                };
+                audit_in!(tx, now, "system", "reminder.schedule", serde_json::json!({
+                    "broadcast": id, "campaign": r.campaign_id, "hours_before": r.hours_before,
+                    "kind": r.kind.as_str(), "targets": targets,
+                }));
+                if targets == 0 {
+                    finish_broadcast!(tx, now, id);
+                }
+                tx.commit().await?;
+                Ok(Some(id))
             }
 
             async fn delivery_counts(&self, broadcast: i64) -> $crate::store::StoreResult<$crate::store::announce::DeliveryCounts> {
