@@ -15,6 +15,8 @@
 //!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
 //! - `group.rs`: pure decisions about group posts (screening with flood control; what may be
 //!   done automatically after reports).
+//! - `card.rs`: the buttons on a moderator's card and whether a press may be carried out
+//!   (stale, double-tapped, out of scope, a staff author), pure.
 //! - `notice.rs`: what moderation says to authors, reporters and moderators (localised).
 //! - `scan.rs`: the shell that assesses a campaign's unscanned opinions and queues the
 //!   flagged ones ([`scan_campaign`]).
@@ -22,6 +24,7 @@
 //!   ([`Screener`]).
 //! - `cli.rs`: `gopy moderation …`.
 
+pub mod card;
 pub mod cli;
 mod detect;
 mod eval;

@@ -2420,12 +2420,12 @@ fn unban_member(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
     let chat = chat_id(p)?;
     let (user, _) = target_member(s, p, chat)?;
     let only_if_banned = p.bool("only_if_banned").unwrap_or(false);
-    if let Some(m) = s.members.get_mut(&(chat, user)) {
-        if m.status == "kicked" || !only_if_banned {
-            m.status = "left".to_owned();
-            m.until_date = 0;
-            m.permissions = None;
-        }
+    if let Some(m) = s.members.get_mut(&(chat, user))
+        && (m.status == "kicked" || !only_if_banned)
+    {
+        m.status = "left".to_owned();
+        m.until_date = 0;
+        m.permissions = None;
     }
     Ok(json!(true))
 }

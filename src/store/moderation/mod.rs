@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{StoreError, StoreResult};
-use crate::domain::{CampaignId, ContactId};
+use crate::domain::{CampaignId, ContactId, ContactKey, Locale};
 use crate::moderation::{
     Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
     Status, StoredMatch, Target, WatchTerm,
@@ -125,6 +125,27 @@ pub trait ModerationStore: Send + Sync {
     /// How moderation stands for each flagged opinion of the campaign.
     async fn opinion_moderation(&self, campaign: CampaignId)
     -> StoreResult<Vec<OpinionModeration>>;
+
+    /// The item about this opinion or post, if it was ever queued.
+    async fn item_for(&self, target: &Target) -> StoreResult<Option<Item>>;
+
+    /// The author's newest hidden (upheld) item that was not appealed yet: what `/appeal`
+    /// is about.
+    async fn appealable_item(&self, author: ContactId) -> StoreResult<Option<Item>>;
+
+    /// The channel, platform id and language of a contact (to act on a post's author and to
+    /// tell them); `None` once they erased themselves.
+    async fn contact_of(&self, contact: ContactId) -> StoreResult<Option<(ContactKey, Locale)>>;
+
+    /// Appends a line to the moderation log (and, when `audited`, to the audit log) for what
+    /// was done on a platform about an item: a post deleted, an author restricted or banned,
+    /// a restriction lifted, or an action the platform refused. Nothing else is changed.
+    async fn log_action(&self, entry: &LogEntry, audited: bool) -> StoreResult<()>;
+
+    /// An opinion was edited: its item (if any) goes back to the queue with the new text and
+    /// what matched in it, whatever was decided before (the decision was about other words).
+    /// Without an item it is queued as new. Returns the item's id.
+    async fn requeue(&self, item: &NewItem) -> StoreResult<i64>;
 }
 
 /// The columns of `moderation_items` that [`ItemRow`] reads.
@@ -609,6 +630,148 @@ macro_rules! moderation_store_impl {
                 .fetch_all(self.moderation_reader())
                 .await?;
                 rows.into_iter().map(opinion_moderation_from_row).collect()
+            }
+
+            async fn item_for(
+                &self,
+                target: &$crate::moderation::Target,
+            ) -> $crate::store::StoreResult<Option<$crate::moderation::Item>> {
+                use $crate::store::moderation::*;
+                let row: Option<ItemRow> = match target {
+                    $crate::moderation::Target::Opinion { opinion_id } => {
+                        let sql = format!(
+                            "SELECT {ITEM_COLUMNS} FROM moderation_items WHERE opinion_id = $1"
+                        );
+                        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                            .bind(opinion_id)
+                            .fetch_optional(self.moderation_reader())
+                            .await?
+                    }
+                    $crate::moderation::Target::GroupPost {
+                        channel,
+                        chat_id,
+                        message_id,
+                    } => {
+                        let sql = format!(
+                            "SELECT {ITEM_COLUMNS} FROM moderation_items \
+                             WHERE channel = $1 AND chat_id = $2 AND message_id = $3"
+                        );
+                        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                            .bind(channel.as_str())
+                            .bind(chat_id)
+                            .bind(message_id)
+                            .fetch_optional(self.moderation_reader())
+                            .await?
+                    }
+                };
+                row.map(item_from_row).transpose()
+            }
+
+            async fn appealable_item(
+                &self,
+                author: $crate::domain::ContactId,
+            ) -> $crate::store::StoreResult<Option<$crate::moderation::Item>> {
+                use $crate::store::moderation::*;
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM moderation_items WHERE author_contact_id = $1 \
+                     AND status = 'upheld' AND appealed_at IS NULL ORDER BY id DESC LIMIT 1"
+                );
+                let row: Option<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(author)
+                    .fetch_optional(self.moderation_reader())
+                    .await?;
+                row.map(item_from_row).transpose()
+            }
+
+            async fn contact_of(
+                &self,
+                contact: $crate::domain::ContactId,
+            ) -> $crate::store::StoreResult<
+                Option<($crate::domain::ContactKey, $crate::domain::Locale)>,
+            > {
+                let row: Option<(String, String, String)> = sqlx::query_as(
+                    "SELECT channel, external_id, locale FROM contacts WHERE id = $1",
+                )
+                .bind(contact)
+                .fetch_optional(self.moderation_reader())
+                .await?;
+                let Some((channel, external_id, locale)) = row else {
+                    return Ok(None);
+                };
+                let channel = $crate::domain::Channel::parse(&channel).ok_or_else(|| {
+                    $crate::store::StoreError::Corrupt(format!("contact channel {channel:?}"))
+                })?;
+                let locale = $crate::domain::Locale::parse(&locale).unwrap_or_default();
+                Ok(Some((
+                    $crate::domain::ContactKey {
+                        channel,
+                        external_id,
+                    },
+                    locale,
+                )))
+            }
+
+            async fn log_action(
+                &self,
+                entry: &$crate::moderation::LogEntry,
+                audited: bool,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.moderation_begin().await?;
+                self.moderation_logged(
+                    &mut tx,
+                    entry.at,
+                    &entry.actor,
+                    &entry.action,
+                    entry.item,
+                    &entry.detail,
+                    audited,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn requeue(
+                &self,
+                item: &$crate::moderation::NewItem,
+            ) -> $crate::store::StoreResult<i64> {
+                use $crate::store::moderation::*;
+                let mut tx = self.moderation_begin().await?;
+                if let Some(id) = self.insert_item(&mut tx, item).await? {
+                    tx.commit().await?;
+                    return Ok(id);
+                }
+                let binds = ItemBinds::of(item)?;
+                let $crate::moderation::Target::Opinion { opinion_id } = &item.target else {
+                    return Err($crate::store::StoreError::Corrupt(
+                        "only an opinion is queued again when edited".to_owned(),
+                    ));
+                };
+                let (id,): (i64,) = sqlx::query_as(
+                    "UPDATE moderation_items SET text = $2, categories = $3, score = $4, \
+                     matches = $5, source = $6, status = 'queued', decided_by = NULL, \
+                     decided_at = NULL, reason = NULL, previous_moderator = NULL, \
+                     appeal_text = NULL, appealed_at = NULL \
+                     WHERE opinion_id = $1 RETURNING id",
+                )
+                .bind(opinion_id)
+                .bind(&item.text)
+                .bind(&binds.categories)
+                .bind(i64::from(item.score))
+                .bind(&binds.matches)
+                .bind(item.source.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                let detail = serde_json::json!({
+                    "target": item.target,
+                    "categories": binds.categories,
+                    "score": item.score,
+                    "edited": true,
+                });
+                self.moderation_logged(&mut tx, item.at, "system", "requeued", Some(id), &detail, false)
+                    .await?;
+                tx.commit().await?;
+                Ok(id)
             }
         }
 
