@@ -14,8 +14,8 @@ use chrono::Duration;
 use common::{TestDb, gopy, now, sample_campaign, story};
 use gopy::domain::{Channel, ContactKey, Locale, OpinionSource, OpinionStatus};
 use gopy::moderation::{
-    Category, DEFAULT_THRESHOLD, Decision, Detector, Lexicon, NewItem, OpinionState, Source,
-    Status, Target, Verdict, scan_campaign,
+    Category, DEFAULT_THRESHOLD, Decision, Detector, Lexicon, NewItem, OpinionState, OpinionToScan,
+    Source, Status, Target, Verdict, rescreen_opinion, scan_campaign,
 };
 use gopy::store::{DecideOutcome, ItemFilter, NewOpinion, Report, Store};
 
@@ -44,6 +44,11 @@ story!(
     story_reports_queue_a_post_at_the_threshold,
     sqlite_reports_queue_a_post_at_the_threshold,
     postgres_reports_queue_a_post_at_the_threshold
+);
+story!(
+    story_an_edited_opinion_is_screened_again,
+    sqlite_an_edited_opinion_is_screened_again,
+    postgres_an_edited_opinion_is_screened_again
 );
 story!(
     story_erased_author_leaves_the_item_and_its_text,
@@ -739,4 +744,139 @@ fn moderation_check_highlights_what_matched() {
         .output()
         .expect("run gopy");
     assert!(out(&o).contains("not flagged"), "{}", out(&o));
+}
+
+/// An opinion kept by a moderator goes back to the queue when its author edits abuse into it
+/// (pending review again, with the new words); a clean edit changes nothing.
+async fn story_an_edited_opinion_is_screened_again(db: TestDb) {
+    let store = &db.store;
+    let (campaign, contact, ids) = opinions(store, "sua-lai", &["đ.m cái đường này"]).await;
+    assert_eq!(scan(store, campaign).await, 1);
+    let item = store.moderation_items(queued()).await.expect("queue")[0].clone();
+    store
+        .decide(&Decision {
+            item: item.id,
+            verdict: Verdict::Dismiss,
+            by: "minh".to_owned(),
+            reason: "bức xúc, không nhắm vào ai".to_owned(),
+            at: now(),
+        })
+        .await
+        .expect("decide")
+        .decided();
+    let edit = |text: &str| OpinionToScan {
+        opinion_id: ids[0],
+        author: Some(contact),
+        text: text.to_owned(),
+    };
+    let clean = rescreen_opinion(
+        store.as_ref(),
+        &detector(),
+        &edit("Đường hỏng, đề nghị sửa"),
+        now(),
+    )
+    .await
+    .expect("rescreen");
+    assert_eq!(clean, None, "a clean edit is not queued");
+    let mut tx = store.begin().await.expect("begin");
+    let abusive = "bọn cán bộ phường toàn lũ ăn hại, đm";
+    assert!(
+        tx.edit_opinion(contact, campaign, "GY-0", abusive, now())
+            .await
+            .expect("edit")
+    );
+    tx.commit().await.expect("commit");
+    let again = rescreen_opinion(store.as_ref(), &detector(), &edit(abusive), now())
+        .await
+        .expect("rescreen");
+    assert_eq!(again, Some(item.id), "the same item, back in the queue");
+    let requeued = store
+        .moderation_item(item.id)
+        .await
+        .expect("read")
+        .expect("item");
+    assert_eq!(requeued.status, Status::Queued);
+    assert_eq!(requeued.text, abusive);
+    assert_eq!(requeued.decision, None);
+    let states = store.opinion_moderation(campaign).await.expect("states");
+    assert_eq!(
+        states[0].state,
+        OpinionState::Pending,
+        "not counted until kept"
+    );
+    let log = store.moderation_log(10).await.expect("log");
+    assert_eq!(log[0].action, "requeued");
+    assert_eq!(log[0].item, Some(item.id));
+}
+
+/// `gopy opinions export` leaves out opinions pending review and counts hidden ones as
+/// excluded with their reason; what it held back is in the audit entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_leaves_out_pending_opinions_and_counts_hidden_ones_with_reason() {
+    let db = TestDb::sqlite().await;
+    let (campaign, _, _) = opinions(
+        &db.store,
+        "xuat",
+        &[
+            "Tôi không đồng ý với dự thảo, cần làm lại phần giao thông.",
+            "đ.m bọn cán bộ",
+            "lũ chó má ăn hại",
+        ],
+    )
+    .await;
+    assert_eq!(scan(&db.store, campaign).await, 2);
+    let first = db.store.moderation_items(queued()).await.expect("queue")[0].id;
+    db.store
+        .decide(&Decision {
+            item: first,
+            verdict: Verdict::Uphold,
+            by: "minh".to_owned(),
+            reason: "Lăng mạ".to_owned(),
+            at: now(),
+        })
+        .await
+        .expect("decide")
+        .decided();
+    let o = gopy(
+        &db.url,
+        &[
+            "opinions",
+            "export",
+            "--campaign",
+            "xuat",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let texts: Vec<&str> = v["opinions"]
+        .as_array()
+        .expect("opinions")
+        .iter()
+        .filter_map(|r| r["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Tôi không đồng ý với dự thảo, cần làm lại phần giao thông."]
+    );
+    assert_eq!(v["moderation"]["pending_review"], 1);
+    assert_eq!(v["moderation"]["excluded"][0]["reason"], "Lăng mạ");
+    assert!(out(&o).contains("1 pending review"), "{}", out(&o));
+    let o = gopy(
+        &db.url,
+        &[
+            "opinions",
+            "export",
+            "--campaign",
+            "xuat",
+            "--format",
+            "csv",
+        ],
+    );
+    let csv = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!csv.contains("cán bộ") && !csv.contains("chó"), "{csv}");
+    let audit = db.store.audit_log(1).await.expect("audit");
+    assert_eq!(audit[0].detail["pending_review"], 1);
+    assert_eq!(audit[0].detail["excluded"], 1);
 }

@@ -44,5 +44,5 @@ pub use queue::{
     Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
     Status, StoredMatch, Target, Verdict, WatchTerm,
 };
-pub use scan::{ScanReport, scan_campaign, screen_opinion, with_watch_list};
+pub use scan::{ScanReport, rescreen_opinion, scan_campaign, screen_opinion, with_watch_list};
 pub use screen::{ScreenTask, Screener, screener};
