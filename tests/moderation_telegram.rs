@@ -42,6 +42,12 @@ story!(
     postgres_a_bot_that_may_not_delete_hides_in_gopy_only_and_says_so
 );
 
+story!(
+    story_flagged_opinions_reach_moderators_and_their_authors_are_told_when_hidden,
+    sqlite_flagged_opinions_reach_moderators_and_their_authors_are_told_when_hidden,
+    postgres_flagged_opinions_reach_moderators_and_their_authors_are_told_when_hidden
+);
+
 /// gopy running against a fake Telegram until dropped.
 struct Running {
     fake: Arc<FakeTelegram>,
@@ -597,5 +603,128 @@ async fn story_a_bot_that_may_not_delete_hides_in_gopy_only_and_says_so(db: Test
             .iter()
             .any(|t| t.contains("3 / 3"))
     );
+    gopy.stop().await;
+}
+
+async fn story_flagged_opinions_reach_moderators_and_their_authors_are_told_when_hidden(
+    db: TestDb,
+) {
+    use gopy::domain::{ContactKey, Locale, OpinionSource};
+    use gopy::moderation::{DEFAULT_THRESHOLD, Decision, Detector, Lexicon, Verdict};
+    use gopy::store::NewOpinion;
+
+    let store = db.store.clone();
+    let campaign = store
+        .insert_campaign(&sample_campaign("bk-2026", now()))
+        .await
+        .expect("campaign");
+    // An gave two abusive opinions while gopy was not screening; the scan queues them.
+    let an = Resident::new(7001, "An");
+    let mut tx = store.begin().await.expect("begin");
+    let key = ContactKey {
+        channel: Channel::Telegram,
+        external_id: an.id.to_string(),
+    };
+    let contact = tx.contact(&key, Locale::Vi).await.expect("contact").id;
+    for (i, text) in ["đ.m bọn cán bộ phường", "lũ chó má ăn hại"]
+        .iter()
+        .enumerate()
+    {
+        tx.insert_opinion(&NewOpinion {
+            reference: format!("AB{i}CDE"),
+            campaign_id: campaign,
+            contact_id: Some(contact),
+            topic: "do-thi".to_owned(),
+            section: None,
+            unit: Some("TDP-1".to_owned()),
+            target_group: None,
+            channel: Channel::Telegram,
+            source: OpinionSource::Chat,
+            anonymous: true,
+            text: (*text).to_owned(),
+            created_at: now(),
+        })
+        .await
+        .expect("opinion");
+    }
+    tx.commit().await.expect("commit");
+    let detector = Detector::new(Lexicon::built_in().expect("lists"), DEFAULT_THRESHOLD);
+    let scanned = gopy::moderation::scan_campaign(store.as_ref(), &detector, campaign, now())
+        .await
+        .expect("scan");
+    assert_eq!(scanned.queued, 2);
+
+    let gopy = Running::start(&db.url).await;
+    let minh = Resident::new(8001, "Minh");
+    staff(
+        &store,
+        &gopy.fake,
+        &minh,
+        "minh",
+        vec![Role::Moderator],
+        Some("TDP-1"),
+    )
+    .await;
+    // A moderator of another unit does not see TDP-1's opinions.
+    let tu = Resident::new(8003, "Tú");
+    staff(
+        &store,
+        &gopy.fake,
+        &tu,
+        "tu",
+        vec![Role::Moderator],
+        Some("TDP-2"),
+    )
+    .await;
+    gopy.fake.add_chat(an.chat_json());
+
+    // Each queued opinion reaches Minh once, as a card with its reference.
+    let cards = gopy.fake.wait_messages(minh.id, 2).await;
+    assert!(cards[0].visible.contains("AB0CDE"), "{}", cards[0].visible);
+    assert!(cards[1].visible.contains("AB1CDE"), "{}", cards[1].visible);
+    let labels: Vec<String> = cards[0].buttons().into_iter().map(|b| b.text).collect();
+    assert_eq!(
+        labels,
+        ["Giữ lại", "Ẩn", "Bỏ qua"],
+        "no group, no restriction or ban"
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(gopy.fake.messages_to(minh.id).len(), 2, "no card twice");
+    assert!(gopy.fake.texts_to(tu.id).is_empty());
+
+    // Minh hides the second one: An is told which opinion, why, and how to appeal.
+    let said = gopy.press(&minh, "Ẩn").await;
+    assert!(said.contains("Đã ghi nhận"), "{said}");
+    let told = gopy.fake.wait_messages(an.id, 1).await;
+    assert!(told[0].visible.contains("AB1CDE"), "{}", told[0].visible);
+    assert!(told[0].visible.contains("/appeal"), "{}", told[0].visible);
+
+    // An official hides the first from the command line: the running bot tells An too.
+    let first = store
+        .item_for(&Target::Opinion {
+            opinion_id: store.campaign_opinions(campaign).await.expect("opinions")[0].id,
+        })
+        .await
+        .expect("read")
+        .expect("queued");
+    store
+        .decide(&Decision {
+            item: first.id,
+            verdict: Verdict::Uphold,
+            by: "cli:tester".to_owned(),
+            reason: "Lăng mạ cán bộ".to_owned(),
+            at: now(),
+        })
+        .await
+        .expect("decided");
+    let told = gopy.fake.wait_messages(an.id, 2).await;
+    assert!(told[1].visible.contains("AB0CDE"), "{}", told[1].visible);
+    assert!(
+        told[1].visible.contains("Lăng mạ cán bộ"),
+        "{}",
+        told[1].visible
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(gopy.fake.messages_to(an.id).len(), 2, "each notice once");
     gopy.stop().await;
 }

@@ -82,3 +82,5 @@ mod-flag-already = This message is already in the moderation queue (item #{ $id 
 
 mod-reason-reports = reported by several residents
 mod-reason-default = a breach of the group's rules
+
+mod-card-opinion = Opinion <b>{ $reference }</b>.

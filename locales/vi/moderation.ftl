@@ -95,3 +95,6 @@ mod-flag-already = Tin này đã có trong hàng chờ kiểm duyệt (mục #{ 
 ## Lý do ẩn khi không có nhóm vi phạm nào do hệ thống phát hiện.
 mod-reason-reports = nhiều người dân báo cáo vi phạm
 mod-reason-default = vi phạm quy định của nhóm
+
+## Dòng đầu thẻ của một ý kiến bị gắn cờ. $reference: mã ý kiến.
+mod-card-opinion = Ý kiến góp ý mã <b>{ $reference }</b>.

@@ -184,25 +184,42 @@ impl TelegramBot {
                 crate::announce::outbox::Outbox::new(store, Arc::new(sender), name, settings);
             tokio::spawn(worker.run(shutdown.clone()))
         });
+        let out = Outbound {
+            bot: bot.clone(),
+            l10n: self.l10n,
+            token,
+        };
+        let moderation = self.moderation.map(|d| {
+            Arc::new(moderation::Moderation::new(
+                d,
+                crate::moderation::group::GroupSettings::from_env(),
+            ))
+        });
+        // Moderation's notices and cards go out beside the poller and stop with it.
+        let deliveries = match (self.handler.store(), &moderation) {
+            (Some(store), Some(m)) => Some(tokio::spawn(moderation::deliver(
+                out.clone(),
+                store,
+                m.clone(),
+                shutdown.clone(),
+            ))),
+            _ => None,
+        };
         let polled = Poller {
-            out: Outbound {
-                bot: bot.clone(),
-                l10n: self.l10n,
-                token,
-            },
+            out,
             bot,
             handler: self.handler,
             username,
             shutdown,
-            moderation: self.moderation.map(|d| {
-                Arc::new(moderation::Moderation::new(
-                    d,
-                    crate::moderation::group::GroupSettings::from_env(),
-                ))
-            }),
+            moderation,
         }
         .run()
         .await;
+        if let Some(task) = deliveries
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the moderation delivery task panicked");
+        }
         if let Some(worker) = outbox
             && let Err(e) = worker.await
         {

@@ -468,11 +468,12 @@ async fn is_staff(ctx: &Ctx<'_>, chat: ChatId, user: u64) -> StoreResult<bool> {
     }
 }
 
-/// The staff user's roles allow moderating, and the group lies within their unit.
-fn presser(staff: &StaffUser, group: Option<&ChatGroup>, tree: &UnitTree) -> Presser {
+/// The staff user's roles allow moderating, and the item's unit (its group's, or its
+/// opinion's) lies within theirs.
+fn presser(staff: &StaffUser, unit: Option<&str>, tree: &UnitTree) -> Presser {
     let admin = staff.has(Role::Admin);
     let in_scope = admin
-        || match (&staff.unit, group.and_then(|g| g.unit.as_deref())) {
+        || match (&staff.unit, unit) {
             (None, _) => true,
             (Some(scope), Some(unit)) => tree.is_within(unit, scope),
             (Some(_), None) => false,
@@ -482,6 +483,22 @@ fn presser(staff: &StaffUser, group: Option<&ChatGroup>, tree: &UnitTree) -> Pre
         moderator: admin || staff.has(Role::Moderator),
         admin,
         in_scope,
+    }
+}
+
+/// The unit an item belongs to: its group's, or its opinion's.
+async fn unit_of(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    group: Option<&ChatGroup>,
+) -> StoreResult<Option<String>> {
+    match &item.target {
+        Target::GroupPost { .. } => Ok(group.and_then(|g| g.unit.clone())),
+        Target::Opinion { opinion_id } => Ok(ctx
+            .store
+            .opinion_facts(*opinion_id)
+            .await?
+            .and_then(|(_, unit)| unit)),
     }
 }
 
@@ -508,6 +525,7 @@ async fn send_cards(
         return Ok(());
     };
     let tree = UnitTree::new(ctx.store.unit_nodes().await?);
+    let unit = unit_of(ctx, &item, group).await?;
     let moderators: Vec<(StaffUser, i64)> = ctx
         .store
         .staff()
@@ -515,7 +533,7 @@ async fn send_cards(
         .into_iter()
         .filter_map(|s| {
             let chat = s.telegram_user_id?;
-            let p = presser(&s, group, &tree);
+            let p = presser(&s, unit.as_deref(), &tree);
             let ok = p.moderator
                 && p.in_scope
                 && item.previous_moderator.as_deref() != Some(s.name.as_str());
@@ -523,20 +541,47 @@ async fn send_cards(
         })
         .collect();
     if moderators.is_empty() {
-        tracing::warn!(
+        tracing::debug!(
             item = id,
             "no moderator with a linked Telegram account looks after this item's unit; it waits in `gopy moderation queue`"
         );
         return Ok(());
     }
+    let reference = match &item.target {
+        Target::Opinion { opinion_id } => ctx
+            .store
+            .opinion_facts(*opinion_id)
+            .await?
+            .map(|(reference, _)| reference),
+        Target::GroupPost { .. } => None,
+    };
     let prior = match item.author {
         Some(a) => (ctx.store.author_flags(a).await? - 1).max(0),
         None => 0,
     };
+    let mut notes = notes;
+    if let Some(reference) = reference {
+        notes.insert(0, Msg::new("mod-card-opinion").text("reference", reference));
+    }
     let reply = card(ctx, &item, group, author, prior, &notes);
     let rendered = ctx.out.l10n.reply(&reply, Markup::TelegramHtml, true);
     let markup = keyboard(&rendered.buttons);
+    let round = i64::from(round_of(&item));
     for (_, chat) in moderators {
+        // At most one card per moderator per round, across processes and restarts.
+        if !ctx
+            .store
+            .claim_card(
+                item.id,
+                round,
+                Channel::Telegram,
+                &chat.to_string(),
+                Utc::now(),
+            )
+            .await?
+        {
+            continue;
+        }
         ctx.out
             .send(ChatId(chat), rendered.text.clone(), markup.clone(), None)
             .await;
@@ -757,7 +802,7 @@ async fn flag_post(
         .staff_by_telegram(i64::try_from(from.id).unwrap_or_default())
         .await?;
     let Some(staff) = staff.filter(|s| {
-        let p = presser(s, Some(group), &tree);
+        let p = presser(s, group.unit.as_deref(), &tree);
         p.moderator && p.in_scope
     }) else {
         answer_in_group(
@@ -971,7 +1016,8 @@ async fn press(
     };
     let group = group_of(ctx, &item).await?;
     let tree = UnitTree::new(ctx.store.unit_nodes().await?);
-    let who = presser(&staff, group.as_ref(), &tree);
+    let unit = unit_of(ctx, &item, group.as_ref()).await?;
+    let who = presser(&staff, unit.as_deref(), &tree);
     let author = author_telegram_id(ctx, &item).await?;
     let staff_author = match (press.action.verdict(), &group, author) {
         (Verdict::Uphold, Some(g), Some((id, _))) => is_staff(ctx, chat_of(g), id).await?,
@@ -1032,18 +1078,7 @@ async fn press(
         let message = MessageId(message_id.parse().unwrap_or_default());
         results = platform(ctx, &staff.name, &item, press.action, chat, message, author).await?;
     }
-    if verdict == Verdict::Uphold
-        && let Some((id, author_locale)) = author
-    {
-        let why = reason(ctx, author_locale, &item);
-        let note = match (&group, &item.target) {
-            (Some(g), _) => notice::post_hidden(author_locale, &g.title, &why),
-            (None, _) => notice::opinion_hidden(author_locale, &format!("#{}", item.id), &why),
-        };
-        ctx.out
-            .send_replies(ChatId(i64::try_from(id).unwrap_or_default()), &[note])
-            .await;
-    }
+    // The author's notice of a hide was written with the decision; `deliver` sends it.
     let action = Msg::new("mod-action").text("action", press.action.log_name());
     let action_text = ctx.out.l10n.msg(Locale::Vi, &action, Markup::Plain);
     if let Some((chat, message)) = card_at {
@@ -1233,6 +1268,77 @@ async fn appeal(ctx: &Ctx<'_>, from: &Person, text: &str) -> StoreResult<()> {
     if let Some(item) = received {
         let group = group_of(ctx, &item).await?;
         send_cards(ctx, item.id, group.as_ref(), Some(&from.name), Vec::new()).await?;
+    }
+    Ok(())
+}
+
+/// How often the delivery loop looks for notices and cards to send.
+const DELIVERY_PAUSE: Duration = Duration::from_secs(1);
+
+/// How long an item waits before the delivery loop sends its cards: the path that queued it
+/// sends them at once, with what it knows (report counts, an automatic hide).
+const CARD_GRACE: chrono::Duration = chrono::Duration::seconds(3);
+
+/// Runs until shutdown, beside the polling loop: sends the notices owed to authors whose
+/// opinion or post was hidden (by a button or by `gopy moderation decide`), and the cards of
+/// queued items no moderator got yet (opinions screened in the background, items queued by
+/// the CLI or while the bot was down). Each notice and card is taken before it is sent, so
+/// none goes twice.
+pub(super) async fn deliver(
+    out: Outbound,
+    store: Arc<dyn Store>,
+    moderation: Arc<Moderation>,
+    shutdown: CancellationToken,
+) {
+    let ctx = Ctx {
+        out: &out,
+        store,
+        moderation: &moderation,
+    };
+    let mut failing = false;
+    loop {
+        match deliver_once(&ctx).await {
+            Ok(()) if failing => {
+                failing = false;
+                tracing::info!("moderation notices and cards are delivered again");
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !failing {
+                    tracing::warn!(error = %e, "cannot deliver moderation notices and cards right now; retrying");
+                }
+                failing = true;
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(DELIVERY_PAUSE) => {}
+        }
+    }
+}
+
+async fn deliver_once(ctx: &Ctx<'_>) -> StoreResult<()> {
+    for n in ctx.store.unsent_notices(Channel::Telegram, 20).await? {
+        if !ctx.store.take_notice(n.id, Utc::now()).await? {
+            continue;
+        }
+        let reply = match (&n.group_title, &n.opinion_reference) {
+            (Some(group), _) => notice::post_hidden(n.locale, group, &n.reason),
+            (None, Some(reference)) => notice::opinion_hidden(n.locale, reference, &n.reason),
+            (None, None) => continue,
+        };
+        let Ok(chat) = n.external_id.parse::<i64>() else {
+            continue;
+        };
+        ctx.out.send_replies(ChatId(chat), &[reply]).await;
+    }
+    for item in ctx
+        .store
+        .uncarded_items(Utc::now() - CARD_GRACE, 20)
+        .await?
+    {
+        let group = group_of(ctx, &item).await?;
+        send_cards(ctx, item.id, group.as_ref(), None, Vec::new()).await?;
     }
     Ok(())
 }

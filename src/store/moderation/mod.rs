@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{StoreError, StoreResult};
-use crate::domain::{CampaignId, ContactId, ContactKey, Locale};
+use crate::domain::{CampaignId, Channel, ContactId, ContactKey, Locale};
 use crate::moderation::{
     Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
     Status, StoredMatch, Target, WatchTerm,
@@ -68,6 +68,25 @@ pub struct ReportOutcome {
     pub reports: i64,
     /// The item queued by this report (the one that reached the threshold), if any.
     pub queued: Option<i64>,
+}
+
+/// A notice owed to an author whose opinion or post was hidden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingNotice {
+    /// The notice.
+    pub id: i64,
+    /// The item it is about.
+    pub item: i64,
+    /// The author's platform id (their private chat on Telegram).
+    pub external_id: String,
+    /// The language they read.
+    pub locale: Locale,
+    /// Why it was hidden.
+    pub reason: String,
+    /// The opinion's reference, for an opinion.
+    pub opinion_reference: Option<String>,
+    /// The group's title, for a group post.
+    pub group_title: Option<String>,
 }
 
 /// The moderation part of the store. A supertrait of [`super::Store`].
@@ -146,6 +165,32 @@ pub trait ModerationStore: Send + Sync {
     /// what matched in it, whatever was decided before (the decision was about other words).
     /// Without an item it is queued as new. Returns the item's id.
     async fn requeue(&self, item: &NewItem) -> StoreResult<i64>;
+
+    /// An opinion's reference and unit (what a moderator's card shows, and whose moderators
+    /// get it).
+    async fn opinion_facts(&self, opinion: i64) -> StoreResult<Option<(String, Option<String>)>>;
+
+    /// Queued items no card was sent for in their round (round 1 after an appeal) that were
+    /// queued or appealed before `before`, oldest first.
+    async fn uncarded_items(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Item>>;
+
+    /// Claims the card of an item's round for a moderator's chat; `false` when it was sent
+    /// (or is being sent) already. Written before sending: at most one card each.
+    async fn claim_card(
+        &self,
+        item: i64,
+        round: i64,
+        channel: Channel,
+        chat: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Notices owed to authors on this channel, oldest first.
+    async fn unsent_notices(&self, channel: Channel, limit: i64)
+    -> StoreResult<Vec<PendingNotice>>;
+
+    /// Takes a notice for sending; `false` when another sender took it.
+    async fn take_notice(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
 }
 
 /// The columns of `moderation_items` that [`ItemRow`] reads.
@@ -393,6 +438,22 @@ macro_rules! moderation_store_impl {
                     });
                 };
                 let decided = item_from_row(row)?;
+                // The author is owed a notice of a hide, written with the decision.
+                if let (true, Some(author)) = (
+                    decided.status == $crate::moderation::Status::Upheld,
+                    decided.author,
+                ) {
+                    sqlx::query(
+                        "INSERT INTO moderation_notices (item_id, contact_id, reason, created_at) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(d.item)
+                    .bind(author)
+                    .bind(&d.reason)
+                    .bind(d.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let action = decided.status.as_str();
                 let detail = serde_json::json!({
                     "item": d.item,
@@ -772,6 +833,126 @@ macro_rules! moderation_store_impl {
                     .await?;
                 tx.commit().await?;
                 Ok(id)
+            }
+
+            async fn opinion_facts(
+                &self,
+                opinion: i64,
+            ) -> $crate::store::StoreResult<Option<(String, Option<String>)>> {
+                Ok(sqlx::query_as(
+                    "SELECT reference, unit_code FROM opinions WHERE id = $1",
+                )
+                .bind(opinion)
+                .fetch_optional(self.moderation_reader())
+                .await?)
+            }
+
+            async fn uncarded_items(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::moderation::Item>> {
+                use $crate::store::moderation::*;
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM moderation_items m WHERE status = 'queued' \
+                     AND COALESCE(appealed_at, created_at) < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM moderation_cards c WHERE c.item_id = m.id \
+                       AND c.round = CASE WHEN m.appealed_at IS NULL THEN 0 ELSE 1 END) \
+                     ORDER BY id LIMIT $2"
+                );
+                let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(before)
+                    .bind(limit)
+                    .fetch_all(self.moderation_reader())
+                    .await?;
+                rows.into_iter().map(item_from_row).collect()
+            }
+
+            async fn claim_card(
+                &self,
+                item: i64,
+                round: i64,
+                channel: $crate::domain::Channel,
+                chat: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.moderation_begin().await?;
+                let claimed = sqlx::query(
+                    "INSERT INTO moderation_cards (item_id, round, channel, chat_id, sent_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(item)
+                .bind(round)
+                .bind(channel.as_str())
+                .bind(chat)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                tx.commit().await?;
+                Ok(claimed)
+            }
+
+            async fn unsent_notices(
+                &self,
+                channel: $crate::domain::Channel,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::moderation::PendingNotice>> {
+                let rows: Vec<(i64, i64, String, String, String, Option<String>, Option<String>)> =
+                    sqlx::query_as(
+                        "SELECT n.id, n.item_id, c.external_id, c.locale, n.reason, \
+                         o.reference, g.title \
+                         FROM moderation_notices n \
+                         JOIN contacts c ON c.id = n.contact_id \
+                         JOIN moderation_items m ON m.id = n.item_id \
+                         LEFT JOIN opinions o ON o.id = m.opinion_id \
+                         LEFT JOIN chat_groups g ON g.channel = m.channel \
+                           AND g.external_id = m.chat_id \
+                         WHERE n.sent_at IS NULL AND c.channel = $1 \
+                         ORDER BY n.id LIMIT $2",
+                    )
+                    .bind(channel.as_str())
+                    .bind(limit)
+                    .fetch_all(self.moderation_reader())
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(id, item, external_id, locale, reason, opinion_reference, group_title)| {
+                            $crate::store::moderation::PendingNotice {
+                                id,
+                                item,
+                                external_id,
+                                locale: $crate::domain::Locale::parse(&locale)
+                                    .unwrap_or_default(),
+                                reason,
+                                opinion_reference,
+                                group_title,
+                            }
+                        },
+                    )
+                    .collect())
+            }
+
+            async fn take_notice(
+                &self,
+                id: i64,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.moderation_begin().await?;
+                let taken = sqlx::query(
+                    "UPDATE moderation_notices SET sent_at = $2 \
+                     WHERE id = $1 AND sent_at IS NULL",
+                )
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                tx.commit().await?;
+                Ok(taken)
             }
         }
 

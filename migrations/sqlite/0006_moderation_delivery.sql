@@ -1,0 +1,28 @@
+-- Moderation's messages, so that none is lost or sent twice across restarts: the cards sent
+-- to moderators for each queued item (one per moderator per round; round 1 after an appeal)
+-- and the notices owed to authors whose opinion or post was hidden (written with the
+-- decision, in the same transaction, whichever way it was made: a button or the CLI).
+
+CREATE TABLE moderation_cards (
+    id         INTEGER PRIMARY KEY,
+    item_id    INTEGER NOT NULL REFERENCES moderation_items (id),
+    round      INTEGER NOT NULL,
+    channel    TEXT NOT NULL,
+    -- The moderator's private chat. The row is written before the card is sent: at most
+    -- once per moderator per round.
+    chat_id    TEXT NOT NULL,
+    sent_at    TEXT NOT NULL,
+    UNIQUE (item_id, round, channel, chat_id)
+) STRICT;
+
+CREATE TABLE moderation_notices (
+    id         INTEGER PRIMARY KEY,
+    item_id    INTEGER NOT NULL REFERENCES moderation_items (id),
+    contact_id INTEGER REFERENCES contacts (id) ON DELETE CASCADE,
+    -- The reason as the moderator gave it (the item's reason may change with a later decision).
+    reason     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    -- Set when a sender took it (at most once: a crash while sending loses the notice).
+    sent_at    TEXT
+) STRICT;
+CREATE INDEX moderation_notices_unsent ON moderation_notices (id) WHERE sent_at IS NULL;
