@@ -43,6 +43,11 @@ story!(
 );
 
 story!(
+    story_an_admin_bot_without_the_delete_right_restricts_bans_and_lifts_both,
+    sqlite_an_admin_bot_without_the_delete_right_restricts_bans_and_lifts_both,
+    postgres_an_admin_bot_without_the_delete_right_restricts_bans_and_lifts_both
+);
+story!(
     story_flagged_opinions_reach_moderators_and_their_authors_are_told_when_hidden,
     sqlite_flagged_opinions_reach_moderators_and_their_authors_are_told_when_hidden,
     postgres_flagged_opinions_reach_moderators_and_their_authors_are_told_when_hidden
@@ -237,11 +242,11 @@ async fn story_an_admin_bot_hides_restricts_undoes_and_an_appeal_goes_to_another
     gopy.fake.add_chat(an.chat_json());
 
     // An ordinary post is left alone; an abusive one reaches both moderators of TDP-1.
-    gopy.handled(
+    let ordinary =
         gopy.fake
-            .group_text_update(&an, &group, "Mai họp tổ dân phố lúc 19h nhé cả nhà"),
-    )
-    .await;
+            .group_text_update(&an, &group, "Mai họp tổ dân phố lúc 19h nhé cả nhà");
+    let ordinary_id = last_post(&ordinary);
+    gopy.handled(ordinary).await;
     assert!(gopy.fake.texts_to(minh.id).is_empty());
     let abusive = gopy
         .fake
@@ -365,8 +370,37 @@ async fn story_an_admin_bot_hides_restricts_undoes_and_an_appeal_goes_to_another
     let told = gopy.fake.wait_messages(an.id, 4).await;
     assert!(told[3].visible.contains("chỉ được khiếu nại một lần"));
 
-    // Minh keeps it after the appeal: dismissed; every step is in the log.
-    let said = gopy.press(&minh, "Giữ lại").await;
+    // A post that passed, edited into abuse, is screened again and queued.
+    let minh_before = gopy.fake.messages_to(minh.id).len();
+    gopy.handled(gopy.fake.group_edited_update(
+        &an,
+        &group,
+        ordinary_id,
+        "Mai họp tổ, đm đứa nào không đến",
+    ))
+    .await;
+    let cards = gopy.fake.wait_messages(minh.id, minh_before + 1).await;
+    assert!(
+        cards.last().expect("card").visible.contains("[[đm]]"),
+        "{}",
+        cards.last().expect("card").visible
+    );
+    assert_eq!(
+        item_of(&store, &group, ordinary_id).await.text,
+        "Mai họp tổ, đm đứa nào không đến"
+    );
+
+    // Minh keeps the appealed one: dismissed; every step is in the log.
+    let appeal_card = gopy
+        .fake
+        .messages_to(minh.id)
+        .into_iter()
+        .find(|m| m.visible.contains("xin gỡ hạn chế"))
+        .expect("the appeal card")
+        .message_id;
+    let said = gopy
+        .press_data(&minh, appeal_card, &format!("mod:{}:1:k", appealed.id))
+        .await;
     assert!(said.contains("Đã ghi nhận"), "{said}");
     assert_eq!(
         item_of(&store, &group, second).await.status,
@@ -726,5 +760,110 @@ async fn story_flagged_opinions_reach_moderators_and_their_authors_are_told_when
     );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(gopy.fake.messages_to(an.id).len(), 2, "each notice once");
+    gopy.stop().await;
+}
+
+async fn story_an_admin_bot_without_the_delete_right_restricts_bans_and_lifts_both(db: TestDb) {
+    let store = db.store.clone();
+    db.store
+        .insert_campaign(&sample_campaign("bk-2026", now()))
+        .await
+        .expect("campaign");
+    let gopy = Running::start(&db.url).await;
+    let group = Group {
+        id: -100_4002,
+        title: "Tổ dân phố 1 (mở rộng)".to_owned(),
+        supergroup: true,
+    };
+    let owner = Resident::new(9000, "Chủ nhóm");
+    gopy.handled(gopy.fake.my_chat_member_update(&owner, &group))
+        .await;
+    gopy.handled(gopy.fake.bot_promoted_update(&owner, &group, false, true))
+        .await;
+    let g = store
+        .group_by_external(Channel::Telegram, &group.id.to_string())
+        .await
+        .expect("read")
+        .expect("registered");
+    store
+        .bind_group(g.id, Some("TDP-1"), "cli:tester", None, now())
+        .await
+        .expect("bound");
+    let minh = Resident::new(8001, "Minh");
+    staff(
+        &store,
+        &gopy.fake,
+        &minh,
+        "minh",
+        vec![Role::Moderator],
+        Some("TDP-1"),
+    )
+    .await;
+    let an = Resident::new(7001, "An");
+
+    // Restrict: the post stays (no right to delete), the author is restricted; undo lifts it.
+    let post = gopy
+        .fake
+        .group_text_update(&an, &group, "đm bọn mày toàn lũ ăn hại");
+    let first = last_post(&post);
+    gopy.handled(post).await;
+    gopy.fake.wait_messages(minh.id, 1).await;
+    gopy.press(&minh, "Hạn chế").await;
+    assert_eq!(gopy.fake.post_deleted(group.id, first), Some(false));
+    assert_eq!(
+        gopy.fake.member(group.id, an.id).map(|m| m.status),
+        Some("restricted".to_owned())
+    );
+    let card = gopy.fake.messages_to(minh.id).remove(0);
+    assert!(
+        card.visible.contains("Telegram không cho xóa tin"),
+        "{}",
+        card.visible
+    );
+    assert!(
+        card.visible.contains("Đã hạn chế người đăng"),
+        "{}",
+        card.visible
+    );
+    gopy.press(&minh, "Hoàn tác").await;
+    assert_eq!(
+        gopy.fake.member(group.id, an.id).map(|m| m.status),
+        Some("member".to_owned())
+    );
+    let card = gopy.fake.messages_to(minh.id).remove(0);
+    assert!(card.visible.contains("Đã bỏ hạn chế"), "{}", card.visible);
+    assert!(card.buttons().is_empty(), "nothing more to press");
+
+    // Ban, then undo: the author may join again.
+    let post = gopy
+        .fake
+        .group_text_update(&an, &group, "thằng chó chủ tịch phường");
+    gopy.handled(post).await;
+    gopy.fake.wait_messages(minh.id, 2).await;
+    gopy.press(&minh, "Cấm khỏi nhóm").await;
+    assert_eq!(
+        gopy.fake.member(group.id, an.id).map(|m| m.status),
+        Some("kicked".to_owned())
+    );
+    gopy.press(&minh, "Hoàn tác").await;
+    assert_eq!(
+        gopy.fake.member(group.id, an.id).map(|m| m.status),
+        Some("left".to_owned())
+    );
+    let actions: Vec<String> = store
+        .moderation_log(50)
+        .await
+        .expect("log")
+        .into_iter()
+        .map(|l| l.action)
+        .collect();
+    for want in [
+        "telegram.restrict",
+        "telegram.unrestrict",
+        "telegram.ban",
+        "telegram.unban",
+    ] {
+        assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
+    }
     gopy.stop().await;
 }

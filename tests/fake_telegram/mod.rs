@@ -2246,6 +2246,29 @@ impl FakeTelegram {
         json!({"update_id": self.next_update_id(), "message": msg})
     }
 
+    /// A person edits their earlier post in a group (the fake keeps the new text).
+    pub fn group_edited_update(
+        &self,
+        from: &Resident,
+        group: &Group,
+        message_id: i64,
+        text: &str,
+    ) -> Value {
+        let mut msg = json!({
+            "message_id": message_id,
+            "from": from.user_json(),
+            "chat": group.chat_json(),
+            "date": unix_now() - 60,
+            "edit_date": unix_now(),
+            "text": text,
+        });
+        if let Some(p) = self.inner.lock().posts.get_mut(&(group.id, message_id)) {
+            p.message["text"] = json!(text);
+            msg["date"] = p.message["date"].clone();
+        }
+        json!({"update_id": self.next_update_id(), "edited_message": msg})
+    }
+
     /// Waits until a person's post in a group is deleted.
     pub async fn wait_post_deleted(&self, chat: i64, message_id: i64) {
         self.wait_for(&format!("post {message_id} in {chat} deleted"), |f| {

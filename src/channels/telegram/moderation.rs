@@ -90,6 +90,9 @@ pub(super) enum ModEvent {
         text: String,
         /// Whether it was forwarded from elsewhere.
         forwarded: bool,
+        /// Whether this is an edit of an earlier post (screened again; not counted as one
+        /// more post for flood control).
+        edited: bool,
         /// When.
         at: DateTime<Utc>,
     },
@@ -161,6 +164,34 @@ pub(super) fn route(update: &Update, bot_username: &str) -> Option<(&'static str
             ))
         }
         UpdateKind::Message(msg) => message(msg, bot_username),
+        // A post edited into abuse after it passed is screened again.
+        UpdateKind::EditedMessage(msg) if !msg.chat.is_private() => {
+            match message(msg, bot_username)? {
+                (
+                    kind,
+                    ModEvent::Post {
+                        chat,
+                        message_id,
+                        author,
+                        text,
+                        forwarded,
+                        ..
+                    },
+                ) => Some((
+                    kind,
+                    ModEvent::Post {
+                        chat,
+                        message_id,
+                        author,
+                        text,
+                        forwarded,
+                        edited: true,
+                        at: msg.edit_date().copied().unwrap_or(msg.date),
+                    },
+                )),
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -216,6 +247,7 @@ fn message(msg: &Message, bot_username: &str) -> Option<(&'static str, ModEvent)
                 author: person(from),
                 text,
                 forwarded: msg.forward_origin().is_some(),
+                edited: false,
                 at: msg.date,
             },
         )),
@@ -370,6 +402,7 @@ async fn handle(ctx: &Ctx<'_>, ev: &ModEvent) -> StoreResult<()> {
             author,
             text,
             forwarded,
+            edited,
             at,
         } => {
             let Some(group) = bound_group(ctx, *chat).await? else {
@@ -386,7 +419,13 @@ async fn handle(ctx: &Ctx<'_>, ev: &ModEvent) -> StoreResult<()> {
                 at: *at,
             };
             let detector = ctx.moderation.detector(ctx.store.as_ref()).await;
-            let queued = screen_post(&detector, &mut lock(&ctx.moderation.flood), &post);
+            let queued = if *edited {
+                // An edit is not one more post: a gate of its own that never fills.
+                let mut gate = FloodGate::new(usize::MAX, chrono::Duration::minutes(1));
+                screen_post(&detector, &mut gate, &post)
+            } else {
+                screen_post(&detector, &mut lock(&ctx.moderation.flood), &post)
+            };
             let Some(mut item) = queued else {
                 return Ok(());
             };
