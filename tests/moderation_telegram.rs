@@ -287,8 +287,23 @@ async fn story_an_admin_bot_hides_restricts_undoes_and_an_appeal_goes_to_another
         edited.visible
     );
 
-    // Hoa's card is now stale: her tap is answered with who decided, nothing changes.
-    let said = gopy.press(&hoa, "Cấm khỏi nhóm").await;
+    // Hoa's copy now shows the decision, without buttons; a tap that beat the edit is
+    // answered with who decided, and nothing changes.
+    let hoa_card = gopy.fake.messages_to(hoa.id).remove(0);
+    assert!(
+        hoa_card.visible.contains("Đã xử lý: ẩn — bởi minh"),
+        "{}",
+        hoa_card.visible
+    );
+    assert!(
+        hoa_card.visible.contains("Người đăng: An"),
+        "{}",
+        hoa_card.visible
+    );
+    assert!(hoa_card.buttons().is_empty());
+    let said = gopy
+        .press_data(&hoa, hoa_card.message_id, &format!("mod:{}:0:b", item.id))
+        .await;
     assert!(
         said.contains("đã được xử lý") && said.contains("minh"),
         "{said}"
@@ -491,6 +506,11 @@ async fn story_reports_hide_a_post_at_the_threshold_but_never_a_staff_post_and_m
     let card = gopy.fake.wait_messages(minh.id, 1).await.remove(0);
     assert!(
         card.visible.contains("3 người dân báo cáo"),
+        "{}",
+        card.visible
+    );
+    assert!(
+        card.visible.contains("Lý do báo cáo: quảng cáo; lừa đảo"),
         "{}",
         card.visible
     );

@@ -84,3 +84,5 @@ mod-reason-reports = reported by several residents
 mod-reason-default = a breach of the group's rules
 
 mod-card-opinion = Opinion <b>{ $reference }</b>.
+
+mod-card-report-reasons = Reasons given in reports: { $reasons }

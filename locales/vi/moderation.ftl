@@ -98,3 +98,6 @@ mod-reason-default = vi phạm quy định của nhóm
 
 ## Dòng đầu thẻ của một ý kiến bị gắn cờ. $reference: mã ý kiến.
 mod-card-opinion = Ý kiến góp ý mã <b>{ $reference }</b>.
+
+## Lý do người dân nêu khi báo cáo tin. $reasons: các lý do, cách nhau bằng dấu chấm phẩy.
+mod-card-report-reasons = Lý do báo cáo: { $reasons }

@@ -9,8 +9,10 @@ CREATE TABLE moderation_cards (
     round      BIGINT NOT NULL,
     channel    TEXT NOT NULL,
     -- The moderator's private chat. The row is written before the card is sent: at most
-    -- once per moderator per round.
+    -- once per moderator per round. The card's message id once Telegram took it, so that
+    -- every moderator's copy shows the decision once someone decided.
     chat_id    TEXT NOT NULL,
+    message_id TEXT,
     sent_at    TIMESTAMPTZ NOT NULL,
     UNIQUE (item_id, round, channel, chat_id)
 );

@@ -602,7 +602,22 @@ async fn send_cards(
     if let Some(reference) = reference {
         notes.insert(0, Msg::new("mod-card-opinion").text("reference", reference));
     }
-    let reply = card(ctx, &item, group, author, prior, &notes);
+    let reasons = ctx.store.report_reasons(&item.target).await?;
+    if !reasons.is_empty() {
+        notes.push(Msg::new("mod-card-report-reasons").text("reasons", reasons.join("; ")));
+    }
+    let looked_up = match author {
+        Some(_) => None,
+        None => author_name(ctx, &item, group).await?,
+    };
+    let reply = card(
+        ctx,
+        &item,
+        group,
+        author.or(looked_up.as_deref()),
+        prior,
+        &notes,
+    );
     let rendered = ctx.out.l10n.reply(&reply, Markup::TelegramHtml, true);
     let markup = keyboard(&rendered.buttons);
     let round = i64::from(round_of(&item));
@@ -621,9 +636,21 @@ async fn send_cards(
         {
             continue;
         }
-        ctx.out
-            .send(ChatId(chat), rendered.text.clone(), markup.clone(), None)
+        let (_, sent) = ctx
+            .out
+            .send_for_id(ChatId(chat), rendered.text.clone(), markup.clone(), None)
             .await;
+        if let Some(message) = sent {
+            ctx.store
+                .card_sent(
+                    item.id,
+                    round,
+                    Channel::Telegram,
+                    &chat.to_string(),
+                    &message.0.to_string(),
+                )
+                .await?;
+        }
     }
     Ok(())
 }
@@ -975,6 +1002,26 @@ async fn log(
         .await
 }
 
+/// The name Telegram shows for an item's author in its group (what a card shows when the
+/// post itself is not at hand), if Telegram still knows them there.
+async fn author_name(
+    ctx: &Ctx<'_>,
+    item: &Item,
+    group: Option<&ChatGroup>,
+) -> StoreResult<Option<String>> {
+    let (Some(g), Some((id, _))) = (group, author_telegram_id(ctx, item).await?) else {
+        return Ok(None);
+    };
+    Ok(ctx
+        .out
+        .bot
+        .get_chat_member(chat_of(g), UserId(id))
+        .send()
+        .await
+        .ok()
+        .map(|m| m.user.full_name().nfc().collect()))
+}
+
 /// The Telegram user id of an item's author, if they are still known.
 async fn author_telegram_id(ctx: &Ctx<'_>, item: &Item) -> StoreResult<Option<(u64, Locale)>> {
     let Some(author) = item.author else {
@@ -1120,18 +1167,54 @@ async fn press(
     // The author's notice of a hide was written with the decision; `deliver` sends it.
     let action = Msg::new("mod-action").text("action", press.action.log_name());
     let action_text = ctx.out.l10n.msg(Locale::Vi, &action, Markup::Plain);
+    // Every other moderator's copy of this card shows the decision, without buttons.
+    let decided_line = Msg::new("mod-card-decided")
+        .text("action", action_text.clone())
+        .text("by", staff.name.clone());
+    let cards = ctx
+        .store
+        .cards_of(item.id, i64::from(press.round), Channel::Telegram)
+        .await?;
+    let name = author_name(ctx, &decided, group.as_ref()).await?;
+    let others: Vec<(ChatId, MessageId)> = cards
+        .iter()
+        .filter_map(|(chat, message)| {
+            Some((ChatId(chat.parse().ok()?), MessageId(message.parse().ok()?)))
+        })
+        .filter(|c| Some(*c) != card_at)
+        .collect();
+    if !others.is_empty() {
+        let prior = match decided.author {
+            Some(a) => (ctx.store.author_flags(a).await? - 1).max(0),
+            None => 0,
+        };
+        let mut reply = card(ctx, &decided, group.as_ref(), name.as_deref(), prior, &[]);
+        reply.paragraphs.retain(|p| p.key != "mod-card-no-delete");
+        reply.paragraphs.push(decided_line.clone());
+        reply.choices.clear();
+        let text = ctx.out.l10n.reply(&reply, Markup::TelegramHtml, false).text;
+        for (chat, message) in others {
+            let edited = ctx
+                .out
+                .bot
+                .edit_message_text(chat, message, text.clone())
+                .parse_mode(ParseMode::Html)
+                .send()
+                .await;
+            if let Err(e) = edited {
+                let d = redact(&e.to_string(), &ctx.out.token);
+                tracing::debug!(error = %d, "cannot update another moderator's card");
+            }
+        }
+    }
     if let Some((chat, message)) = card_at {
         let prior = match decided.author {
             Some(a) => (ctx.store.author_flags(a).await? - 1).max(0),
             None => 0,
         };
-        let mut reply = card(ctx, &decided, group.as_ref(), None, prior, &[]);
+        let mut reply = card(ctx, &decided, group.as_ref(), name.as_deref(), prior, &[]);
         reply.paragraphs.retain(|p| p.key != "mod-card-no-delete");
-        reply.paragraphs.push(
-            Msg::new("mod-card-decided")
-                .text("action", action_text.clone())
-                .text("by", staff.name.clone()),
-        );
+        reply.paragraphs.push(decided_line);
         reply.paragraphs.extend(results);
         reply.choices = press
             .action

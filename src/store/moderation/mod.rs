@@ -185,6 +185,28 @@ pub trait ModerationStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
 
+    /// Records the message id of a card that was sent.
+    async fn card_sent(
+        &self,
+        item: i64,
+        round: i64,
+        channel: Channel,
+        chat: &str,
+        message_id: &str,
+    ) -> StoreResult<()>;
+
+    /// The cards sent for an item's round: (chat, message id), for those Telegram took.
+    async fn cards_of(
+        &self,
+        item: i64,
+        round: i64,
+        channel: Channel,
+    ) -> StoreResult<Vec<(String, String)>>;
+
+    /// The reasons residents gave when they reported a post (those who gave one), oldest
+    /// first.
+    async fn report_reasons(&self, post: &Target) -> StoreResult<Vec<String>>;
+
     /// Notices owed to authors on this channel, oldest first.
     async fn unsent_notices(&self, channel: Channel, limit: i64)
     -> StoreResult<Vec<PendingNotice>>;
@@ -892,6 +914,72 @@ macro_rules! moderation_store_impl {
                     > 0;
                 tx.commit().await?;
                 Ok(claimed)
+            }
+
+            async fn card_sent(
+                &self,
+                item: i64,
+                round: i64,
+                channel: $crate::domain::Channel,
+                chat: &str,
+                message_id: &str,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.moderation_begin().await?;
+                sqlx::query(
+                    "UPDATE moderation_cards SET message_id = $5 \
+                     WHERE item_id = $1 AND round = $2 AND channel = $3 AND chat_id = $4",
+                )
+                .bind(item)
+                .bind(round)
+                .bind(channel.as_str())
+                .bind(chat)
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn cards_of(
+                &self,
+                item: i64,
+                round: i64,
+                channel: $crate::domain::Channel,
+            ) -> $crate::store::StoreResult<Vec<(String, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT chat_id, message_id FROM moderation_cards \
+                     WHERE item_id = $1 AND round = $2 AND channel = $3 \
+                     AND message_id IS NOT NULL ORDER BY id",
+                )
+                .bind(item)
+                .bind(round)
+                .bind(channel.as_str())
+                .fetch_all(self.moderation_reader())
+                .await?)
+            }
+
+            async fn report_reasons(
+                &self,
+                post: &$crate::moderation::Target,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                let $crate::moderation::Target::GroupPost {
+                    channel,
+                    chat_id,
+                    message_id,
+                } = post
+                else {
+                    return Ok(Vec::new());
+                };
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT reason FROM moderation_reports WHERE channel = $1 AND chat_id = $2 \
+                     AND message_id = $3 AND reason IS NOT NULL AND reason <> '' ORDER BY id",
+                )
+                .bind(channel.as_str())
+                .bind(chat_id)
+                .bind(message_id)
+                .fetch_all(self.moderation_reader())
+                .await?;
+                Ok(rows.into_iter().map(|(r,)| r).collect())
             }
 
             async fn unsent_notices(
