@@ -329,6 +329,13 @@ async fn story_an_admin_bot_hides_restricts_undoes_and_an_appeal_goes_to_another
     let said = gopy.press_data(&minh, card_id, &data).await;
     assert!(said.contains("Không còn gì để hoàn tác"), "{said}");
     assert!(gopy.fake.calls_to("answercallbackquery").len() > undo);
+    // An is told the hide was withdrawn, and that a deleted message does not come back.
+    let told = gopy.fake.wait_messages(an.id, 2).await;
+    assert!(
+        told[1].visible.contains("đã được hủy") && told[1].visible.contains("đăng lại"),
+        "{}",
+        told[1].visible
+    );
 
     // A second abusive post: Hoa restricts the author for a day.
     let again = gopy
@@ -343,8 +350,8 @@ async fn story_an_admin_bot_hides_restricts_undoes_and_an_appeal_goes_to_another
     let member = gopy.fake.member(group.id, an.id).expect("member");
     assert_eq!(member.status, "restricted");
     assert!(member.until_date > chrono::Utc::now().timestamp() + 23 * 3600);
-    let told = gopy.fake.wait_messages(an.id, 2).await;
-    assert!(told[1].visible.contains("/appeal"));
+    let told = gopy.fake.wait_messages(an.id, 3).await;
+    assert!(told[2].visible.contains("/appeal"));
 
     // An appeals in private: received, and the card goes to Minh, not to Hoa who decided.
     let hoa_before = gopy.fake.messages_to(hoa.id).len();
@@ -354,11 +361,11 @@ async fn story_an_admin_bot_hides_restricts_undoes_and_an_appeal_goes_to_another
             .text_update(&an, "/appeal Tôi chỉ bức xúc, xin gỡ hạn chế"),
     )
     .await;
-    let told = gopy.fake.wait_messages(an.id, 3).await;
+    let told = gopy.fake.wait_messages(an.id, 4).await;
     assert!(
-        told[2].visible.contains("người kiểm duyệt khác"),
+        told[3].visible.contains("người kiểm duyệt khác"),
         "{}",
-        told[2].visible
+        told[3].visible
     );
     let cards = gopy.fake.wait_messages(minh.id, minh_before + 1).await;
     assert!(
@@ -382,8 +389,8 @@ async fn story_an_admin_bot_hides_restricts_undoes_and_an_appeal_goes_to_another
     assert!(said.contains("Thẻ này đã cũ"), "{said}");
     gopy.handled(gopy.fake.text_update(&an, "/appeal lần nữa"))
         .await;
-    let told = gopy.fake.wait_messages(an.id, 4).await;
-    assert!(told[3].visible.contains("chỉ được khiếu nại một lần"));
+    let told = gopy.fake.wait_messages(an.id, 5).await;
+    assert!(told[4].visible.contains("chỉ được khiếu nại một lần"));
 
     // A post that passed, edited into abuse, is screened again and queued.
     let minh_before = gopy.fake.messages_to(minh.id).len();
@@ -439,6 +446,13 @@ async fn story_an_admin_bot_hides_restricts_undoes_and_an_appeal_goes_to_another
     ] {
         assert!(actions.iter().any(|a| a == want), "{want} in {actions:?}");
     }
+    // The appeal was granted: An is told.
+    let told = gopy.fake.wait_messages(an.id, 6).await;
+    assert!(
+        told[5].visible.contains("đã được hủy"),
+        "{}",
+        told[5].visible
+    );
     gopy.stop().await;
 }
 

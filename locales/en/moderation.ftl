@@ -86,3 +86,8 @@ mod-reason-default = a breach of the group's rules
 mod-card-opinion = Opinion <b>{ $reference }</b>.
 
 mod-card-report-reasons = Reasons given in reports: { $reasons }
+
+mod-appeal-kept-post = A different moderator reviewed your appeal about your message in the group <b>{ $group }</b>: the decision to hide it stands. Reason: { $reason }.
+mod-appeal-kept-opinion = A different moderator reviewed your appeal about your opinion <b>{ $reference }</b>: the decision to hide it stands. Reason: { $reason }.
+mod-restored-post = The decision to hide your message in the group <b>{ $group }</b> was withdrawn. A message deleted from the group cannot reappear there; you may post it again.
+mod-restored-opinion = Your opinion <b>{ $reference }</b> was restored and counts in the synthesis as usual.

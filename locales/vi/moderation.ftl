@@ -101,3 +101,9 @@ mod-card-opinion = Ý kiến góp ý mã <b>{ $reference }</b>.
 
 ## Lý do người dân nêu khi báo cáo tin. $reasons: các lý do, cách nhau bằng dấu chấm phẩy.
 mod-card-report-reasons = Lý do báo cáo: { $reasons }
+
+## Kết quả khiếu nại và khôi phục, gửi riêng cho tác giả. $group: tên nhóm; $reference: mã ý kiến.
+mod-appeal-kept-post = Khiếu nại của Quý vị về tin nhắn trong nhóm <b>{ $group }</b> đã được một người kiểm duyệt khác xem xét: quyết định ẩn được giữ nguyên. Lý do: { $reason }.
+mod-appeal-kept-opinion = Khiếu nại của Quý vị về ý kiến <b>{ $reference }</b> đã được một người kiểm duyệt khác xem xét: quyết định ẩn được giữ nguyên. Lý do: { $reason }.
+mod-restored-post = Quyết định ẩn tin nhắn của Quý vị trong nhóm <b>{ $group }</b> đã được hủy. Tin đã bị xóa khỏi nhóm thì không hiện lại được; Quý vị có thể đăng lại.
+mod-restored-opinion = Ý kiến <b>{ $reference }</b> của Quý vị đã được khôi phục và được tính trong phần tổng hợp như bình thường.

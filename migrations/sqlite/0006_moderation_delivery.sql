@@ -1,7 +1,7 @@
 -- Moderation's messages, so that none is lost or sent twice across restarts: the cards sent
 -- to moderators for each queued item (one per moderator per round; round 1 after an appeal)
--- and the notices owed to authors whose opinion or post was hidden (written with the
--- decision, in the same transaction, whichever way it was made: a button or the CLI).
+-- and the notices owed to authors whose opinion or post was hidden or restored (written with
+-- the decision, in the same transaction, whichever way it was made: a button or the CLI).
 
 CREATE TABLE moderation_cards (
     id         INTEGER PRIMARY KEY,
@@ -21,6 +21,9 @@ CREATE TABLE moderation_notices (
     id         INTEGER PRIMARY KEY,
     item_id    INTEGER NOT NULL REFERENCES moderation_items (id),
     contact_id INTEGER REFERENCES contacts (id) ON DELETE CASCADE,
+    -- hidden: the item was upheld (after an appeal: the hide stands); restored: a hide was
+    -- undone, or an appeal granted.
+    kind       TEXT NOT NULL CHECK (kind IN ('hidden', 'restored')),
     -- The reason as the moderator gave it (the item's reason may change with a later decision).
     reason     TEXT NOT NULL,
     created_at TEXT NOT NULL,

@@ -81,8 +81,12 @@ pub struct PendingNotice {
     pub external_id: String,
     /// The language they read.
     pub locale: Locale,
-    /// Why it was hidden.
+    /// Why it was hidden (or the decision's reason, for a restoration).
     pub reason: String,
+    /// `true`: the item was restored (a hide undone, an appeal granted); `false`: hidden.
+    pub restored: bool,
+    /// Whether the decision followed the author's appeal.
+    pub appealed: bool,
     /// The opinion's reference, for an opinion.
     pub opinion_reference: Option<String>,
     /// The group's title, for a group post.
@@ -434,6 +438,12 @@ macro_rules! moderation_store_impl {
             ) -> $crate::store::StoreResult<$crate::store::moderation::DecideOutcome> {
                 use $crate::store::moderation::*;
                 let mut tx = self.moderation_begin().await?;
+                let before: Option<(String,)> =
+                    sqlx::query_as("SELECT status FROM moderation_items WHERE id = $1")
+                        .bind(d.item)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let was_hidden = before.is_some_and(|(s,)| s == "upheld");
                 let sql = format!(
                     "UPDATE moderation_items SET status = $1, decided_by = $2, \
                      decided_at = $3, reason = $4 WHERE id = $5 \
@@ -460,17 +470,25 @@ macro_rules! moderation_store_impl {
                     });
                 };
                 let decided = item_from_row(row)?;
-                // The author is owed a notice of a hide, written with the decision.
-                if let (true, Some(author)) = (
-                    decided.status == $crate::moderation::Status::Upheld,
-                    decided.author,
-                ) {
+                // The author is owed a notice, written with the decision: of a hide, or of a
+                // restoration (a hide undone, or an appeal granted).
+                let upheld = decided.status == $crate::moderation::Status::Upheld;
+                let kind = if upheld {
+                    Some("hidden")
+                } else if was_hidden || decided.appeal.is_some() {
+                    Some("restored")
+                } else {
+                    None
+                };
+                if let (Some(kind), Some(author)) = (kind, decided.author) {
                     sqlx::query(
-                        "INSERT INTO moderation_notices (item_id, contact_id, reason, created_at) \
-                         VALUES ($1, $2, $3, $4)",
+                        "INSERT INTO moderation_notices \
+                         (item_id, contact_id, kind, reason, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
                     )
                     .bind(d.item)
                     .bind(author)
+                    .bind(kind)
                     .bind(&d.reason)
                     .bind(d.at)
                     .execute(&mut *tx)
@@ -987,10 +1005,21 @@ macro_rules! moderation_store_impl {
                 channel: $crate::domain::Channel,
                 limit: i64,
             ) -> $crate::store::StoreResult<Vec<$crate::store::moderation::PendingNotice>> {
-                let rows: Vec<(i64, i64, String, String, String, Option<String>, Option<String>)> =
+                type NoticeRow = (
+                    i64,
+                    i64,
+                    String,
+                    String,
+                    String,
+                    String,
+                    bool,
+                    Option<String>,
+                    Option<String>,
+                );
+                let rows: Vec<NoticeRow> =
                     sqlx::query_as(
-                        "SELECT n.id, n.item_id, c.external_id, c.locale, n.reason, \
-                         o.reference, g.title \
+                        "SELECT n.id, n.item_id, c.external_id, c.locale, n.reason, n.kind, \
+                         m.appealed_at IS NOT NULL, o.reference, g.title \
                          FROM moderation_notices n \
                          JOIN contacts c ON c.id = n.contact_id \
                          JOIN moderation_items m ON m.id = n.item_id \
@@ -1007,7 +1036,17 @@ macro_rules! moderation_store_impl {
                 Ok(rows
                     .into_iter()
                     .map(
-                        |(id, item, external_id, locale, reason, opinion_reference, group_title)| {
+                        |(
+                            id,
+                            item,
+                            external_id,
+                            locale,
+                            reason,
+                            kind,
+                            appealed,
+                            opinion_reference,
+                            group_title,
+                        )| {
                             $crate::store::moderation::PendingNotice {
                                 id,
                                 item,
@@ -1015,6 +1054,8 @@ macro_rules! moderation_store_impl {
                                 locale: $crate::domain::Locale::parse(&locale)
                                     .unwrap_or_default(),
                                 reason,
+                                restored: kind == "restored",
+                                appealed,
                                 opinion_reference,
                                 group_title,
                             }
