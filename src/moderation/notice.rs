@@ -60,6 +60,24 @@ pub fn restored(locale: Locale, group: Option<&str>, reference: &str) -> Reply {
     reply(locale, vec![msg])
 }
 
+/// The notice owed to an author, as stored: a hide (after an appeal: that it stands) or a
+/// restoration, of a post in a group or of an opinion. `None` when neither the group nor the
+/// opinion is known any more.
+pub fn owed(n: &crate::store::PendingNotice) -> Option<Reply> {
+    let group = n.group_title.as_deref();
+    let reference = n.opinion_reference.as_deref();
+    if group.is_none() && reference.is_none() {
+        return None;
+    }
+    let reference = reference.unwrap_or_default();
+    Some(match (n.restored, n.appealed, group) {
+        (true, _, _) => restored(n.locale, group, reference),
+        (false, true, _) => appeal_kept(n.locale, group, reference, &n.reason),
+        (false, false, Some(g)) => post_hidden(n.locale, g, &n.reason),
+        (false, false, None) => opinion_hidden(n.locale, reference, &n.reason),
+    })
+}
+
 /// The answer to `/appeal`: received, or nothing to appeal.
 pub fn appeal_answer(locale: Locale, received: bool) -> Reply {
     let key = if received {

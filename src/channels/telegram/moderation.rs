@@ -1444,16 +1444,8 @@ async fn deliver_once(ctx: &Ctx<'_>) -> StoreResult<()> {
         if !ctx.store.take_notice(n.id, Utc::now()).await? {
             continue;
         }
-        let group = n.group_title.as_deref();
-        let reference = n.opinion_reference.as_deref().unwrap_or_default();
-        if group.is_none() && n.opinion_reference.is_none() {
+        let Some(reply) = notice::owed(&n) else {
             continue;
-        }
-        let reply = match (n.restored, n.appealed, group) {
-            (true, _, _) => notice::restored(n.locale, group, reference),
-            (false, true, _) => notice::appeal_kept(n.locale, group, reference, &n.reason),
-            (false, false, Some(g)) => notice::post_hidden(n.locale, g, &n.reason),
-            (false, false, None) => notice::opinion_hidden(n.locale, reference, &n.reason),
         };
         let Ok(chat) = n.external_id.parse::<i64>() else {
             continue;
