@@ -1,6 +1,7 @@
-//! Moderation's notices on Zalo, end to end against the fake Zalo Bot API: a resident whose
-//! opinion a moderator hid (from the command line) is told in their Zalo chat which opinion,
-//! why and how to appeal, and again when the hide is undone; each notice once. On SQLite and,
+//! Moderation on Zalo, end to end against the fake Zalo Bot API: a resident whose opinion a
+//! moderator hid (from the command line) is told in their Zalo chat which opinion, why and
+//! how to appeal; their `/appeal` sends it back to the queue (once); they are told when it
+//! is granted; each notice once. On SQLite and,
 //! when `TEST_DATABASE_URL` is set at build time, on Postgres.
 
 mod common;
@@ -19,12 +20,12 @@ use common::{TestDb, now, sample_campaign, story};
 use fake_zalo::{FakeZalo, Resident, TOKEN};
 
 story!(
-    story_a_zalo_author_is_told_of_a_hide_and_of_its_undoing,
-    sqlite_a_zalo_author_is_told_of_a_hide_and_of_its_undoing,
-    postgres_a_zalo_author_is_told_of_a_hide_and_of_its_undoing
+    story_a_zalo_author_is_told_of_a_hide_appeals_and_is_told_it_was_granted,
+    sqlite_a_zalo_author_is_told_of_a_hide_appeals_and_is_told_it_was_granted,
+    postgres_a_zalo_author_is_told_of_a_hide_appeals_and_is_told_it_was_granted
 );
 
-async fn story_a_zalo_author_is_told_of_a_hide_and_of_its_undoing(db: TestDb) {
+async fn story_a_zalo_author_is_told_of_a_hide_appeals_and_is_told_it_was_granted(db: TestDb) {
     let store = db.store.clone();
     let campaign = store
         .insert_campaign(&sample_campaign("bk-2026", now()))
@@ -92,15 +93,15 @@ async fn story_a_zalo_author_is_told_of_a_hide_and_of_its_undoing(db: TestDb) {
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run(shutdown.clone()));
 
-    let decide = |verdict, reason: &str| Decision {
+    let decide = |verdict, by: &str, reason: &str| Decision {
         item: item.id,
         verdict,
-        by: "cli:tester".to_owned(),
+        by: by.to_owned(),
         reason: reason.to_owned(),
         at: now(),
     };
     store
-        .decide(&decide(Verdict::Uphold, "Lăng mạ cán bộ"))
+        .decide(&decide(Verdict::Uphold, "cli:tester", "Lăng mạ cán bộ"))
         .await
         .expect("hidden");
     let told = fake.wait_messages(&lan.id, 1).await;
@@ -108,14 +109,36 @@ async fn story_a_zalo_author_is_told_of_a_hide_and_of_its_undoing(db: TestDb) {
     assert!(told[0].contains("Lăng mạ cán bộ"), "{}", told[0]);
     assert!(told[0].contains("/appeal"), "{}", told[0]);
     assert!(!told[0].contains("<b>"), "plain text on Zalo: {}", told[0]);
-    store
-        .decide(&decide(Verdict::Dismiss, "nhầm"))
-        .await
-        .expect("undone");
+    // Lan appeals from Zalo: the item is back in the queue for someone else; once only.
+    fake.send_text(&lan, "/appeal Tôi chỉ bức xúc vì đường ngập");
     let told = fake.wait_messages(&lan.id, 2).await;
-    assert!(told[1].contains("đã được khôi phục"), "{}", told[1]);
+    assert!(told[1].contains("người kiểm duyệt khác"), "{}", told[1]);
+    let appealed = store
+        .moderation_item(item.id)
+        .await
+        .expect("read")
+        .expect("item");
+    assert_eq!(appealed.status, gopy::moderation::Status::Queued);
+    assert_eq!(
+        appealed.appeal.map(|(text, _)| text).as_deref(),
+        Some("Tôi chỉ bức xúc vì đường ngập")
+    );
+    fake.send_text(&lan, "/appeal");
+    let told = fake.wait_messages(&lan.id, 3).await;
+    assert!(told[2].contains("một lần"), "{}", told[2]);
+    // Another official grants it: Lan is told the opinion was restored.
+    store
+        .decide(&decide(
+            Verdict::Dismiss,
+            "cli:other",
+            "phản ánh bức xúc, không lăng mạ",
+        ))
+        .await
+        .expect("granted");
+    let told = fake.wait_messages(&lan.id, 4).await;
+    assert!(told[3].contains("đã được khôi phục"), "{}", told[3]);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(fake.texts_to(&lan.id).len(), 2, "each notice once");
+    assert_eq!(fake.texts_to(&lan.id).len(), 4, "each notice once");
 
     shutdown.cancel();
     tokio::time::timeout(Duration::from_secs(15), task)

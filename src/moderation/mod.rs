@@ -15,6 +15,7 @@
 //!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
 //! - `group.rs`: pure decisions about group posts (screening with flood control; what may be
 //!   done automatically after reports).
+//! - `appeal.rs`: `/appeal` on any channel ([`appeal_latest`]).
 //! - `card.rs`: the buttons on a moderator's card and whether a press may be carried out
 //!   (stale, double-tapped, out of scope, a staff author), pure.
 //! - `notice.rs`: what moderation says to authors, reporters and moderators (localised).
@@ -24,6 +25,7 @@
 //!   ([`Screener`]).
 //! - `cli.rs`: `gopy moderation …`.
 
+mod appeal;
 pub mod card;
 pub mod cli;
 mod detect;
@@ -36,6 +38,7 @@ mod queue;
 mod scan;
 mod screen;
 
+pub use appeal::appeal_latest;
 pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match, highlight};
 pub use eval::{Evaluation, Labelled, read_vihos};
 pub use flood::{ActionCap, FloodGate};

@@ -1379,12 +1379,8 @@ async fn appeal(ctx: &Ctx<'_>, from: &Person, text: &str) -> StoreResult<()> {
         channel: Channel::Telegram,
         external_id: from.id.to_string(),
     };
-    let mut received = None;
-    if let Some(c) = ctx.store.find_contact(&key).await?
-        && let Some(item) = ctx.store.appealable_item(c.id).await?
-    {
-        received = ctx.store.appeal(item.id, text, Utc::now()).await?;
-    }
+    let received =
+        crate::moderation::appeal_latest(ctx.store.as_ref(), &key, text, Utc::now()).await?;
     let reply = notice::appeal_answer(from.locale, received.is_some());
     ctx.out.send_replies(private, &[reply]).await;
     if let Some(item) = received {

@@ -108,6 +108,31 @@ impl Core {
         }
     }
 
+    /// Runs one resident's message to a committed step: `/appeal` goes to moderation (the
+    /// author's newest hidden item back to the queue), everything else to the dialog.
+    async fn step(&self, ev: &DialogEvent) -> Result<Vec<Reply>, crate::service::ServiceError> {
+        let Some(text) = &ev.appeal else {
+            return self.dialogs.handle(&Self::inbound(ev)).await;
+        };
+        let key = ContactKey {
+            channel: Channel::Zalo,
+            external_id: ev.user.clone(),
+        };
+        let store = self.dialogs.store();
+        let locale = store
+            .find_contact(&key)
+            .await?
+            .map(|c| c.locale)
+            .unwrap_or_default();
+        let appealed =
+            crate::moderation::appeal_latest(store.as_ref(), &key, text, chrono::Utc::now())
+                .await?;
+        Ok(vec![crate::moderation::notice::appeal_answer(
+            locale,
+            appealed.is_some(),
+        )])
+    }
+
     /// Sends a committed step's replies and counts the step's time.
     async fn deliver(&self, chat: &str, replies: &[Reply], started: Instant) -> Sent {
         let sent = self.out.send_replies(chat, replies).await;
