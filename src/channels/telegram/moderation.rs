@@ -1074,7 +1074,9 @@ async fn press(
     data: &str,
 ) -> StoreResult<()> {
     let locale = from.locale;
+    // A refusal is an alert the moderator must dismiss; a recorded decision a short toast.
     let answer = |msg: Msg| {
+        let alert = msg.key != "mod-press-done";
         let text = ctx.out.l10n.msg(locale, &msg, Markup::Plain);
         let id = callback.clone();
         async move {
@@ -1083,7 +1085,7 @@ async fn press(
                 .bot
                 .answer_callback_query(id)
                 .text(text.chars().take(200).collect::<String>())
-                .show_alert(true)
+                .show_alert(alert)
                 .send()
                 .await;
         }
@@ -1436,6 +1438,8 @@ pub(super) async fn deliver(
 }
 
 async fn deliver_once(ctx: &Ctx<'_>) -> StoreResult<()> {
+    // Flood control forgets people who went quiet, so it does not grow with everyone seen.
+    lock(&ctx.moderation.flood).forget_idle(Utc::now());
     for n in ctx.store.unsent_notices(Channel::Telegram, 20).await? {
         if !ctx.store.take_notice(n.id, Utc::now()).await? {
             continue;
