@@ -51,6 +51,11 @@ story!(
     postgres_an_edited_opinion_is_screened_again
 );
 story!(
+    story_an_opinion_edited_in_the_dialog_goes_back_to_the_queue,
+    sqlite_an_opinion_edited_in_the_dialog_goes_back_to_the_queue,
+    postgres_an_opinion_edited_in_the_dialog_goes_back_to_the_queue
+);
+story!(
     story_erased_author_leaves_the_item_and_its_text,
     sqlite_erased_author_leaves_the_item_and_its_text,
     postgres_erased_author_leaves_the_item_and_its_text
@@ -879,4 +884,113 @@ async fn an_export_leaves_out_pending_opinions_and_counts_hidden_ones_with_reaso
     let audit = db.store.audit_log(1).await.expect("audit");
     assert_eq!(audit[0].detail["pending_review"], 1);
     assert_eq!(audit[0].detail["excluded"], 1);
+}
+
+/// A resident talking to the dialog shell as a channel would, pressing buttons by label.
+struct Resident {
+    dialogs: gopy::service::Dialogs,
+    l10n: gopy::i18n::Localizer,
+    key: ContactKey,
+    updates: u64,
+    last: Vec<gopy::dialog::Reply>,
+}
+
+impl Resident {
+    async fn input(&mut self, input: gopy::dialog::Input) -> &[gopy::dialog::Reply] {
+        self.updates += 1;
+        let ev = gopy::service::Inbound {
+            update_key: Some(format!("u{}", self.updates)),
+            contact: self.key.clone(),
+            identity: gopy::domain::Identity::default(),
+            locale_hint: Some(Locale::Vi),
+            input,
+            has_buttons: true,
+        };
+        self.last = self.dialogs.handle(&ev).await.expect("a step");
+        &self.last
+    }
+
+    async fn send(&mut self, text: &str) -> &[gopy::dialog::Reply] {
+        self.input(gopy::dialog::Input::from_text(text)).await
+    }
+
+    async fn press(&mut self, label: &str) -> &[gopy::dialog::Reply] {
+        let data = self
+            .last
+            .iter()
+            .flat_map(|r| r.choices.iter())
+            .find(|c| {
+                self.l10n
+                    .msg(Locale::Vi, &c.label, gopy::i18n::Markup::Plain)
+                    .contains(label)
+            })
+            .map(|c| c.data.clone())
+            .unwrap_or_else(|| panic!("no button {label:?} in {:#?}", self.last));
+        self.input(gopy::dialog::Input::Button(data)).await
+    }
+}
+
+/// An opinion given cleanly and then edited, through the dialog, into abuse is screened again
+/// once the step commits: it goes to the queue and stops counting until a moderator keeps it.
+async fn story_an_opinion_edited_in_the_dialog_goes_back_to_the_queue(db: TestDb) {
+    let store = db.store.clone();
+    let campaign = store
+        .insert_campaign(&sample_campaign("sua-qua-hoi-thoai", now()))
+        .await
+        .expect("campaign");
+    let (screener, task) = gopy::moderation::screener(detector());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let screening = tokio::spawn(task.run(store.clone(), shutdown.clone()));
+    let dialogs = gopy::service::Dialogs::new(store.clone(), gopy::service::system_clock())
+        .await
+        .expect("dialogs")
+        .with_screener(screener);
+    let mut r = Resident {
+        dialogs,
+        l10n: gopy::i18n::Localizer::new().expect("locales"),
+        key: ContactKey {
+            channel: Channel::Telegram,
+            external_id: "5001".to_owned(),
+        },
+        updates: 0,
+        last: Vec::new(),
+    };
+    r.send("/start").await;
+    r.press("ẩn danh").await;
+    r.press("Tổ dân phố 1").await;
+    r.press("Bỏ qua").await;
+    r.press("Chỉnh trang đô thị").await;
+    r.send("Đường ngõ 7 cần được nâng cấp.").await;
+    r.press("Về danh sách").await;
+    r.press("Xem lại").await;
+    r.press("Gửi ý kiến").await;
+    r.send("/my").await;
+    r.press("Đường ngõ 7").await;
+    r.press("Sửa ý kiến").await;
+    r.send("Đường ngõ 7 nát bét, đm bọn cán bộ ăn hại.").await;
+
+    let opinion = store.campaign_opinions(campaign).await.expect("opinions")[0].id;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let item = loop {
+        if let Some(item) = store
+            .item_for(&Target::Opinion {
+                opinion_id: opinion,
+            })
+            .await
+            .expect("read")
+        {
+            break item;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edit was not screened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(item.status, Status::Queued);
+    assert!(item.text.contains("đm bọn cán bộ"), "{}", item.text);
+    let states = store.opinion_moderation(campaign).await.expect("states");
+    assert_eq!(states[0].state, OpinionState::Pending);
+    shutdown.cancel();
+    screening.await.expect("the screening task stops");
 }
