@@ -1160,6 +1160,8 @@ async fn press(
             return Ok(());
         }
     };
+    metrics::counter!("gopy_moderation_decisions_total", "action" => press.action.log_name())
+        .increment(1);
     let mut results = Vec::new();
     if let (Some(g), Target::GroupPost { message_id, .. }) = (&group, &item.target) {
         let chat = chat_of(g);
