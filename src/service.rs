@@ -252,7 +252,11 @@ impl Dialogs {
                     .increment(1);
                 Vec::new()
             }
-            Stepped::Replies { replies, saved } => {
+            Stepped::Replies {
+                replies,
+                saved,
+                edited,
+            } => {
                 metrics::counter!("gopy_dialog_steps_total", "channel" => channel).increment(1);
                 if !saved.is_empty() {
                     metrics::counter!("gopy_opinions_total", "channel" => channel)
@@ -260,6 +264,7 @@ impl Dialogs {
                 }
                 if let Some(screener) = &self.screener {
                     saved.into_iter().for_each(|o| screener.submit(o));
+                    edited.into_iter().for_each(|o| screener.submit_edit(o));
                 }
                 replies
             }
@@ -322,6 +327,7 @@ impl Dialogs {
         let mut replies = Vec::new();
         let mut erased = false;
         let mut saved = Vec::new();
+        let mut edited = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Reply(r) => replies.push(r),
@@ -373,8 +379,19 @@ impl Dialogs {
                 }
                 Effect::EditOpinion { reference, text } => {
                     if let Some(c) = campaign {
-                        tx.edit_opinion(contact.id, c.id, &reference, &text, now)
+                        let changed = tx
+                            .edit_opinion(contact.id, c.id, &reference, &text, now)
                             .await?;
+                        // An edited opinion is screened again (moderation re-queues it when
+                        // the new words are flagged, whatever was decided on the old ones).
+                        let id = opinions.iter().find(|o| o.reference == reference);
+                        if let (true, Some(o), true) = (changed, id, self.screener.is_some()) {
+                            edited.push(OpinionToScan {
+                                opinion_id: o.id,
+                                author: Some(contact.id),
+                                text,
+                            });
+                        }
                     }
                 }
                 Effect::WithdrawOpinion { reference } => {
@@ -397,7 +414,11 @@ impl Dialogs {
             let expires = campaign.and_then(|c| c.closes_at());
             tx.save_state(contact.id, &next, expires, now).await?;
         }
-        Ok(Stepped::Replies { replies, saved })
+        Ok(Stepped::Replies {
+            replies,
+            saved,
+            edited,
+        })
     }
 }
 
@@ -411,6 +432,8 @@ enum Stepped {
         replies: Vec<Reply>,
         /// The opinions it saved (their text only when they are to be screened).
         saved: Vec<OpinionToScan>,
+        /// The opinions it edited, to be screened again (only when there is a screener).
+        edited: Vec<OpinionToScan>,
     },
 }
 

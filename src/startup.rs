@@ -77,10 +77,9 @@ impl Application {
             })?,
             None => crate::moderation::Lexicon::built_in().context("the built-in word lists")?,
         };
-        let (screener, screening) = crate::moderation::screener(crate::moderation::Detector::new(
-            lexicon,
-            crate::moderation::DEFAULT_THRESHOLD,
-        ));
+        let detector =
+            crate::moderation::Detector::new(lexicon, crate::moderation::DEFAULT_THRESHOLD);
+        let (screener, screening) = crate::moderation::screener(detector.clone());
         let dialogs = Dialogs::new(store.clone(), clock)
             .await?
             .with_screener(screener);
@@ -102,6 +101,7 @@ impl Application {
                 token,
                 settings.telegram_api_url.clone(),
             )
+            .with_moderation(detector.clone())
         });
         Ok(Self {
             listener,

@@ -14,8 +14,8 @@ use chrono::Duration;
 use common::{TestDb, gopy, now, sample_campaign, story};
 use gopy::domain::{Channel, ContactKey, Locale, OpinionSource, OpinionStatus};
 use gopy::moderation::{
-    Category, DEFAULT_THRESHOLD, Decision, Detector, Lexicon, NewItem, OpinionState, Source,
-    Status, Target, Verdict, scan_campaign,
+    Category, DEFAULT_THRESHOLD, Decision, Detector, Lexicon, NewItem, OpinionState, OpinionToScan,
+    Source, Status, Target, Verdict, rescreen_opinion, scan_campaign,
 };
 use gopy::store::{DecideOutcome, ItemFilter, NewOpinion, Report, Store};
 
@@ -44,6 +44,16 @@ story!(
     story_reports_queue_a_post_at_the_threshold,
     sqlite_reports_queue_a_post_at_the_threshold,
     postgres_reports_queue_a_post_at_the_threshold
+);
+story!(
+    story_an_edited_opinion_is_screened_again,
+    sqlite_an_edited_opinion_is_screened_again,
+    postgres_an_edited_opinion_is_screened_again
+);
+story!(
+    story_an_opinion_edited_in_the_dialog_goes_back_to_the_queue,
+    sqlite_an_opinion_edited_in_the_dialog_goes_back_to_the_queue,
+    postgres_an_opinion_edited_in_the_dialog_goes_back_to_the_queue
 );
 story!(
     story_erased_author_leaves_the_item_and_its_text,
@@ -739,4 +749,248 @@ fn moderation_check_highlights_what_matched() {
         .output()
         .expect("run gopy");
     assert!(out(&o).contains("not flagged"), "{}", out(&o));
+}
+
+/// An opinion kept by a moderator goes back to the queue when its author edits abuse into it
+/// (pending review again, with the new words); a clean edit changes nothing.
+async fn story_an_edited_opinion_is_screened_again(db: TestDb) {
+    let store = &db.store;
+    let (campaign, contact, ids) = opinions(store, "sua-lai", &["đ.m cái đường này"]).await;
+    assert_eq!(scan(store, campaign).await, 1);
+    let item = store.moderation_items(queued()).await.expect("queue")[0].clone();
+    store
+        .decide(&Decision {
+            item: item.id,
+            verdict: Verdict::Dismiss,
+            by: "minh".to_owned(),
+            reason: "bức xúc, không nhắm vào ai".to_owned(),
+            at: now(),
+        })
+        .await
+        .expect("decide")
+        .decided();
+    let edit = |text: &str| OpinionToScan {
+        opinion_id: ids[0],
+        author: Some(contact),
+        text: text.to_owned(),
+    };
+    let clean = rescreen_opinion(
+        store.as_ref(),
+        &detector(),
+        &edit("Đường hỏng, đề nghị sửa"),
+        now(),
+    )
+    .await
+    .expect("rescreen");
+    assert_eq!(clean, None, "a clean edit is not queued");
+    let mut tx = store.begin().await.expect("begin");
+    let abusive = "bọn cán bộ phường toàn lũ ăn hại, đm";
+    assert!(
+        tx.edit_opinion(contact, campaign, "GY-0", abusive, now())
+            .await
+            .expect("edit")
+    );
+    tx.commit().await.expect("commit");
+    let again = rescreen_opinion(store.as_ref(), &detector(), &edit(abusive), now())
+        .await
+        .expect("rescreen");
+    assert_eq!(again, Some(item.id), "the same item, back in the queue");
+    let requeued = store
+        .moderation_item(item.id)
+        .await
+        .expect("read")
+        .expect("item");
+    assert_eq!(requeued.status, Status::Queued);
+    assert_eq!(requeued.text, abusive);
+    assert_eq!(requeued.decision, None);
+    let states = store.opinion_moderation(campaign).await.expect("states");
+    assert_eq!(
+        states[0].state,
+        OpinionState::Pending,
+        "not counted until kept"
+    );
+    let log = store.moderation_log(10).await.expect("log");
+    assert_eq!(log[0].action, "requeued");
+    assert_eq!(log[0].item, Some(item.id));
+}
+
+/// `gopy opinions export` leaves out opinions pending review and counts hidden ones as
+/// excluded with their reason; what it held back is in the audit entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_leaves_out_pending_opinions_and_counts_hidden_ones_with_reason() {
+    let db = TestDb::sqlite().await;
+    let (campaign, _, _) = opinions(
+        &db.store,
+        "xuat",
+        &[
+            "Tôi không đồng ý với dự thảo, cần làm lại phần giao thông.",
+            "đ.m bọn cán bộ",
+            "lũ chó má ăn hại",
+        ],
+    )
+    .await;
+    assert_eq!(scan(&db.store, campaign).await, 2);
+    let first = db.store.moderation_items(queued()).await.expect("queue")[0].id;
+    db.store
+        .decide(&Decision {
+            item: first,
+            verdict: Verdict::Uphold,
+            by: "minh".to_owned(),
+            reason: "Lăng mạ".to_owned(),
+            at: now(),
+        })
+        .await
+        .expect("decide")
+        .decided();
+    let o = gopy(
+        &db.url,
+        &[
+            "opinions",
+            "export",
+            "--campaign",
+            "xuat",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(o.status.success(), "{}", out(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let texts: Vec<&str> = v["opinions"]
+        .as_array()
+        .expect("opinions")
+        .iter()
+        .filter_map(|r| r["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Tôi không đồng ý với dự thảo, cần làm lại phần giao thông."]
+    );
+    assert_eq!(v["moderation"]["pending_review"], 1);
+    assert_eq!(v["moderation"]["excluded"][0]["reason"], "Lăng mạ");
+    assert!(out(&o).contains("1 pending review"), "{}", out(&o));
+    let o = gopy(
+        &db.url,
+        &[
+            "opinions",
+            "export",
+            "--campaign",
+            "xuat",
+            "--format",
+            "csv",
+        ],
+    );
+    let csv = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(!csv.contains("cán bộ") && !csv.contains("chó"), "{csv}");
+    let audit = db.store.audit_log(1).await.expect("audit");
+    assert_eq!(audit[0].detail["pending_review"], 1);
+    assert_eq!(audit[0].detail["excluded"], 1);
+}
+
+/// A resident talking to the dialog shell as a channel would, pressing buttons by label.
+struct Resident {
+    dialogs: gopy::service::Dialogs,
+    l10n: gopy::i18n::Localizer,
+    key: ContactKey,
+    updates: u64,
+    last: Vec<gopy::dialog::Reply>,
+}
+
+impl Resident {
+    async fn input(&mut self, input: gopy::dialog::Input) -> &[gopy::dialog::Reply] {
+        self.updates += 1;
+        let ev = gopy::service::Inbound {
+            update_key: Some(format!("u{}", self.updates)),
+            contact: self.key.clone(),
+            identity: gopy::domain::Identity::default(),
+            locale_hint: Some(Locale::Vi),
+            input,
+            has_buttons: true,
+        };
+        self.last = self.dialogs.handle(&ev).await.expect("a step");
+        &self.last
+    }
+
+    async fn send(&mut self, text: &str) -> &[gopy::dialog::Reply] {
+        self.input(gopy::dialog::Input::from_text(text)).await
+    }
+
+    async fn press(&mut self, label: &str) -> &[gopy::dialog::Reply] {
+        let data = self
+            .last
+            .iter()
+            .flat_map(|r| r.choices.iter())
+            .find(|c| {
+                self.l10n
+                    .msg(Locale::Vi, &c.label, gopy::i18n::Markup::Plain)
+                    .contains(label)
+            })
+            .map(|c| c.data.clone())
+            .unwrap_or_else(|| panic!("no button {label:?} in {:#?}", self.last));
+        self.input(gopy::dialog::Input::Button(data)).await
+    }
+}
+
+/// An opinion given cleanly and then edited, through the dialog, into abuse is screened again
+/// once the step commits: it goes to the queue and stops counting until a moderator keeps it.
+async fn story_an_opinion_edited_in_the_dialog_goes_back_to_the_queue(db: TestDb) {
+    let store = db.store.clone();
+    let campaign = store
+        .insert_campaign(&sample_campaign("sua-qua-hoi-thoai", now()))
+        .await
+        .expect("campaign");
+    let (screener, task) = gopy::moderation::screener(detector());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let screening = tokio::spawn(task.run(store.clone(), shutdown.clone()));
+    let dialogs = gopy::service::Dialogs::new(store.clone(), gopy::service::system_clock())
+        .await
+        .expect("dialogs")
+        .with_screener(screener);
+    let mut r = Resident {
+        dialogs,
+        l10n: gopy::i18n::Localizer::new().expect("locales"),
+        key: ContactKey {
+            channel: Channel::Telegram,
+            external_id: "5001".to_owned(),
+        },
+        updates: 0,
+        last: Vec::new(),
+    };
+    r.send("/start").await;
+    r.press("ẩn danh").await;
+    r.press("Tổ dân phố 1").await;
+    r.press("Bỏ qua").await;
+    r.press("Chỉnh trang đô thị").await;
+    r.send("Đường ngõ 7 cần được nâng cấp.").await;
+    r.press("Về danh sách").await;
+    r.press("Xem lại").await;
+    r.press("Gửi ý kiến").await;
+    r.send("/my").await;
+    r.press("Đường ngõ 7").await;
+    r.press("Sửa ý kiến").await;
+    r.send("Đường ngõ 7 nát bét, đm bọn cán bộ ăn hại.").await;
+
+    let opinion = store.campaign_opinions(campaign).await.expect("opinions")[0].id;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let item = loop {
+        if let Some(item) = store
+            .item_for(&Target::Opinion {
+                opinion_id: opinion,
+            })
+            .await
+            .expect("read")
+        {
+            break item;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edit was not screened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(item.status, Status::Queued);
+    assert!(item.text.contains("đm bọn cán bộ"), "{}", item.text);
+    let states = store.opinion_moderation(campaign).await.expect("states");
+    assert_eq!(states[0].state, OpinionState::Pending);
+    shutdown.cancel();
+    screening.await.expect("the screening task stops");
 }

@@ -386,6 +386,12 @@ async fn export_opinions(
         .campaign_opinions(campaign.id)
         .await
         .context("cannot read the opinions")?;
+    // Moderation holds back opinions pending review and those a moderator hid.
+    let moderation = store
+        .opinion_moderation(campaign.id)
+        .await
+        .context("cannot read how moderation stands")?;
+    let (opinions, held) = export::moderated(opinions, &moderation);
     let count = opinions
         .iter()
         .filter(|o| o.status != OpinionStatus::Withdrawn)
@@ -393,7 +399,10 @@ async fn export_opinions(
     let now = Utc::now();
     let (bytes, name) = match format {
         ExportFormat::Csv => (export::csv(&campaign, &opinions)?, "csv"),
-        ExportFormat::Json => (export::json(&campaign, &opinions, now)?, "json"),
+        ExportFormat::Json => (
+            export::json_moderated(&campaign, &opinions, now, held.clone())?,
+            "json",
+        ),
     };
     let target = output.map_or_else(|| "stdout".to_owned(), |p| p.display().to_string());
     store
@@ -406,6 +415,8 @@ async fn export_opinions(
                 "slug": campaign.slug,
                 "format": name,
                 "count": count,
+                "pending_review": held.pending_review,
+                "excluded": held.excluded.len(),
                 "output": target,
             }),
         })
@@ -424,5 +435,15 @@ async fn export_opinions(
         "Đã xuất {count} ý kiến của đợt {} ({name}) vào {target} / exported {count} opinions.",
         campaign.slug
     );
+    if !held.is_empty() {
+        eprintln!(
+            "Kiểm duyệt: {} ý kiến chờ xem xét (chưa tính), {} ý kiến bị loại ra có lý do / \
+             moderation: {} pending review (not counted), {} excluded with reason.",
+            held.pending_review,
+            held.excluded.len(),
+            held.pending_review,
+            held.excluded.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

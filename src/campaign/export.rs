@@ -2,7 +2,9 @@
 //! Excel shows Vietnamese correctly) and JSON. Pure formatting: no store, no files.
 //!
 //! Nothing that identifies a resident is exported: no contact id, name, platform id or
-//! receipt code. Withdrawn opinions are left out.
+//! receipt code. Withdrawn opinions are left out. So are opinions moderation holds back
+//! ([`moderated`]): those pending review until a moderator keeps them, and those a moderator
+//! hid, which the JSON export counts as excluded, each with its reason.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -94,6 +96,63 @@ pub struct JsonExport {
     pub campaign: CampaignHead,
     /// The opinions, oldest first.
     pub opinions: Vec<Row>,
+    /// What moderation held back (absent when nothing was).
+    #[serde(skip_serializing_if = "ModerationSummary::is_empty")]
+    pub moderation: ModerationSummary,
+}
+
+/// What moderation held back from an export.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ModerationSummary {
+    /// Opinions pending review: stored, neither exported nor counted until a moderator keeps
+    /// them.
+    pub pending_review: usize,
+    /// Opinions a moderator hid: not exported, counted as excluded with the reason.
+    pub excluded: Vec<Excluded>,
+}
+
+impl ModerationSummary {
+    /// Whether moderation held nothing back.
+    pub fn is_empty(&self) -> bool {
+        self.pending_review == 0 && self.excluded.is_empty()
+    }
+}
+
+/// An opinion a moderator hid, as the export counts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Excluded {
+    /// The opinion's reference.
+    pub reference: String,
+    /// The moderator's reason.
+    pub reason: String,
+}
+
+/// Splits a campaign's opinions by moderation: those that count (never flagged, or kept by
+/// a moderator), and what is held back (pending review; hidden, with the reason). Withdrawn
+/// opinions are left to [`rows`], which leaves them out.
+pub fn moderated(
+    opinions: Vec<Opinion>,
+    moderation: &[crate::moderation::OpinionModeration],
+) -> (Vec<Opinion>, ModerationSummary) {
+    use crate::moderation::OpinionState;
+    let state: std::collections::HashMap<i64, &crate::moderation::OpinionModeration> =
+        moderation.iter().map(|m| (m.opinion_id, m)).collect();
+    let mut summary = ModerationSummary::default();
+    let mut counted = Vec::with_capacity(opinions.len());
+    for o in opinions {
+        match state.get(&o.id) {
+            Some(m) if o.status != OpinionStatus::Withdrawn => match m.state {
+                OpinionState::Kept => counted.push(o),
+                OpinionState::Pending => summary.pending_review += 1,
+                OpinionState::Hidden => summary.excluded.push(Excluded {
+                    reference: o.reference,
+                    reason: m.reason.clone().unwrap_or_default(),
+                }),
+            },
+            _ => counted.push(o),
+        }
+    }
+    (counted, summary)
 }
 
 /// RFC 3339 in Vietnam time (`2025-07-14T09:30:00+07:00`).
@@ -209,6 +268,17 @@ pub fn json(
     opinions: &[Opinion],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<u8>> {
+    json_moderated(campaign, opinions, now, ModerationSummary::default())
+}
+
+/// The JSON export of the opinions that count, with what moderation held back
+/// (`"moderation": {"pending_review": n, "excluded": [{"reference", "reason"}]}`).
+pub fn json_moderated(
+    campaign: &Campaign,
+    opinions: &[Opinion],
+    now: DateTime<Utc>,
+    moderation: ModerationSummary,
+) -> anyhow::Result<Vec<u8>> {
     let export = JsonExport {
         schema: JSON_SCHEMA,
         exported_at: rfc3339_local(now),
@@ -220,6 +290,7 @@ pub fn json(
             document_title: campaign.document_title.clone(),
         },
         opinions: rows(campaign, opinions),
+        moderation,
     };
     let mut out = serde_json::to_vec_pretty(&export)?;
     out.push(b'\n');
@@ -332,5 +403,52 @@ mod tests {
         for secret in ["4242", "GY-SECRET", "contact", "receipt"] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
+    }
+
+    #[test]
+    fn opinions_pending_review_wait_hidden_ones_are_excluded_with_reason_kept_ones_count() {
+        use crate::moderation::{OpinionModeration, OpinionState};
+        let (c, mut ops) = sample();
+        ops.push(opinion(4, "đm", OpinionStatus::Submitted));
+        ops.push(opinion(
+            5,
+            "Đường xấu quá, đề nghị sửa",
+            OpinionStatus::Submitted,
+        ));
+        let state = |id, state, reason: Option<&str>| OpinionModeration {
+            opinion_id: id,
+            state,
+            reason: reason.map(str::to_owned),
+        };
+        let moderation = [
+            state(1, OpinionState::Kept, Some("giữ lại")),
+            state(4, OpinionState::Hidden, Some("lăng mạ, tục tĩu")),
+            state(5, OpinionState::Pending, None),
+            // A withdrawn opinion is simply not exported, whatever moderation said.
+            state(3, OpinionState::Hidden, Some("x")),
+        ];
+        let (counted, held) = moderated(ops, &moderation);
+        let refs: Vec<&str> = counted.iter().map(|o| o.reference.as_str()).collect();
+        assert_eq!(refs, ["R00002", "R00001", "R00003"]);
+        assert_eq!(held.pending_review, 1);
+        assert_eq!(
+            held.excluded,
+            [Excluded {
+                reference: "R00004".to_owned(),
+                reason: "lăng mạ, tục tĩu".to_owned()
+            }]
+        );
+        let now = Utc::now();
+        let v: serde_json::Value =
+            serde_json::from_slice(&json_moderated(&c, &counted, now, held).unwrap()).unwrap();
+        assert_eq!(v["opinions"].as_array().unwrap().len(), 2);
+        assert_eq!(v["moderation"]["pending_review"], 1);
+        assert_eq!(v["moderation"]["excluded"][0]["reason"], "lăng mạ, tục tĩu");
+        let plain: serde_json::Value =
+            serde_json::from_slice(&json(&c, &counted, now).unwrap()).unwrap();
+        assert!(
+            plain.get("moderation").is_none(),
+            "nothing held back, no field"
+        );
     }
 }

@@ -139,6 +139,70 @@ pub fn after_reports(
     AfterReports::HidePendingReview
 }
 
+/// How group moderation is tuned, from the environment (each has a default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupSettings {
+    /// `GOPY_MOD_REPORT_THRESHOLD`: distinct reports that queue a post and hide it pending
+    /// review where the bot may (Decidim's rule; default 3).
+    pub report_threshold: i64,
+    /// `GOPY_MOD_RESTRICT_HOURS`: how long "restrict" keeps an author from posting (24).
+    pub restrict_hours: i64,
+    /// `GOPY_MOD_FLOOD_PER_MINUTE`: posts per person per group per minute before the next
+    /// one is queued as flooding (10).
+    pub flood_per_minute: usize,
+    /// `GOPY_MOD_AUTO_ACTIONS_PER_HOUR`: automatic hides per hour, all groups together (10).
+    pub auto_actions_per_hour: usize,
+}
+
+impl Default for GroupSettings {
+    fn default() -> Self {
+        GroupSettings {
+            report_threshold: 3,
+            restrict_hours: 24,
+            flood_per_minute: 10,
+            auto_actions_per_hour: 10,
+        }
+    }
+}
+
+impl GroupSettings {
+    /// Reads the settings; a value that is missing, not a number or below 1 keeps its
+    /// default (logged, so a typo is noticed).
+    pub fn from_env() -> Self {
+        fn read<T: std::str::FromStr + PartialOrd + From<u8> + Copy>(name: &str, default: T) -> T {
+            match std::env::var(name) {
+                Err(_) => default,
+                Ok(v) => match v.trim().parse::<T>() {
+                    Ok(n) if n >= T::from(1) => n,
+                    _ => {
+                        tracing::warn!(
+                            "{name} is not a whole number of at least 1; the default is used"
+                        );
+                        default
+                    }
+                },
+            }
+        }
+        let d = GroupSettings::default();
+        GroupSettings {
+            report_threshold: read("GOPY_MOD_REPORT_THRESHOLD", d.report_threshold),
+            restrict_hours: read("GOPY_MOD_RESTRICT_HOURS", d.restrict_hours),
+            flood_per_minute: read("GOPY_MOD_FLOOD_PER_MINUTE", d.flood_per_minute),
+            auto_actions_per_hour: read("GOPY_MOD_AUTO_ACTIONS_PER_HOUR", d.auto_actions_per_hour),
+        }
+    }
+
+    /// The flood gate these settings ask for.
+    pub fn flood_gate(&self) -> FloodGate {
+        FloodGate::new(self.flood_per_minute, chrono::Duration::minutes(1))
+    }
+
+    /// The cap on automatic actions these settings ask for.
+    pub fn action_cap(&self) -> ActionCap {
+        ActionCap::new(self.auto_actions_per_hour, chrono::Duration::hours(1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Duration;

@@ -15,6 +15,9 @@
 //!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
 //! - `group.rs`: pure decisions about group posts (screening with flood control; what may be
 //!   done automatically after reports).
+//! - `appeal.rs`: `/appeal` on any channel ([`appeal_latest`]).
+//! - `card.rs`: the buttons on a moderator's card and whether a press may be carried out
+//!   (stale, double-tapped, out of scope, a staff author), pure.
 //! - `notice.rs`: what moderation says to authors, reporters and moderators (localised).
 //! - `scan.rs`: the shell that assesses a campaign's unscanned opinions and queues the
 //!   flagged ones ([`scan_campaign`]).
@@ -22,6 +25,8 @@
 //!   ([`Screener`]).
 //! - `cli.rs`: `gopy moderation …`.
 
+mod appeal;
+pub mod card;
 pub mod cli;
 mod detect;
 mod eval;
@@ -33,6 +38,7 @@ mod queue;
 mod scan;
 mod screen;
 
+pub use appeal::appeal_latest;
 pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match, highlight};
 pub use eval::{Evaluation, Labelled, read_vihos};
 pub use flood::{ActionCap, FloodGate};
@@ -41,5 +47,5 @@ pub use queue::{
     Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
     Status, StoredMatch, Target, Verdict, WatchTerm,
 };
-pub use scan::{ScanReport, scan_campaign, screen_opinion, with_watch_list};
+pub use scan::{ScanReport, rescreen_opinion, scan_campaign, screen_opinion, with_watch_list};
 pub use screen::{ScreenTask, Screener, screener};

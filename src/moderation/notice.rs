@@ -40,6 +40,44 @@ fn hidden(locale: Locale, what: Msg, reason: &str) -> Reply {
     )
 }
 
+/// To the author after their appeal: the hide stands, and why (of a post when `group` is
+/// given, else of the opinion `reference`).
+pub fn appeal_kept(locale: Locale, group: Option<&str>, reference: &str, reason: &str) -> Reply {
+    let msg = match group {
+        Some(g) => Msg::new("mod-appeal-kept-post").text("group", g),
+        None => Msg::new("mod-appeal-kept-opinion").text("reference", reference),
+    };
+    reply(locale, vec![msg.text("reason", reason)])
+}
+
+/// To the author when a hide was undone or their appeal granted (a post when `group` is
+/// given, else the opinion `reference`).
+pub fn restored(locale: Locale, group: Option<&str>, reference: &str) -> Reply {
+    let msg = match group {
+        Some(g) => Msg::new("mod-restored-post").text("group", g),
+        None => Msg::new("mod-restored-opinion").text("reference", reference),
+    };
+    reply(locale, vec![msg])
+}
+
+/// The notice owed to an author, as stored: a hide (after an appeal: that it stands) or a
+/// restoration, of a post in a group or of an opinion. `None` when neither the group nor the
+/// opinion is known any more.
+pub fn owed(n: &crate::store::PendingNotice) -> Option<Reply> {
+    let group = n.group_title.as_deref();
+    let reference = n.opinion_reference.as_deref();
+    if group.is_none() && reference.is_none() {
+        return None;
+    }
+    let reference = reference.unwrap_or_default();
+    Some(match (n.restored, n.appealed, group) {
+        (true, _, _) => restored(n.locale, group, reference),
+        (false, true, _) => appeal_kept(n.locale, group, reference, &n.reason),
+        (false, false, Some(g)) => post_hidden(n.locale, g, &n.reason),
+        (false, false, None) => opinion_hidden(n.locale, reference, &n.reason),
+    })
+}
+
 /// The answer to `/appeal`: received, or nothing to appeal.
 pub fn appeal_answer(locale: Locale, received: bool) -> Reply {
     let key = if received {
@@ -137,6 +175,30 @@ mod tests {
             "{en}"
         );
         assert!(en.contains("/appeal"), "{en}");
+    }
+
+    #[test]
+    fn an_author_learns_how_their_appeal_ended_and_when_a_hide_is_undone() {
+        let kept = render(&appeal_kept(Locale::Vi, Some("Tổ 3"), "", "Lăng mạ"));
+        assert!(
+            kept.contains("giữ nguyên") && kept.contains("Lăng mạ"),
+            "{kept}"
+        );
+        let kept = render(&appeal_kept(Locale::En, None, "GY-7K3QH2", "Spam"));
+        assert!(
+            kept.contains("GY-7K3QH2") && kept.contains("stands"),
+            "{kept}"
+        );
+        let back = render(&restored(Locale::Vi, None, "GY-7K3QH2"));
+        assert!(
+            back.contains("khôi phục") && back.contains("GY-7K3QH2"),
+            "{back}"
+        );
+        let back = render(&restored(Locale::En, Some("Tổ 3"), ""));
+        assert!(
+            back.contains("Tổ 3") && back.contains("post it again"),
+            "{back}"
+        );
     }
 
     #[test]

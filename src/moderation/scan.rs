@@ -47,6 +47,26 @@ pub async fn screen_opinion(
     store.queue_item(&item).await
 }
 
+/// Screens an opinion its author edited: when the new text is flagged the opinion goes back
+/// to the queue (pending review, out of the synthesis until kept) with the new words, even if
+/// a moderator kept or hid the old ones. Returns the item, or `None` when not flagged.
+pub async fn rescreen_opinion(
+    store: &dyn Store,
+    detector: &Detector,
+    opinion: &OpinionToScan,
+    at: DateTime<Utc>,
+) -> StoreResult<Option<i64>> {
+    let assessment = detector.assess(&opinion.text);
+    if !assessment.flagged {
+        return Ok(None);
+    }
+    let target = Target::Opinion {
+        opinion_id: opinion.opinion_id,
+    };
+    let item = NewItem::detected(target, &opinion.text, opinion.author, &assessment, at);
+    store.requeue(&item).await.map(Some)
+}
+
 /// Scans a campaign's opinions that were never scanned and queues the flagged ones.
 pub async fn scan_campaign(
     store: &dyn Store,

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Detector, OpinionToScan, scan_campaign, screen_opinion, with_watch_list};
+use super::{
+    Detector, OpinionToScan, rescreen_opinion, scan_campaign, screen_opinion, with_watch_list,
+};
 use crate::store::Store;
 
 /// Opinions waiting to be screened before new ones are left to the next start's scan.
@@ -22,14 +24,14 @@ const WATCH_LIST_TTL: Duration = Duration::from_secs(30);
 /// Where the dialog hands its new opinions. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Screener {
-    /// The screening task's inbox.
-    tx: mpsc::Sender<OpinionToScan>,
+    /// The screening task's inbox: an opinion, and whether it was edited (screened again).
+    tx: mpsc::Sender<(OpinionToScan, bool)>,
 }
 
 /// The screening task's side: [`ScreenTask::run`] it once the process runs.
 pub struct ScreenTask {
     /// The inbox.
-    rx: mpsc::Receiver<OpinionToScan>,
+    rx: mpsc::Receiver<(OpinionToScan, bool)>,
     /// The built-in or configured word lists.
     base: Detector,
 }
@@ -44,7 +46,16 @@ impl Screener {
     /// Hands an opinion over without waiting. When the backlog is full the opinion is left
     /// for the next start's scan (counted in `gopy_moderation_screen_deferred_total`).
     pub fn submit(&self, opinion: OpinionToScan) {
-        if self.tx.try_send(opinion).is_err() {
+        if self.tx.try_send((opinion, false)).is_err() {
+            metrics::counter!("gopy_moderation_screen_deferred_total").increment(1);
+        }
+    }
+
+    /// Hands over an opinion its author edited: flagged words send it back to the queue
+    /// (pending review again) whatever was decided before. Without waiting; when the backlog
+    /// is full the edit is not screened (counted in `gopy_moderation_screen_deferred_total`).
+    pub fn submit_edit(&self, opinion: OpinionToScan) {
+        if self.tx.try_send((opinion, true)).is_err() {
             metrics::counter!("gopy_moderation_screen_deferred_total").increment(1);
         }
     }
@@ -81,7 +92,7 @@ impl ScreenTask {
         }
         let mut detector: Option<(Instant, Detector)> = None;
         loop {
-            let opinion = tokio::select! {
+            let (opinion, edited) = tokio::select! {
                 _ = shutdown.cancelled() => return,
                 o = self.rx.recv() => match o { Some(o) => o, None => return },
             };
@@ -97,7 +108,13 @@ impl ScreenTask {
                 }
             }
             let d = detector.as_ref().map_or(&self.base, |(_, d)| d);
-            match screen_opinion(store.as_ref(), d, &opinion, chrono::Utc::now()).await {
+            let now = chrono::Utc::now();
+            let screened = if edited {
+                rescreen_opinion(store.as_ref(), d, &opinion, now).await
+            } else {
+                screen_opinion(store.as_ref(), d, &opinion, now).await
+            };
+            match screened {
                 Ok(Some(_)) => {
                     metrics::counter!("gopy_moderation_queued_total", "source" => "dialog")
                         .increment(1)

@@ -31,7 +31,9 @@ use crate::domain::{
     Opinion, OpinionSource,
 };
 
-pub use moderation::{DecideOutcome, ItemFilter, ModerationStore, Report, ReportOutcome};
+pub use moderation::{
+    DecideOutcome, ItemFilter, ModerationStore, PendingNotice, Report, ReportOutcome,
+};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 

@@ -409,6 +409,13 @@ struct FakeState {
     rate_limited: u64,
     /// Groups that became supergroups: old id → new id.
     migrated: HashMap<i64, i64>,
+    /// The bot's standing in each group (from the `my_chat_member` updates pushed, or set by
+    /// the test); a group not listed has the bot as an ordinary member.
+    bot_rights: HashMap<i64, BotRights>,
+    /// People's membership of groups, by (chat, user): whoever posted there is a member.
+    members: HashMap<(i64, i64), Member>,
+    /// Messages people posted in groups, by (chat, message id).
+    posts: HashMap<(i64, i64), Post>,
 }
 
 impl FakeState {
@@ -496,6 +503,9 @@ impl FakeTelegram {
                 recent_chat: HashMap::new(),
                 rate_limited: 0,
                 migrated: HashMap::new(),
+                bot_rights: HashMap::new(),
+                members: HashMap::new(),
+                posts: HashMap::new(),
             }),
             changed,
             token: TOKEN.to_owned(),
@@ -808,6 +818,7 @@ impl FakeTelegram {
                         s.chats.entry(id).or_insert(chat);
                     }
                 }
+                observe_membership(&mut s, &update);
                 let id = update["update_id"].as_i64().unwrap_or_default();
                 if id >= s.next_update_id {
                     s.next_update_id = id + 1;
@@ -1358,7 +1369,7 @@ fn call(s: &mut FakeState, method: &str, p: &Params) -> Result<Value, ApiFailure
                     m.deleted = true;
                     Ok(json!(true))
                 }
-                None => Err(bad("Bad Request: message to delete not found")),
+                None => delete_post(s, chat, id),
             }
         }
         "answercallbackquery" => {
@@ -1418,6 +1429,11 @@ fn call(s: &mut FakeState, method: &str, p: &Params) -> Result<Value, ApiFailure
                 .cloned()
                 .ok_or_else(|| bad("Bad Request: chat not found"))
         }
+        "restrictchatmember" => restrict_member(s, p),
+        "banchatmember" | "kickchatmember" => ban_member(s, p),
+        "unbanchatmember" => unban_member(s, p),
+        "getchatmember" => get_member(s, p),
+        "getchatadministrators" => get_administrators(s, p),
         "deletewebhook" => Ok(json!(true)),
         "getwebhookinfo" => Ok(
             json!({"url": "", "has_custom_certificate": false, "pending_update_count": s.queue.len()}),
@@ -2108,4 +2124,445 @@ fn unix_now() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
+}
+
+// ---- group members and the bot's rights --------------------------------------------------
+//
+// Enough of Telegram's rules for moderation tests: the bot deletes other people's messages
+// in a group only as an administrator with `can_delete_messages`; it restricts (supergroups
+// only), bans and unbans only as an administrator with `can_restrict_members`; nobody acts on
+// the chat's owner or its administrators. The errors are Telegram's own descriptions.
+
+/// The bot's standing in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BotRights {
+    /// Whether the bot is an administrator there.
+    pub admin: bool,
+    /// `can_delete_messages`.
+    pub can_delete: bool,
+    /// `can_restrict_members`.
+    pub can_restrict: bool,
+}
+
+/// A person's membership of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// The User object.
+    pub user: Value,
+    /// `creator`, `administrator`, `member`, `restricted`, `left` or `kicked`.
+    pub status: String,
+    /// For `restricted` and `kicked`: until when (Unix seconds; 0 = for ever).
+    pub until_date: i64,
+    /// For `restricted`: the permissions granted (Telegram's ChatPermissions).
+    pub permissions: Option<Value>,
+}
+
+/// A message a person posted in a group.
+#[derive(Debug, Clone)]
+pub struct Post {
+    /// The Message object as it was pushed.
+    pub message: Value,
+    /// Whether someone (the bot) deleted it.
+    pub deleted: bool,
+}
+
+impl FakeTelegram {
+    /// Sets the bot's standing in a group without telling the bot (pushing
+    /// [`FakeTelegram::bot_promoted_update`] sets it too).
+    pub fn set_bot_rights(&self, chat: i64, rights: BotRights) {
+        self.inner.lock().bot_rights.insert(chat, rights);
+        self.inner.notify();
+    }
+
+    /// The bot's standing in a group.
+    pub fn bot_rights(&self, chat: i64) -> BotRights {
+        self.inner
+            .lock()
+            .bot_rights
+            .get(&chat)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Makes a person a member of a group with this status (`creator`, `administrator`,
+    /// `member`, …) without telling the bot.
+    pub fn set_member_status(&self, chat: i64, who: &Resident, status: &str) {
+        self.inner.lock().members.insert(
+            (chat, who.id),
+            Member {
+                user: who.user_json(),
+                status: status.to_owned(),
+                until_date: 0,
+                permissions: None,
+            },
+        );
+        self.inner.notify();
+    }
+
+    /// A person's membership of a group, if the fake knows them there.
+    pub fn member(&self, chat: i64, user: i64) -> Option<Member> {
+        self.inner.lock().members.get(&(chat, user)).cloned()
+    }
+
+    /// Whether a person's message in a group was deleted (`None`: no such post).
+    pub fn post_deleted(&self, chat: i64, message_id: i64) -> Option<bool> {
+        self.inner
+            .lock()
+            .posts
+            .get(&(chat, message_id))
+            .map(|p| p.deleted)
+    }
+
+    /// A message in a group replying to an earlier post of that group (a `/report` or a
+    /// `/flag` is sent this way).
+    pub fn group_reply_update(
+        &self,
+        from: &Resident,
+        group: &Group,
+        reply_to: i64,
+        text: &str,
+    ) -> Value {
+        let original = self
+            .inner
+            .lock()
+            .posts
+            .get(&(group.id, reply_to))
+            .map(|p| p.message.clone())
+            .unwrap_or_else(
+                || json!({"message_id": reply_to, "chat": group.chat_json(), "date": unix_now()}),
+            );
+        let mut msg = self.message(from, group.chat_json(), Self::text_body(text));
+        msg["reply_to_message"] = original;
+        json!({"update_id": self.next_update_id(), "message": msg})
+    }
+
+    /// A message in a group forwarded from another chat.
+    pub fn group_forward_update(&self, from: &Resident, group: &Group, text: &str) -> Value {
+        let mut body = Self::text_body(text);
+        body["forward_origin"] = json!({
+            "type": "hidden_user", "sender_user_name": "Ai đó", "date": unix_now() - 60,
+        });
+        let msg = self.message(from, group.chat_json(), body);
+        json!({"update_id": self.next_update_id(), "message": msg})
+    }
+
+    /// A person edits their earlier post in a group (the fake keeps the new text).
+    pub fn group_edited_update(
+        &self,
+        from: &Resident,
+        group: &Group,
+        message_id: i64,
+        text: &str,
+    ) -> Value {
+        let mut msg = json!({
+            "message_id": message_id,
+            "from": from.user_json(),
+            "chat": group.chat_json(),
+            "date": unix_now() - 60,
+            "edit_date": unix_now(),
+            "text": text,
+        });
+        if let Some(p) = self.inner.lock().posts.get_mut(&(group.id, message_id)) {
+            p.message["text"] = json!(text);
+            msg["date"] = p.message["date"].clone();
+        }
+        json!({"update_id": self.next_update_id(), "edited_message": msg})
+    }
+
+    /// Waits until a person's post in a group is deleted.
+    pub async fn wait_post_deleted(&self, chat: i64, message_id: i64) {
+        self.wait_for(&format!("post {message_id} in {chat} deleted"), |f| {
+            f.post_deleted(chat, message_id).filter(|d| *d)
+        })
+        .await;
+    }
+}
+
+/// Learns from an update being pushed: the bot's new standing in a group, and people's posts
+/// (whoever posts in a group is a member of it).
+fn observe_membership(s: &mut FakeState, update: &Value) {
+    if let Some(m) = update.get("my_chat_member") {
+        let chat = m["chat"]["id"].as_i64().unwrap_or_default();
+        let new = &m["new_chat_member"];
+        if new["user"]["id"].as_i64() == Some(BOT_ID) {
+            let rights = match new["status"].as_str() {
+                Some("administrator") => BotRights {
+                    admin: true,
+                    can_delete: new["can_delete_messages"].as_bool().unwrap_or(false),
+                    can_restrict: new["can_restrict_members"].as_bool().unwrap_or(false),
+                },
+                Some("creator") => BotRights {
+                    admin: true,
+                    can_delete: true,
+                    can_restrict: true,
+                },
+                _ => BotRights::default(),
+            };
+            s.bot_rights.insert(chat, rights);
+        }
+    }
+    let Some(msg) = update.get("message") else {
+        return;
+    };
+    let (Some(chat), Some(id)) = (msg["chat"]["id"].as_i64(), msg["message_id"].as_i64()) else {
+        return;
+    };
+    if chat >= 0 {
+        return;
+    }
+    if let Some(user) = msg["from"]["id"].as_i64() {
+        s.members.entry((chat, user)).or_insert_with(|| Member {
+            user: msg["from"].clone(),
+            status: "member".to_owned(),
+            until_date: 0,
+            permissions: None,
+        });
+    }
+    s.posts.insert(
+        (chat, id),
+        Post {
+            message: msg.clone(),
+            deleted: false,
+        },
+    );
+}
+
+/// The bot's rights in a chat the fake must know.
+fn rights_in(s: &FakeState, chat: i64) -> Result<BotRights, ApiFailure> {
+    if !s.chats.contains_key(&chat) {
+        return Err(bad("Bad Request: chat not found"));
+    }
+    Ok(s.bot_rights.get(&chat).copied().unwrap_or_default())
+}
+
+/// `deleteMessage` of a message the bot did not send: someone's post in a group needs an
+/// administrator with `can_delete_messages`.
+fn delete_post(s: &mut FakeState, chat: i64, id: i64) -> Result<Value, ApiFailure> {
+    let rights = rights_in(s, chat)?;
+    let Some(post) = s.posts.get_mut(&(chat, id)).filter(|p| !p.deleted) else {
+        return Err(bad("Bad Request: message to delete not found"));
+    };
+    if !(rights.admin && rights.can_delete) {
+        return Err(bad("Bad Request: message can't be deleted"));
+    }
+    post.deleted = true;
+    Ok(json!(true))
+}
+
+/// The member a restriction or a ban is about, refused as Telegram refuses it.
+fn target_member(s: &FakeState, p: &Params, chat: i64) -> Result<(i64, BotRights), ApiFailure> {
+    let rights = rights_in(s, chat)?;
+    if chat >= 0 {
+        return Err(bad(
+            "Bad Request: chat member status can't be changed in private chats",
+        ));
+    }
+    let user = p
+        .i64("user_id")
+        .ok_or_else(|| bad("Bad Request: user_id is empty"))?;
+    if !(rights.admin && rights.can_restrict) {
+        return Err(bad(
+            "Bad Request: not enough rights to restrict/unrestrict chat member",
+        ));
+    }
+    if user == BOT_ID {
+        return Err(bad("Bad Request: can't restrict self"));
+    }
+    match s.members.get(&(chat, user)).map(|m| m.status.as_str()) {
+        Some("creator") => Err(bad("Bad Request: can't remove chat owner")),
+        Some("administrator") => Err(bad("Bad Request: user is an administrator of the chat")),
+        _ => Ok((user, rights)),
+    }
+}
+
+/// The User object of a member the fake may not have seen.
+fn user_of(s: &FakeState, chat: i64, user: i64) -> Value {
+    s.members.get(&(chat, user)).map_or_else(
+        || json!({"id": user, "is_bot": false, "first_name": format!("User {user}")}),
+        |m| m.user.clone(),
+    )
+}
+
+/// `restrictChatMember` (supergroups only).
+fn restrict_member(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
+    let chat = chat_id(p)?;
+    let is_basic = s
+        .chats
+        .get(&chat)
+        .is_some_and(|c| c["type"].as_str() == Some("group"));
+    let (user, _) = target_member(s, p, chat)?;
+    if is_basic {
+        return Err(bad("Bad Request: method is available only for supergroups"));
+    }
+    let permissions = p
+        .json("permissions")
+        .filter(Value::is_object)
+        .ok_or_else(|| bad("Bad Request: permissions are not specified"))?;
+    let until = p.i64("until_date").unwrap_or(0);
+    let may_send = permissions["can_send_messages"].as_bool().unwrap_or(false);
+    let user_json = user_of(s, chat, user);
+    let m = s.members.entry((chat, user)).or_insert_with(|| Member {
+        user: user_json,
+        status: "member".to_owned(),
+        until_date: 0,
+        permissions: None,
+    });
+    if may_send {
+        m.status = "member".to_owned();
+        m.until_date = 0;
+        m.permissions = None;
+    } else {
+        m.status = "restricted".to_owned();
+        m.until_date = until;
+        m.permissions = Some(permissions);
+    }
+    Ok(json!(true))
+}
+
+/// `banChatMember`.
+fn ban_member(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
+    let chat = chat_id(p)?;
+    let (user, _) = target_member(s, p, chat)?;
+    let until = p.i64("until_date").unwrap_or(0);
+    let user_json = user_of(s, chat, user);
+    let m = s.members.entry((chat, user)).or_insert_with(|| Member {
+        user: user_json,
+        status: "member".to_owned(),
+        until_date: 0,
+        permissions: None,
+    });
+    m.status = "kicked".to_owned();
+    m.until_date = until;
+    m.permissions = None;
+    Ok(json!(true))
+}
+
+/// `unbanChatMember`: a banned person may join again; without `only_if_banned` a member is
+/// removed from the chat, as Telegram does.
+fn unban_member(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
+    let chat = chat_id(p)?;
+    let (user, _) = target_member(s, p, chat)?;
+    let only_if_banned = p.bool("only_if_banned").unwrap_or(false);
+    if let Some(m) = s.members.get_mut(&(chat, user))
+        && (m.status == "kicked" || !only_if_banned)
+    {
+        m.status = "left".to_owned();
+        m.until_date = 0;
+        m.permissions = None;
+    }
+    Ok(json!(true))
+}
+
+/// A ChatMember object as Telegram describes it.
+fn member_json(m: &Member) -> Value {
+    let mut v = json!({"status": m.status, "user": m.user});
+    match m.status.as_str() {
+        "creator" => {
+            v["is_anonymous"] = json!(false);
+        }
+        "administrator" => {
+            for (k, b) in admin_rights(true, true) {
+                v[k] = json!(b);
+            }
+        }
+        "restricted" => {
+            v["is_member"] = json!(true);
+            v["until_date"] = json!(m.until_date);
+            let perms = m.permissions.clone().unwrap_or_else(|| json!({}));
+            for k in [
+                "can_send_messages",
+                "can_send_audios",
+                "can_send_documents",
+                "can_send_photos",
+                "can_send_videos",
+                "can_send_video_notes",
+                "can_send_voice_notes",
+                "can_send_polls",
+                "can_send_other_messages",
+                "can_add_web_page_previews",
+                "can_change_info",
+                "can_invite_users",
+                "can_pin_messages",
+                "can_manage_topics",
+            ] {
+                v[k] = json!(perms[k].as_bool().unwrap_or(false));
+            }
+        }
+        "kicked" => {
+            v["until_date"] = json!(m.until_date);
+        }
+        _ => {}
+    }
+    v
+}
+
+/// The rights of an administrator, as a ChatMemberAdministrator lists them.
+fn admin_rights(can_delete: bool, can_restrict: bool) -> Vec<(&'static str, bool)> {
+    vec![
+        ("can_be_edited", false),
+        ("is_anonymous", false),
+        ("can_manage_chat", true),
+        ("can_delete_messages", can_delete),
+        ("can_manage_video_chats", false),
+        ("can_restrict_members", can_restrict),
+        ("can_promote_members", false),
+        ("can_change_info", false),
+        ("can_invite_users", true),
+        ("can_post_stories", false),
+        ("can_edit_stories", false),
+        ("can_delete_stories", false),
+        ("can_pin_messages", false),
+    ]
+}
+
+/// The bot's own ChatMember object in a chat.
+fn bot_member_json(rights: BotRights) -> Value {
+    if !rights.admin {
+        return json!({"status": "member", "user": bot_user()});
+    }
+    let mut v = json!({"status": "administrator", "user": bot_user()});
+    for (k, b) in admin_rights(rights.can_delete, rights.can_restrict) {
+        v[k] = json!(b);
+    }
+    v
+}
+
+/// `getChatMember`: someone the fake never saw there has left (as Telegram says of a user
+/// who is not in the chat).
+fn get_member(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
+    let chat = chat_id(p)?;
+    let rights = rights_in(s, chat)?;
+    let user = p
+        .i64("user_id")
+        .ok_or_else(|| bad("Bad Request: user_id is empty"))?;
+    if user == BOT_ID {
+        return Ok(bot_member_json(rights));
+    }
+    Ok(match s.members.get(&(chat, user)) {
+        Some(m) => member_json(m),
+        None => json!({"status": "left", "user": user_of(s, chat, user)}),
+    })
+}
+
+/// `getChatAdministrators`: the owner and administrators, the bot among them when it is one.
+fn get_administrators(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
+    let chat = chat_id(p)?;
+    let rights = rights_in(s, chat)?;
+    if chat >= 0 {
+        return Err(bad(
+            "Bad Request: there are no administrators in the private chat",
+        ));
+    }
+    let mut admins: Vec<(i64, Value)> = s
+        .members
+        .iter()
+        .filter(|((c, _), m)| *c == chat && (m.status == "creator" || m.status == "administrator"))
+        .map(|((_, u), m)| (*u, member_json(m)))
+        .collect();
+    admins.sort_by_key(|(u, _)| *u);
+    let mut out: Vec<Value> = admins.into_iter().map(|(_, v)| v).collect();
+    if rights.admin {
+        out.push(bot_member_json(rights));
+    }
+    Ok(Value::Array(out))
 }

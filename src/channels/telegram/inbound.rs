@@ -37,6 +37,9 @@ pub(super) enum Route {
     },
     /// A group event or a staff command (see `groups.rs`).
     Group(super::groups::GroupEvent),
+    /// A group post to screen, `/report`, `/flag`, `/appeal` or a moderator's button (see
+    /// `moderation.rs`).
+    Moderation(super::moderation::ModEvent),
     /// Nothing to do (logged at debug by the caller).
     Skip,
 }
@@ -62,6 +65,9 @@ pub(super) struct DialogEvent {
 pub(super) fn route(update: &Update, bot_username: &str) -> (&'static str, Route) {
     if let Some((kind, ev)) = super::groups::route(update, bot_username) {
         return (kind, Route::Group(ev));
+    }
+    if let Some((kind, ev)) = super::moderation::route(update, bot_username) {
+        return (kind, Route::Moderation(ev));
     }
     match &update.kind {
         UpdateKind::Message(msg) if msg.chat.is_private() => private_message(msg),
@@ -360,6 +366,8 @@ mod tests {
                     assert_eq!(locale, Locale::En);
                 }
                 Route::Skip => assert!(!answered, "{text}"),
+                // An ordinary post goes to moderation (screened if the group is bound).
+                Route::Moderation(_) => assert_eq!(text, "Xin chào cả tổ"),
                 other => panic!("{text}: {other:?}"),
             }
         }

@@ -8,6 +8,8 @@
 //! - `broadcast.rs`: the outbox's sender on Telegram (broadcasts to groups).
 //! - `groups.rs`: groups the bot is added to or removed from, their titles and migrations, and
 //!   the staff commands `/link`, `/bind`, `/unbind` (stored through [`crate::announce`]).
+//! - `moderation.rs`: group posts screened, `/report`, `/flag`, moderators' cards and their
+//!   buttons, author notices and `/appeal` (decided by [`crate::moderation`]).
 //! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
 //! - `polling.rs`: the loop: batches, one resident's updates in order, offsets confirmed only
 //!   after a batch is committed, retries while storage is down, shutdown.
@@ -17,6 +19,7 @@
 mod broadcast;
 mod groups;
 mod inbound;
+mod moderation;
 mod outbound;
 mod polling;
 mod split;
@@ -121,6 +124,8 @@ pub struct TelegramBot {
     token: String,
     /// Bot API base URL.
     api_url: url::Url,
+    /// The word lists group posts are screened with; `None` leaves groups unmoderated.
+    moderation: Option<crate::moderation::Detector>,
 }
 
 impl TelegramBot {
@@ -141,7 +146,14 @@ impl TelegramBot {
             l10n,
             token,
             api_url,
+            moderation: None,
         }
+    }
+
+    /// Moderates bound groups with these word lists (settings from `GOPY_MOD_*`).
+    pub fn with_moderation(mut self, detector: crate::moderation::Detector) -> Self {
+        self.moderation = Some(detector);
+        self
     }
 
     /// Connects (`getMe`; a refused token is an error), sets the bot commands, then polls for
@@ -175,20 +187,43 @@ impl TelegramBot {
             limiter = Some(worker.limiter());
             tokio::spawn(worker.run(shutdown.clone()))
         });
+        let out = Outbound {
+            bot: bot.clone(),
+            l10n: self.l10n,
+            token,
+            limiter,
+        };
+        let moderation = self.moderation.map(|d| {
+            Arc::new(moderation::Moderation::new(
+                d,
+                crate::moderation::group::GroupSettings::from_env(),
+            ))
+        });
+        // Moderation's notices and cards go out beside the poller and stop with it.
+        let deliveries = match (self.handler.store(), &moderation) {
+            (Some(store), Some(m)) => Some(tokio::spawn(moderation::deliver(
+                out.clone(),
+                store,
+                m.clone(),
+                shutdown.clone(),
+            ))),
+            _ => None,
+        };
         let polled = Poller {
-            out: Outbound {
-                bot: bot.clone(),
-                l10n: self.l10n,
-                token,
-                limiter,
-            },
+            out,
             bot,
             handler: self.handler,
             username,
             shutdown,
+            moderation,
         }
         .run()
         .await;
+        if let Some(task) = deliveries
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the moderation delivery task panicked");
+        }
         if let Some(worker) = outbox
             && let Err(e) = worker.await
         {

@@ -199,11 +199,23 @@ impl Outbound {
     /// Sends one message (HTML), following gopy's policy on failures.
     pub async fn send(
         &self,
-        mut chat: ChatId,
+        chat: ChatId,
         text: String,
         markup: Option<InlineKeyboardMarkup>,
         reply_to: Option<MessageId>,
     ) -> Sent {
+        self.send_for_id(chat, text, markup, reply_to).await.0
+    }
+
+    /// [`Outbound::send`], also returning the message's id when Telegram took it (to edit
+    /// the message later).
+    pub async fn send_for_id(
+        &self,
+        mut chat: ChatId,
+        text: String,
+        markup: Option<InlineKeyboardMarkup>,
+        reply_to: Option<MessageId>,
+    ) -> (Sent, Option<MessageId>) {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -221,7 +233,7 @@ impl Outbound {
                 req = req.reply_parameters(ReplyParameters::new(id).allow_sending_without_reply());
             }
             let err = match req.send().await {
-                Ok(_) => return Sent::Ok,
+                Ok(m) => return (Sent::Ok, Some(m.id)),
                 Err(e) => e,
             };
             let failure = classify(&err);
@@ -231,15 +243,15 @@ impl Outbound {
             match failure {
                 Failure::Blocked => {
                     tracing::info!(error = %description, "the chat is closed to the bot; not sending there");
-                    return Sent::Closed;
+                    return (Sent::Closed, None);
                 }
                 Failure::Refused => {
                     tracing::error!(method = "sendMessage", error = %description, "Telegram refused a message");
-                    return Sent::Failed;
+                    return (Sent::Failed, None);
                 }
                 _ if attempt >= MAX_ATTEMPTS => {
                     tracing::warn!(method = "sendMessage", attempts = attempt, error = %description, "giving up on a message");
-                    return Sent::Failed;
+                    return (Sent::Failed, None);
                 }
                 Failure::RetryAfter(wait) => {
                     tracing::debug!(seconds = wait.as_secs(), "Telegram asked to slow down");

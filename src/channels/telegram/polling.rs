@@ -101,6 +101,8 @@ pub(super) struct Poller {
     pub username: String,
     /// Fires at shutdown.
     pub shutdown: CancellationToken,
+    /// Group moderation (off when the bot was built without word lists).
+    pub moderation: Option<Arc<super::moderation::Moderation>>,
 }
 
 impl Poller {
@@ -293,6 +295,7 @@ impl Poller {
                     *resident
                 }
                 Route::Group(ev) => ev.key(),
+                Route::Moderation(ev) => ev.key(),
                 Route::Skip => {
                     tracing::debug!(update_id = id, kind, "update skipped");
                     continue;
@@ -314,12 +317,10 @@ impl Poller {
                     callbacks.extend(ev.callback.take());
                     inbounds.push(inbound(*id, ev));
                 }
-                Route::Group(_) => {
+                Route::Group(_) | Route::Moderation(_) => {
                     // Group events are stored here, before the batch can be confirmed, in
                     // the order they came (one chat's events build on each other).
-                    if let Route::Group(ev) = std::mem::replace(route, Route::Skip) {
-                        group_events.push((*id, ev));
-                    }
+                    group_events.push((*id, std::mem::replace(route, Route::Skip)));
                 }
                 _ => {}
             }
@@ -335,11 +336,8 @@ impl Poller {
         };
         let in_groups = async {
             let mut unfinished = None;
-            for (id, ev) in group_events {
-                let store = self.handler.store();
-                if unfinished.is_none()
-                    && !super::groups::run(&self.out, store, id, ev, &self.shutdown).await
-                {
+            for (id, route) in group_events {
+                if unfinished.is_none() && !self.run_stored(id, route).await {
                     // Shutdown during an outage: this one and the later ones stay unconfirmed.
                     unfinished = Some(id);
                 }
@@ -472,14 +470,30 @@ impl Poller {
                 self.out.answer_callback(callback).await;
                 Outcome::Done
             }
-            Route::Group(ev) => {
-                let store = self.handler.store();
-                match super::groups::run(&self.out, store, update_id, ev, &self.shutdown).await {
+            route @ (Route::Group(_) | Route::Moderation(_)) => {
+                match self.run_stored(update_id, route).await {
                     true => Outcome::Done,
                     false => Outcome::Unfinished,
                 }
             }
             Route::Skip => Outcome::Done,
+        }
+    }
+
+    /// Runs a group event or a moderation event to the end (stored, answered). Returns
+    /// `false` when shutdown came while the database was down.
+    async fn run_stored(&self, update_id: i64, route: Route) -> bool {
+        let store = self.handler.store();
+        match route {
+            Route::Group(ev) => {
+                super::groups::run(&self.out, store, update_id, ev, &self.shutdown).await
+            }
+            Route::Moderation(ev) => {
+                let moderation = self.moderation.as_deref();
+                super::moderation::run(&self.out, store, moderation, update_id, ev, &self.shutdown)
+                    .await
+            }
+            _ => true,
         }
     }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use serde_json::Value;
 use unicode_normalization::UnicodeNormalization as _;
 
-use crate::dialog::{Input, MediaKind};
+use crate::dialog::{Command, Input, MediaKind};
 use crate::domain::Identity;
 
 /// What to do with one event.
@@ -41,6 +41,8 @@ pub(super) struct DialogEvent {
     pub identity: Identity,
     /// When Zalo says it was sent.
     pub date: Option<DateTime<Utc>>,
+    /// `/appeal [reasons]`: the reasons (moderation takes it, not the dialog).
+    pub appeal: Option<String>,
 }
 
 /// Why a body is not a Zalo event (answered 400 on the webhook).
@@ -108,6 +110,7 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
         return Ok(("unsupported", Route::Unsupported { chat, message_id }));
     }
     let message_id = message_id.ok_or(Malformed("a message without message_id"))?;
+    let mut appeal = None;
     let (label, input) = match kind {
         "text" => {
             let text = msg
@@ -116,6 +119,10 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
                 .ok_or(Malformed("a text message without text"))?;
             let text: String = text.nfc().collect();
             let input = Input::from_text(&text);
+            if matches!(&input, Input::Command(Command::Unknown(w)) if w == "appeal") {
+                let rest = text.trim().split_once(char::is_whitespace).map(|(_, r)| r);
+                appeal = Some(rest.unwrap_or_default().trim().to_owned());
+            }
             let label = if matches!(input, Input::Command(_)) {
                 "command"
             } else {
@@ -147,6 +154,7 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
                 username: None,
             },
             date: msg.get("date").and_then(date),
+            appeal,
         }),
     ))
 }

@@ -17,9 +17,12 @@
 //!   is asked for (nothing acknowledges an update, so it is never dropped for an outage).
 //! - `webhook.rs`: the axum route: secret checked in constant time, step committed before
 //!   the 200, a non-2xx when it could not be stored so that Zalo may deliver it again.
+//! - `moderation.rs`: moderation's notices to authors (hidden, restored), sent beside the
+//!   adapter.
 
 mod client;
 mod inbound;
+mod moderation;
 mod outbound;
 mod polling;
 mod split;
@@ -103,6 +106,31 @@ impl Core {
             input: ev.input.clone(),
             has_buttons: false,
         }
+    }
+
+    /// Runs one resident's message to a committed step: `/appeal` goes to moderation (the
+    /// author's newest hidden item back to the queue), everything else to the dialog.
+    async fn step(&self, ev: &DialogEvent) -> Result<Vec<Reply>, crate::service::ServiceError> {
+        let Some(text) = &ev.appeal else {
+            return self.dialogs.handle(&Self::inbound(ev)).await;
+        };
+        let key = ContactKey {
+            channel: Channel::Zalo,
+            external_id: ev.user.clone(),
+        };
+        let store = self.dialogs.store();
+        let locale = store
+            .find_contact(&key)
+            .await?
+            .map(|c| c.locale)
+            .unwrap_or_default();
+        let appealed =
+            crate::moderation::appeal_latest(store.as_ref(), &key, text, chrono::Utc::now())
+                .await?;
+        Ok(vec![crate::moderation::notice::appeal_answer(
+            locale,
+            appealed.is_some(),
+        )])
     }
 
     /// Sends a committed step's replies and counts the step's time.
@@ -253,6 +281,25 @@ impl ZaloBot {
             "Zalo bot connected ({})",
             self.mode()
         );
+        // Moderation's notices to authors go out beside the adapter and stop with it.
+        let stop = shutdown.child_token();
+        let notices = {
+            let core = self.core.clone();
+            let store = core.dialogs.store().clone();
+            let stop = stop.clone();
+            tokio::spawn(async move { moderation::deliver(&core.out, store, stop).await })
+        };
+        let ran = self.run_mode(shutdown).await;
+        // The adapter may stop on its own (a refused token): the notices stop with it.
+        stop.cancel();
+        if let Err(e) = notices.await {
+            tracing::error!(error = %e, "the Zalo moderation notice task panicked");
+        }
+        ran
+    }
+
+    /// Runs the adapter in its mode until shutdown (see [`ZaloBot::run`]).
+    async fn run_mode(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         match self.mode {
             Mode::Polling => polling::run(self.core, shutdown).await,
             Mode::Webhook { url, secret } => {

@@ -123,11 +123,10 @@ async fn process(core: &Core, update: &Value, shutdown: &CancellationToken) -> R
             core.answer_unsupported(&chat, message_id.as_deref()).await
         }
         Route::Dialog(ev) => {
-            let inbound = Core::inbound(&ev);
             let mut pause = Duration::from_millis(100);
             let mut down = false;
             loop {
-                match core.dialogs.handle(&inbound).await {
+                match core.step(&ev).await {
                     Ok(replies) => {
                         if down {
                             tracing::info!("storage is back; Zalo updates are processed again");

@@ -130,7 +130,7 @@ async fn receive(State(w): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes)
         }
         Route::Dialog(ev) => {
             let guard = w.chat_lock(&ev.chat).lock_owned().await;
-            match w.core.dialogs.handle(&Core::inbound(&ev)).await {
+            match w.core.step(&ev).await {
                 Ok(replies) => {
                     let core = w.core.clone();
                     w.sending.spawn(async move {

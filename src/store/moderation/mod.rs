@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{StoreError, StoreResult};
-use crate::domain::{CampaignId, ContactId};
+use crate::domain::{CampaignId, Channel, ContactId, ContactKey, Locale};
 use crate::moderation::{
     Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
     Status, StoredMatch, Target, WatchTerm,
@@ -68,6 +68,29 @@ pub struct ReportOutcome {
     pub reports: i64,
     /// The item queued by this report (the one that reached the threshold), if any.
     pub queued: Option<i64>,
+}
+
+/// A notice owed to an author whose opinion or post was hidden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingNotice {
+    /// The notice.
+    pub id: i64,
+    /// The item it is about.
+    pub item: i64,
+    /// The author's platform id (their private chat on Telegram).
+    pub external_id: String,
+    /// The language they read.
+    pub locale: Locale,
+    /// Why it was hidden (or the decision's reason, for a restoration).
+    pub reason: String,
+    /// `true`: the item was restored (a hide undone, an appeal granted); `false`: hidden.
+    pub restored: bool,
+    /// Whether the decision followed the author's appeal.
+    pub appealed: bool,
+    /// The opinion's reference, for an opinion.
+    pub opinion_reference: Option<String>,
+    /// The group's title, for a group post.
+    pub group_title: Option<String>,
 }
 
 /// The moderation part of the store. A supertrait of [`super::Store`].
@@ -125,6 +148,75 @@ pub trait ModerationStore: Send + Sync {
     /// How moderation stands for each flagged opinion of the campaign.
     async fn opinion_moderation(&self, campaign: CampaignId)
     -> StoreResult<Vec<OpinionModeration>>;
+
+    /// The item about this opinion or post, if it was ever queued.
+    async fn item_for(&self, target: &Target) -> StoreResult<Option<Item>>;
+
+    /// The author's newest hidden (upheld) item that was not appealed yet: what `/appeal`
+    /// is about.
+    async fn appealable_item(&self, author: ContactId) -> StoreResult<Option<Item>>;
+
+    /// The channel, platform id and language of a contact (to act on a post's author and to
+    /// tell them); `None` once they erased themselves.
+    async fn contact_of(&self, contact: ContactId) -> StoreResult<Option<(ContactKey, Locale)>>;
+
+    /// Appends a line to the moderation log (and, when `audited`, to the audit log) for what
+    /// was done on a platform about an item: a post deleted, an author restricted or banned,
+    /// a restriction lifted, or an action the platform refused. Nothing else is changed.
+    async fn log_action(&self, entry: &LogEntry, audited: bool) -> StoreResult<()>;
+
+    /// An opinion was edited: its item (if any) goes back to the queue with the new text and
+    /// what matched in it, whatever was decided before (the decision was about other words).
+    /// Without an item it is queued as new. Returns the item's id.
+    async fn requeue(&self, item: &NewItem) -> StoreResult<i64>;
+
+    /// An opinion's reference and unit (what a moderator's card shows, and whose moderators
+    /// get it).
+    async fn opinion_facts(&self, opinion: i64) -> StoreResult<Option<(String, Option<String>)>>;
+
+    /// Queued items no card was sent for in their round (round 1 after an appeal) that were
+    /// queued or appealed before `before`, oldest first.
+    async fn uncarded_items(&self, before: DateTime<Utc>, limit: i64) -> StoreResult<Vec<Item>>;
+
+    /// Claims the card of an item's round for a moderator's chat; `false` when it was sent
+    /// (or is being sent) already. Written before sending: at most one card each.
+    async fn claim_card(
+        &self,
+        item: i64,
+        round: i64,
+        channel: Channel,
+        chat: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Records the message id of a card that was sent.
+    async fn card_sent(
+        &self,
+        item: i64,
+        round: i64,
+        channel: Channel,
+        chat: &str,
+        message_id: &str,
+    ) -> StoreResult<()>;
+
+    /// The cards sent for an item's round: (chat, message id), for those Telegram took.
+    async fn cards_of(
+        &self,
+        item: i64,
+        round: i64,
+        channel: Channel,
+    ) -> StoreResult<Vec<(String, String)>>;
+
+    /// The reasons residents gave when they reported a post (those who gave one), oldest
+    /// first.
+    async fn report_reasons(&self, post: &Target) -> StoreResult<Vec<String>>;
+
+    /// Notices owed to authors on this channel, oldest first.
+    async fn unsent_notices(&self, channel: Channel, limit: i64)
+    -> StoreResult<Vec<PendingNotice>>;
+
+    /// Takes a notice for sending; `false` when another sender took it.
+    async fn take_notice(&self, id: i64, at: DateTime<Utc>) -> StoreResult<bool>;
 }
 
 /// The columns of `moderation_items` that [`ItemRow`] reads.
@@ -346,6 +438,12 @@ macro_rules! moderation_store_impl {
             ) -> $crate::store::StoreResult<$crate::store::moderation::DecideOutcome> {
                 use $crate::store::moderation::*;
                 let mut tx = self.moderation_begin().await?;
+                let before: Option<(String,)> =
+                    sqlx::query_as("SELECT status FROM moderation_items WHERE id = $1")
+                        .bind(d.item)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                let was_hidden = before.is_some_and(|(s,)| s == "upheld");
                 let sql = format!(
                     "UPDATE moderation_items SET status = $1, decided_by = $2, \
                      decided_at = $3, reason = $4 WHERE id = $5 \
@@ -372,6 +470,30 @@ macro_rules! moderation_store_impl {
                     });
                 };
                 let decided = item_from_row(row)?;
+                // The author is owed a notice, written with the decision: of a hide, or of a
+                // restoration (a hide undone, or an appeal granted).
+                let upheld = decided.status == $crate::moderation::Status::Upheld;
+                let kind = if upheld {
+                    Some("hidden")
+                } else if was_hidden || decided.appeal.is_some() {
+                    Some("restored")
+                } else {
+                    None
+                };
+                if let (Some(kind), Some(author)) = (kind, decided.author) {
+                    sqlx::query(
+                        "INSERT INTO moderation_notices \
+                         (item_id, contact_id, kind, reason, created_at) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
+                    .bind(d.item)
+                    .bind(author)
+                    .bind(kind)
+                    .bind(&d.reason)
+                    .bind(d.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let action = decided.status.as_str();
                 let detail = serde_json::json!({
                     "item": d.item,
@@ -609,6 +731,357 @@ macro_rules! moderation_store_impl {
                 .fetch_all(self.moderation_reader())
                 .await?;
                 rows.into_iter().map(opinion_moderation_from_row).collect()
+            }
+
+            async fn item_for(
+                &self,
+                target: &$crate::moderation::Target,
+            ) -> $crate::store::StoreResult<Option<$crate::moderation::Item>> {
+                use $crate::store::moderation::*;
+                let row: Option<ItemRow> = match target {
+                    $crate::moderation::Target::Opinion { opinion_id } => {
+                        let sql = format!(
+                            "SELECT {ITEM_COLUMNS} FROM moderation_items WHERE opinion_id = $1"
+                        );
+                        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                            .bind(opinion_id)
+                            .fetch_optional(self.moderation_reader())
+                            .await?
+                    }
+                    $crate::moderation::Target::GroupPost {
+                        channel,
+                        chat_id,
+                        message_id,
+                    } => {
+                        let sql = format!(
+                            "SELECT {ITEM_COLUMNS} FROM moderation_items \
+                             WHERE channel = $1 AND chat_id = $2 AND message_id = $3"
+                        );
+                        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                            .bind(channel.as_str())
+                            .bind(chat_id)
+                            .bind(message_id)
+                            .fetch_optional(self.moderation_reader())
+                            .await?
+                    }
+                };
+                row.map(item_from_row).transpose()
+            }
+
+            async fn appealable_item(
+                &self,
+                author: $crate::domain::ContactId,
+            ) -> $crate::store::StoreResult<Option<$crate::moderation::Item>> {
+                use $crate::store::moderation::*;
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM moderation_items WHERE author_contact_id = $1 \
+                     AND status = 'upheld' AND appealed_at IS NULL ORDER BY id DESC LIMIT 1"
+                );
+                let row: Option<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(author)
+                    .fetch_optional(self.moderation_reader())
+                    .await?;
+                row.map(item_from_row).transpose()
+            }
+
+            async fn contact_of(
+                &self,
+                contact: $crate::domain::ContactId,
+            ) -> $crate::store::StoreResult<
+                Option<($crate::domain::ContactKey, $crate::domain::Locale)>,
+            > {
+                let row: Option<(String, String, String)> = sqlx::query_as(
+                    "SELECT channel, external_id, locale FROM contacts WHERE id = $1",
+                )
+                .bind(contact)
+                .fetch_optional(self.moderation_reader())
+                .await?;
+                let Some((channel, external_id, locale)) = row else {
+                    return Ok(None);
+                };
+                let channel = $crate::domain::Channel::parse(&channel).ok_or_else(|| {
+                    $crate::store::StoreError::Corrupt(format!("contact channel {channel:?}"))
+                })?;
+                let locale = $crate::domain::Locale::parse(&locale).unwrap_or_default();
+                Ok(Some((
+                    $crate::domain::ContactKey {
+                        channel,
+                        external_id,
+                    },
+                    locale,
+                )))
+            }
+
+            async fn log_action(
+                &self,
+                entry: &$crate::moderation::LogEntry,
+                audited: bool,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.moderation_begin().await?;
+                self.moderation_logged(
+                    &mut tx,
+                    entry.at,
+                    &entry.actor,
+                    &entry.action,
+                    entry.item,
+                    &entry.detail,
+                    audited,
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn requeue(
+                &self,
+                item: &$crate::moderation::NewItem,
+            ) -> $crate::store::StoreResult<i64> {
+                use $crate::store::moderation::*;
+                let mut tx = self.moderation_begin().await?;
+                if let Some(id) = self.insert_item(&mut tx, item).await? {
+                    tx.commit().await?;
+                    return Ok(id);
+                }
+                let binds = ItemBinds::of(item)?;
+                let $crate::moderation::Target::Opinion { opinion_id } = &item.target else {
+                    return Err($crate::store::StoreError::Corrupt(
+                        "only an opinion is queued again when edited".to_owned(),
+                    ));
+                };
+                let (id,): (i64,) = sqlx::query_as(
+                    "UPDATE moderation_items SET text = $2, categories = $3, score = $4, \
+                     matches = $5, source = $6, status = 'queued', decided_by = NULL, \
+                     decided_at = NULL, reason = NULL, previous_moderator = NULL, \
+                     appeal_text = NULL, appealed_at = NULL \
+                     WHERE opinion_id = $1 RETURNING id",
+                )
+                .bind(opinion_id)
+                .bind(&item.text)
+                .bind(&binds.categories)
+                .bind(i64::from(item.score))
+                .bind(&binds.matches)
+                .bind(item.source.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+                let detail = serde_json::json!({
+                    "target": item.target,
+                    "categories": binds.categories,
+                    "score": item.score,
+                    "edited": true,
+                });
+                self.moderation_logged(&mut tx, item.at, "system", "requeued", Some(id), &detail, false)
+                    .await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn opinion_facts(
+                &self,
+                opinion: i64,
+            ) -> $crate::store::StoreResult<Option<(String, Option<String>)>> {
+                Ok(sqlx::query_as(
+                    "SELECT reference, unit_code FROM opinions WHERE id = $1",
+                )
+                .bind(opinion)
+                .fetch_optional(self.moderation_reader())
+                .await?)
+            }
+
+            async fn uncarded_items(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::moderation::Item>> {
+                use $crate::store::moderation::*;
+                let sql = format!(
+                    "SELECT {ITEM_COLUMNS} FROM moderation_items m WHERE status = 'queued' \
+                     AND COALESCE(appealed_at, created_at) < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM moderation_cards c WHERE c.item_id = m.id \
+                       AND c.round = CASE WHEN m.appealed_at IS NULL THEN 0 ELSE 1 END) \
+                     ORDER BY id LIMIT $2"
+                );
+                let rows: Vec<ItemRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(before)
+                    .bind(limit)
+                    .fetch_all(self.moderation_reader())
+                    .await?;
+                rows.into_iter().map(item_from_row).collect()
+            }
+
+            async fn claim_card(
+                &self,
+                item: i64,
+                round: i64,
+                channel: $crate::domain::Channel,
+                chat: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.moderation_begin().await?;
+                let claimed = sqlx::query(
+                    "INSERT INTO moderation_cards (item_id, round, channel, chat_id, sent_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                )
+                .bind(item)
+                .bind(round)
+                .bind(channel.as_str())
+                .bind(chat)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                tx.commit().await?;
+                Ok(claimed)
+            }
+
+            async fn card_sent(
+                &self,
+                item: i64,
+                round: i64,
+                channel: $crate::domain::Channel,
+                chat: &str,
+                message_id: &str,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.moderation_begin().await?;
+                sqlx::query(
+                    "UPDATE moderation_cards SET message_id = $5 \
+                     WHERE item_id = $1 AND round = $2 AND channel = $3 AND chat_id = $4",
+                )
+                .bind(item)
+                .bind(round)
+                .bind(channel.as_str())
+                .bind(chat)
+                .bind(message_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn cards_of(
+                &self,
+                item: i64,
+                round: i64,
+                channel: $crate::domain::Channel,
+            ) -> $crate::store::StoreResult<Vec<(String, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT chat_id, message_id FROM moderation_cards \
+                     WHERE item_id = $1 AND round = $2 AND channel = $3 \
+                     AND message_id IS NOT NULL ORDER BY id",
+                )
+                .bind(item)
+                .bind(round)
+                .bind(channel.as_str())
+                .fetch_all(self.moderation_reader())
+                .await?)
+            }
+
+            async fn report_reasons(
+                &self,
+                post: &$crate::moderation::Target,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                let $crate::moderation::Target::GroupPost {
+                    channel,
+                    chat_id,
+                    message_id,
+                } = post
+                else {
+                    return Ok(Vec::new());
+                };
+                let rows: Vec<(String,)> = sqlx::query_as(
+                    "SELECT reason FROM moderation_reports WHERE channel = $1 AND chat_id = $2 \
+                     AND message_id = $3 AND reason IS NOT NULL AND reason <> '' ORDER BY id",
+                )
+                .bind(channel.as_str())
+                .bind(chat_id)
+                .bind(message_id)
+                .fetch_all(self.moderation_reader())
+                .await?;
+                Ok(rows.into_iter().map(|(r,)| r).collect())
+            }
+
+            async fn unsent_notices(
+                &self,
+                channel: $crate::domain::Channel,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::moderation::PendingNotice>> {
+                type NoticeRow = (
+                    i64,
+                    i64,
+                    String,
+                    String,
+                    String,
+                    String,
+                    bool,
+                    Option<String>,
+                    Option<String>,
+                );
+                let rows: Vec<NoticeRow> =
+                    sqlx::query_as(
+                        "SELECT n.id, n.item_id, c.external_id, c.locale, n.reason, n.kind, \
+                         m.appealed_at IS NOT NULL, o.reference, g.title \
+                         FROM moderation_notices n \
+                         JOIN contacts c ON c.id = n.contact_id \
+                         JOIN moderation_items m ON m.id = n.item_id \
+                         LEFT JOIN opinions o ON o.id = m.opinion_id \
+                         LEFT JOIN chat_groups g ON g.channel = m.channel \
+                           AND g.external_id = m.chat_id \
+                         WHERE n.sent_at IS NULL AND c.channel = $1 \
+                         ORDER BY n.id LIMIT $2",
+                    )
+                    .bind(channel.as_str())
+                    .bind(limit)
+                    .fetch_all(self.moderation_reader())
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(
+                        |(
+                            id,
+                            item,
+                            external_id,
+                            locale,
+                            reason,
+                            kind,
+                            appealed,
+                            opinion_reference,
+                            group_title,
+                        )| {
+                            $crate::store::moderation::PendingNotice {
+                                id,
+                                item,
+                                external_id,
+                                locale: $crate::domain::Locale::parse(&locale)
+                                    .unwrap_or_default(),
+                                reason,
+                                restored: kind == "restored",
+                                appealed,
+                                opinion_reference,
+                                group_title,
+                            }
+                        },
+                    )
+                    .collect())
+            }
+
+            async fn take_notice(
+                &self,
+                id: i64,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.moderation_begin().await?;
+                let taken = sqlx::query(
+                    "UPDATE moderation_notices SET sent_at = $2 \
+                     WHERE id = $1 AND sent_at IS NULL",
+                )
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                tx.commit().await?;
+                Ok(taken)
             }
         }
 
