@@ -25,7 +25,7 @@ use crate::store::Store;
 pub enum OpinionsCmd {
     /// Ghi ý kiến nghe được tại hội nghị (một ý kiến, hoặc cả tệp) / record opinions heard at
     /// a meeting (one, or a whole file).
-    Record(RecordArgs),
+    Record(Box<RecordArgs>),
     /// Nhập bảng ý kiến của đơn vị (.csv, .xlsx) / import a unit's table of opinions.
     Import {
         /// Id or slug of the campaign.
@@ -328,7 +328,7 @@ async fn import_file(
 
 /// `gopy opinions record`: the meeting (found or created), then one opinion from the
 /// arguments or every row of a file, stored together.
-async fn record(settings: &Settings, a: RecordArgs) -> anyhow::Result<ExitCode> {
+async fn record(settings: &Settings, a: Box<RecordArgs>) -> anyhow::Result<ExitCode> {
     let (store, campaign) = match open_campaign(settings, &a.campaign).await? {
         Ok(x) => x,
         Err(code) => return Ok(code),
