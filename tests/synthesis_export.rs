@@ -597,3 +597,61 @@ async fn story_named_exports_need_an_allowed_role_and_a_reason(db: TestDb) {
     assert_eq!(audit[0].detail["reason"], "Đối chiếu danh sách hội nghị");
     assert!(!audit[0].detail.to_string().contains("Tèo"));
 }
+
+/// The DOCX opens in LibreOffice: rendered to PDF with `soffice --headless`, its first page
+/// to PNG with `pdftoppm` (reported as ignored where those tools are missing at build time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(gopy_soffice),
+    ignore = "needs soffice and pdftoppm on PATH at build time"
+)]
+async fn the_docx_report_renders_in_libreoffice() {
+    let db = TestDb::sqlite().await;
+    seed(&db).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let docx = dir.path().join("bao-cao.docx");
+    ok(
+        &db.url,
+        &[
+            "synthesis",
+            "export",
+            "--campaign",
+            "bk-exp",
+            "--format",
+            "docx",
+            "--out",
+            docx.to_str().expect("path"),
+        ],
+    );
+    let profile = format!("-env:UserInstallation=file://{}/lo", dir.path().display());
+    let pdf = std::process::Command::new("soffice")
+        .args([&profile, "--headless", "--convert-to", "pdf", "--outdir"])
+        .arg(dir.path())
+        .arg(&docx)
+        .output()
+        .expect("run soffice");
+    assert!(
+        pdf.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pdf.stderr)
+    );
+    let png = std::process::Command::new("pdftoppm")
+        .args(["-r", "50", "-f", "1", "-l", "1", "-png"])
+        .arg(dir.path().join("bao-cao.pdf"))
+        .arg(dir.path().join("page"))
+        .output()
+        .expect("run pdftoppm");
+    assert!(
+        png.status.success(),
+        "{}",
+        String::from_utf8_lossy(&png.stderr)
+    );
+    let page = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().starts_with("page"))
+        .expect("a rendered page");
+    let bytes = std::fs::read(page.path()).expect("png");
+    assert!(bytes.starts_with(b"\x89PNG"));
+    assert!(bytes.len() > 10_000, "a page with text on it");
+}

@@ -168,6 +168,16 @@ pub fn source_name(locale: Locale, code: &str) -> String {
     }
 }
 
+/// The name of a target group: the dialog's label for it (`target-group-<code>`), else
+/// the code.
+pub fn group_name(locale: Locale, code: &str) -> String {
+    let key = format!("target-group-{code}");
+    match crate::i18n::shared() {
+        Some(l) if l.has(locale, &key) => l.msg(locale, &Msg::new(&key), Markup::Plain),
+        _ => code.to_owned(),
+    }
+}
+
 /// The name of a stance code ("" = not set).
 pub fn stance_name(locale: Locale, code: &str) -> String {
     match code {
@@ -416,7 +426,7 @@ impl Synthesis {
             .iter()
             .map(|g| Count {
                 code: g.code.clone(),
-                name: g.code.clone(),
+                name: group_name(locale, &g.code),
                 opinions: 0,
             })
             .collect();

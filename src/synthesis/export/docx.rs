@@ -26,6 +26,8 @@ const TEXT_WIDTH: usize = 11_906 - 1_701 - 850;
 const BODY: usize = 28;
 /// Tables and the header block: 13 pt.
 const SMALL: usize = 26;
+/// The national title and the issuing body: 12 pt, as Decree 30 allows (12–13 pt).
+const TITLE: usize = 24;
 /// "Nơi nhận" list: 12 pt italics for the label, 11 pt for the list.
 const NOTE: usize = 22;
 
@@ -92,21 +94,45 @@ fn table(head: Vec<String>, rows: Vec<Vec<String>>, first_share: usize) -> Table
     Table::new(all).set_grid((0..n).map(width).collect())
 }
 
-fn cross(input: &Input<'_>, t: &CrossTable) -> Table {
-    let mut head = vec![input.label("syn-col-topic")];
-    head.extend(t.columns.iter().map(|c| c.name.clone()));
+/// A cross-table turned for a portrait page: one row per value of the other dimension
+/// (rows with no opinion left out; the XLSX keeps them), one narrow column per topic
+/// numbered as in the legend above it, and the total.
+fn cross(input: &Input<'_>, t: &CrossTable, first: &str) -> Table {
+    let mut head = vec![first.to_owned()];
+    head.extend((1..=t.rows.len()).map(|i| format!("{i}")));
     head.push(input.label("syn-col-total"));
     let rows = t
-        .rows
+        .columns
         .iter()
-        .map(|(_, title, cells, total)| {
-            let mut r = vec![title.clone()];
-            r.extend(cells.iter().map(i64::to_string));
-            r.push(total.to_string());
-            r
+        .enumerate()
+        .filter_map(|(i, col)| {
+            let cells: Vec<i64> = t.rows.iter().map(|r| r.2[i]).collect();
+            let total: i64 = cells.iter().sum();
+            (total > 0).then(|| {
+                let mut r = vec![col.name.clone()];
+                r.extend(cells.iter().map(i64::to_string));
+                r.push(total.to_string());
+                r
+            })
         })
         .collect();
-    table(head, rows, 30)
+    table(head, rows, 40)
+}
+
+/// The legend of the topic numbers used by the cross-tables.
+fn topic_legend(input: &Input<'_>) -> Paragraph {
+    let legend: Vec<String> = input
+        .synthesis
+        .topic_by_unit
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| format!("{}: {}", i + 1, r.1))
+        .collect();
+    Paragraph::new()
+        .add_run(run(format!("({})", legend.join("; ")), NOTE).italic())
+        .align(AlignmentType::Both)
+        .indent(Some(567), None, None, None)
 }
 
 /// The two-column header block of an administrative document, without borders.
@@ -118,14 +144,22 @@ fn header_block(input: &Input<'_>) -> Table {
         input.locale,
         &Msg::new("syn-doc-place-date")
             .text("place", &input.place)
-            .num("day", i64::from(date.day()))
-            .num("month", i64::from(date.month()))
-            .num("year", i64::from(date.year())),
+            .text("day", format!("{:02}", date.day()))
+            // Decree 30: days below 10 and the months January and February take a 0.
+            .text(
+                "month",
+                if date.month() < 3 {
+                    format!("{:02}", date.month())
+                } else {
+                    date.month().to_string()
+                },
+            )
+            .text("year", date.year().to_string()),
     );
-    let left_w = TEXT_WIDTH * 40 / 100;
+    let left_w = TEXT_WIDTH * 38 / 100;
     let right_w = TEXT_WIDTH - left_w;
     let left = TableCell::new()
-        .add_paragraph(centered(vec![run(issuer, SMALL).bold()]))
+        .add_paragraph(centered(vec![run(issuer, TITLE).bold()]))
         .add_paragraph(centered(vec![run("*", SMALL)]))
         .add_paragraph(centered(vec![run(input.label("syn-doc-number"), SMALL)]))
         .width(left_w, WidthType::Dxa);
@@ -271,11 +305,12 @@ pub async fn write<W: Write + Seek>(
             70,
         ))
         .add_paragraph(heading(format!("3. {}", l("syn-h-topic-by-unit"))))
-        .add_table(cross(input, &s.topic_by_unit))
+        .add_paragraph(topic_legend(input))
+        .add_table(cross(input, &s.topic_by_unit, &l("syn-col-unit")))
         .add_paragraph(heading(format!("4. {}", l("syn-h-groups"))))
-        .add_table(cross(input, &s.topic_by_group))
+        .add_table(cross(input, &s.topic_by_group, &l("syn-col-group")))
         .add_paragraph(heading(format!("5. {}", l("syn-h-sources"))))
-        .add_table(cross(input, &s.topic_by_source))
+        .add_table(cross(input, &s.topic_by_source, &l("syn-col-source")))
         .add_paragraph(heading(format!("6. {}", l("syn-h-days"))))
         .add_table(table(
             vec![l("syn-col-day"), l("syn-col-count")],
