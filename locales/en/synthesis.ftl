@@ -115,3 +115,4 @@ syn-doc-recipients-list =
     - Office archive.
 syn-doc-signer = ON BEHALF OF THE SYNTHESISING BODY
 syn-doc-sign-hint = (Signature, full name)
+syn-import-checked = { $file } is valid: { $count } opinion(s); nothing imported (run again without --dry-run to import).

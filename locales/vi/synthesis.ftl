@@ -116,3 +116,4 @@ syn-doc-recipients-list =
     - Lưu văn phòng.
 syn-doc-signer = T/M CƠ QUAN TỔNG HỢP
 syn-doc-sign-hint = (Ký, ghi rõ họ tên)
+syn-import-checked = Tệp { $file } hợp lệ: { $count } ý kiến; chưa nhập (chạy lại không có --dry-run để nhập).

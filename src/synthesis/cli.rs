@@ -290,8 +290,8 @@ async fn import_file(
     if dry_run {
         println!(
             "{}",
-            say(&Msg::new("syn-import-done")
-                .num("count", 0)
+            say(&Msg::new("syn-import-checked")
+                .num("count", count)
                 .text("file", &shown))
         );
         return Ok(ExitCode::SUCCESS);
