@@ -46,12 +46,89 @@ pub enum OpinionsCmd {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Nhóm ý kiến tương tự / near-duplicate groups: build, list, merge, new, split,
+    /// represent.
+    Group {
+        /// Id or slug of the campaign.
+        #[arg(long)]
+        campaign: String,
+        /// What to do with the groups.
+        #[command(subcommand)]
+        command: GroupCmd,
+    },
+    /// Phân loại lại một ý kiến / re-classify an opinion (audited).
+    Classify(Box<ClassifyArgs>),
     /// Liệt kê hội nghị / list a campaign's meetings.
     Meetings {
         /// Id or slug of the campaign.
         #[arg(long)]
         campaign: String,
     },
+}
+
+/// `gopy opinions group …`.
+#[derive(Debug, Subcommand)]
+pub enum GroupCmd {
+    /// Gom nhóm tự động (giữ nguyên các nhóm cán bộ đã sửa) / group automatically (groups
+    /// an official changed are kept).
+    Build {
+        /// Độ tương đồng tối thiểu / the similarity from which opinions are grouped (0–1).
+        #[arg(long, default_value_t = super::similar::DEFAULT_THRESHOLD)]
+        threshold: f64,
+    },
+    /// Liệt kê các nhóm / list the groups.
+    List,
+    /// Gộp các nhóm / merge groups into one.
+    Merge {
+        /// Group ids.
+        #[arg(required = true, num_args = 2..)]
+        groups: Vec<i64>,
+    },
+    /// Gom các ý kiến thành một nhóm mới / put opinions (references) into a new group.
+    New {
+        /// Opinion references.
+        #[arg(required = true, num_args = 2..)]
+        opinions: Vec<String>,
+    },
+    /// Tách ý kiến khỏi nhóm / take opinions (references) out of their groups.
+    Split {
+        /// Opinion references.
+        #[arg(required = true)]
+        opinions: Vec<String>,
+    },
+    /// Chọn ý kiến đại diện nhóm / choose a group's representative.
+    Represent {
+        /// Group id.
+        group: i64,
+        /// Opinion reference.
+        opinion: String,
+    },
+}
+
+/// `gopy opinions classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Id or slug of the campaign.
+    #[arg(long)]
+    pub campaign: String,
+    /// Mã ý kiến / the opinion's reference.
+    pub opinion: String,
+    /// Chuyển sang chủ đề / file under this topic (code or title).
+    #[arg(long)]
+    pub topic: Option<String>,
+    /// Mục dự thảo đi kèm --topic, --add-topic hoặc --remove-topic / the section that goes
+    /// with them.
+    #[arg(long, default_value = "")]
+    pub section: String,
+    /// Xếp thêm vào chủ đề / also file under this topic.
+    #[arg(long)]
+    pub add_topic: Option<String>,
+    /// Bỏ chủ đề đã xếp thêm / take back an extra topic.
+    #[arg(long)]
+    pub remove_topic: Option<String>,
+    /// Quan điểm / stance: agree, change, disagree, other, or none to clear it.
+    #[arg(long)]
+    pub stance: Option<String>,
 }
 
 /// `gopy opinions record`.
@@ -235,6 +312,8 @@ pub async fn run_opinions(settings: &Settings, cmd: OpinionsCmd) -> anyhow::Resu
             );
             Ok(ExitCode::SUCCESS)
         }
+        OpinionsCmd::Group { campaign, command } => group(settings, &campaign, command).await,
+        OpinionsCmd::Classify(args) => classify(settings, *args).await,
         OpinionsCmd::Meetings { campaign } => {
             let (store, campaign) = match open_campaign(settings, &campaign).await? {
                 Ok(x) => x,
@@ -624,6 +703,13 @@ pub async fn run_synthesis(settings: &Settings, cmd: SynthesisCmd) -> anyhow::Re
                 Err(code) => return Ok(code),
             };
             let marked = r.store.mark_duplicates(r.campaign.id).await?;
+            let (groups, grouped) = build_groups(
+                &r.store,
+                &r.campaign,
+                super::similar::DEFAULT_THRESHOLD,
+                &actor(),
+            )
+            .await?;
             let synthesis = r.synthesis().await?;
             let summary = serde_json::to_value(&synthesis)?;
             let id = r
@@ -644,7 +730,13 @@ pub async fn run_synthesis(settings: &Settings, cmd: SynthesisCmd) -> anyhow::Re
                     say(&Msg::new("syn-duplicates").num("count", marked as i64))
                 );
             }
-            println!("\n{}", say(&Msg::new("syn-built").num("id", id)));
+            println!(
+                "\n{}",
+                say(&Msg::new("syn-groups-built")
+                    .num("groups", groups as i64)
+                    .num("opinions", grouped as i64))
+            );
+            println!("{}", say(&Msg::new("syn-built").num("id", id)));
             Ok(ExitCode::SUCCESS)
         }
         SynthesisCmd::Export(args) => export(settings, args).await,
@@ -868,4 +960,242 @@ fn default_place(c: &Campaign) -> String {
         }
     }
     root.to_owned()
+}
+
+/// Groups every topic's kept opinions by similarity, keeping what officials confirmed;
+/// returns (groups, opinions grouped).
+pub(crate) async fn build_groups(
+    store: &Arc<dyn Store>,
+    campaign: &Campaign,
+    threshold: f64,
+    by: &str,
+) -> anyhow::Result<(usize, usize)> {
+    let mut found = Vec::new();
+    for topic in &campaign.topics {
+        let items = store.grouping_input(campaign.id, &topic.code).await?;
+        found.extend(super::similar::group(&items, threshold));
+    }
+    let grouped = found.iter().map(|g| g.members.len()).sum();
+    let n = store
+        .replace_groups(campaign.id, &found, by, Utc::now())
+        .await
+        .context("cannot store the groups")?;
+    Ok((n, grouped))
+}
+
+/// Looks opinions up by reference, or says which one is unknown.
+async fn references(
+    store: &Arc<dyn Store>,
+    campaign: &Campaign,
+    refs: &[String],
+) -> anyhow::Result<Result<Vec<i64>, ExitCode>> {
+    let mut ids = Vec::new();
+    for r in refs {
+        match store.opinion_by_reference(campaign.id, r).await? {
+            Some(id) => ids.push(id),
+            None => {
+                eprintln!(
+                    "{}",
+                    say(&Msg::new("syn-opinion-unknown").text("reference", r))
+                );
+                return Ok(Err(ExitCode::from(exit::DATA)));
+            }
+        }
+    }
+    Ok(Ok(ids))
+}
+
+/// `gopy opinions group …`.
+async fn group(settings: &Settings, campaign: &str, cmd: GroupCmd) -> anyhow::Result<ExitCode> {
+    let (store, campaign) = match open_campaign(settings, campaign).await? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let by = actor();
+    let now = Utc::now();
+    let bad = |msg: Msg| {
+        eprintln!("{}", say(&msg));
+        Ok(ExitCode::from(exit::DATA))
+    };
+    match cmd {
+        GroupCmd::Build { threshold } => {
+            if !(0.0..=1.0).contains(&threshold) {
+                return bad(Msg::new("syn-threshold"));
+            }
+            let (groups, opinions) = build_groups(&store, &campaign, threshold, &by).await?;
+            println!(
+                "{}",
+                say(&Msg::new("syn-groups-built")
+                    .num("groups", groups as i64)
+                    .num("opinions", opinions as i64))
+            );
+        }
+        GroupCmd::List => {
+            let groups = store.opinion_groups(campaign.id).await?;
+            if groups.is_empty() {
+                println!("{}", say(&Msg::new("syn-groups-none")));
+            }
+            for g in groups {
+                let who = match (&g.chosen_by, g.confirmed) {
+                    (Some(by), _) => format!(" [{by}]"),
+                    (None, true) => " [✓]".to_owned(),
+                    (None, false) => String::new(),
+                };
+                println!("#{} ({}){who}", g.id, g.members.len());
+                for (id, reference, _, text) in &g.members {
+                    let mark = if Some(*id) == g.representative {
+                        "*"
+                    } else {
+                        " "
+                    };
+                    println!("  {mark} {reference}  {text}");
+                }
+            }
+        }
+        GroupCmd::Merge { groups } => {
+            let all = store.opinion_groups(campaign.id).await?;
+            let mut members = Vec::new();
+            let mut representative = None;
+            for id in &groups {
+                let Some(g) = all.iter().find(|g| g.id == *id) else {
+                    return bad(Msg::new("syn-group-unknown").num("id", *id));
+                };
+                representative = representative.or(g.representative);
+                members.extend(g.members.iter().map(|m| m.0));
+            }
+            let id = store
+                .regroup(campaign.id, &members, representative, &by, now)
+                .await?;
+            println!(
+                "{}",
+                say(&Msg::new("syn-group-made")
+                    .num("id", id)
+                    .num("opinions", members.len() as i64))
+            );
+        }
+        GroupCmd::New { opinions } => {
+            let ids = match references(&store, &campaign, &opinions).await? {
+                Ok(ids) => ids,
+                Err(code) => return Ok(code),
+            };
+            let id = store.regroup(campaign.id, &ids, None, &by, now).await?;
+            println!(
+                "{}",
+                say(&Msg::new("syn-group-made")
+                    .num("id", id)
+                    .num("opinions", ids.len() as i64))
+            );
+        }
+        GroupCmd::Split { opinions } => {
+            let ids = match references(&store, &campaign, &opinions).await? {
+                Ok(ids) => ids,
+                Err(code) => return Ok(code),
+            };
+            let n = store.ungroup(campaign.id, &ids, &by, now).await?;
+            println!(
+                "{}",
+                say(&Msg::new("syn-group-split").num("opinions", n as i64))
+            );
+        }
+        GroupCmd::Represent { group, opinion } => {
+            let ids = match references(&store, &campaign, std::slice::from_ref(&opinion)).await? {
+                Ok(ids) => ids,
+                Err(code) => return Ok(code),
+            };
+            if !store.choose_representative(group, ids[0], &by, now).await? {
+                return bad(Msg::new("syn-not-member")
+                    .text("reference", &opinion)
+                    .num("id", group));
+            }
+            println!(
+                "{}",
+                say(&Msg::new("syn-represent-set")
+                    .text("reference", &opinion)
+                    .num("id", group))
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `gopy opinions classify`: each change given is applied and audited on its own.
+async fn classify(settings: &Settings, a: ClassifyArgs) -> anyhow::Result<ExitCode> {
+    use super::Classification;
+    let (store, campaign) = match open_campaign(settings, &a.campaign).await? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    let bad = |msg: Msg| {
+        eprintln!("{}", say(&msg));
+        Ok(ExitCode::from(exit::DATA))
+    };
+    let ids = match references(&store, &campaign, std::slice::from_ref(&a.opinion)).await? {
+        Ok(ids) => ids,
+        Err(code) => return Ok(code),
+    };
+    // Topic and section are checked as an imported row's would be.
+    let topic_and_section = |topic: &str| -> Result<(String, Option<String>), Vec<Problem>> {
+        import::check_fields(
+            &campaign,
+            None,
+            topic,
+            &a.section,
+            "",
+            "",
+            "-",
+            "",
+            &Defaults::default(),
+            Utc::now(),
+        )
+        .map(|o| (o.topic, o.section))
+    };
+    let mut changes = Vec::new();
+    for (typed, make) in [(&a.topic, 0u8), (&a.add_topic, 1), (&a.remove_topic, 2)] {
+        let Some(typed) = typed else { continue };
+        let (topic, section) = match topic_and_section(typed) {
+            Ok(x) => x,
+            Err(problems) => {
+                for p in &problems {
+                    eprintln!("{}", say(&p.msg));
+                }
+                return Ok(ExitCode::from(exit::DATA));
+            }
+        };
+        let section = if a.section.trim().is_empty() && make != 0 {
+            None
+        } else {
+            section
+        };
+        changes.push(match make {
+            0 => Classification::Topic { topic, section },
+            1 => Classification::AddLabel { topic, section },
+            _ => Classification::RemoveLabel { topic, section },
+        });
+    }
+    if let Some(s) = &a.stance {
+        let stance = match s.trim() {
+            "none" | "" => None,
+            typed => match super::Stance::parse(typed) {
+                Some(st) => Some(st),
+                None => return bad(Msg::new("syn-import-unknown-stance").text("value", typed)),
+            },
+        };
+        changes.push(Classification::Stance { stance });
+    }
+    if changes.is_empty() {
+        return bad(Msg::new("syn-classify-nothing"));
+    }
+    let by = actor();
+    for change in &changes {
+        if !store.classify(ids[0], change, &by, Utc::now()).await? {
+            return bad(Msg::new("syn-classify-unchanged").text("reference", &a.opinion));
+        }
+    }
+    println!(
+        "{}",
+        say(&Msg::new("syn-classified")
+            .text("reference", &a.opinion)
+            .num("changes", changes.len() as i64))
+    );
+    Ok(ExitCode::SUCCESS)
 }

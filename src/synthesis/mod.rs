@@ -14,6 +14,7 @@ pub mod cli;
 pub mod export;
 pub mod import;
 pub mod report;
+pub mod similar;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -179,6 +180,53 @@ pub struct RecordOutcome {
     pub ids: Vec<i64>,
     /// How many of them repeat an earlier text of the same person (kept, counted once).
     pub duplicates: u64,
+}
+
+/// A change an official makes to an opinion's classification (each one audited).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Classification {
+    /// Files the opinion under another topic (and section) of the campaign.
+    Topic {
+        /// Topic code.
+        topic: String,
+        /// Section reference.
+        section: Option<String>,
+    },
+    /// Files it also under this topic (and section).
+    AddLabel {
+        /// Topic code.
+        topic: String,
+        /// Section reference.
+        section: Option<String>,
+    },
+    /// Takes back an extra topic (and section).
+    RemoveLabel {
+        /// Topic code.
+        topic: String,
+        /// Section reference.
+        section: Option<String>,
+    },
+    /// Sets or clears the stance.
+    Stance {
+        /// The stance; `None` clears it.
+        stance: Option<Stance>,
+    },
+}
+
+/// A near-duplicate group as officials see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GroupView {
+    /// Database id.
+    pub id: i64,
+    /// Its representative opinion's id.
+    pub representative: Option<i64>,
+    /// Who chose the representative (`None`: the most central member).
+    pub chosen_by: Option<String>,
+    /// Whether an official made or changed it (a rebuild leaves it alone).
+    pub confirmed: bool,
+    /// Members: (id, reference, topic, text), by id.
+    pub members: Vec<(i64, String, String, String)>,
 }
 
 /// The text as compared for exact duplicates: normalised (tones, case, spacing, evasions).

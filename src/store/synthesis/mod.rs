@@ -79,6 +79,80 @@ pub trait SynthesisStore: Send + Sync {
         units: Option<Vec<String>>,
     ) -> BoxStream<'a, StoreResult<ListedOpinion>>;
 
+    /// Kept opinions of one topic that are not in a group an official confirmed: (id, text),
+    /// by id (the input of near-duplicate grouping).
+    async fn grouping_input(
+        &self,
+        campaign: CampaignId,
+        topic: &str,
+    ) -> StoreResult<Vec<(i64, String)>>;
+
+    /// Replaces the campaign's automatic (unconfirmed) groups with these, audited; returns
+    /// how many groups were written.
+    async fn replace_groups(
+        &self,
+        campaign: CampaignId,
+        groups: &[crate::synthesis::similar::Found],
+        by: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<usize>;
+
+    /// Puts these opinions into one new group an official confirms (merging, or grouping by
+    /// hand), taking them out of their groups; groups left with fewer than two members are
+    /// dissolved. The representative is the one given, else the first. Audited.
+    async fn regroup(
+        &self,
+        campaign: CampaignId,
+        members: &[i64],
+        representative: Option<i64>,
+        by: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<i64>;
+
+    /// Takes these opinions out of their groups (splitting them off); the groups they leave
+    /// are confirmed, or dissolved when fewer than two members remain. Audited; returns how
+    /// many opinions left a group.
+    async fn ungroup(
+        &self,
+        campaign: CampaignId,
+        members: &[i64],
+        by: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64>;
+
+    /// Makes a member its group's representative (chosen by an official). Audited; `false`
+    /// when the opinion is not in that group.
+    async fn choose_representative(
+        &self,
+        group: i64,
+        opinion: i64,
+        by: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool>;
+
+    /// The campaign's groups with their members, largest first.
+    async fn opinion_groups(
+        &self,
+        campaign: CampaignId,
+    ) -> StoreResult<Vec<crate::synthesis::GroupView>>;
+
+    /// The id of the campaign's opinion with this reference.
+    async fn opinion_by_reference(
+        &self,
+        campaign: CampaignId,
+        reference: &str,
+    ) -> StoreResult<Option<i64>>;
+
+    /// Changes an opinion's classification, audited with what it was before; `false` when
+    /// there is no such opinion (or no such extra topic to take back).
+    async fn classify(
+        &self,
+        opinion: i64,
+        change: &crate::synthesis::Classification,
+        by: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool>;
+
     /// The names (and phone or username) known for the campaign's opinions: speakers of
     /// meetings and imports, and residents who chose to be named. Only named exports read it.
     async fn opinion_names(
@@ -592,6 +666,287 @@ macro_rules! synthesis_store_impl {
                     .boxed()
             }
 
+            async fn grouping_input(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                topic: &str,
+            ) -> $crate::store::StoreResult<Vec<(i64, String)>> {
+                Ok(sqlx::query_as(
+                    "SELECT s.id, s.text FROM synthesis_opinions s \
+                     WHERE s.campaign_id = $1 AND s.topic_code = $2 AND s.exclusion IS NULL \
+                     AND NOT EXISTS (SELECT 1 FROM opinion_group_members m \
+                         JOIN opinion_groups g ON g.id = m.group_id \
+                         WHERE m.opinion_id = s.id AND g.confirmed) \
+                     ORDER BY s.id",
+                )
+                .bind(campaign)
+                .bind(topic)
+                .fetch_all(self.synthesis_reader())
+                .await?)
+            }
+
+            async fn replace_groups(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                groups: &[$crate::synthesis::similar::Found],
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<usize> {
+                let mut tx = self.synthesis_begin().await?;
+                sqlx::query(
+                    "DELETE FROM opinion_group_members WHERE group_id IN \
+                     (SELECT id FROM opinion_groups WHERE campaign_id = $1 AND NOT confirmed)",
+                )
+                .bind(campaign)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM opinion_groups WHERE campaign_id = $1 AND NOT confirmed")
+                    .bind(campaign)
+                    .execute(&mut *tx)
+                    .await?;
+                let mut grouped = 0usize;
+                for g in groups {
+                    let id = self
+                        .synthesis_new_group(&mut tx, campaign, Some(g.representative), None, false, at)
+                        .await?;
+                    self.synthesis_add_members(&mut tx, id, &g.members).await?;
+                    grouped += g.members.len();
+                }
+                let detail = serde_json::json!({
+                    "campaign": campaign,
+                    "groups": groups.len(),
+                    "opinions": grouped,
+                });
+                self.synthesis_audit(&mut tx, at, by, "opinions.group.build", &detail)
+                    .await?;
+                tx.commit().await?;
+                Ok(groups.len())
+            }
+
+            async fn regroup(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                members: &[i64],
+                representative: Option<i64>,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<i64> {
+                let mut tx = self.synthesis_begin().await?;
+                let left = self.synthesis_take_out(&mut tx, members).await?;
+                let rep = representative.or(members.first().copied());
+                let chosen = representative.map(|_| by);
+                let id = self
+                    .synthesis_new_group(&mut tx, campaign, rep, chosen, true, at)
+                    .await?;
+                self.synthesis_add_members(&mut tx, id, members).await?;
+                self.synthesis_settle(&mut tx, &left).await?;
+                let detail = serde_json::json!({
+                    "campaign": campaign,
+                    "group": id,
+                    "members": members,
+                    "representative": rep,
+                    "from": left,
+                });
+                self.synthesis_audit(&mut tx, at, by, "opinions.group.merge", &detail)
+                    .await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn ungroup(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                members: &[i64],
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.synthesis_begin().await?;
+                let left = self.synthesis_take_out(&mut tx, members).await?;
+                let moved = left.len() as u64;
+                let mut groups = left.clone();
+                groups.sort_unstable();
+                groups.dedup();
+                for g in &groups {
+                    sqlx::query("UPDATE opinion_groups SET confirmed = $2 WHERE id = $1")
+                        .bind(g)
+                        .bind(true)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                self.synthesis_settle(&mut tx, &groups).await?;
+                let detail = serde_json::json!({
+                    "campaign": campaign,
+                    "opinions": members,
+                    "from": groups,
+                });
+                self.synthesis_audit(&mut tx, at, by, "opinions.group.split", &detail)
+                    .await?;
+                tx.commit().await?;
+                Ok(moved)
+            }
+
+            async fn choose_representative(
+                &self,
+                group: i64,
+                opinion: i64,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.synthesis_begin().await?;
+                let done = sqlx::query(
+                    "UPDATE opinion_groups SET representative_id = $2, chosen_by = $3, \
+                     confirmed = $4 WHERE id = $1 AND EXISTS (SELECT 1 FROM \
+                     opinion_group_members m WHERE m.group_id = $1 AND m.opinion_id = $2)",
+                )
+                .bind(group)
+                .bind(opinion)
+                .bind(by)
+                .bind(true)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0;
+                if done {
+                    let detail = serde_json::json!({ "group": group, "representative": opinion });
+                    self.synthesis_audit(&mut tx, at, by, "opinions.group.represent", &detail)
+                        .await?;
+                    tx.commit().await?;
+                }
+                Ok(done)
+            }
+
+            async fn opinion_groups(
+                &self,
+                campaign: $crate::domain::CampaignId,
+            ) -> $crate::store::StoreResult<Vec<$crate::synthesis::GroupView>> {
+                let rows: Vec<(i64, Option<i64>, Option<String>, bool, i64, String, String, String)> =
+                    sqlx::query_as(
+                        "SELECT g.id, g.representative_id, g.chosen_by, g.confirmed, o.id, \
+                         o.reference, o.topic_code, o.text FROM opinion_groups g \
+                         JOIN opinion_group_members m ON m.group_id = g.id \
+                         JOIN opinions o ON o.id = m.opinion_id \
+                         WHERE g.campaign_id = $1 ORDER BY g.id, o.id",
+                    )
+                    .bind(campaign)
+                    .fetch_all(self.synthesis_reader())
+                    .await?;
+                let mut groups: Vec<$crate::synthesis::GroupView> = Vec::new();
+                for (id, rep, chosen_by, confirmed, oid, reference, topic, text) in rows {
+                    if groups.last().map(|g| g.id) != Some(id) {
+                        groups.push($crate::synthesis::GroupView {
+                            id,
+                            representative: rep,
+                            chosen_by,
+                            confirmed,
+                            members: Vec::new(),
+                        });
+                    }
+                    if let Some(g) = groups.last_mut() {
+                        g.members.push((oid, reference, topic, text));
+                    }
+                }
+                groups.sort_by(|a, b| b.members.len().cmp(&a.members.len()).then(a.id.cmp(&b.id)));
+                Ok(groups)
+            }
+
+            async fn opinion_by_reference(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                reference: &str,
+            ) -> $crate::store::StoreResult<Option<i64>> {
+                let row: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM opinions WHERE campaign_id = $1 AND upper(reference) = upper($2)",
+                )
+                .bind(campaign)
+                .bind(reference.trim())
+                .fetch_optional(self.synthesis_reader())
+                .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn classify(
+                &self,
+                opinion: i64,
+                change: &$crate::synthesis::Classification,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                use $crate::synthesis::Classification;
+                let mut tx = self.synthesis_begin().await?;
+                let before: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
+                    "SELECT o.topic_code, o.section_ref, st.stance FROM opinions o \
+                     LEFT JOIN opinion_stances st ON st.opinion_id = o.id WHERE o.id = $1",
+                )
+                .bind(opinion)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some((topic, section, stance)) = before else {
+                    return Ok(false);
+                };
+                let changed = match change {
+                    Classification::Topic { topic, section } => sqlx::query(
+                        "UPDATE opinions SET topic_code = $2, section_ref = $3 WHERE id = $1",
+                    )
+                    .bind(opinion)
+                    .bind(topic)
+                    .bind(section)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                    Classification::AddLabel { topic, section } => sqlx::query(
+                        "INSERT INTO opinion_labels (opinion_id, topic_code, section_ref, \
+                         added_by, added_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(opinion)
+                    .bind(topic)
+                    .bind(section.as_deref().unwrap_or(""))
+                    .bind(by)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                    Classification::RemoveLabel { topic, section } => sqlx::query(
+                        "DELETE FROM opinion_labels WHERE opinion_id = $1 AND topic_code = $2 \
+                         AND section_ref = $3",
+                    )
+                    .bind(opinion)
+                    .bind(topic)
+                    .bind(section.as_deref().unwrap_or(""))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                    Classification::Stance { stance: Some(s) } => sqlx::query(
+                        $crate::store::synthesis::INSERT_STANCE,
+                    )
+                    .bind(opinion)
+                    .bind(s.as_str())
+                    .bind(by)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                    Classification::Stance { stance: None } => {
+                        sqlx::query("DELETE FROM opinion_stances WHERE opinion_id = $1")
+                            .bind(opinion)
+                            .execute(&mut *tx)
+                            .await?;
+                        1
+                    }
+                };
+                if changed == 0 {
+                    return Ok(false);
+                }
+                let detail = serde_json::json!({
+                    "opinion": opinion,
+                    "change": change,
+                    "before": { "topic": topic, "section": section, "stance": stance },
+                });
+                self.synthesis_audit(&mut tx, at, by, "opinions.classify", &detail)
+                    .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn opinion_names(
                 &self,
                 campaign: $crate::domain::CampaignId,
@@ -615,6 +970,109 @@ macro_rules! synthesis_store_impl {
         }
 
         impl $store {
+            /// Inserts a group inside `tx`; returns its id.
+            async fn synthesis_new_group(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                campaign: $crate::domain::CampaignId,
+                representative: Option<i64>,
+                chosen_by: Option<&str>,
+                confirmed: bool,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<i64> {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO opinion_groups (campaign_id, representative_id, chosen_by, \
+                     confirmed, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(campaign)
+                .bind(representative)
+                .bind(chosen_by)
+                .bind(confirmed)
+                .bind(at)
+                .fetch_one(&mut **tx)
+                .await?;
+                Ok(id)
+            }
+
+            /// Adds members to a group inside `tx`, a thousand rows per statement.
+            async fn synthesis_add_members(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                group: i64,
+                members: &[i64],
+            ) -> $crate::store::StoreResult<()> {
+                for chunk in members.chunks(1000) {
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO opinion_group_members (opinion_id, group_id) ",
+                    );
+                    q.push_values(chunk, |mut row, id| {
+                        row.push_bind(*id).push_bind(group);
+                    });
+                    q.build().execute(&mut **tx).await?;
+                }
+                Ok(())
+            }
+
+            /// Takes opinions out of their groups inside `tx`; returns the group each left
+            /// (one entry per opinion that was in a group).
+            async fn synthesis_take_out(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                members: &[i64],
+            ) -> $crate::store::StoreResult<Vec<i64>> {
+                let mut left = Vec::new();
+                for id in members {
+                    let row: Option<(i64,)> = sqlx::query_as(
+                        "DELETE FROM opinion_group_members WHERE opinion_id = $1 RETURNING group_id",
+                    )
+                    .bind(id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                    if let Some((g,)) = row {
+                        left.push(g);
+                    }
+                }
+                Ok(left)
+            }
+
+            /// Dissolves, inside `tx`, the given groups left with fewer than two members, and
+            /// gives a group that lost its representative its first member instead.
+            async fn synthesis_settle(
+                &self,
+                tx: &mut sqlx::Transaction<'static, $db>,
+                groups: &[i64],
+            ) -> $crate::store::StoreResult<()> {
+                for g in groups {
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT count(*) FROM opinion_group_members WHERE group_id = $1",
+                    )
+                    .bind(g)
+                    .fetch_one(&mut **tx)
+                    .await?;
+                    if n < 2 {
+                        sqlx::query("DELETE FROM opinion_group_members WHERE group_id = $1")
+                            .bind(g)
+                            .execute(&mut **tx)
+                            .await?;
+                        sqlx::query("DELETE FROM opinion_groups WHERE id = $1")
+                            .bind(g)
+                            .execute(&mut **tx)
+                            .await?;
+                    } else {
+                        sqlx::query(
+                            "UPDATE opinion_groups SET representative_id = (SELECT \
+                             min(opinion_id) FROM opinion_group_members WHERE group_id = $1), \
+                             chosen_by = NULL WHERE id = $1 AND representative_id NOT IN \
+                             (SELECT opinion_id FROM opinion_group_members WHERE group_id = $1)",
+                        )
+                        .bind(g)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                }
+                Ok(())
+            }
+
             /// Marks, inside `tx`, the campaign's opinions that repeat an earlier text of the
             /// same person; returns how many were newly marked.
             async fn synthesis_duplicates(
