@@ -68,6 +68,12 @@ pub enum Cmd {
         #[command(subcommand)]
         command: crate::synthesis::cli::SynthesisCmd,
     },
+    /// Đo hiệu năng / benchmarks that print their figures.
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        command: crate::synthesis::cli::BenchCmd,
+    },
 }
 
 /// `gopy campaign …`
@@ -186,5 +192,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Synthesis { command } => {
             crate::synthesis::cli::run_synthesis(&settings, command).await
         }
+        Cmd::Bench { command } => crate::synthesis::cli::run_bench(&settings, command).await,
     }
 }

@@ -1199,3 +1199,29 @@ async fn classify(settings: &Settings, a: ClassifyArgs) -> anyhow::Result<ExitCo
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `gopy bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCmd {
+    /// Đo hiệu năng tổng hợp / time the synthesis (see BENCHMARKS.md).
+    Synthesis {
+        /// Số ý kiến tạo ra / how many opinions to seed.
+        #[arg(long, default_value_t = 200_000)]
+        opinions: usize,
+        /// Thư mục ghi tệp xuất tạm / where the exports are written (then removed).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Runs `gopy bench …`.
+pub async fn run_bench(settings: &Settings, cmd: BenchCmd) -> anyhow::Result<ExitCode> {
+    let BenchCmd::Synthesis { opinions, dir } = cmd;
+    let store = match store(settings).await {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let dir = dir.unwrap_or_else(std::env::temp_dir);
+    super::bench::run(store, opinions, &dir).await?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -10,6 +10,7 @@
 //!   (roll-up over the unit tree is done here on aggregates, never on opinions).
 //! - `cli.rs`: `gopy opinions record|import|template` and `gopy synthesis …`.
 
+pub mod bench;
 pub mod cli;
 pub mod export;
 pub mod import;

@@ -470,7 +470,17 @@ macro_rules! synthesis_store_impl {
                     }
                     ids.push(id);
                 }
-                let duplicates = self.synthesis_duplicates(&mut tx, batch.campaign_id).await?;
+                // Only a named speaker can repeat themselves: a batch without one adds no
+                // duplicate (and a million-row import skips the check).
+                let duplicates = if batch
+                    .opinions
+                    .iter()
+                    .any(|o| o.speaker.person_key().is_some())
+                {
+                    self.synthesis_duplicates(&mut tx, batch.campaign_id).await?
+                } else {
+                    0
+                };
                 let detail = serde_json::json!({
                     "campaign": batch.campaign_id,
                     "meeting": meeting,
