@@ -6,6 +6,15 @@
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(gopy_pg)");
     println!("cargo::rustc-check-cfg=cfg(gopy_shared)");
+    println!("cargo::rustc-check-cfg=cfg(gopy_soffice)");
+    // The DOCX export is rendered to PNG in a test when LibreOffice and poppler are here.
+    let on_path = |tool: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    };
+    if on_path("soffice") && on_path("pdftoppm") {
+        println!("cargo::rustc-cfg=gopy_soffice");
+    }
     println!("cargo::rerun-if-env-changed=GOPY_SHARED_DIR");
     let root = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
     let shared = std::env::var("GOPY_SHARED_DIR")

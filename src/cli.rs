@@ -62,6 +62,18 @@ pub enum Cmd {
     Announce(crate::announce::cli::AnnounceCmd),
     /// Kiểm duyệt / moderation: check, eval, queue, decide, log, watch list.
     Moderation(crate::moderation::cli::ModerationArgs),
+    /// Tổng hợp ý kiến / the synthesis: build, show, export.
+    Synthesis {
+        /// What to do with the synthesis.
+        #[command(subcommand)]
+        command: crate::synthesis::cli::SynthesisCmd,
+    },
+    /// Đo hiệu năng / benchmarks that print their figures.
+    Bench {
+        /// Which benchmark.
+        #[command(subcommand)]
+        command: crate::synthesis::cli::BenchCmd,
+    },
 }
 
 /// `gopy campaign …`
@@ -96,6 +108,9 @@ pub enum OpinionsCmd {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Ghi, nhập ý kiến và hội nghị / record, import opinions; meetings (synthesis).
+    #[command(flatten)]
+    Synthesis(crate::synthesis::cli::OpinionsCmd),
 }
 
 /// Export formats.
@@ -174,5 +189,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Opinions { command } => crate::campaign::cli::run_opinions(&settings, command).await,
         Cmd::Announce(command) => crate::announce::cli::run(&settings, command).await,
         Cmd::Moderation(args) => crate::moderation::cli::run(&settings, args).await,
+        Cmd::Synthesis { command } => {
+            crate::synthesis::cli::run_synthesis(&settings, command).await
+        }
+        Cmd::Bench { command } => crate::synthesis::cli::run_bench(&settings, command).await,
     }
 }

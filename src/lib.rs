@@ -12,6 +12,8 @@
 //! - [`channels`]: Telegram and terminal adapters.
 //! - [`http`]: the axum router (health, readiness, metrics).
 //! - [`moderation`]: word lists, detection, the moderators' queue and log.
+//! - [`synthesis`]: opinions recorded at meetings or imported, classification, the
+//!   synthesis report and its exports.
 //! - [`text`]: Vietnamese text normalisation shared by moderation and synthesis.
 //! - [`config`], [`telemetry`], [`startup`], [`cli`]: process wiring.
 
@@ -28,5 +30,6 @@ pub mod moderation;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod synthesis;
 pub mod telemetry;
 pub mod text;

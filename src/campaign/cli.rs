@@ -37,6 +37,7 @@ pub async fn run_opinions(settings: &Settings, cmd: OpinionsCmd) -> anyhow::Resu
             format,
             output,
         } => export_opinions(settings, &campaign, format, output.as_deref()).await,
+        OpinionsCmd::Synthesis(cmd) => crate::synthesis::cli::run_opinions(settings, cmd).await,
     }
 }
 

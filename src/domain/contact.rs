@@ -17,6 +17,8 @@ pub enum Channel {
     Web,
     /// `gopy chat` in a terminal.
     Terminal,
+    /// Written down by an official: heard at a meeting or imported from a unit's table.
+    Office,
 }
 
 impl Channel {
@@ -27,6 +29,7 @@ impl Channel {
             Channel::Zalo => "zalo",
             Channel::Web => "web",
             Channel::Terminal => "terminal",
+            Channel::Office => "office",
         }
     }
 
@@ -37,6 +40,7 @@ impl Channel {
             "zalo" => Some(Channel::Zalo),
             "web" => Some(Channel::Web),
             "terminal" => Some(Channel::Terminal),
+            "office" => Some(Channel::Office),
             _ => None,
         }
     }

@@ -10,6 +10,8 @@
 //! - `codec.rs`: how both backends write enums and dialog states as text and read them back.
 //! - `moderation/`: [`ModerationStore`], the moderators' queue, log and watch list (one set
 //!   of queries for both backends).
+//! - `synthesis/`: [`synthesis::SynthesisStore`], meetings, recorded and imported opinions,
+//!   classification and the synthesis' GROUP BY queries.
 //!
 //! Migrations live in `migrations/sqlite` and `migrations/postgres` and are embedded.
 
@@ -18,6 +20,7 @@ mod codec;
 pub mod moderation;
 mod postgres;
 mod sqlite;
+pub mod synthesis;
 
 use std::sync::Arc;
 
@@ -148,7 +151,9 @@ pub struct NewOpinion {
 
 /// Pool-level storage operations. Implemented by [`SqliteStore`] and [`PgStore`].
 #[async_trait]
-pub trait Store: announce::AnnounceStore + ModerationStore + Send + Sync + 'static {
+pub trait Store:
+    announce::AnnounceStore + ModerationStore + synthesis::SynthesisStore + Send + Sync + 'static
+{
     /// Which backend this is.
     fn backend(&self) -> Backend;
 
