@@ -37,7 +37,7 @@ pub struct Rendered {
 }
 
 /// Every locale and its embedded Fluent files, in load order.
-const SOURCES: [(Locale, &str, &str); 10] = [
+const SOURCES: [(Locale, &str, &str); 12] = [
     (
         Locale::Vi,
         "locales/vi/dialog.ftl",
@@ -87,6 +87,16 @@ const SOURCES: [(Locale, &str, &str); 10] = [
         Locale::En,
         "locales/en/zalo.ftl",
         include_str!("../../locales/en/zalo.ftl"),
+    ),
+    (
+        Locale::Vi,
+        "locales/vi/console.ftl",
+        include_str!("../../locales/vi/console.ftl"),
+    ),
+    (
+        Locale::En,
+        "locales/en/console.ftl",
+        include_str!("../../locales/en/console.ftl"),
     ),
 ];
 
@@ -331,6 +341,7 @@ mod tests {
             "announce.ftl",
             "moderation.ftl",
             "zalo.ftl",
+            "console.ftl",
         ] {
             let vi = ids(source(Locale::Vi, file));
             let en = ids(source(Locale::En, file));
