@@ -12,7 +12,8 @@
 //!   and error pages.
 //! - `views.rs`: the template environment and its `t()` function.
 //! - `login.rs`: login, logout, password change, the language switch.
-//! - `home.rs`: the overview.
+//! - `home.rs`: the overview (dashboard); `charts.rs` its figures and SVG bar geometry.
+//! - `broadcasts.rs`: compose, preview, submit, approve, schedule, cancel, progress.
 //! - `routes.rs`: every route and who may reach it; roles are checked there.
 //!
 //! Handlers hold no SQL: they call the store's traits, and every action an official takes is
@@ -20,6 +21,7 @@
 //! transaction that makes the change.
 
 pub mod auth;
+mod broadcasts;
 mod charts;
 mod home;
 mod login;

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 
 use super::web::{Failure, Signed};
-use super::{Console, home, login};
+use super::{Console, broadcasts, home, login};
 use crate::store::announce::Role;
 
 /// Who may reach a route.
@@ -44,6 +44,18 @@ pub const OFFICIALS: &[Role] = &[Role::Official];
 /// Administrators only (every role list implicitly includes them).
 pub const ADMINS: &[Role] = &[];
 
+/// Approvers.
+pub const APPROVERS: &[Role] = &[Role::Approver];
+
+/// Moderators.
+pub const MODERATORS: &[Role] = &[Role::Moderator];
+
+/// Who reads announcements: those who write, approve, or lead a unit that receives them.
+pub const BROADCAST_READERS: &[Role] = &[Role::Official, Role::Approver, Role::UnitLead];
+
+/// Who may cancel an announcement.
+pub const BROADCAST_CANCELLERS: &[Role] = &[Role::Official, Role::Approver];
+
 /// One route: its description and its handler.
 struct Entry {
     info: RouteInfo,
@@ -70,7 +82,7 @@ fn entry(
 
 /// The table.
 fn entries() -> Vec<Entry> {
-    use Access::{Public, Staff};
+    use Access::{Public, Roles, Staff};
     vec![
         entry(
             "GET",
@@ -121,6 +133,62 @@ fn entries() -> Vec<Entry> {
             Staff,
             "/console/password",
             post(login::password_submit),
+        ),
+        entry(
+            "GET",
+            "/console/broadcasts",
+            Roles(BROADCAST_READERS),
+            "/console/broadcasts",
+            get(broadcasts::list),
+        ),
+        entry(
+            "GET",
+            "/console/broadcasts/new",
+            Roles(OFFICIALS),
+            "/console/broadcasts/new",
+            get(broadcasts::new),
+        ),
+        entry(
+            "POST",
+            "/console/broadcasts",
+            Roles(OFFICIALS),
+            "/console/broadcasts",
+            post(broadcasts::create),
+        ),
+        entry(
+            "GET",
+            "/console/broadcasts/{id}",
+            Roles(BROADCAST_READERS),
+            "/console/broadcasts/1",
+            get(broadcasts::show),
+        ),
+        entry(
+            "POST",
+            "/console/broadcasts/{id}/submit",
+            Roles(OFFICIALS),
+            "/console/broadcasts/1/submit",
+            post(broadcasts::submit),
+        ),
+        entry(
+            "POST",
+            "/console/broadcasts/{id}/approve",
+            Roles(APPROVERS),
+            "/console/broadcasts/1/approve",
+            post(broadcasts::approve),
+        ),
+        entry(
+            "POST",
+            "/console/broadcasts/{id}/schedule",
+            Roles(OFFICIALS),
+            "/console/broadcasts/1/schedule",
+            post(broadcasts::schedule),
+        ),
+        entry(
+            "POST",
+            "/console/broadcasts/{id}/cancel",
+            Roles(BROADCAST_CANCELLERS),
+            "/console/broadcasts/1/cancel",
+            post(broadcasts::cancel),
         ),
     ]
 }

@@ -11,28 +11,23 @@ use crate::dialog::{Arg, Msg};
 use crate::domain::Locale;
 use crate::i18n::{Localizer, Markup};
 
+/// The embedded templates, by file name under `templates/console/`.
+macro_rules! templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/console/", $name)))),*]
+    };
+}
+
 /// Every template, by name.
-const TEMPLATES: [(&str, &str); 5] = [
-    (
-        "base.html",
-        include_str!("../../templates/console/base.html"),
-    ),
-    (
-        "error.html",
-        include_str!("../../templates/console/error.html"),
-    ),
-    (
-        "login.html",
-        include_str!("../../templates/console/login.html"),
-    ),
-    (
-        "password.html",
-        include_str!("../../templates/console/password.html"),
-    ),
-    (
-        "home.html",
-        include_str!("../../templates/console/home.html"),
-    ),
+const TEMPLATES: &[(&str, &str)] = templates![
+    "base.html",
+    "error.html",
+    "login.html",
+    "password.html",
+    "home.html",
+    "broadcasts.html",
+    "broadcast_new.html",
+    "broadcast.html",
 ];
 
 /// The console's templates.
@@ -46,7 +41,7 @@ impl Views {
     pub fn new(l10n: Arc<Localizer>) -> anyhow::Result<Self> {
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-        for (name, source) in TEMPLATES {
+        for (name, source) in TEMPLATES.iter().copied() {
             env.add_template(name, source)
                 .map_err(|e| anyhow::anyhow!("the template {name} does not parse: {e}"))?;
         }

@@ -273,7 +273,14 @@ pub struct NavItem {
 }
 
 /// The console's sections, who sees each in the menu, and where it lives.
-pub const SECTIONS: [(&str, &str, &[Role]); 1] = [("/console", "console-nav-home", &[])];
+pub const SECTIONS: [(&str, &str, &[Role]); 2] = [
+    ("/console", "console-nav-home", &[]),
+    (
+        "/console/broadcasts",
+        "console-nav-broadcasts",
+        super::routes::BROADCAST_READERS,
+    ),
+];
 
 impl Console {
     /// Renders a page with the common frame: language, menu, the signed-in user and the
