@@ -14,6 +14,9 @@
 //! - `login.rs`: login, logout, password change, the language switch.
 //! - `home.rs`: the overview (dashboard); `charts.rs` its figures and SVG bar geometry.
 //! - `broadcasts.rs`: compose, preview, submit, approve, schedule, cancel, progress.
+//! - `moderation.rs`: the moderators' queue (hide / keep) and log.
+//! - `opinions.rs`: opinions filtered and searched without regard to accents.
+//! - `staff.rs`: staff and one-time passwords, and the audit log (administrators).
 //! - `routes.rs`: every route and who may reach it; roles are checked there.
 //!
 //! Handlers hold no SQL: they call the store's traits, and every action an official takes is
@@ -25,7 +28,10 @@ mod broadcasts;
 mod charts;
 mod home;
 mod login;
+mod moderation;
+mod opinions;
 pub mod routes;
+mod staff;
 mod views;
 pub mod web;
 

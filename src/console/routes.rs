@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 
 use super::web::{Failure, Signed};
-use super::{Console, broadcasts, home, login};
+use super::{Console, broadcasts, home, login, moderation, opinions, staff};
 use crate::store::announce::Role;
 
 /// Who may reach a route.
@@ -52,6 +52,9 @@ pub const MODERATORS: &[Role] = &[Role::Moderator];
 
 /// Who reads announcements: those who write, approve, or lead a unit that receives them.
 pub const BROADCAST_READERS: &[Role] = &[Role::Official, Role::Approver, Role::UnitLead];
+
+/// Who reads opinions: officials, approvers (leaders) and unit leads for their units.
+pub const OPINION_READERS: &[Role] = &[Role::Official, Role::Approver, Role::UnitLead];
 
 /// Who may cancel an announcement.
 pub const BROADCAST_CANCELLERS: &[Role] = &[Role::Official, Role::Approver];
@@ -189,6 +192,62 @@ fn entries() -> Vec<Entry> {
             Roles(BROADCAST_CANCELLERS),
             "/console/broadcasts/1/cancel",
             post(broadcasts::cancel),
+        ),
+        entry(
+            "GET",
+            "/console/moderation",
+            Roles(MODERATORS),
+            "/console/moderation",
+            get(moderation::queue),
+        ),
+        entry(
+            "GET",
+            "/console/moderation/log",
+            Roles(MODERATORS),
+            "/console/moderation/log",
+            get(moderation::log),
+        ),
+        entry(
+            "POST",
+            "/console/moderation/{id}",
+            Roles(MODERATORS),
+            "/console/moderation/1",
+            post(moderation::decide),
+        ),
+        entry(
+            "GET",
+            "/console/opinions",
+            Roles(OPINION_READERS),
+            "/console/opinions",
+            get(opinions::list),
+        ),
+        entry(
+            "GET",
+            "/console/staff",
+            Roles(ADMINS),
+            "/console/staff",
+            get(staff::list),
+        ),
+        entry(
+            "POST",
+            "/console/staff",
+            Roles(ADMINS),
+            "/console/staff",
+            post(staff::add),
+        ),
+        entry(
+            "POST",
+            "/console/staff/{id}/password",
+            Roles(ADMINS),
+            "/console/staff/1/password",
+            post(staff::reset),
+        ),
+        entry(
+            "GET",
+            "/console/audit",
+            Roles(ADMINS),
+            "/console/audit",
+            get(staff::audit),
         ),
     ]
 }

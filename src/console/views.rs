@@ -28,6 +28,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "broadcasts.html",
     "broadcast_new.html",
     "broadcast.html",
+    "moderation.html",
+    "moderation_log.html",
+    "opinions.html",
+    "staff.html",
+    "audit.html",
 ];
 
 /// The console's templates.

@@ -273,13 +273,25 @@ pub struct NavItem {
 }
 
 /// The console's sections, who sees each in the menu, and where it lives.
-pub const SECTIONS: [(&str, &str, &[Role]); 2] = [
+pub const SECTIONS: [(&str, &str, &[Role]); 6] = [
     ("/console", "console-nav-home", &[]),
+    (
+        "/console/opinions",
+        "console-nav-opinions",
+        super::routes::OPINION_READERS,
+    ),
     (
         "/console/broadcasts",
         "console-nav-broadcasts",
         super::routes::BROADCAST_READERS,
     ),
+    (
+        "/console/moderation",
+        "console-nav-moderation",
+        super::routes::MODERATORS,
+    ),
+    ("/console/staff", "console-nav-staff", super::routes::ADMINS),
+    ("/console/audit", "console-nav-audit", super::routes::ADMINS),
 ];
 
 impl Console {
@@ -308,8 +320,8 @@ impl Console {
         let nav: Vec<NavItem> = match signed {
             Some(s) if !s.must_change => SECTIONS
                 .iter()
-                .filter(|(_, _, roles)| {
-                    roles.is_empty()
+                .filter(|(href, _, roles)| {
+                    *href == "/console"
                         || s.staff.has(Role::Admin)
                         || roles.iter().any(|r| s.staff.has(*r))
                 })
