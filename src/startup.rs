@@ -80,6 +80,7 @@ impl Application {
             crate::moderation::DEFAULT_THRESHOLD,
         ));
         let console_clock = clock.clone();
+        let web_screener = screener.clone();
         let dialogs = Dialogs::new(store.clone(), clock)
             .await?
             .with_screener(screener);
@@ -96,6 +97,7 @@ impl Application {
                 l10n.clone(),
                 settings.console.clone(),
                 console_clock,
+                Some(web_screener),
             )?
             .router(),
         );

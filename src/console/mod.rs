@@ -1,5 +1,6 @@
 //! The web console for officials, approvers, unit leads and moderators, served under
-//! `/console` by the same axum server as health and webhooks.
+//! `/console` by the same axum server as health and webhooks, and the public opinion page
+//! for residents under `/y-kien/<campaign>`.
 //!
 //! Pages are rendered on the server from minijinja templates embedded in the binary
 //! (`templates/console/`), in Vietnamese first with an English switch; every string comes from
@@ -17,6 +18,7 @@
 //! - `moderation.rs`: the moderators' queue (hide / keep) and log.
 //! - `opinions.rs`: opinions filtered and searched without regard to accents.
 //! - `staff.rs`: staff and one-time passwords, and the audit log (administrators).
+//! - `public.rs`: the public opinion page `/y-kien/<campaign>` (framable, no session).
 //! - `routes.rs`: every route and who may reach it; roles are checked there.
 //!
 //! Handlers hold no SQL: they call the store's traits, and every action an official takes is
@@ -30,6 +32,7 @@ mod home;
 mod login;
 mod moderation;
 mod opinions;
+pub mod public;
 pub mod routes;
 mod staff;
 mod views;
@@ -43,6 +46,7 @@ use axum::response::Response;
 
 use crate::config::ConsoleSettings;
 use crate::i18n::Localizer;
+use crate::moderation::Screener;
 use crate::service::Clock;
 use crate::store::Store;
 
@@ -65,6 +69,10 @@ struct Inner {
     settings: ConsoleSettings,
     /// The clock (tests move it).
     clock: Clock,
+    /// Where web opinions go to be screened for moderation, as chat opinions do.
+    screener: Option<Screener>,
+    /// Submissions per address on the public page.
+    limiter: public::RateLimiter,
 }
 
 impl Console {
@@ -74,6 +82,7 @@ impl Console {
         l10n: Arc<Localizer>,
         settings: ConsoleSettings,
         clock: Clock,
+        screener: Option<Screener>,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
@@ -81,8 +90,20 @@ impl Console {
                 views: Views::new(l10n)?,
                 settings,
                 clock,
+                screener,
+                limiter: public::RateLimiter::default(),
             }),
         })
+    }
+
+    /// The moderation screener, when screening runs.
+    pub fn screener(&self) -> Option<&Screener> {
+        self.inner.screener.as_ref()
+    }
+
+    /// The public page's per-address limiter.
+    pub fn public_limiter(&self) -> &public::RateLimiter {
+        &self.inner.limiter
     }
 
     /// The store.
@@ -107,7 +128,10 @@ impl Console {
 
     /// The console's routes, under `/console` (see `routes.rs`).
     pub fn router(self) -> Router {
-        routes::router(self).layer(axum::middleware::map_response(security_headers))
+        let public = public::router(self.clone());
+        routes::router(self)
+            .layer(axum::middleware::map_response(security_headers))
+            .merge(public)
     }
 }
 

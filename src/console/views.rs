@@ -33,18 +33,23 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "opinions.html",
     "staff.html",
     "audit.html",
+    "public.html",
+    "public_message.html",
 ];
 
 /// The console's templates.
 pub struct Views {
     /// The environment holding them.
     env: Environment<'static>,
+    /// The messages.
+    l10n: Arc<Localizer>,
 }
 
 impl Views {
     /// Loads the embedded templates; fails at start-up if one does not parse.
     pub fn new(l10n: Arc<Localizer>) -> anyhow::Result<Self> {
         let mut env = Environment::new();
+        let messages = l10n.clone();
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
         for (name, source) in TEMPLATES.iter().copied() {
             env.add_template(name, source)
@@ -84,7 +89,16 @@ impl Views {
                 Ok(l10n.msg(lang, &msg, Markup::Plain))
             },
         );
-        Ok(Self { env })
+        Ok(Self {
+            env,
+            l10n: messages,
+        })
+    }
+
+    /// One message in plain text (for text the page shows as it is, such as the consent
+    /// notice).
+    pub fn text(&self, lang: Locale, msg: &Msg, markup: Markup) -> String {
+        self.l10n.msg(lang, msg, markup)
     }
 
     /// Renders a template with its context.
