@@ -270,6 +270,131 @@ async fn story_pages(db: TestDb) {
     gopy.stop().await;
 }
 
+async fn story_campaigns_and_groups(db: TestDb) {
+    let gopy = Gopy::start(db).await;
+    gopy.staff("canbo", &[Role::Official], None, PW).await;
+    gopy.staff("truongto", &[Role::UnitLead], Some("tdp-1"), PW)
+        .await;
+    let (mut official, csrf) = signed_in(&gopy, "canbo").await;
+
+    let list = official.get("/console/campaigns").await;
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains("/console/campaigns/hoa-binh-dh-2025"),
+        "{}",
+        list.body
+    );
+    let page = official.get("/console/campaigns/hoa-binh-dh-2025").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Thông báo về xử lý dữ liệu cá nhân"),
+        "the dialog preview"
+    );
+    assert!(
+        page.body.contains("/y-kien/hoa-binh-dh-2025"),
+        "the public page's link"
+    );
+    assert_eq!(
+        official.get("/console/campaigns/khong-co").await.status,
+        404
+    );
+
+    // A broken file is refused with where to fix it, and what was pasted is kept.
+    let broken = "slug = \"x\"\ntitle = 5\n";
+    let a = official
+        .post("/console/campaigns", &[("csrf", &csrf), ("toml", broken)])
+        .await;
+    assert_eq!(a.status, 422);
+    assert!(a.body.contains("chưa có gì được lưu"), "{}", a.body);
+    assert!(a.body.contains("title = 5"), "what was pasted is kept");
+    let demo = std::fs::read_to_string("examples/demo-campaign.toml").expect("demo file");
+    let copy = demo.replacen("slug = \"hoa-binh-dh-2025\"", "slug = \"ban-sao\"", 1);
+    let a = official
+        .post("/console/campaigns", &[("csrf", &csrf), ("toml", &copy)])
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert_eq!(a.location.as_deref(), Some("/console/campaigns/ban-sao"));
+    let again = official
+        .post("/console/campaigns", &[("csrf", &csrf), ("toml", &copy)])
+        .await;
+    assert_eq!(again.status, 422);
+    assert!(
+        again.body.contains("Đã có đợt lấy ý kiến"),
+        "{}",
+        again.body
+    );
+    assert_eq!(
+        gopy.db
+            .int("SELECT count(*) FROM audit_log WHERE action = 'campaign.import'")
+            .await,
+        1
+    );
+
+    // Groups: the unit lead binds a pending group to their unit, not to another.
+    let group = gopy
+        .store()
+        .record_membership(
+            &gopy::store::announce::BotMembership {
+                channel: Channel::Telegram,
+                external_id: "-100600".to_owned(),
+                kind: gopy::store::announce::GroupKind::Group,
+                title: "Nhóm tổ 1".to_owned(),
+                status: gopy::store::announce::BotStatus::Member,
+                can_delete: false,
+                can_restrict: false,
+            },
+            None,
+            Utc::now(),
+        )
+        .await
+        .expect("membership")
+        .expect("group");
+    let (mut lead, lcsrf) = signed_in(&gopy, "truongto").await;
+    let page = lead.get("/console/groups").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Nhóm tổ 1") && page.body.contains("Chờ gắn địa bàn"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("tdp-1") && !page.body.contains("tdp-2"),
+        "only the lead's units"
+    );
+    let path = format!("/console/groups/{}/bind", group.id);
+    let a = lead
+        .post(&path, &[("csrf", &lcsrf), ("unit", "tdp-2")])
+        .await;
+    assert_eq!(a.status, 403);
+    let a = lead
+        .post(&path, &[("csrf", &lcsrf), ("unit", "tdp-1")])
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let bound = gopy
+        .store()
+        .group(group.id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(bound.unit.as_deref(), Some("tdp-1"));
+    assert_eq!(bound.state.as_str(), "bound");
+    gopy.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_campaigns_and_groups_pages() {
+    story_campaigns_and_groups(TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+#[cfg_attr(
+    not(gopy_pg),
+    ignore = "set TEST_DATABASE_URL to run the Postgres half"
+)]
+async fn postgres_campaigns_and_groups_pages() {
+    story_campaigns_and_groups(TestDb::postgres().await).await;
+}
+
 #[tokio::test]
 async fn sqlite_moderation_opinions_staff_and_audit_pages() {
     story_pages(TestDb::sqlite().await).await;

@@ -198,3 +198,24 @@ public-receipt = { $count } opinions sent.
 public-receipt-code = Receipt code:
 public-receipt-hint = Please note the receipt code in case you need it later.
 public-again = Give more opinions
+
+## Campaigns, units and groups.
+console-campaign-import = Import a campaign file
+console-campaign-file = The campaign file (TOML; see examples/demo-campaign.toml)
+console-campaign-problems = The file is not valid; nothing was saved. What to fix (line:column):
+console-campaign-exists = A campaign with this slug exists already.
+console-campaign-public-page = Public opinion page
+console-campaign-phases = Phases
+console-campaign-link = Link that opens the chat with the bot
+console-campaign-preview = Preview of the dialog with residents
+console-units-tree = Unit tree
+console-groups = Chat groups with the bot
+console-group-title = Group
+console-group-bot = The bot there
+console-group-bind = Bind to unit
+console-group-can-delete = may delete messages
+console-group-can-restrict = may restrict members
+console-gstate-pending = Waiting for a unit
+console-gstate-bound = Bound
+console-gstate-inactive = Inactive
+console-no-groups = The bot has not been added to any group yet.

@@ -198,3 +198,24 @@ public-receipt = Đã gửi { $count } ý kiến.
 public-receipt-code = Mã biên nhận:
 public-receipt-hint = Quý vị nên ghi lại mã biên nhận để đối chiếu khi cần.
 public-again = Góp thêm ý kiến
+
+## Đợt lấy ý kiến, địa bàn và nhóm.
+console-campaign-import = Nhập đợt lấy ý kiến từ tệp
+console-campaign-file = Nội dung tệp đợt lấy ý kiến (TOML, xem mẫu examples/demo-campaign.toml)
+console-campaign-problems = Tệp chưa hợp lệ; chưa có gì được lưu. Các chỗ cần sửa (dòng:cột):
+console-campaign-exists = Đã có đợt lấy ý kiến mang mã (slug) này.
+console-campaign-public-page = Trang góp ý công khai
+console-campaign-phases = Các giai đoạn
+console-campaign-link = Liên kết mở trò chuyện với bot
+console-campaign-preview = Xem trước hội thoại với người dân
+console-units-tree = Cây địa bàn
+console-groups = Nhóm trò chuyện có bot
+console-group-title = Tên nhóm
+console-group-bot = Bot trong nhóm
+console-group-bind = Gắn với địa bàn
+console-group-can-delete = được xóa tin
+console-group-can-restrict = được hạn chế thành viên
+console-gstate-pending = Chờ gắn địa bàn
+console-gstate-bound = Đã gắn
+console-gstate-inactive = Không hoạt động
+console-no-groups = Bot chưa được thêm vào nhóm nào.

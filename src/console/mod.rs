@@ -15,6 +15,8 @@
 //! - `login.rs`: login, logout, password change, the language switch.
 //! - `home.rs`: the overview (dashboard); `charts.rs` its figures and SVG bar geometry.
 //! - `broadcasts.rs`: compose, preview, submit, approve, schedule, cancel, progress.
+//! - `campaigns.rs`: campaigns, a dialog preview, importing a campaign file.
+//! - `groups.rs`: the unit tree, the bot's groups and rights, binding a group to a unit.
 //! - `moderation.rs`: the moderators' queue (hide / keep) and log.
 //! - `opinions.rs`: opinions filtered and searched without regard to accents.
 //! - `staff.rs`: staff and one-time passwords, and the audit log (administrators).
@@ -27,7 +29,9 @@
 
 pub mod auth;
 mod broadcasts;
+mod campaigns;
 mod charts;
+mod groups;
 mod home;
 mod login;
 mod moderation;

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 
 use super::web::{Failure, Signed};
-use super::{Console, broadcasts, home, login, moderation, opinions, staff};
+use super::{Console, broadcasts, campaigns, groups, home, login, moderation, opinions, staff};
 use crate::store::announce::Role;
 
 /// Who may reach a route.
@@ -55,6 +55,9 @@ pub const BROADCAST_READERS: &[Role] = &[Role::Official, Role::Approver, Role::U
 
 /// Who reads opinions: officials, approvers (leaders) and unit leads for their units.
 pub const OPINION_READERS: &[Role] = &[Role::Official, Role::Approver, Role::UnitLead];
+
+/// Who manages chat groups: officials and unit leads (for their units).
+pub const GROUP_MANAGERS: &[Role] = &[Role::Official, Role::UnitLead];
 
 /// Who may cancel an announcement.
 pub const BROADCAST_CANCELLERS: &[Role] = &[Role::Official, Role::Approver];
@@ -248,6 +251,41 @@ fn entries() -> Vec<Entry> {
             Roles(ADMINS),
             "/console/audit",
             get(staff::audit),
+        ),
+        entry(
+            "GET",
+            "/console/campaigns",
+            Staff,
+            "/console/campaigns",
+            get(campaigns::list),
+        ),
+        entry(
+            "POST",
+            "/console/campaigns",
+            Roles(OFFICIALS),
+            "/console/campaigns",
+            post(campaigns::import),
+        ),
+        entry(
+            "GET",
+            "/console/campaigns/{slug}",
+            Staff,
+            "/console/campaigns/hoa-binh-dh-2025",
+            get(campaigns::show),
+        ),
+        entry(
+            "GET",
+            "/console/groups",
+            Roles(GROUP_MANAGERS),
+            "/console/groups",
+            get(groups::list),
+        ),
+        entry(
+            "POST",
+            "/console/groups/{id}/bind",
+            Roles(GROUP_MANAGERS),
+            "/console/groups/1/bind",
+            post(groups::bind),
         ),
     ]
 }

@@ -35,6 +35,9 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "audit.html",
     "public.html",
     "public_message.html",
+    "campaigns.html",
+    "campaign.html",
+    "groups.html",
 ];
 
 /// The console's templates.

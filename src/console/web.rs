@@ -273,8 +273,14 @@ pub struct NavItem {
 }
 
 /// The console's sections, who sees each in the menu, and where it lives.
-pub const SECTIONS: [(&str, &str, &[Role]); 6] = [
+pub const SECTIONS: [(&str, &str, &[Role]); 8] = [
     ("/console", "console-nav-home", &[]),
+    ("/console/campaigns", "console-nav-campaigns", &[]),
+    (
+        "/console/groups",
+        "console-nav-units",
+        super::routes::GROUP_MANAGERS,
+    ),
     (
         "/console/opinions",
         "console-nav-opinions",
@@ -321,7 +327,7 @@ impl Console {
             Some(s) if !s.must_change => SECTIONS
                 .iter()
                 .filter(|(href, _, roles)| {
-                    *href == "/console"
+                    matches!(*href, "/console" | "/console/campaigns")
                         || s.staff.has(Role::Admin)
                         || roles.iter().any(|r| s.staff.has(*r))
                 })
