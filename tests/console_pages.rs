@@ -10,9 +10,8 @@ use chrono::Utc;
 
 use common::TestDb;
 use console_support::{Browser, Gopy};
-use gopy::domain::{Channel, ContactKey, Locale, OpinionSource};
+use gopy::domain::Channel;
 use gopy::moderation::{NewItem, Source, Target};
-use gopy::store::NewOpinion;
 use gopy::store::announce::Role;
 
 const PW: &str = "Mật-khẩu-thử-nghiệm-1";
@@ -25,41 +24,9 @@ async fn signed_in(gopy: &Gopy, name: &str) -> (Browser, String) {
     (b, csrf)
 }
 
-/// Stores a submitted opinion of the demo campaign.
+/// Stores a submitted opinion of the demo campaign on its first topic.
 async fn opinion(gopy: &Gopy, who: &str, unit: Option<&str>, text: &str) {
-    let store = gopy.store();
-    let campaign = store.campaigns().await.expect("campaigns")[0].clone();
-    let mut tx = store.begin().await.expect("begin");
-    let contact = tx
-        .contact(
-            &ContactKey {
-                channel: Channel::Terminal,
-                external_id: who.to_owned(),
-            },
-            Locale::Vi,
-        )
-        .await
-        .expect("contact");
-    tx.insert_opinion(&NewOpinion {
-        reference: format!("R{}", who.to_uppercase()),
-        campaign_id: campaign.id,
-        contact_id: Some(contact.id),
-        topic: campaign.topics[0].code.clone(),
-        section: None,
-        unit: unit.map(str::to_owned),
-        target_group: None,
-        channel: Channel::Terminal,
-        source: OpinionSource::Chat,
-        anonymous: true,
-        text: text.to_owned(),
-        created_at: Utc::now(),
-    })
-    .await
-    .expect("insert");
-    tx.submit_drafts(contact.id, campaign.id, "BIENNHAN", Utc::now())
-        .await
-        .expect("submit");
-    tx.commit().await.expect("commit");
+    gopy.opinion(who, unit, 0, text).await;
 }
 
 async fn story_pages(db: TestDb) {

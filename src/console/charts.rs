@@ -17,7 +17,7 @@ const BAR_AREA: f64 = 260.0;
 const ROW: f64 = 26.0;
 
 /// Width of the label column.
-const LABEL: f64 = 150.0;
+const LABEL: f64 = 200.0;
 
 /// One bar.
 #[derive(Debug, Clone, PartialEq, Serialize)]

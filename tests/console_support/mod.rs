@@ -102,6 +102,44 @@ impl Gopy {
         );
     }
 
+    /// Stores a submitted chat opinion on the first campaign's topic `topic`, as resident `who`.
+    pub async fn opinion(&self, who: &str, unit: Option<&str>, topic: usize, text: &str) {
+        use gopy::domain::{Channel, ContactKey, Locale, OpinionSource};
+        let store = self.store();
+        let campaign = store.campaigns().await.expect("campaigns")[0].clone();
+        let mut tx = store.begin().await.expect("begin");
+        let contact = tx
+            .contact(
+                &ContactKey {
+                    channel: Channel::Terminal,
+                    external_id: who.to_owned(),
+                },
+                Locale::Vi,
+            )
+            .await
+            .expect("contact");
+        tx.insert_opinion(&gopy::store::NewOpinion {
+            reference: format!("R{}", who.to_uppercase()),
+            campaign_id: campaign.id,
+            contact_id: Some(contact.id),
+            topic: campaign.topics[topic].code.clone(),
+            section: None,
+            unit: unit.map(str::to_owned),
+            target_group: None,
+            channel: Channel::Terminal,
+            source: OpinionSource::Chat,
+            anonymous: true,
+            text: text.to_owned(),
+            created_at: chrono::Utc::now(),
+        })
+        .await
+        .expect("insert");
+        tx.submit_drafts(contact.id, campaign.id, "GY-BIENNH", chrono::Utc::now())
+            .await
+            .expect("submit");
+        tx.commit().await.expect("commit");
+    }
+
     /// Stops gopy and waits for it.
     pub async fn stop(mut self) {
         self.stop.cancel();
