@@ -1,7 +1,8 @@
 //! Build script: turns on the Postgres half of the test suite when `TEST_DATABASE_URL` is set,
 //! and the tests on the shared data (`../shared`: ViHOS, the real plans) when that folder is
 //! beside the repository (or named by `GOPY_SHARED_DIR`), so that without them those tests are
-//! reported as ignored (skipped), never as passed.
+//! reported as ignored (skipped), never as passed. Likewise the console's real-browser tests
+//! and chromedriver.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(gopy_pg)");
@@ -33,5 +34,26 @@ fn main() {
     println!("cargo::rerun-if-changed=migrations");
     if std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.trim().is_empty()) {
         println!("cargo::rustc-cfg=gopy_pg");
+    }
+    // The real-browser tests of the console run when chromedriver is found (CHROMEDRIVER, or
+    // on the PATH) or when GOPY_REQUIRE_BROWSER=1 asks for them (then a missing chromedriver
+    // fails them instead of skipping them).
+    println!("cargo::rustc-check-cfg=cfg(gopy_browser)");
+    println!("cargo::rerun-if-env-changed=GOPY_REQUIRE_BROWSER");
+    println!("cargo::rerun-if-env-changed=CHROMEDRIVER");
+    let required = std::env::var("GOPY_REQUIRE_BROWSER").is_ok_and(|v| v.trim() == "1");
+    let found = std::env::var_os("CHROMEDRIVER")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(
+            std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| d.join("chromedriver")),
+        )
+        .any(|p| p.is_file());
+    if required || found {
+        println!("cargo::rustc-cfg=gopy_browser");
     }
 }

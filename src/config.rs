@@ -32,6 +32,20 @@ pub struct Settings {
     pub moderation_dir: Option<std::path::PathBuf>,
     /// The Zalo Bot API adapter (`ZALO_*`).
     pub zalo: ZaloSettings,
+    /// The web console's cookies and client addresses (`GOPY_CONSOLE_*`).
+    pub console: ConsoleSettings,
+}
+
+/// How the web console treats its cookies and its clients' addresses.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleSettings {
+    /// `GOPY_CONSOLE_SECURE_COOKIES` (default off): mark cookies `Secure`, so browsers send
+    /// them over HTTPS only. Switch it on whenever gopy is reached through HTTPS.
+    pub secure_cookies: bool,
+    /// `GOPY_CONSOLE_BEHIND_PROXY` (default off): take the client's address from the last
+    /// `X-Forwarded-For` entry (set it only behind a proxy that writes that header), so that
+    /// login throttling per address counts residents and officials, not the proxy.
+    pub behind_proxy: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +60,7 @@ impl Default for Settings {
             demo: true,
             moderation_dir: None,
             zalo: ZaloSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }
@@ -158,6 +173,7 @@ impl std::fmt::Debug for Settings {
             .field("demo", &self.demo)
             .field("moderation_dir", &self.moderation_dir)
             .field("zalo", &self.zalo)
+            .field("console", &self.console)
             .finish()
     }
 }
@@ -181,6 +197,15 @@ impl Settings {
             Some("0" | "false" | "no" | "off") => false,
             Some(other) => anyhow::bail!("GOPY_DEMO={other:?}: expected on or off"),
         };
+        let flag = |name: &str| match var(name).as_deref() {
+            None | Some("0" | "false" | "no" | "off") => Ok(false),
+            Some("1" | "true" | "yes" | "on") => Ok(true),
+            Some(other) => Err(anyhow::anyhow!("{name}={other:?}: expected on or off")),
+        };
+        let console = ConsoleSettings {
+            secure_cookies: flag("GOPY_CONSOLE_SECURE_COOKIES")?,
+            behind_proxy: flag("GOPY_CONSOLE_BEHIND_PROXY")?,
+        };
         Ok(Self {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             http_addr,
@@ -189,6 +214,7 @@ impl Settings {
             demo,
             moderation_dir: var("GOPY_MODERATION_DIR").map(std::path::PathBuf::from),
             zalo: ZaloSettings::from_vars(var)?,
+            console,
         })
     }
 }

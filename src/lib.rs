@@ -22,6 +22,7 @@ pub mod campaign;
 pub mod channels;
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod dialog;
 pub mod domain;
 pub mod http;

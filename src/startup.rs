@@ -80,6 +80,8 @@ impl Application {
         let detector =
             crate::moderation::Detector::new(lexicon, crate::moderation::DEFAULT_THRESHOLD);
         let (screener, screening) = crate::moderation::screener(detector.clone());
+        let console_clock = clock.clone();
+        let web_screener = screener.clone();
         let dialogs = Dialogs::new(store.clone(), clock)
             .await?
             .with_screener(screener);
@@ -90,6 +92,16 @@ impl Application {
             store: store.clone(),
             metrics,
         });
+        router = router.merge(
+            crate::console::Console::new(
+                store.clone(),
+                l10n.clone(),
+                settings.console.clone(),
+                console_clock,
+                Some(web_screener),
+            )?
+            .router(),
+        );
         let zalo = ZaloBot::new(dialogs.clone(), l10n.clone(), &settings.zalo)?;
         if let Some(webhook) = zalo.as_ref().and_then(ZaloBot::webhook_router) {
             router = router.merge(webhook);
@@ -148,9 +160,13 @@ impl Application {
         );
         let http_shutdown = shutdown.clone();
         let http = tokio::spawn(async move {
-            axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
-                .await
+            axum::serve(
+                self.listener,
+                self.router
+                    .into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await })
+            .await
         });
         let housekeeping =
             tokio::spawn(housekeeping(self.dialogs.store().clone(), shutdown.clone()));
@@ -208,6 +224,10 @@ async fn named(
 /// How long a processed update's key is kept: Telegram redelivers for at most 24 hours.
 const KEEP_PROCESSED_UPDATES: chrono::Duration = chrono::Duration::days(7);
 
+/// How long console login attempts are kept (throttling needs 15 minutes; the rest is for
+/// an administrator looking into a break-in attempt).
+const KEEP_LOGIN_ATTEMPTS: chrono::Duration = chrono::Duration::days(30);
+
 /// How often housekeeping runs.
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
@@ -231,6 +251,13 @@ async fn housekeeping(store: std::sync::Arc<dyn crate::store::Store>, shutdown: 
             Err(e) => {
                 tracing::warn!(error = %e, "cannot forget old processed-update keys; trying again later")
             }
+        }
+        let now = chrono::Utc::now();
+        if let Err(e) = store
+            .forget_console_history(now, now - KEEP_LOGIN_ATTEMPTS)
+            .await
+        {
+            tracing::warn!(error = %e, "cannot forget expired console sessions; trying again later");
         }
     }
 }

@@ -174,6 +174,12 @@ pub enum StaffCmd {
         /// The staff user's name.
         name: String,
     },
+    /// Cấp mật khẩu một lần cho trang quản trị web / issue a new one-time console password
+    /// (the old one stops working and every session of the user is closed).
+    Password {
+        /// The staff user's name.
+        name: String,
+    },
 }
 
 /// `gopy groups …`
@@ -339,6 +345,16 @@ async fn staff(store: &Arc<dyn Store>, cmd: StaffCmd) -> anyhow::Result<ExitCode
                 Err(e) => return Err(e).context("cannot store the staff user"),
             };
             print_link_code(&user.name, &link.code, link.expires_at);
+            issue_password(store, &user).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        StaffCmd::Password { name } => {
+            let Some(user) = store.staff_by_name(&name).await? else {
+                return bad(&format!(
+                    "Không có cán bộ tên `{name}` / no staff user named `{name}`"
+                ));
+            };
+            issue_password(store, &user).await?;
             Ok(ExitCode::SUCCESS)
         }
         StaffCmd::List => {
@@ -373,6 +389,35 @@ async fn staff(store: &Arc<dyn Store>, cmd: StaffCmd) -> anyhow::Result<ExitCode
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Gives a staff user a new one-time password for the web console (argon2id-hashed; only
+/// printed here, never stored or logged in clear), to be changed at first login. Audited.
+async fn issue_password(
+    store: &Arc<dyn Store>,
+    user: &crate::store::announce::StaffUser,
+) -> anyhow::Result<()> {
+    let password = crate::console::auth::one_time_password();
+    let to_hash = password.clone();
+    let hash = tokio::task::spawn_blocking(move || crate::console::auth::hash_password(&to_hash))
+        .await
+        .context("hashing the password")??;
+    let audit = crate::store::AuditEntry {
+        at: Utc::now(),
+        actor: actor(),
+        action: "console.password_issue".to_owned(),
+        detail: serde_json::json!({ "staff": user.id, "name": user.name }),
+    };
+    store
+        .set_password(user.id, &hash, true, None, &audit)
+        .await
+        .context("cannot store the password")?;
+    println!(
+        "Mật khẩu một lần vào trang quản trị / one-time console password for {}: {password}\n\
+         Đăng nhập tại / sign in at /console — phải đổi ngay lần đầu / must be changed at first login.",
+        user.name
+    );
+    Ok(())
 }
 
 /// Prints a link code and how to use it.

@@ -37,7 +37,7 @@ pub struct Rendered {
 }
 
 /// Every locale and its embedded Fluent files, in load order.
-const SOURCES: [(Locale, &str, &str); 12] = [
+const SOURCES: [(Locale, &str, &str); 14] = [
     (
         Locale::Vi,
         "locales/vi/dialog.ftl",
@@ -97,6 +97,16 @@ const SOURCES: [(Locale, &str, &str); 12] = [
         Locale::En,
         "locales/en/synthesis.ftl",
         include_str!("../../locales/en/synthesis.ftl"),
+    ),
+    (
+        Locale::Vi,
+        "locales/vi/console.ftl",
+        include_str!("../../locales/vi/console.ftl"),
+    ),
+    (
+        Locale::En,
+        "locales/en/console.ftl",
+        include_str!("../../locales/en/console.ftl"),
     ),
 ];
 
@@ -342,6 +352,7 @@ mod tests {
             "moderation.ftl",
             "zalo.ftl",
             "synthesis.ftl",
+            "console.ftl",
         ] {
             let vi = ids(source(Locale::Vi, file));
             let en = ids(source(Locale::En, file));

@@ -8,6 +8,8 @@
 //! - `postgres.rs`: production (`SELECT … FOR UPDATE` serialises one resident's steps).
 //! - `announce/`: staff users, groups and (later) broadcasts ([`announce::AnnounceStore`]).
 //! - `codec.rs`: how both backends write enums and dialog states as text and read them back.
+//! - `console/`: [`console::ConsoleStore`], the web console's passwords, sessions and login
+//!   attempts.
 //! - `moderation/`: [`ModerationStore`], the moderators' queue, log and watch list (one set
 //!   of queries for both backends).
 //! - `synthesis/`: [`synthesis::SynthesisStore`], meetings, recorded and imported opinions,
@@ -17,6 +19,7 @@
 
 pub mod announce;
 mod codec;
+pub mod console;
 pub mod moderation;
 mod postgres;
 mod sqlite;
@@ -152,7 +155,13 @@ pub struct NewOpinion {
 /// Pool-level storage operations. Implemented by [`SqliteStore`] and [`PgStore`].
 #[async_trait]
 pub trait Store:
-    announce::AnnounceStore + ModerationStore + synthesis::SynthesisStore + Send + Sync + 'static
+    announce::AnnounceStore
+        + console::ConsoleStore
+        + ModerationStore
+        + synthesis::SynthesisStore
+        + Send
+        + Sync
+        + 'static
 {
     /// Which backend this is.
     fn backend(&self) -> Backend;

@@ -828,7 +828,7 @@ impl TryFrom<GroupRow> for ChatGroup {
 
 /// A `broadcasts` row as both backends read it.
 #[derive(Debug, sqlx::FromRow)]
-struct BroadcastRow {
+pub(crate) struct BroadcastRow {
     id: i64,
     campaign_id: Option<i64>,
     text: String,

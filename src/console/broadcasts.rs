@@ -1,0 +1,448 @@
+//! Announcements in the console: the list, composing with a preview per channel and length
+//! counters, and the life cycle (submit, approve by someone else, schedule, cancel) through
+//! `announce::broadcast`, which decides roles, scope and the four-eyes rule and audits each
+//! step in the transaction that makes it. The console adds one `console.request` audit line
+//! per action with the address it came from.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization as _;
+
+use super::Console;
+use super::web::{Failure, Signed};
+use crate::announce::access::{UnitTree, in_scope};
+use crate::announce::broadcast::{
+    self, Action, BroadcastError, BroadcastRefusal, CHANNEL_LIMITS, MAX_TEXT_CHARS,
+};
+use crate::domain::format_local;
+use crate::store::announce::{Audience, Broadcast, Role, Schedule, StaffUser};
+
+/// One channel's preview of a text.
+#[derive(Debug, Serialize)]
+struct ChannelPreview {
+    /// The channel (and format).
+    channel: &'static str,
+    /// Characters in the text.
+    chars: usize,
+    /// The channel's limit.
+    limit: usize,
+    /// Whether the text is over it.
+    over: bool,
+}
+
+/// Previews of a text on every channel.
+fn previews(text: &str) -> Vec<ChannelPreview> {
+    let chars = text.trim().nfc().count();
+    CHANNEL_LIMITS
+        .iter()
+        .map(|(channel, limit)| ChannelPreview {
+            channel,
+            chars,
+            limit: *limit,
+            over: chars > *limit,
+        })
+        .collect()
+}
+
+/// The Fluent message for a refusal or an error of a broadcast action.
+fn problem(e: &BroadcastError) -> Option<&'static str> {
+    Some(match e {
+        BroadcastError::Refused(r) => match r {
+            BroadcastRefusal::WrongState(_) => "console-broadcast-wrong-state",
+            BroadcastRefusal::Role => "console-forbidden",
+            BroadcastRefusal::Scope => "console-out-of-scope",
+            BroadcastRefusal::SelfApproval => "console-broadcast-self-approval",
+            BroadcastRefusal::NotApproved => "console-broadcast-not-approved",
+            BroadcastRefusal::BadText => "console-broadcast-bad-text",
+        },
+        BroadcastError::UnknownUnit(_) => "console-broadcast-unknown-unit",
+        BroadcastError::Changed => "console-broadcast-changed",
+        BroadcastError::UnknownBroadcast(_) | BroadcastError::UnknownStaff(_) => {
+            "console-not-found"
+        }
+        BroadcastError::Store(_) => return None,
+    })
+}
+
+/// Whether the user's scope covers every unit the broadcast names (chosen groups count as
+/// outside the scope of a user with a unit).
+fn visible_to(b: &Broadcast, staff: &StaffUser, tree: &UnitTree) -> bool {
+    b.audience.units.iter().all(|u| in_scope(staff, u, tree))
+        && (b.audience.groups.is_empty() || staff.unit.is_none())
+}
+
+/// A broadcast as the list shows it.
+#[derive(Debug, Serialize)]
+struct Line {
+    id: i64,
+    excerpt: String,
+    state: &'static str,
+    units: String,
+    updated: String,
+}
+
+/// `GET /console/broadcasts`
+pub async fn list(State(console): State<Console>, signed: Signed) -> Response {
+    let result: Result<_, Failure> = async {
+        let store = console.store();
+        let tree = UnitTree::new(store.unit_nodes().await?);
+        let staff = &signed.session.staff;
+        let lines: Vec<Line> = store
+            .recent_broadcasts(200)
+            .await?
+            .into_iter()
+            .filter(|b| visible_to(b, staff, &tree))
+            .map(|b| Line {
+                id: b.id,
+                excerpt: b.text.chars().take(100).collect(),
+                state: b.state.as_str(),
+                units: b.audience.units.join(", "),
+                updated: format_local(b.updated_at),
+            })
+            .collect();
+        Ok(context! {
+            broadcasts => lines,
+            may_compose => signed.has_any(&[Role::Official]),
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => console.page(&signed.ctx, Some(&signed.session), "broadcasts.html", page),
+        Err(f) => console.error_page(&signed.ctx, Some(&signed.session), f),
+    }
+}
+
+/// The compose form as posted.
+#[derive(Debug, Deserialize)]
+pub struct ComposeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+    /// Unit codes, comma- or space-separated.
+    #[serde(default)]
+    units: String,
+    /// `on` to include sub-units.
+    #[serde(default)]
+    subunits: Option<String>,
+    /// Campaign slug, optional.
+    #[serde(default)]
+    campaign: String,
+    /// `preview` or `save`.
+    #[serde(default)]
+    intent: String,
+}
+
+/// Renders the compose page.
+async fn compose_page(
+    console: &Console,
+    signed: &Signed,
+    form: Option<&ComposeForm>,
+    error: Option<&'static str>,
+) -> Response {
+    let campaigns = match console.store().campaign_summaries().await {
+        Ok(c) => c,
+        Err(e) => return console.error_page(&signed.ctx, Some(&signed.session), e.into()),
+    };
+    let text = form.map(|f| f.text.clone()).unwrap_or_default();
+    let units = form
+        .map(|f| f.units.clone())
+        .or_else(|| signed.session.staff.unit.clone())
+        .unwrap_or_default();
+    let mut res = console.page(
+        &signed.ctx,
+        Some(&signed.session),
+        "broadcast_new.html",
+        context! {
+            text => text,
+            units => units,
+            subunits => form.is_none_or(|f| f.subunits.is_some()),
+            campaign => form.map(|f| f.campaign.clone()).unwrap_or_default(),
+            campaigns => campaigns.iter().map(|c| context! { slug => c.slug.clone(), title => c.title.clone() }).collect::<Vec<_>>(),
+            previews => form.map(|f| previews(&f.text)),
+            max => MAX_TEXT_CHARS,
+            error => error,
+        },
+    );
+    if error.is_some() {
+        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    res
+}
+
+/// `GET /console/broadcasts/new`
+pub async fn new(State(console): State<Console>, signed: Signed) -> Response {
+    compose_page(&console, &signed, None, None).await
+}
+
+/// `POST /console/broadcasts`: preview, or save as a draft.
+pub async fn create(
+    State(console): State<Console>,
+    signed: Signed,
+    axum::Form(f): axum::Form<ComposeForm>,
+) -> Response {
+    if !signed.csrf_ok(&f.csrf) {
+        return console.error_page(&signed.ctx, Some(&signed.session), Failure::FormExpired);
+    }
+    if f.intent != "save" {
+        return compose_page(&console, &signed, Some(&f), None).await;
+    }
+    let units: Vec<String> = f
+        .units
+        .split([',', ' ', ';'])
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if units.is_empty() {
+        return compose_page(
+            &console,
+            &signed,
+            Some(&f),
+            Some("console-broadcast-no-units"),
+        )
+        .await;
+    }
+    let campaign_id = if f.campaign.is_empty() {
+        None
+    } else {
+        match console.store().campaign_summaries().await {
+            Ok(list) => list.iter().find(|c| c.slug == f.campaign).map(|c| c.id),
+            Err(e) => return console.error_page(&signed.ctx, Some(&signed.session), e.into()),
+        }
+    };
+    let audience = Audience {
+        units,
+        subunits: f.subunits.is_some(),
+        groups: Vec::new(),
+    };
+    let text: String = f.text.nfc().collect();
+    let now = console.now();
+    match broadcast::create(
+        console.store(),
+        &signed.session.staff.name,
+        &text,
+        audience,
+        campaign_id,
+        now,
+    )
+    .await
+    {
+        Ok(b) => {
+            audit_request(&console, &signed, "broadcast.create", b.id).await;
+            Redirect::to(&format!("/console/broadcasts/{}", b.id)).into_response()
+        }
+        Err(BroadcastError::Store(e)) => {
+            console.error_page(&signed.ctx, Some(&signed.session), e.into())
+        }
+        Err(e) => compose_page(&console, &signed, Some(&f), problem(&e)).await,
+    }
+}
+
+/// Writes the console's own audit line for an action the domain layer audited without the
+/// address; a failure here is logged, the action stands.
+async fn audit_request(console: &Console, signed: &Signed, what: &str, id: i64) {
+    let entry = signed.audit(
+        "console.request",
+        console.now(),
+        serde_json::json!({ "action": what, "broadcast": id }),
+    );
+    if let Err(e) = console.store().audit(&entry).await {
+        tracing::warn!(error = %e, "cannot write the console's audit line");
+    }
+}
+
+/// `GET /console/broadcasts/{id}`
+pub async fn show(State(console): State<Console>, signed: Signed, Path(id): Path<i64>) -> Response {
+    show_with(&console, &signed, id, None).await
+}
+
+async fn show_with(
+    console: &Console,
+    signed: &Signed,
+    id: i64,
+    error: Option<&'static str>,
+) -> Response {
+    let result: Result<_, Failure> = async {
+        let store = console.store();
+        let b = store.broadcast(id).await?.ok_or(Failure::NotFound)?;
+        let tree = UnitTree::new(store.unit_nodes().await?);
+        let staff = &signed.session.staff;
+        if !visible_to(&b, staff, &tree) {
+            return Err(Failure::OutOfScope);
+        }
+        let counts = store.delivery_counts(id).await?;
+        let report = store.delivery_report(id).await?;
+        let names = store.staff().await?;
+        let name_of = |id: Option<i64>| {
+            id.and_then(|id| names.iter().find(|s| s.id == id).map(|s| s.name.clone()))
+        };
+        let schedule = match &b.schedule {
+            Schedule::Now => "now".to_owned(),
+            Schedule::At { at } => format_local(*at),
+            Schedule::Windows { windows } => windows
+                .iter()
+                .map(|(a, z)| format!("{}–{}", a.format("%H:%M"), z.format("%H:%M")))
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        Ok(context! {
+            b => context! {
+                id => b.id,
+                text => b.text.clone(),
+                state => b.state.as_str(),
+                revision => b.revision,
+                units => b.audience.units.join(", "),
+                subunits => b.audience.subunits,
+                author => name_of(Some(b.created_by)),
+                approver => name_of(b.approved_by),
+                schedule => schedule,
+                updated => format_local(b.updated_at),
+            },
+            previews => previews(&b.text),
+            counts => counts,
+            report => report,
+            may_submit => b.state.as_str() == "draft" && (b.created_by == staff.id || signed.has_any(&[Role::Official])),
+            may_approve => b.state.as_str() == "submitted" && staff.has(Role::Approver) && b.created_by != staff.id,
+            may_schedule => b.state.as_str() == "approved" && (b.created_by == staff.id || signed.has_any(&[Role::Official])),
+            may_cancel => matches!(b.state.as_str(), "draft" | "submitted" | "approved" | "scheduled" | "sending"),
+            error => error,
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => {
+            let mut res = console.page(&signed.ctx, Some(&signed.session), "broadcast.html", page);
+            if error.is_some() {
+                *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
+            }
+            res
+        }
+        Err(f) => console.error_page(&signed.ctx, Some(&signed.session), f),
+    }
+}
+
+/// The form of a broadcast action.
+#[derive(Debug, Deserialize)]
+pub struct ActForm {
+    #[serde(default)]
+    csrf: String,
+    /// For scheduling: `now`, `at` or `windows`.
+    #[serde(default)]
+    when: String,
+    /// For `at`: `2026-11-22 07:00` (Vietnam time).
+    #[serde(default)]
+    at: String,
+    /// For `windows`: `07:00-09:00, 19:00-21:00`.
+    #[serde(default)]
+    windows: String,
+}
+
+/// Runs one action and shows the broadcast again.
+async fn run(
+    console: Console,
+    signed: Signed,
+    id: i64,
+    f: ActForm,
+    action: Result<Action, &'static str>,
+) -> Response {
+    if !signed.csrf_ok(&f.csrf) {
+        return console.error_page(&signed.ctx, Some(&signed.session), Failure::FormExpired);
+    }
+    let action = match action {
+        Ok(a) => a,
+        Err(key) => return show_with(&console, &signed, id, Some(key)).await,
+    };
+    let what = match &action {
+        Action::Submit => "broadcast.submit",
+        Action::Approve => "broadcast.approve",
+        Action::Schedule(_) => "broadcast.schedule",
+        Action::Cancel => "broadcast.cancel",
+        Action::Edit(_) => "broadcast.edit",
+    };
+    match broadcast::act(
+        console.store(),
+        id,
+        &signed.session.staff.name,
+        action,
+        console.now(),
+    )
+    .await
+    {
+        Ok(_) => {
+            audit_request(&console, &signed, what, id).await;
+            Redirect::to(&format!("/console/broadcasts/{id}")).into_response()
+        }
+        Err(BroadcastError::Store(e)) => {
+            console.error_page(&signed.ctx, Some(&signed.session), e.into())
+        }
+        Err(BroadcastError::UnknownBroadcast(_)) => {
+            console.error_page(&signed.ctx, Some(&signed.session), Failure::NotFound)
+        }
+        Err(BroadcastError::Refused(BroadcastRefusal::Role)) => {
+            console.error_page(&signed.ctx, Some(&signed.session), Failure::Forbidden)
+        }
+        Err(BroadcastError::Refused(BroadcastRefusal::Scope)) => {
+            console.error_page(&signed.ctx, Some(&signed.session), Failure::OutOfScope)
+        }
+        Err(e) => show_with(&console, &signed, id, problem(&e)).await,
+    }
+}
+
+/// `POST /console/broadcasts/{id}/submit`
+pub async fn submit(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<ActForm>,
+) -> Response {
+    run(console, signed, id, f, Ok(Action::Submit)).await
+}
+
+/// `POST /console/broadcasts/{id}/approve`
+pub async fn approve(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<ActForm>,
+) -> Response {
+    run(console, signed, id, f, Ok(Action::Approve)).await
+}
+
+/// `POST /console/broadcasts/{id}/cancel`
+pub async fn cancel(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<ActForm>,
+) -> Response {
+    run(console, signed, id, f, Ok(Action::Cancel)).await
+}
+
+/// `POST /console/broadcasts/{id}/schedule`
+pub async fn schedule(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<ActForm>,
+) -> Response {
+    let schedule = match f.when.as_str() {
+        "at" => broadcast::parse_local(&f.at)
+            .map(|at| Schedule::At { at })
+            .ok_or("console-broadcast-bad-time"),
+        "windows" => f
+            .windows
+            .split([',', ';'])
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(broadcast::parse_window)
+            .collect::<Option<Vec<_>>>()
+            .filter(|w| !w.is_empty())
+            .map(|windows| Schedule::Windows { windows })
+            .ok_or("console-broadcast-bad-windows"),
+        _ => Ok(Schedule::Now),
+    };
+    run(console, signed, id, f, schedule.map(Action::Schedule)).await
+}

@@ -1,0 +1,414 @@
+//! Storage for the web console: staff passwords, sessions kept in the database, and login
+//! attempts for throttling.
+//!
+//! Both backends run the same SQL (`$n` parameters work on SQLite too), so the
+//! implementation is written once, in `console_store_impl!`, and expanded in `sqlite.rs` and
+//! `postgres.rs`, which only say how to read and how to start a write transaction. Every
+//! change an official answers for (a login, a logout, a password set or changed) writes its
+//! `audit_log` line in the same transaction as the change.
+
+mod postgres;
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::announce::StaffUser;
+use super::{AuditEntry, StoreResult};
+
+/// What the console needs to check a login: the user, their password hash and its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The staff user.
+    pub staff: StaffUser,
+    /// The argon2id hash (PHC string); `None` until a password is issued.
+    pub password_hash: Option<String>,
+    /// The password was issued by someone else and must be changed before anything else.
+    pub must_change: bool,
+    /// The user was disabled: no login.
+    pub disabled: bool,
+}
+
+/// A session to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// SHA-256 (hex) of the cookie's token; the token itself is never stored.
+    pub token_hash: String,
+    /// Whose session.
+    pub staff_id: i64,
+    /// The CSRF token the session's forms carry.
+    pub csrf: String,
+    /// Where the login came from.
+    pub ip: String,
+    /// When it opens.
+    pub created_at: DateTime<Utc>,
+    /// When it ends at the latest.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live session, as each console request sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 (hex) of the cookie's token.
+    pub token_hash: String,
+    /// The signed-in user.
+    pub staff: StaffUser,
+    /// The CSRF token of this session's forms.
+    pub csrf: String,
+    /// The user must change their password before anything else.
+    pub must_change: bool,
+    /// When the session ends.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One login attempt, as recorded for throttling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginAttempt {
+    /// The name typed (it may name nobody).
+    pub name: String,
+    /// Where from.
+    pub ip: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Whether the password was right.
+    pub success: bool,
+}
+
+/// Failed logins in a window, counted both ways.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginFailures {
+    /// Failures for this account name (from anywhere).
+    pub by_name: i64,
+    /// Failures from this address (for any name).
+    pub by_ip: i64,
+}
+
+/// The console part of the store. A supertrait of [`super::Store`].
+#[async_trait]
+pub trait ConsoleStore: Send + Sync {
+    /// The staff user with this name (exactly as stored) and their password state.
+    async fn credentials(&self, name: &str) -> StoreResult<Option<Credentials>>;
+
+    /// Sets a staff user's password hash. `must_change` marks a one-time password. Every
+    /// session of the user is closed except `keep` (the session that changed it). Audited
+    /// with `audit` in the same transaction. `false` when there is no such user.
+    async fn set_password(
+        &self,
+        staff: i64,
+        hash: &str,
+        must_change: bool,
+        keep: Option<&str>,
+        audit: &AuditEntry,
+    ) -> StoreResult<bool>;
+
+    /// Records a login attempt; on success also opens `session` and writes `audit`, all in
+    /// one transaction.
+    async fn record_login(
+        &self,
+        attempt: &LoginAttempt,
+        session: Option<(&NewSession, &AuditEntry)>,
+    ) -> StoreResult<()>;
+
+    /// Failed logins since `since` for this name and from this address. A success clears
+    /// neither count: throttling counts failures only, and they age out.
+    async fn login_failures(
+        &self,
+        name: &str,
+        ip: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<LoginFailures>;
+
+    /// The session with this token hash if it is live at `now` and its user is not disabled.
+    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>>;
+
+    /// Closes a session (logout), audited; `false` when there was none.
+    async fn end_session(&self, token_hash: &str, audit: &AuditEntry) -> StoreResult<bool>;
+
+    /// The newest broadcasts, newest first.
+    async fn recent_broadcasts(&self, limit: i64) -> StoreResult<Vec<super::announce::Broadcast>>;
+
+    /// Deletes sessions that expired and login attempts older than `before`; returns how
+    /// many rows went.
+    async fn forget_console_history(
+        &self,
+        now: DateTime<Utc>,
+        before: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+}
+
+/// The columns of `staff_users` (as `s`) read with credentials and sessions, in
+/// [`CredRow`]'s order.
+const CRED_COLUMNS: &str = "s.id, s.name, s.roles, s.unit_code, s.telegram_user_id, \
+     s.linked_at, s.created_at, s.password_hash, s.password_must_change, s.disabled_at";
+
+/// A staff row with its password state.
+#[derive(Debug, sqlx::FromRow)]
+struct CredRow {
+    id: i64,
+    name: String,
+    roles: String,
+    unit_code: Option<String>,
+    telegram_user_id: Option<i64>,
+    linked_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    password_hash: Option<String>,
+    password_must_change: bool,
+    disabled_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<CredRow> for Credentials {
+    type Error = super::StoreError;
+
+    fn try_from(r: CredRow) -> StoreResult<Self> {
+        let roles = r
+            .roles
+            .split(',')
+            .map(|s| {
+                super::announce::Role::parse(s)
+                    .ok_or_else(|| super::StoreError::Corrupt(format!("role {s}")))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Credentials {
+            staff: StaffUser {
+                id: r.id,
+                name: r.name,
+                roles,
+                unit: r.unit_code,
+                telegram_user_id: r.telegram_user_id,
+                linked_at: r.linked_at,
+                created_at: r.created_at,
+            },
+            password_hash: r.password_hash,
+            must_change: r.password_must_change,
+            disabled: r.disabled_at.is_some(),
+        })
+    }
+}
+
+/// A session row: the session's columns, then the user's.
+#[derive(Debug, sqlx::FromRow)]
+struct SessionRow {
+    token_hash: String,
+    csrf: String,
+    expires_at: DateTime<Utc>,
+    #[sqlx(flatten)]
+    user: CredRow,
+}
+
+/// Appends one audit entry inside `$tx`.
+macro_rules! console_audit_in {
+    ($tx:expr, $entry:expr) => {
+        sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
+            .bind($entry.at)
+            .bind(&$entry.actor)
+            .bind(&$entry.action)
+            .bind(sqlx::types::Json(&$entry.detail))
+            .execute(&mut *$tx)
+            .await?;
+    };
+}
+pub(crate) use console_audit_in;
+
+/// The one implementation of [`ConsoleStore`], for a store type that has
+/// `console_reader(&self) -> &Pool<$db>` and
+/// `console_begin(&self) -> StoreResult<Transaction<'static, $db>>`.
+macro_rules! console_store_impl {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::console::ConsoleStore for $store {
+            async fn credentials(
+                &self,
+                name: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::console::Credentials>> {
+                use $crate::store::console::*;
+                let sql = format!("SELECT {CRED_COLUMNS} FROM staff_users s WHERE s.name = $1");
+                let row: Option<CredRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(name)
+                    .fetch_optional(self.console_reader())
+                    .await?;
+                row.map(Credentials::try_from).transpose()
+            }
+
+            async fn set_password(
+                &self,
+                staff: i64,
+                hash: &str,
+                must_change: bool,
+                keep: Option<&str>,
+                audit: &$crate::store::AuditEntry,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.console_begin().await?;
+                let changed = sqlx::query(
+                    "UPDATE staff_users SET password_hash = $1, password_must_change = $2, \
+                     password_changed_at = $3 WHERE id = $4",
+                )
+                .bind(hash)
+                .bind(must_change)
+                .bind(audit.at)
+                .bind(staff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Ok(false);
+                }
+                sqlx::query(
+                    "DELETE FROM console_sessions WHERE staff_id = $1 \
+                     AND ($2 IS NULL OR token_hash <> $2)",
+                )
+                .bind(staff)
+                .bind(keep)
+                .execute(&mut *tx)
+                .await?;
+                $crate::store::console::console_audit_in!(tx, audit);
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn record_login(
+                &self,
+                attempt: &$crate::store::console::LoginAttempt,
+                session: Option<(
+                    &$crate::store::console::NewSession,
+                    &$crate::store::AuditEntry,
+                )>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.console_begin().await?;
+                sqlx::query(
+                    "INSERT INTO console_login_attempts (at, name, ip, success) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(attempt.at)
+                .bind(&attempt.name)
+                .bind(&attempt.ip)
+                .bind(attempt.success)
+                .execute(&mut *tx)
+                .await?;
+                if let Some((s, audit)) = session {
+                    sqlx::query(
+                        "INSERT INTO console_sessions (token_hash, staff_id, csrf, ip, \
+                         created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)",
+                    )
+                    .bind(&s.token_hash)
+                    .bind(s.staff_id)
+                    .bind(&s.csrf)
+                    .bind(&s.ip)
+                    .bind(s.created_at)
+                    .bind(s.expires_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    $crate::store::console::console_audit_in!(tx, audit);
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn login_failures(
+                &self,
+                name: &str,
+                ip: &str,
+                since: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::console::LoginFailures> {
+                let (by_name, by_ip): (i64, i64) = sqlx::query_as(
+                    "SELECT \
+                     (SELECT count(*) FROM console_login_attempts \
+                      WHERE name = $1 AND at >= $3 AND NOT success), \
+                     (SELECT count(*) FROM console_login_attempts \
+                      WHERE ip = $2 AND at >= $3 AND NOT success)",
+                )
+                .bind(name)
+                .bind(ip)
+                .bind(since)
+                .fetch_one(self.console_reader())
+                .await?;
+                Ok($crate::store::console::LoginFailures { by_name, by_ip })
+            }
+
+            async fn session(
+                &self,
+                token_hash: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::console::Session>> {
+                use $crate::store::console::*;
+                let sql = format!(
+                    "SELECT c.token_hash, c.csrf, c.expires_at, {CRED_COLUMNS} \
+                     FROM console_sessions c JOIN staff_users s ON s.id = c.staff_id \
+                     WHERE c.token_hash = $1 AND c.expires_at > $2 AND s.disabled_at IS NULL"
+                );
+                let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(token_hash)
+                    .bind(now)
+                    .fetch_optional(self.console_reader())
+                    .await?;
+                let Some(row) = row else {
+                    return Ok(None);
+                };
+                let creds = Credentials::try_from(row.user)?;
+                Ok(Some(Session {
+                    token_hash: row.token_hash,
+                    staff: creds.staff,
+                    csrf: row.csrf,
+                    must_change: creds.must_change,
+                    expires_at: row.expires_at,
+                }))
+            }
+
+            async fn end_session(
+                &self,
+                token_hash: &str,
+                audit: &$crate::store::AuditEntry,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.console_begin().await?;
+                let gone = sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
+                    .bind(token_hash)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if gone == 0 {
+                    return Ok(false);
+                }
+                $crate::store::console::console_audit_in!(tx, audit);
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn recent_broadcasts(
+                &self,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::announce::Broadcast>> {
+                let rows: Vec<$crate::store::announce::BroadcastRow> = sqlx::query_as(
+                    "SELECT id, campaign_id, text, audience, schedule, state, revision, \
+                     created_by, submitted_by, approved_by, approved_revision, created_at, \
+                     updated_at FROM broadcasts ORDER BY id DESC LIMIT $1",
+                )
+                .bind(limit)
+                .fetch_all(self.console_reader())
+                .await?;
+                rows.into_iter()
+                    .map($crate::store::announce::Broadcast::try_from)
+                    .collect()
+            }
+
+            async fn forget_console_history(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.console_begin().await?;
+                let sessions = sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                let attempts = sqlx::query("DELETE FROM console_login_attempts WHERE at < $1")
+                    .bind(before)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                Ok(sessions + attempts)
+            }
+        }
+    };
+}
+pub(crate) use console_store_impl;
