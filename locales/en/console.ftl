@@ -103,6 +103,7 @@ console-broadcast-new = Compose an announcement
 console-broadcast-title = Announcement { $id }
 console-broadcast-units = Receiving units
 console-broadcast-subunits = including the units below them
+console-broadcast-residents = also in private chat to residents who asked for notices
 console-broadcast-campaign = Campaign
 console-broadcast-preview = Preview
 console-broadcast-save = Save as draft

@@ -103,6 +103,7 @@ console-broadcast-new = Soạn thông báo mới
 console-broadcast-title = Thông báo số { $id }
 console-broadcast-units = Địa bàn nhận
 console-broadcast-subunits = gồm cả các địa bàn trực thuộc
+console-broadcast-residents = gửi cả tin nhắn riêng cho người dân đã đăng ký nhận thông báo
 console-broadcast-campaign = Thuộc đợt lấy ý kiến
 console-broadcast-preview = Xem trước
 console-broadcast-save = Lưu bản nháp

@@ -127,6 +127,9 @@ pub struct ComposeForm {
     /// `on` to include sub-units.
     #[serde(default)]
     subunits: Option<String>,
+    /// `on` to send it also to residents who asked for notices (`/notices on`).
+    #[serde(default)]
+    residents: Option<String>,
     /// Campaign slug, optional.
     #[serde(default)]
     campaign: String,
@@ -159,6 +162,7 @@ async fn compose_page(
             text => text,
             units => units,
             subunits => form.is_none_or(|f| f.subunits.is_some()),
+            residents => form.is_some_and(|f| f.residents.is_some()),
             campaign => form.map(|f| f.campaign.clone()).unwrap_or_default(),
             campaigns => campaigns.iter().map(|c| context! { slug => c.slug.clone(), title => c.title.clone() }).collect::<Vec<_>>(),
             previews => form.map(|f| previews(&f.text)),
@@ -217,6 +221,7 @@ pub async fn create(
         units,
         subunits: f.subunits.is_some(),
         groups: Vec::new(),
+        residents: f.residents.is_some(),
     };
     let text: String = f.text.nfc().collect();
     let now = console.now();
@@ -296,6 +301,7 @@ async fn show_with(
                 revision => b.revision,
                 units => b.audience.units.join(", "),
                 subunits => b.audience.subunits,
+                residents => b.audience.residents,
                 author => name_of(Some(b.created_by)),
                 approver => name_of(b.approved_by),
                 schedule => schedule,
