@@ -96,6 +96,7 @@ pub(super) async fn report_post(
         AfterReports::HidePendingReview => {
             let ok = delete_post(ctx, id, "system", chat, post.message_id, true).await?;
             if ok {
+                ctx.store.owe_pending_notice(id, now).await?;
                 Some(Msg::new("mod-card-auto-hidden"))
             } else {
                 Some(Msg::new("mod-card-left-visible").text("why", "right"))
