@@ -472,6 +472,7 @@ async fn story_reports_hide_a_post_at_the_threshold_but_never_a_staff_post_and_m
     )
     .await;
     let binh = Resident::new(7002, "Bình");
+    gopy.fake.add_chat(binh.chat_json());
     let reporters: Vec<Resident> = (0..3)
         .map(|i| Resident::new(7100 + i, &format!("Người {i}")))
         .collect();
@@ -531,6 +532,17 @@ async fn story_reports_hide_a_post_at_the_threshold_but_never_a_staff_post_and_m
     assert!(card.visible.contains("tạm ẩn"), "{}", card.visible);
     let item = item_of(&store, &group, id).await;
     assert_eq!(item.status, Status::Queued, "hidden pending review only");
+    // Bình is told the post is hidden for now; Minh keeps it, and Bình is told that too.
+    let told = gopy.fake.wait_messages(binh.id, 1).await;
+    assert!(told[0].visible.contains("tạm ẩn"), "{}", told[0].visible);
+    let said = gopy.press(&minh, "Giữ lại").await;
+    assert!(said.contains("Đã ghi nhận"), "{said}");
+    let told = gopy.fake.wait_messages(binh.id, 2).await;
+    assert!(
+        told[1].visible.contains("đã được hủy") && told[1].visible.contains("đăng lại"),
+        "{}",
+        told[1].visible
+    );
 
     // The group's owner is staff: reports queue their post but never hide it.
     let owner = Resident::new(9000, "Chủ nhóm");
@@ -589,7 +601,7 @@ async fn story_reports_hide_a_post_at_the_threshold_but_never_a_staff_post_and_m
         })
         .await
         .expect("queue");
-    assert_eq!(queued.len(), 3);
+    assert_eq!(queued.len(), 2, "the owner's post and the rumour");
     gopy.stop().await;
 }
 

@@ -91,3 +91,5 @@ mod-appeal-kept-post = A different moderator reviewed your appeal about your mes
 mod-appeal-kept-opinion = A different moderator reviewed your appeal about your opinion <b>{ $reference }</b>: the decision to hide it stands. Reason: { $reason }.
 mod-restored-post = The decision to hide your message in the group <b>{ $group }</b> was withdrawn. A message deleted from the group cannot reappear there; you may post it again.
 mod-restored-opinion = Your opinion <b>{ $reference }</b> was restored and counts in the synthesis as usual.
+
+mod-pending-post = Your message in the group <b>{ $group }</b> was hidden for now because several residents reported it. A moderator will review it and let you know; its text is kept in the system's records.

@@ -107,3 +107,6 @@ mod-appeal-kept-post = Khiếu nại của Quý vị về tin nhắn trong nhóm
 mod-appeal-kept-opinion = Khiếu nại của Quý vị về ý kiến <b>{ $reference }</b> đã được một người kiểm duyệt khác xem xét: quyết định ẩn được giữ nguyên. Lý do: { $reason }.
 mod-restored-post = Quyết định ẩn tin nhắn của Quý vị trong nhóm <b>{ $group }</b> đã được hủy. Tin đã bị xóa khỏi nhóm thì không hiện lại được; Quý vị có thể đăng lại.
 mod-restored-opinion = Ý kiến <b>{ $reference }</b> của Quý vị đã được khôi phục và được tính trong phần tổng hợp như bình thường.
+
+## Gửi riêng cho tác giả khi tin của họ bị tạm ẩn vì đủ số lượt báo cáo.
+mod-pending-post = Tin nhắn của Quý vị trong nhóm <b>{ $group }</b> đã được tạm ẩn vì nhiều người báo cáo. Người kiểm duyệt sẽ xem xét và thông báo kết quả cho Quý vị; nội dung vẫn được lưu trong hồ sơ của hệ thống.

@@ -22,8 +22,9 @@ CREATE TABLE moderation_notices (
     item_id    INTEGER NOT NULL REFERENCES moderation_items (id),
     contact_id INTEGER REFERENCES contacts (id) ON DELETE CASCADE,
     -- hidden: the item was upheld (after an appeal: the hide stands); restored: a hide was
-    -- undone, or an appeal granted.
-    kind       TEXT NOT NULL CHECK (kind IN ('hidden', 'restored')),
+    -- undone, an appeal granted, or a post hidden pending review kept; pending: a post was
+    -- hidden pending review (enough reports) until a moderator decides.
+    kind       TEXT NOT NULL CHECK (kind IN ('hidden', 'restored', 'pending')),
     -- The reason as the moderator gave it (the item's reason may change with a later decision).
     reason     TEXT NOT NULL,
     created_at TEXT NOT NULL,

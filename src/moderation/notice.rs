@@ -50,6 +50,15 @@ pub fn appeal_kept(locale: Locale, group: Option<&str>, reference: &str, reason:
     reply(locale, vec![msg.text("reason", reason)])
 }
 
+/// To the author of a post hidden pending review after enough reports: a moderator will
+/// decide and they will be told.
+pub fn post_pending(locale: Locale, group: &str) -> Reply {
+    reply(
+        locale,
+        vec![Msg::new("mod-pending-post").text("group", group)],
+    )
+}
+
 /// To the author when a hide was undone or their appeal granted (a post when `group` is
 /// given, else the opinion `reference`).
 pub fn restored(locale: Locale, group: Option<&str>, reference: &str) -> Reply {
@@ -70,11 +79,14 @@ pub fn owed(n: &crate::store::PendingNotice) -> Option<Reply> {
         return None;
     }
     let reference = reference.unwrap_or_default();
-    Some(match (n.restored, n.appealed, group) {
-        (true, _, _) => restored(n.locale, group, reference),
-        (false, true, _) => appeal_kept(n.locale, group, reference, &n.reason),
-        (false, false, Some(g)) => post_hidden(n.locale, g, &n.reason),
-        (false, false, None) => opinion_hidden(n.locale, reference, &n.reason),
+    use crate::store::NoticeKind;
+    Some(match (n.kind, n.appealed, group) {
+        (NoticeKind::Restored, _, _) => restored(n.locale, group, reference),
+        (NoticeKind::PendingReview, _, Some(g)) => post_pending(n.locale, g),
+        (NoticeKind::PendingReview, _, None) => return None,
+        (NoticeKind::Hidden, true, _) => appeal_kept(n.locale, group, reference, &n.reason),
+        (NoticeKind::Hidden, false, Some(g)) => post_hidden(n.locale, g, &n.reason),
+        (NoticeKind::Hidden, false, None) => opinion_hidden(n.locale, reference, &n.reason),
     })
 }
 

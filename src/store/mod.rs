@@ -38,7 +38,7 @@ use crate::domain::{
 };
 
 pub use moderation::{
-    DecideOutcome, ItemFilter, ModerationStore, PendingNotice, Report, ReportOutcome,
+    DecideOutcome, ItemFilter, ModerationStore, NoticeKind, PendingNotice, Report, ReportOutcome,
 };
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

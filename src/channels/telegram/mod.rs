@@ -8,7 +8,7 @@
 //! - `broadcast.rs`: the outbox's sender on Telegram (broadcasts to groups).
 //! - `groups.rs`: groups the bot is added to or removed from, their titles and migrations, and
 //!   the staff commands `/link`, `/bind`, `/unbind` (stored through [`crate::announce`]).
-//! - `moderation.rs`: group posts screened, `/report`, `/flag`, moderators' cards and their
+//! - `moderation/`: group posts screened, `/report`, `/flag`, moderators' cards and their
 //!   buttons, author notices and `/appeal` (decided by [`crate::moderation`]).
 //! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
 //! - `polling.rs`: the loop: batches, one resident's updates in order, offsets confirmed only

@@ -83,14 +83,25 @@ pub struct PendingNotice {
     pub locale: Locale,
     /// Why it was hidden (or the decision's reason, for a restoration).
     pub reason: String,
-    /// `true`: the item was restored (a hide undone, an appeal granted); `false`: hidden.
-    pub restored: bool,
+    /// What the author is told.
+    pub kind: NoticeKind,
     /// Whether the decision followed the author's appeal.
     pub appealed: bool,
     /// The opinion's reference, for an opinion.
     pub opinion_reference: Option<String>,
     /// The group's title, for a group post.
     pub group_title: Option<String>,
+}
+
+/// What a notice tells an author.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    /// Their opinion or post was hidden (after an appeal: the hide stands).
+    Hidden,
+    /// A hide was undone, their appeal granted, or a post hidden pending review was kept.
+    Restored,
+    /// Their post was hidden pending review after enough reports; a moderator decides.
+    PendingReview,
 }
 
 /// The moderation part of the store. A supertrait of [`super::Store`].
@@ -210,6 +221,10 @@ pub trait ModerationStore: Send + Sync {
     /// The reasons residents gave when they reported a post (those who gave one), oldest
     /// first.
     async fn report_reasons(&self, post: &Target) -> StoreResult<Vec<String>>;
+
+    /// Owes the author of a post hidden pending review (enough reports) a notice of it; a
+    /// later decision to keep the post owes them a "restored" one.
+    async fn owe_pending_notice(&self, item: i64, at: DateTime<Utc>) -> StoreResult<()>;
 
     /// Notices owed to authors on this channel, oldest first.
     async fn unsent_notices(&self, channel: Channel, limit: i64)
@@ -444,6 +459,14 @@ macro_rules! moderation_store_impl {
                         .fetch_optional(&mut *tx)
                         .await?;
                 let was_hidden = before.is_some_and(|(s,)| s == "upheld");
+                let pending: Option<(i64,)> = sqlx::query_as(
+                    "SELECT id FROM moderation_notices WHERE item_id = $1 AND kind = 'pending' \
+                     LIMIT 1",
+                )
+                .bind(d.item)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let was_pending = pending.is_some();
                 let sql = format!(
                     "UPDATE moderation_items SET status = $1, decided_by = $2, \
                      decided_at = $3, reason = $4 WHERE id = $5 \
@@ -471,11 +494,12 @@ macro_rules! moderation_store_impl {
                 };
                 let decided = item_from_row(row)?;
                 // The author is owed a notice, written with the decision: of a hide, or of a
-                // restoration (a hide undone, or an appeal granted).
+                // restoration (a hide undone, an appeal granted, a post hidden pending review
+                // kept).
                 let upheld = decided.status == $crate::moderation::Status::Upheld;
                 let kind = if upheld {
                     Some("hidden")
-                } else if was_hidden || decided.appeal.is_some() {
+                } else if was_hidden || was_pending || decided.appeal.is_some() {
                     Some("restored")
                 } else {
                     None
@@ -1000,6 +1024,25 @@ macro_rules! moderation_store_impl {
                 Ok(rows.into_iter().map(|(r,)| r).collect())
             }
 
+            async fn owe_pending_notice(
+                &self,
+                item: i64,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.moderation_begin().await?;
+                sqlx::query(
+                    "INSERT INTO moderation_notices (item_id, contact_id, kind, reason, created_at) \
+                     SELECT id, author_contact_id, 'pending', '', $2 FROM moderation_items \
+                     WHERE id = $1 AND author_contact_id IS NOT NULL",
+                )
+                .bind(item)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn unsent_notices(
                 &self,
                 channel: $crate::domain::Channel,
@@ -1054,7 +1097,13 @@ macro_rules! moderation_store_impl {
                                 locale: $crate::domain::Locale::parse(&locale)
                                     .unwrap_or_default(),
                                 reason,
-                                restored: kind == "restored",
+                                kind: match kind.as_str() {
+                                    "restored" => $crate::store::moderation::NoticeKind::Restored,
+                                    "pending" => {
+                                        $crate::store::moderation::NoticeKind::PendingReview
+                                    }
+                                    _ => $crate::store::moderation::NoticeKind::Hidden,
+                                },
                                 appealed,
                                 opinion_reference,
                                 group_title,
