@@ -228,6 +228,25 @@ async fn story_pages(db: TestDb) {
         audit.body
     );
     assert!(audit.body.contains("console.login"));
+    let csv = admin.get("/console/audit.csv?action=console.login").await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body.starts_with("\u{feff}Thời gian / time,"),
+        "{}",
+        csv.body
+    );
+    assert!(csv.body.contains(",console.login,"));
+    assert!(
+        !csv.body.contains("console.password_issue"),
+        "the filter applies"
+    );
+    assert_eq!(
+        gopy.db
+            .int("SELECT count(*) FROM audit_log WHERE action = 'audit.export'")
+            .await,
+        1,
+        "the export is audited"
+    );
     let audit = admin.get("/console/audit?actor=kiemduyet").await;
     assert!(
         audit.body.contains("upheld") || audit.body.contains("moderation"),

@@ -130,6 +130,7 @@ console-at = Time
 console-actor = Who
 console-action = Action
 console-detail = Detail
+console-audit-export = Download the log (CSV) with these filters
 console-filter = Filter
 console-moderation-log = Moderation log
 console-moderation-empty = Nothing in this list.

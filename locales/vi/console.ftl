@@ -130,6 +130,7 @@ console-at = Thời gian
 console-actor = Người thực hiện
 console-action = Thao tác
 console-detail = Chi tiết
+console-audit-export = Tải nhật ký (CSV) theo bộ lọc trên
 console-filter = Lọc
 console-moderation-log = Nhật ký kiểm duyệt
 console-moderation-empty = Không có nội dung nào trong danh sách này.

@@ -287,6 +287,13 @@ fn entries() -> Vec<Entry> {
             "/console/groups/1/bind",
             post(groups::bind),
         ),
+        entry(
+            "GET",
+            "/console/audit.csv",
+            Roles(ADMINS),
+            "/console/audit.csv",
+            get(staff::audit_export),
+        ),
     ]
 }
 
