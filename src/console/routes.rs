@@ -294,6 +294,13 @@ fn entries() -> Vec<Entry> {
             "/console/audit.csv",
             get(staff::audit_export),
         ),
+        entry(
+            "POST",
+            "/console/broadcasts/{id}/edit",
+            Roles(OFFICIALS),
+            "/console/broadcasts/1/edit",
+            post(broadcasts::edit),
+        ),
     ]
 }
 
