@@ -162,6 +162,7 @@ async fn compose_page(
             campaign => form.map(|f| f.campaign.clone()).unwrap_or_default(),
             campaigns => campaigns.iter().map(|c| context! { slug => c.slug.clone(), title => c.title.clone() }).collect::<Vec<_>>(),
             previews => form.map(|f| previews(&f.text)),
+            limits => CHANNEL_LIMITS.to_vec(),
             max => MAX_TEXT_CHARS,
             error => error,
         },

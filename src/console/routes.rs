@@ -301,6 +301,13 @@ fn entries() -> Vec<Entry> {
             "/console/broadcasts/1/edit",
             post(broadcasts::edit),
         ),
+        entry(
+            "GET",
+            "/console/static/console.js",
+            Public,
+            "/console/static/console.js",
+            get(super::script),
+        ),
     ]
 }
 
