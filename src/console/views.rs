@@ -121,6 +121,18 @@ mod tests {
     }
 
     #[test]
+    fn no_template_has_inline_styles_or_scripts_the_csp_would_drop() {
+        for (name, source) in TEMPLATES {
+            assert!(!source.contains(" style="), "{name} has an inline style");
+            assert!(!source.contains("<script>"), "{name} has an inline script");
+            assert!(
+                !source.contains("http://") && !source.contains("https://"),
+                "{name} loads from elsewhere"
+            );
+        }
+    }
+
+    #[test]
     fn the_login_page_renders_in_both_languages_with_escaped_values() {
         let v = views();
         for lang in ["vi", "en"] {
