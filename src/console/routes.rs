@@ -308,6 +308,20 @@ fn entries() -> Vec<Entry> {
             "/console/static/console.js",
             get(super::script),
         ),
+        entry(
+            "GET",
+            "/console/opinions/new",
+            Roles(OFFICIALS),
+            "/console/opinions/new",
+            get(opinions::record_form),
+        ),
+        entry(
+            "POST",
+            "/console/opinions",
+            Roles(OFFICIALS),
+            "/console/opinions",
+            post(opinions::record),
+        ),
     ]
 }
 

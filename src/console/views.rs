@@ -38,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "campaigns.html",
     "campaign.html",
     "groups.html",
+    "opinion_record.html",
 ];
 
 /// The console's templates.
