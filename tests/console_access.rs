@@ -52,6 +52,7 @@ async fn story_every_route_refuses_the_anonymous_the_wrong_role_and_the_wrong_un
             units: vec!["tdp-1".to_owned()],
             subunits: false,
             groups: Vec::new(),
+            residents: false,
         },
         None,
         chrono::Utc::now(),
@@ -318,6 +319,34 @@ async fn story_an_announcement_is_composed_submitted_approved_by_another_and_sch
         .expect("there");
     assert_eq!(b.state.as_str(), "approved");
 
+    // An edit after approval sends it back to the approver.
+    let edited = format!("{text} Xin cảm ơn.");
+    let a = official
+        .post(
+            "/console/broadcasts/1/edit",
+            &[("csrf", &csrf), ("text", &edited)],
+        )
+        .await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    let b = gopy
+        .store()
+        .broadcast(1)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!((b.state.as_str(), b.revision), ("submitted", 2));
+    let early = official
+        .post(
+            "/console/broadcasts/1/schedule",
+            &[("csrf", &csrf), ("when", "now")],
+        )
+        .await;
+    assert_eq!(early.status, 422, "not approved again yet");
+    let a = approver
+        .post("/console/broadcasts/1/approve", &[("csrf", &acsrf)])
+        .await;
+    assert_eq!(a.status, 303);
+
     let bad = official
         .post(
             "/console/broadcasts/1/schedule",
@@ -358,6 +387,8 @@ async fn story_an_announcement_is_composed_submitted_approved_by_another_and_sch
             "canbo broadcast.create",
             "canbo broadcast.submit",
             "lanhdao broadcast.approve",
+            "canbo broadcast.edit",
+            "lanhdao broadcast.approve",
             "canbo broadcast.schedule"
         ]
     );
@@ -365,7 +396,7 @@ async fn story_an_announcement_is_composed_submitted_approved_by_another_and_sch
         .db
         .strings("SELECT CAST(detail AS TEXT) FROM audit_log WHERE action = 'console.request'")
         .await;
-    assert_eq!(requests.len(), 4, "{requests:?}");
+    assert_eq!(requests.len(), 6, "{requests:?}");
     assert!(requests.iter().all(|d| d.contains("127.0.0.1")));
     gopy.stop().await;
 }

@@ -232,6 +232,82 @@ async fn story_wrong_passwords_lock_the_account_then_the_address(db: TestDb) {
     gopy.stop().await;
 }
 
+/// The README's first sign-in: `gopy staff add --role admin` prints a one-time password,
+/// which opens the console once and must be replaced; `gopy staff password` issues another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_administrator_signs_in_with_the_password_gopy_staff_add_printed() {
+    let db = TestDb::sqlite().await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gopy"))
+            .args(args)
+            .env("DATABASE_URL", &db.url)
+            .env("GOPY_DEMO", "off")
+            .env("USER", "tester")
+            .output()
+            .expect("run the gopy binary")
+    };
+    let out = run(&["staff", "add", "--name", "quantri", "--role", "admin"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).expect("UTF-8");
+    let otp = printed
+        .lines()
+        .find(|l| l.contains("one-time console password"))
+        .and_then(|l| l.rsplit(": ").next())
+        .expect("the one-time password is printed")
+        .trim()
+        .to_owned();
+    assert_eq!(otp.len(), 14, "{printed}");
+    let stored = db
+        .strings("SELECT password_hash FROM staff_users WHERE name = 'quantri'")
+        .await;
+    assert!(
+        stored[0].starts_with("$argon2id$"),
+        "only the hash is stored"
+    );
+    assert!(!stored[0].contains(&otp));
+
+    let gopy = Gopy::start(db).await;
+    let mut b = Browser::new(&gopy.base);
+    let a = b.login("quantri", &otp).await;
+    assert_eq!(a.location.as_deref(), Some("/console/password"));
+
+    // A new one-time password replaces the first and closes the sessions it opened.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gopy"))
+        .args(["staff", "password", "quantri"])
+        .env("DATABASE_URL", &gopy.db.url)
+        .env("GOPY_DEMO", "off")
+        .env("USER", "tester")
+        .output()
+        .expect("run the gopy binary");
+    assert!(out.status.success());
+    assert_eq!(
+        b.get("/console/password").await.status,
+        303,
+        "the old session is closed"
+    );
+    assert_eq!(
+        Browser::new(&gopy.base).login("quantri", &otp).await.status,
+        401
+    );
+    let actions = gopy
+        .db
+        .strings("SELECT action FROM audit_log WHERE actor = 'cli:tester' ORDER BY id")
+        .await;
+    assert_eq!(
+        actions,
+        vec![
+            "staff.add",
+            "console.password_issue",
+            "console.password_issue"
+        ]
+    );
+    gopy.stop().await;
+}
+
 #[tokio::test]
 async fn sqlite_first_login_changes_the_one_time_password() {
     story_first_login_changes_the_one_time_password(TestDb::sqlite().await).await;

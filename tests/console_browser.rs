@@ -68,6 +68,7 @@ async fn story(b: &Browser, gopy: &Gopy) -> anyhow::Result<()> {
         "Kính mời bà con Tổ dân phố 1 góp ý dự thảo văn kiện trước ngày 20/7.",
     )
     .await?;
+    b.wait_for("<span class=\"count\">68</span>").await?;
     b.click("button[value=preview]").await?;
     let html = b.wait_for("class=\"counters\"").await?;
     ensure!(html.contains("Zalo: 68/2.000 ký tự"), "the Zalo counter");

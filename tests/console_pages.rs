@@ -151,6 +151,39 @@ async fn story_pages(db: TestDb) {
         "ĐỒNG finds đồng ý and đồng bộ: {}",
         found.body
     );
+    // What a meeting said, recorded by an official: one opinion per paragraph.
+    let (mut official, ocsrf2) = signed_in(&gopy, "canbo").await;
+    let form = official.get("/console/opinions/new").await;
+    assert_eq!(form.status, 200);
+    let topic = gopy.store().campaigns().await.expect("campaigns")[0].topics[1]
+        .code
+        .clone();
+    let a = official
+        .post(
+            "/console/opinions",
+            &[
+                ("csrf", &ocsrf2),
+                ("campaign", "hoa-binh-dh-2025"),
+                ("topic", &topic),
+                ("unit", "tdp-2"),
+                ("meeting", "Hội nghị Hội Cựu chiến binh, 15/7"),
+                (
+                    "text",
+                    "Cần quan tâm chính sách cho cựu chiến binh.\n\nĐề nghị sửa đường liên tổ.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("Đã lưu 2 ý kiến"), "{}", a.body);
+    let met = official.get("/console/opinions?source=meeting").await;
+    assert!(met.body.contains("Tìm thấy 2 ý kiến"), "{}", met.body);
+    assert_eq!(
+        gopy.db
+            .int("SELECT count(*) FROM audit_log WHERE action = 'opinion.record'")
+            .await,
+        1
+    );
     let (mut lead, _) = signed_in(&gopy, "truongto").await;
     let mine = lead.get("/console/opinions").await;
     assert!(mine.body.contains("Tìm thấy 1 ý kiến"), "{}", mine.body);
@@ -228,6 +261,25 @@ async fn story_pages(db: TestDb) {
         audit.body
     );
     assert!(audit.body.contains("console.login"));
+    let csv = admin.get("/console/audit.csv?action=console.login").await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body.starts_with("\u{feff}Thời gian / time,"),
+        "{}",
+        csv.body
+    );
+    assert!(csv.body.contains(",console.login,"));
+    assert!(
+        !csv.body.contains("console.password_issue"),
+        "the filter applies"
+    );
+    assert_eq!(
+        gopy.db
+            .int("SELECT count(*) FROM audit_log WHERE action = 'audit.export'")
+            .await,
+        1,
+        "the export is audited"
+    );
     let audit = admin.get("/console/audit?actor=kiemduyet").await;
     assert!(
         audit.body.contains("upheld") || audit.body.contains("moderation"),

@@ -166,6 +166,7 @@ async fn compose_page(
             campaign => form.map(|f| f.campaign.clone()).unwrap_or_default(),
             campaigns => campaigns.iter().map(|c| context! { slug => c.slug.clone(), title => c.title.clone() }).collect::<Vec<_>>(),
             previews => form.map(|f| previews(&f.text)),
+            limits => CHANNEL_LIMITS.to_vec(),
             max => MAX_TEXT_CHARS,
             error => error,
         },
@@ -313,6 +314,8 @@ async fn show_with(
             may_submit => b.state.as_str() == "draft" && (b.created_by == staff.id || signed.has_any(&[Role::Official])),
             may_approve => b.state.as_str() == "submitted" && staff.has(Role::Approver) && b.created_by != staff.id,
             may_schedule => b.state.as_str() == "approved" && (b.created_by == staff.id || signed.has_any(&[Role::Official])),
+            may_edit => matches!(b.state.as_str(), "draft" | "submitted" | "approved") && (b.created_by == staff.id || signed.has_any(&[Role::Official])),
+            max => MAX_TEXT_CHARS,
             may_cancel => matches!(b.state.as_str(), "draft" | "submitted" | "approved" | "scheduled" | "sending"),
             error => error,
         })
@@ -425,6 +428,33 @@ pub async fn cancel(
     axum::Form(f): axum::Form<ActForm>,
 ) -> Response {
     run(console, signed, id, f, Ok(Action::Cancel)).await
+}
+
+/// The edit form.
+#[derive(Debug, Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// `POST /console/broadcasts/{id}/edit`: a new text; an approved announcement goes back for
+/// approval (its revision grows).
+pub async fn edit(
+    State(console): State<Console>,
+    signed: Signed,
+    Path(id): Path<i64>,
+    axum::Form(f): axum::Form<EditForm>,
+) -> Response {
+    let text: String = f.text.nfc().collect();
+    let form = ActForm {
+        csrf: f.csrf,
+        when: String::new(),
+        at: String::new(),
+        windows: String::new(),
+    };
+    run(console, signed, id, form, Ok(Action::Edit(text))).await
 }
 
 /// `POST /console/broadcasts/{id}/schedule`

@@ -5,7 +5,8 @@
 //! Pages are rendered on the server from minijinja templates embedded in the binary
 //! (`templates/console/`), in Vietnamese first with an English switch; every string comes from
 //! `locales/*/console.ftl`. The one stylesheet is vendored and served by gopy: no page loads
-//! anything from elsewhere, and every page works without JavaScript.
+//! anything from elsewhere, and every page works without JavaScript (one small vendored
+//! script only updates the length counters while an announcement is typed).
 //!
 //! Layout:
 //! - `auth.rs`: the security decisions, pure (argon2id, tokens, throttling, password rules).
@@ -147,6 +148,17 @@ pub(crate) async fn stylesheet() -> impl axum::response::IntoResponse {
             ("cache-control", "public, max-age=3600"),
         ],
         include_str!("../../templates/console/console.css"),
+    )
+}
+
+/// The one optional script: live length counters while composing.
+pub(crate) async fn script() -> impl axum::response::IntoResponse {
+    (
+        [
+            ("content-type", "text/javascript; charset=utf-8"),
+            ("cache-control", "public, max-age=3600"),
+        ],
+        include_str!("../../templates/console/console.js"),
     )
 }
 

@@ -321,6 +321,7 @@ pub async fn submit(
             group.as_deref(),
             ctx.lang,
             now,
+            OpinionSource::Web,
         )
         .await
         {
@@ -371,9 +372,12 @@ pub async fn submit(
     }
 }
 
-/// Stores one submission in one transaction: an anonymous web contact, its consent, the
-/// opinions, submitted together under one receipt. Returns the receipt and what to screen.
-async fn store_opinions(
+/// Stores one submission in one transaction: an anonymous web contact, its consent (a
+/// resident on the public page), the opinions, submitted together under one receipt, with
+/// `source` (`web`, or `meeting` when an official records what a meeting said). Returns the
+/// receipt and what to screen.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn store_opinions(
     console: &Console,
     c: &Campaign,
     texts: &[(String, String)],
@@ -381,21 +385,26 @@ async fn store_opinions(
     group: Option<&str>,
     lang: Locale,
     now: DateTime<Utc>,
+    source: OpinionSource,
 ) -> Result<(String, Vec<OpinionToScan>), StoreError> {
     let mut tx = console.store().begin().await?;
     let key = ContactKey {
         channel: Channel::Web,
-        external_id: format!("web-{}", super::auth::new_token()),
+        external_id: format!("{}-{}", source.as_str(), super::auth::new_token()),
     };
     let contact = tx.contact(&key, lang).await?;
-    tx.record_consent(
-        contact.id,
-        c.id,
-        IdentityMode::Anonymous,
-        &c.notice_version,
-        now,
-    )
-    .await?;
+    if source == OpinionSource::Web {
+        // A resident on the public page consents as in the chat; what a meeting said is
+        // recorded by an official and names no one.
+        tx.record_consent(
+            contact.id,
+            c.id,
+            IdentityMode::Anonymous,
+            &c.notice_version,
+            now,
+        )
+        .await?;
+    }
     let mut saved = Vec::new();
     for (topic, text) in texts {
         let section = c
@@ -413,7 +422,7 @@ async fn store_opinions(
                 unit: unit.map(str::to_owned),
                 target_group: group.map(str::to_owned),
                 channel: Channel::Web,
-                source: OpinionSource::Web,
+                source,
                 anonymous: true,
                 text: text.clone(),
                 created_at: now,

@@ -287,6 +287,41 @@ fn entries() -> Vec<Entry> {
             "/console/groups/1/bind",
             post(groups::bind),
         ),
+        entry(
+            "GET",
+            "/console/audit.csv",
+            Roles(ADMINS),
+            "/console/audit.csv",
+            get(staff::audit_export),
+        ),
+        entry(
+            "POST",
+            "/console/broadcasts/{id}/edit",
+            Roles(OFFICIALS),
+            "/console/broadcasts/1/edit",
+            post(broadcasts::edit),
+        ),
+        entry(
+            "GET",
+            "/console/static/console.js",
+            Public,
+            "/console/static/console.js",
+            get(super::script),
+        ),
+        entry(
+            "GET",
+            "/console/opinions/new",
+            Roles(OFFICIALS),
+            "/console/opinions/new",
+            get(opinions::record_form),
+        ),
+        entry(
+            "POST",
+            "/console/opinions",
+            Roles(OFFICIALS),
+            "/console/opinions",
+            post(opinions::record),
+        ),
     ]
 }
 

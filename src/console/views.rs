@@ -38,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "campaigns.html",
     "campaign.html",
     "groups.html",
+    "opinion_record.html",
 ];
 
 /// The console's templates.
@@ -118,6 +119,18 @@ mod tests {
 
     fn views() -> Views {
         Views::new(Arc::new(Localizer::new().expect("localizer"))).expect("views")
+    }
+
+    #[test]
+    fn no_template_has_inline_styles_or_scripts_the_csp_would_drop() {
+        for (name, source) in TEMPLATES {
+            assert!(!source.contains(" style="), "{name} has an inline style");
+            assert!(!source.contains("<script>"), "{name} has an inline script");
+            assert!(
+                !source.contains("http://") && !source.contains("https://"),
+                "{name} loads from elsewhere"
+            );
+        }
     }
 
     #[test]
