@@ -220,7 +220,8 @@ mod adapter {
                     "language",
                     "privacy",
                     "cancel",
-                    "delete_me"
+                    "delete_me",
+                    "notices"
                 ]
             );
             let start = h.l10n.msg(locale, &Msg::new("tg-cmd-start"), Markup::Plain);
