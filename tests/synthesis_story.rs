@@ -43,6 +43,7 @@ fn opinion(topic: &str, text: &str, name: Option<&str>) -> RecordedOpinion {
             phone: None,
         },
         stance: Some(Stance::Change),
+        origin: None,
     }
 }
 

@@ -304,6 +304,7 @@ pub fn check_fields(
             given_at: defaults.given_at.unwrap_or(now),
             speaker: Speaker::default(),
             stance: found_stance,
+            origin: None,
         }),
         _ => Err(problems),
     }
