@@ -37,12 +37,12 @@ pub enum OpinionsCmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Ghi mẫu bảng nhập ý kiến / write the import template (.csv).
+    /// Ghi mẫu bảng nhập ý kiến / write the import template (.xlsx, or .csv by the name).
     Template {
         /// Id or slug of the campaign (its topics and units fill the example row).
         #[arg(long)]
         campaign: String,
-        /// Tệp đầu ra / output file (default: mau-nhap-y-kien.csv).
+        /// Tệp đầu ra (.xlsx hoặc .csv) / output file (default: mau-nhap-y-kien.xlsx).
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
@@ -302,10 +302,18 @@ pub async fn run_opinions(settings: &Settings, cmd: OpinionsCmd) -> anyhow::Resu
                 Ok(x) => x,
                 Err(code) => return Ok(code),
             };
-            let path = output.unwrap_or_else(|| PathBuf::from("mau-nhap-y-kien.csv"));
-            let bytes = import::template_csv(&campaign)?;
-            std::fs::write(&path, bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let path = output.unwrap_or_else(|| PathBuf::from("mau-nhap-y-kien.xlsx"));
+            let xlsx = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+            if xlsx {
+                import::template_xlsx(&campaign, &path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            } else {
+                let bytes = import::template_csv(&campaign)?;
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
             println!(
                 "{}",
                 say(&Msg::new("syn-template-written").text("file", path.display().to_string()))
