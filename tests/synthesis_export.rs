@@ -184,6 +184,7 @@ async fn seed(db: &TestDb) -> i64 {
             phone: phone.map(str::to_owned),
         },
         stance: Some(Stance::Change),
+        origin: None,
     };
     store
         .record_opinions(&RecordBatch {

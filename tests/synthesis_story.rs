@@ -43,6 +43,7 @@ fn opinion(topic: &str, text: &str, name: Option<&str>) -> RecordedOpinion {
             phone: None,
         },
         stance: Some(Stance::Change),
+        origin: None,
     }
 }
 
@@ -349,4 +350,129 @@ async fn story_record_cli_creates_the_meeting_once(db: TestDb) {
     );
     assert_eq!(out.status.code(), Some(65));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Cần chọn hội nghị"));
+}
+
+story!(
+    story_an_excel_table_imports_with_its_dates_and_row_numbers,
+    sqlite_an_excel_table_imports_with_its_dates_and_row_numbers,
+    postgres_an_excel_table_imports_with_its_dates_and_row_numbers
+);
+
+async fn story_an_excel_table_imports_with_its_dates_and_row_numbers(db: TestDb) {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let c = campaign(&db.store, "bk-xlsx").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // The template gopy writes opens as a workbook with the codes on a second sheet.
+    let template = dir.path().join("mau.xlsx");
+    let out = gopy(
+        &db.url,
+        &[
+            "opinions",
+            "template",
+            "--campaign",
+            "bk-xlsx",
+            "-o",
+            template.to_str().expect("p"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows =
+        {
+            use calamine::{Reader as _, Xlsx};
+            let mut book: Xlsx<_> = calamine::open_workbook(&template).expect("open the template");
+            assert_eq!(book.sheet_names(), vec!["Ý kiến", "Mã dùng trong bảng"]);
+            let codes = book.worksheet_range("Mã dùng trong bảng").expect("codes");
+            assert!(codes.cells().any(
+                |(_, _, d)| matches!(d, calamine::Data::String(s) if s == "Vệ sinh môi trường")
+            ));
+            book.worksheet_range("Ý kiến").expect("sheet").height()
+        };
+    assert_eq!(rows, 2);
+
+    // A union's table as Excel keeps it: a real date cell, a number in STT, a bad row.
+    let table = dir.path().join("hoi-phu-nu.xlsx");
+    let write = |bad_row: bool| {
+        let mut book = Workbook::new();
+        let ws = book.add_worksheet();
+        let date = Format::new().set_num_format("dd/mm/yyyy");
+        for (i, h) in ["STT", "Chủ đề", "Nội dung ý kiến", "Ngày góp ý", "Đơn vị"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(0, i as u16, *h).expect("header");
+        }
+        ws.write_number(1, 0, 1).expect("n");
+        ws.write_string(1, 1, "moi-truong").expect("topic");
+        ws.write_string(1, 2, "Đề nghị đặt thêm thùng rác phân loại ở chợ.")
+            .expect("text");
+        let day = ExcelDateTime::from_ymd(2026, 11, 18).expect("date");
+        ws.write_datetime_with_format(1, 3, &day, &date)
+            .expect("date");
+        ws.write_string(1, 4, "Tổ dân phố 2").expect("unit");
+        ws.write_number(2, 0, 2).expect("n");
+        ws.write_string(2, 1, if bad_row { "khong-co" } else { "an-ninh" })
+            .expect("topic");
+        ws.write_string(2, 2, "Cần tuần tra ban đêm thường xuyên hơn.")
+            .expect("text");
+        book.save(&table).expect("save");
+    };
+    write(true);
+    let out = gopy(
+        &db.url,
+        &[
+            "opinions",
+            "import",
+            "--campaign",
+            "bk-xlsx",
+            table.to_str().expect("p"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(65));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hoi-phu-nu.xlsx:3: Dòng 3: Chủ đề \"khong-co\""),
+        "{err}"
+    );
+    write(false);
+    let out = gopy(
+        &db.url,
+        &[
+            "opinions",
+            "import",
+            "--campaign",
+            "bk-xlsx",
+            table.to_str().expect("p"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        db.strings(&format!(
+            "SELECT unit_code FROM opinions WHERE campaign_id = {c} AND unit_code IS NOT NULL"
+        ))
+        .await,
+        vec!["TDP-2"]
+    );
+    let day = format!(
+        "SELECT count(*) FROM synthesis_opinions WHERE campaign_id = {c} AND text LIKE '%thùng rác%'"
+    );
+    assert_eq!(db.int(&day).await, 1);
+    // The Excel date is the opinion's day (noon, Vietnam time = 05:00 UTC).
+    let given = db
+        .strings(&format!(
+            "SELECT CAST(created_at AS TEXT) FROM opinions WHERE campaign_id = {c} ORDER BY id LIMIT 1"
+        ))
+        .await;
+    assert!(
+        given[0].starts_with("2026-11-18") && given[0].contains("05:00:00"),
+        "{given:?}"
+    );
 }

@@ -27,12 +27,17 @@ CREATE TABLE opinion_provenance (
     opinion_id  BIGINT PRIMARY KEY REFERENCES opinions (id) ON DELETE CASCADE,
     meeting_id  BIGINT REFERENCES meetings (id),
     source_file TEXT,
+    -- For an opinion rolled up from a lower level's signed bundle: `<unit>/<campaign>/<reference>`
+    -- there, so the same opinion is never imported twice and can be traced back.
+    origin      TEXT,
     source_row  BIGINT,
     recorded_by TEXT NOT NULL,
     recorded_at TIMESTAMPTZ NOT NULL,
     CHECK (meeting_id IS NOT NULL OR source_file IS NOT NULL)
 );
 CREATE INDEX opinion_provenance_meeting ON opinion_provenance (meeting_id);
+CREATE UNIQUE INDEX opinion_provenance_origin ON opinion_provenance (origin)
+    WHERE origin IS NOT NULL;
 
 -- Who spoke at a meeting or is named in an imported row, kept apart from the opinion like
 -- `identities`: only a named export, asked for with a reason, reads it. `person_key` is the

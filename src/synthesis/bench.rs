@@ -180,6 +180,7 @@ fn opinion(c: &Campaign, i: usize) -> RecordedOpinion {
         given_at: Utc::now() - Duration::minutes((i % 10_000) as i64),
         speaker: Speaker::default(),
         stance: Some(Stance::ALL[i % 4]),
+        origin: None,
     }
 }
 

@@ -37,12 +37,12 @@ pub enum OpinionsCmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Ghi mẫu bảng nhập ý kiến / write the import template (.csv).
+    /// Ghi mẫu bảng nhập ý kiến / write the import template (.xlsx, or .csv by the name).
     Template {
         /// Id or slug of the campaign (its topics and units fill the example row).
         #[arg(long)]
         campaign: String,
-        /// Tệp đầu ra / output file (default: mau-nhap-y-kien.csv).
+        /// Tệp đầu ra (.xlsx hoặc .csv) / output file (default: mau-nhap-y-kien.xlsx).
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
@@ -302,10 +302,18 @@ pub async fn run_opinions(settings: &Settings, cmd: OpinionsCmd) -> anyhow::Resu
                 Ok(x) => x,
                 Err(code) => return Ok(code),
             };
-            let path = output.unwrap_or_else(|| PathBuf::from("mau-nhap-y-kien.csv"));
-            let bytes = import::template_csv(&campaign)?;
-            std::fs::write(&path, bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            let path = output.unwrap_or_else(|| PathBuf::from("mau-nhap-y-kien.xlsx"));
+            let xlsx = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+            if xlsx {
+                import::template_xlsx(&campaign, &path)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            } else {
+                let bytes = import::template_csv(&campaign)?;
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
             println!(
                 "{}",
                 say(&Msg::new("syn-template-written").text("file", path.display().to_string()))
@@ -557,6 +565,24 @@ pub enum SynthesisCmd {
     /// Xuất bản tổng hợp (ẩn danh, trừ khi --named) / export the synthesis (anonymous
     /// unless --named).
     Export(ExportArgs),
+    /// Xuất gói tổng hợp có chữ ký gửi cấp trên / write the signed roll-up bundle for the
+    /// level above (key in GOPY_ROLLUP_KEY).
+    Bundle {
+        /// Which campaign and unit.
+        #[command(flatten)]
+        scope: Scope,
+        /// Tệp gói / the bundle file.
+        #[arg(long, short)]
+        out: PathBuf,
+    },
+    /// Nhập gói tổng hợp của cấp dưới / import a lower level's signed bundle.
+    ImportBundle {
+        /// Id or slug of this level's campaign.
+        #[arg(long)]
+        campaign: String,
+        /// The bundle file.
+        file: PathBuf,
+    },
     /// Xem bản tổng hợp / show the synthesis.
     Show {
         /// Which campaign and unit.
@@ -740,6 +766,10 @@ pub async fn run_synthesis(settings: &Settings, cmd: SynthesisCmd) -> anyhow::Re
             Ok(ExitCode::SUCCESS)
         }
         SynthesisCmd::Export(args) => export(settings, args).await,
+        SynthesisCmd::Bundle { scope, out } => bundle(settings, &scope, &out).await,
+        SynthesisCmd::ImportBundle { campaign, file } => {
+            import_bundle(settings, &campaign, &file).await
+        }
         SynthesisCmd::Show { scope, full } => {
             let r = match resolve(settings, &scope).await? {
                 Ok(r) => r,
@@ -1223,5 +1253,213 @@ pub async fn run_bench(settings: &Settings, cmd: BenchCmd) -> anyhow::Result<Exi
     };
     let dir = dir.unwrap_or_else(std::env::temp_dir);
     super::bench::run(store, opinions, &dir).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The roll-up key from the environment, or the exit code after saying what is missing.
+fn rollup_key() -> Result<Vec<u8>, ExitCode> {
+    match std::env::var(super::rollup::KEY_VAR) {
+        Ok(k) if k.len() >= super::rollup::MIN_KEY_BYTES => Ok(k.into_bytes()),
+        _ => {
+            eprintln!(
+                "{}",
+                say(&Msg::new("syn-rollup-no-key")
+                    .text("var", super::rollup::KEY_VAR)
+                    .num("bytes", super::rollup::MIN_KEY_BYTES as i64))
+            );
+            Err(ExitCode::from(exit::CONFIG))
+        }
+    }
+}
+
+/// `gopy synthesis bundle`: every kept opinion of the campaign (or unit), signed, audited.
+async fn bundle(settings: &Settings, scope: &Scope, out: &Path) -> anyhow::Result<ExitCode> {
+    use futures::TryStreamExt as _;
+    let key = match rollup_key() {
+        Ok(k) => k,
+        Err(code) => return Ok(code),
+    };
+    let r = match resolve(settings, scope).await? {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let unit = r.unit.clone().or_else(|| {
+        r.campaign
+            .units
+            .iter()
+            .find(|u| u.parent.is_none())
+            .map(|u| u.code.clone())
+    });
+    let unit = unit.unwrap_or_default();
+    let unit_name = r
+        .campaign
+        .units
+        .iter()
+        .find(|u| u.code == unit)
+        .map(|u| u.name.clone())
+        .unwrap_or_default();
+    let mut opinions = Vec::new();
+    let mut rows = r.store.kept_opinions(r.campaign.id, r.units.clone());
+    while let Some(o) = rows.try_next().await? {
+        opinions.push(super::rollup::BundledOpinion {
+            reference: o.reference,
+            topic: o.topic,
+            section: o.section,
+            unit: o.unit,
+            target_group: o.target_group,
+            source: o.source,
+            created_at: o.created_at,
+            stance: o.stance,
+            text: o.text,
+        });
+    }
+    let now = Utc::now();
+    let count = opinions.len();
+    let payload = super::rollup::Payload {
+        issuer: r.campaign.issuer.clone(),
+        campaign: r.campaign.slug.clone(),
+        title: r.campaign.title.clone(),
+        unit: unit.clone(),
+        unit_name,
+        generated_at: now
+            .with_timezone(&crate::domain::TZ)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+        opinions,
+    };
+    let bytes = super::rollup::sign(&payload, &key)?;
+    std::fs::write(out, bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    let detail = serde_json::json!({
+        "campaign": r.campaign.id,
+        "unit": unit,
+        "file": out.display().to_string(),
+        "opinions": count,
+    });
+    if let Err(e) = r
+        .store
+        .synthesis_audited("synthesis.bundle", &detail, &actor(), now)
+        .await
+    {
+        let _ = std::fs::remove_file(out);
+        return Err(anyhow::Error::new(e).context("cannot write the audit log; nothing exported"));
+    }
+    println!(
+        "{}",
+        say(&Msg::new("syn-exported")
+            .num("count", count as i64)
+            .text("file", out.display().to_string()))
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `gopy synthesis import-bundle`: verified, checked against this level's campaign, stored
+/// all or nothing with each opinion's origin; a bundle imported before is refused.
+async fn import_bundle(
+    settings: &Settings,
+    campaign: &str,
+    path: &Path,
+) -> anyhow::Result<ExitCode> {
+    let key = match rollup_key() {
+        Ok(k) => k,
+        Err(code) => return Ok(code),
+    };
+    let shown = path.display().to_string();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!(
+                "{}",
+                say(&Msg::new("syn-cannot-read")
+                    .text("file", &shown)
+                    .text("error", e.to_string()))
+            );
+            return Ok(ExitCode::from(exit::NOINPUT));
+        }
+    };
+    let bad = |msg: Msg| {
+        eprintln!("{shown}: {}", say(&msg));
+        Ok(ExitCode::from(exit::DATA))
+    };
+    let payload = match super::rollup::verify(&bytes, &key) {
+        Ok(p) => p,
+        Err(super::rollup::BundleError::Signature) => return bad(Msg::new("syn-rollup-signature")),
+        Err(_) => return bad(Msg::new("syn-rollup-format")),
+    };
+    let (store, campaign) = match open_campaign(settings, campaign).await? {
+        Ok(x) => x,
+        Err(code) => return Ok(code),
+    };
+    if !campaign.units.iter().any(|u| u.code == payload.unit) {
+        return bad(Msg::new("syn-rollup-unit")
+            .text("unit", &payload.unit)
+            .text("name", &payload.unit_name));
+    }
+    let mut unknown: Vec<&str> = payload
+        .opinions
+        .iter()
+        .map(|o| o.topic.as_str())
+        .filter(|t| !campaign.topics.iter().any(|x| x.code == *t))
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    if !unknown.is_empty() {
+        return bad(Msg::new("syn-rollup-topics").text("topics", unknown.join(", ")));
+    }
+    let opinions = payload
+        .opinions
+        .iter()
+        .enumerate()
+        .map(|(i, o)| super::RecordedOpinion {
+            row: Some(i as i64 + 1),
+            topic: o.topic.clone(),
+            section: o
+                .section
+                .clone()
+                .filter(|s| campaign.sections.iter().any(|x| &x.reference == s)),
+            unit: Some(payload.unit.clone()),
+            target_group: o
+                .target_group
+                .clone()
+                .filter(|g| campaign.target_groups.iter().any(|x| &x.code == g)),
+            text: o.text.clone(),
+            given_at: o.created_at,
+            speaker: Speaker::default(),
+            stance: o.stance.as_deref().and_then(super::Stance::parse),
+            origin: Some(format!(
+                "{}/{}/{}",
+                payload.unit, payload.campaign, o.reference
+            )),
+        })
+        .collect::<Vec<_>>();
+    let count = opinions.len() as i64;
+    let file = format!(
+        "{} ({})",
+        path.file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| shown.clone()),
+        payload.unit_name
+    );
+    let stored = store
+        .record_opinions(&RecordBatch {
+            campaign_id: campaign.id,
+            meeting: None,
+            file: Some(file),
+            opinions,
+            actor: actor(),
+            at: Utc::now(),
+        })
+        .await;
+    match stored {
+        Ok(_) => {}
+        Err(crate::store::StoreError::Conflict(_)) => {
+            return bad(Msg::new("syn-rollup-again").text("name", &payload.unit_name));
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("cannot store the bundle")),
+    }
+    println!(
+        "{}",
+        say(&Msg::new("syn-rollup-done")
+            .num("count", count)
+            .text("name", &payload.unit_name))
+    );
     Ok(ExitCode::SUCCESS)
 }

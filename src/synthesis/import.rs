@@ -84,6 +84,65 @@ pub fn template_csv(campaign: &Campaign) -> anyhow::Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The template as an Excel workbook: the header and the example row on the first sheet
+/// (filter on, header frozen), and a second sheet listing the campaign's topic, section,
+/// unit and target group codes to copy from.
+pub fn template_xlsx(campaign: &Campaign, path: &std::path::Path) -> anyhow::Result<()> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let ws = book.add_worksheet();
+    ws.set_name("Ý kiến")?;
+    for (i, (_, vi, _)) in TEMPLATE.iter().enumerate() {
+        ws.write_string_with_format(0, i as u16, *vi, &bold)?;
+        ws.set_column_width(i as u16, if i == 5 { 70 } else { 16 })?;
+    }
+    for (i, cell) in example_row(campaign).iter().enumerate() {
+        ws.write_string(1, i as u16, cell)?;
+    }
+    ws.autofilter(0, 0, 1, (TEMPLATE.len() - 1) as u16)?;
+    ws.set_freeze_panes(1, 0)?;
+    let codes = book.add_worksheet();
+    codes.set_name("Mã dùng trong bảng")?;
+    codes.set_column_width(0, 20)?;
+    codes.set_column_width(1, 20)?;
+    codes.set_column_width(2, 60)?;
+    let mut row = 0u32;
+    let mut put = |kind: &str, code: &str, name: &str| -> anyhow::Result<()> {
+        codes.write_string(row, 0, kind)?;
+        codes.write_string(row, 1, code)?;
+        codes.write_string(row, 2, name)?;
+        row += 1;
+        Ok(())
+    };
+    put("Loại", "Mã", "Tên")?;
+    for t in &campaign.topics {
+        put("Chủ đề", &t.code, &t.title)?;
+    }
+    for s in &campaign.sections {
+        put("Mục dự thảo", &s.reference, &s.title)?;
+    }
+    for u in &campaign.units {
+        put("Đơn vị", &u.code, &u.name)?;
+    }
+    for g in &campaign.target_groups {
+        put(
+            "Đối tượng",
+            &g.code,
+            &super::report::group_name(crate::domain::Locale::Vi, &g.code),
+        )?;
+    }
+    for s in Stance::ALL {
+        put(
+            "Quan điểm",
+            s.as_str(),
+            &super::report::stance_name(crate::domain::Locale::Vi, s.as_str()),
+        )?;
+    }
+    book.save(path)?;
+    Ok(())
+}
+
 /// An example row for the template, using the campaign's first topic, unit and group.
 pub fn example_row(campaign: &Campaign) -> Vec<String> {
     let topic = campaign.topics.first();
@@ -304,6 +363,7 @@ pub fn check_fields(
             given_at: defaults.given_at.unwrap_or(now),
             speaker: Speaker::default(),
             stance: found_stance,
+            origin: None,
         }),
         _ => Err(problems),
     }

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod export;
 pub mod import;
 pub mod report;
+pub mod rollup;
 pub mod similar;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -154,6 +155,9 @@ pub struct RecordedOpinion {
     pub speaker: Speaker,
     /// The stance, if the official noted one.
     pub stance: Option<Stance>,
+    /// Where a rolled-up opinion came from (`<unit>/<campaign>/<reference>` at the lower
+    /// level); `None` for everything else.
+    pub origin: Option<String>,
 }
 
 /// A batch written in one transaction: every opinion or none. Opinions heard at a meeting

@@ -278,7 +278,8 @@ const INSERT_OPINION: &str = "INSERT INTO opinions (reference, campaign_id, cont
      RETURNING id";
 
 const INSERT_PROVENANCE: &str = "INSERT INTO opinion_provenance (opinion_id, meeting_id, \
-     source_file, source_row, recorded_by, recorded_at) VALUES ($1, $2, $3, $4, $5, $6)";
+     source_file, source_row, recorded_by, recorded_at, origin) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 const INSERT_SPEAKER: &str = "INSERT INTO opinion_speakers (opinion_id, name, phone, \
      person_key) VALUES ($1, $2, $3, $4)";
@@ -448,6 +449,7 @@ macro_rules! synthesis_store_impl {
                         .bind(o.row)
                         .bind(&batch.actor)
                         .bind(batch.at)
+                        .bind(&o.origin)
                         .execute(&mut *tx)
                         .await?;
                     if let Some(person) = &person {
