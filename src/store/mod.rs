@@ -156,12 +156,12 @@ pub struct NewOpinion {
 #[async_trait]
 pub trait Store:
     announce::AnnounceStore
-        + console::ConsoleStore
-        + ModerationStore
-        + synthesis::SynthesisStore
-        + Send
-        + Sync
-        + 'static
+    + console::ConsoleStore
+    + ModerationStore
+    + synthesis::SynthesisStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which backend this is.
     fn backend(&self) -> Backend;
