@@ -246,6 +246,8 @@ async fn story_import_cli_refuses_a_bad_file_whole_and_takes_a_good_one(db: Test
     text.push_str(
         "3,moi-truong,,,youth,Thu gom rác đúng giờ.,21/11/2026,,Phạm Văn Cường,+84 912 345 678\n",
     );
+    // An abusive row is imported (nothing is lost) but waits for a moderator.
+    text.push_str("4,moi-truong,,,youth,Tổ trưởng làm ăn như vcl,21/11/2026,,,\n");
     std::fs::write(&template, text).expect("fill the template");
     let out = gopy(
         &db.url,
@@ -263,15 +265,27 @@ async fn story_import_cli_refuses_a_bad_file_whole_and_takes_a_good_one(db: Test
         String::from_utf8_lossy(&out.stderr)
     );
     let said = String::from_utf8_lossy(&out.stdout);
-    assert!(said.contains("Đã nhập 3 ý kiến"), "{said}");
+    assert!(said.contains("Đã nhập 4 ý kiến"), "{said}");
     assert!(said.contains("1 ý kiến lặp lại"), "{said}");
+    assert!(
+        said.contains("1 ý kiến được chuyển cho người kiểm duyệt"),
+        "{said}"
+    );
+    assert_eq!(
+        db.strings(&format!(
+            "SELECT o.text FROM moderation_items m JOIN opinions o ON o.id = m.opinion_id \
+             WHERE o.campaign_id = {c}"
+        ))
+        .await,
+        vec!["Tổ trưởng làm ăn như vcl"]
+    );
     assert_eq!(
         db.strings(&format!(
             "SELECT source_file || ':' || source_row FROM opinion_provenance p \
              JOIN opinions o ON o.id = p.opinion_id WHERE o.campaign_id = {c} ORDER BY o.id"
         ))
         .await,
-        vec!["mau.csv:2", "mau.csv:3", "mau.csv:4"]
+        vec!["mau.csv:2", "mau.csv:3", "mau.csv:4", "mau.csv:5"]
     );
     assert_eq!(
         db.strings(&format!(

@@ -135,3 +135,4 @@ syn-rollup-unit = The bundle's unit { $unit } ({ $name }) is not in this campaig
 syn-rollup-topics = The bundle has topics this campaign lacks: { $topics }; nothing imported.
 syn-rollup-again = The bundle of { $name } was imported before; nothing imported again.
 syn-rollup-done = Imported { $count } opinion(s) from the bundle of { $name }.
+syn-screened = { $count } opinion(s) sent to the moderators for review; they count in the synthesis only once kept.

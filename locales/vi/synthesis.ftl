@@ -136,3 +136,4 @@ syn-rollup-unit = Đơn vị { $unit } ({ $name }) của gói không có trong �
 syn-rollup-topics = Gói có chủ đề không có trong đợt lấy ý kiến này: { $topics }; chưa nhập ý kiến nào.
 syn-rollup-again = Gói của { $name } đã được nhập trước đây; chưa nhập lại ý kiến nào.
 syn-rollup-done = Đã nhập { $count } ý kiến từ gói tổng hợp của { $name }.
+syn-screened = { $count } ý kiến được chuyển cho người kiểm duyệt xem xét; ý kiến chỉ được đưa vào tổng hợp sau khi được giữ lại.

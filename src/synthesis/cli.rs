@@ -410,7 +410,39 @@ async fn import_file(
             say(&Msg::new("syn-duplicates").num("count", outcome.duplicates as i64))
         );
     }
+    screen(settings, &store, &campaign).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Screens what was just stored as every other opinion is screened (moderation: automation
+/// only queues for a person): a flagged opinion waits for a moderator before it counts in the
+/// synthesis. Says how many were queued.
+async fn screen(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+    campaign: &Campaign,
+) -> anyhow::Result<()> {
+    use crate::moderation::{DEFAULT_THRESHOLD, Detector, Lexicon, scan_campaign};
+    let lexicon = match &settings.moderation_dir {
+        Some(dir) => Lexicon::load_dir(dir),
+        None => Lexicon::built_in(),
+    }
+    .context("cannot read the moderation word lists")?;
+    let report = scan_campaign(
+        store.as_ref(),
+        &Detector::new(lexicon, DEFAULT_THRESHOLD),
+        campaign.id,
+        Utc::now(),
+    )
+    .await
+    .context("cannot screen the new opinions")?;
+    if report.queued > 0 {
+        println!(
+            "{}",
+            say(&Msg::new("syn-screened").num("count", report.queued as i64))
+        );
+    }
+    Ok(())
 }
 
 /// `gopy opinions record`: the meeting (found or created), then one opinion from the
@@ -553,6 +585,7 @@ async fn record(settings: &Settings, a: Box<RecordArgs>) -> anyhow::Result<ExitC
             say(&Msg::new("syn-duplicates").num("count", outcome.duplicates as i64))
         );
     }
+    screen(settings, &store, &campaign).await?;
     Ok(ExitCode::SUCCESS)
 }
 
