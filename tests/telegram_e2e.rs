@@ -221,7 +221,8 @@ mod adapter {
                     "privacy",
                     "cancel",
                     "delete_me",
-                    "notices"
+                    "notices",
+                    "appeal"
                 ]
             );
             let start = h.l10n.msg(locale, &Msg::new("tg-cmd-start"), Markup::Plain);

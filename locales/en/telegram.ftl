@@ -10,6 +10,7 @@ tg-cmd-privacy = How your personal data is handled
 tg-cmd-cancel = Leave the current step
 tg-cmd-delete-me = Erase your data
 tg-cmd-notices = Turn announcements on or off (on / off)
+tg-cmd-appeal = Ask for a hidden post or opinion to be looked at again
 
 ## Answer to /start sent in a group: opinions are given in a private chat with the bot only.
 tg-group-start = To keep opinions confidential, they are given in a private chat with the bot. Please follow this link to begin: { $link }
