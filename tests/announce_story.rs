@@ -750,7 +750,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     // lease runs out (the first worker died) it is claimed again: nothing is lost.
     let lease = t + Duration::seconds(60);
     let claimed = store
-        .claim_deliveries("w1", 10, None, lease, t)
+        .claim_deliveries(Channel::Telegram, "w1", 10, None, lease, t)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -765,14 +765,21 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     );
     assert!(
         store
-            .claim_deliveries("w2", 10, None, lease, t)
+            .claim_deliveries(Channel::Telegram, "w2", 10, None, lease, t)
             .await
             .unwrap()
             .is_empty()
     );
     let later = lease + Duration::seconds(1);
     let again = store
-        .claim_deliveries("w2", 10, None, later + Duration::seconds(60), later)
+        .claim_deliveries(
+            Channel::Telegram,
+            "w2",
+            10,
+            None,
+            later + Duration::seconds(60),
+            later,
+        )
         .await
         .unwrap();
     assert_eq!((again.len(), again[0].attempts), (1, 2));
@@ -818,13 +825,27 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     .unwrap();
     assert!(
         store
-            .claim_deliveries("w1", 10, None, t + Duration::seconds(60), t)
+            .claim_deliveries(
+                Channel::Telegram,
+                "w1",
+                10,
+                None,
+                t + Duration::seconds(60),
+                t
+            )
             .await
             .unwrap()
             .is_empty()
     );
     let due = store
-        .claim_deliveries("w1", 10, None, at + Duration::seconds(60), at)
+        .claim_deliveries(
+            Channel::Telegram,
+            "w1",
+            10,
+            None,
+            at + Duration::seconds(60),
+            at,
+        )
         .await
         .unwrap();
     let mut groups: Vec<i64> = due.iter().filter_map(|d| d.group_id).collect();
@@ -861,13 +882,20 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     );
     assert!(
         store
-            .claim_deliveries("w1", 10, None, retry_at, at)
+            .claim_deliveries(Channel::Telegram, "w1", 10, None, retry_at, at)
             .await
             .unwrap()
             .is_empty()
     );
     let retried = store
-        .claim_deliveries("w1", 10, None, retry_at + Duration::seconds(60), retry_at)
+        .claim_deliveries(
+            Channel::Telegram,
+            "w1",
+            10,
+            None,
+            retry_at + Duration::seconds(60),
+            retry_at,
+        )
         .await
         .unwrap();
     assert_eq!(retried.len(), 1);
@@ -907,7 +935,14 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     act(&store, b3.id, "lan", Action::Cancel, t).await.unwrap();
     assert!(
         store
-            .claim_deliveries("w1", 10, None, soon + Duration::seconds(9), soon)
+            .claim_deliveries(
+                Channel::Telegram,
+                "w1",
+                10,
+                None,
+                soon + Duration::seconds(9),
+                soon
+            )
             .await
             .unwrap()
             .is_empty()
@@ -984,7 +1019,7 @@ async fn story_workers_never_claim_the_same_delivery(db: TestDb) {
                 let mut mine = Vec::new();
                 loop {
                     let got = store
-                        .claim_deliveries(&format!("w{w}"), 3, None, lease, t)
+                        .claim_deliveries(Channel::Telegram, &format!("w{w}"), 3, None, lease, t)
                         .await
                         .unwrap();
                     if got.is_empty() {
@@ -1093,13 +1128,13 @@ async fn story_claims_share_one_rate_budget(db: TestDb) {
     let lease = t + Duration::seconds(60);
     // One worker takes the whole second's budget; another process gets nothing.
     let first = store
-        .claim_deliveries("a", 100, Some(30), lease, t)
+        .claim_deliveries(Channel::Telegram, "a", 100, Some(30), lease, t)
         .await
         .unwrap();
     assert_eq!(first.len(), 30);
     assert!(
         store
-            .claim_deliveries("b", 100, Some(30), lease, t)
+            .claim_deliveries(Channel::Telegram, "b", 100, Some(30), lease, t)
             .await
             .unwrap()
             .is_empty()
@@ -1114,21 +1149,21 @@ async fn story_claims_share_one_rate_budget(db: TestDb) {
     let half = t + Duration::milliseconds(500);
     assert!(
         store
-            .claim_deliveries("b", 100, Some(30), lease, half)
+            .claim_deliveries(Channel::Telegram, "b", 100, Some(30), lease, half)
             .await
             .unwrap()
             .is_empty()
     );
     let later = t + Duration::milliseconds(1500);
     let second = store
-        .claim_deliveries("b", 100, Some(30), lease, later)
+        .claim_deliveries(Channel::Telegram, "b", 100, Some(30), lease, later)
         .await
         .unwrap();
     assert_eq!(second.len(), 10);
     // Without a budget, the rest is claimed at once.
     assert_eq!(
         store
-            .claim_deliveries("c", 100, None, lease, later)
+            .claim_deliveries(Channel::Telegram, "c", 100, None, lease, later)
             .await
             .unwrap()
             .len(),
@@ -1202,6 +1237,7 @@ async fn story_the_worker_sends_nothing_outside_the_windows(db: TestDb) {
 
     let sender = Arc::new(Recorder::default());
     let worker = Outbox::new(
+        Channel::Telegram,
         store.clone(),
         sender.clone(),
         "test-worker".to_owned(),
@@ -1287,7 +1323,7 @@ async fn story_residents_who_asked_get_notices_in_private(db: TestDb) {
 
     let lease = t + Duration::seconds(60);
     let mut claimed = store
-        .claim_deliveries("w1", 10, None, lease, t)
+        .claim_deliveries(Channel::Telegram, "w1", 10, None, lease, t)
         .await
         .unwrap();
     claimed.sort_by(|a, b| a.chat.cmp(&b.chat));
@@ -1437,7 +1473,14 @@ async fn story_reminders_go_once_to_groups_and_to_residents_who_have_not_sent(db
     }
     let lease = t + Duration::days(2);
     for d in store
-        .claim_deliveries("w1", 100, None, lease, t + Duration::days(1))
+        .claim_deliveries(
+            Channel::Telegram,
+            "w1",
+            100,
+            None,
+            lease,
+            t + Duration::days(1),
+        )
         .await
         .unwrap()
     {

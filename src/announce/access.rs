@@ -175,6 +175,7 @@ mod tests {
             unit: unit.map(str::to_owned),
             telegram_user_id: None,
             linked_at: None,
+            zalo_user_id: None,
             created_at: Utc::now(),
         }
     }

@@ -435,6 +435,7 @@ mod tests {
             unit: unit.map(str::to_owned),
             telegram_user_id: None,
             linked_at: None,
+            zalo_user_id: None,
             created_at: Utc::now(),
         }
     }
@@ -598,6 +599,8 @@ mod tests {
             can_restrict: false,
             migrated_to: None,
             migrated_from: None,
+            posting: crate::store::announce::Posting::Direct,
+            lead: None,
             updated_at: Utc::now(),
         }
     }

@@ -47,6 +47,24 @@ pub enum SendError {
 pub trait Sender: Send + Sync + 'static {
     /// Sends `text` (plain text; the sender escapes it) to `chat`; returns the message id.
     async fn send(&self, chat: &str, text: &str) -> Result<String, SendError>;
+
+    /// Sends one claimed delivery. The default sends its text to its chat; a sender that
+    /// serves assisted groups overrides it to send the lead the post with how to confirm it
+    /// (see [`crate::store::announce::AssistedPost`]).
+    async fn send_delivery(&self, d: &ClaimedDelivery) -> Result<String, SendError> {
+        self.send(&d.chat, &d.text).await
+    }
+}
+
+/// A stable limiter key for a chat id: the number itself on Telegram, a hash of the opaque
+/// string on Zalo.
+pub fn chat_key(chat: &str) -> i64 {
+    chat.parse().unwrap_or_else(|_| {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        chat.hash(&mut h);
+        i64::from_ne_bytes(h.finish().to_ne_bytes())
+    })
 }
 
 /// How the worker behaves.
@@ -204,6 +222,8 @@ pub fn decide_failure(
 
 /// One outbox worker.
 pub struct Outbox {
+    /// The channel whose deliveries this worker sends.
+    channel: Channel,
     /// Where deliveries are.
     store: Arc<dyn Store>,
     /// The platform.
@@ -219,12 +239,14 @@ pub struct Outbox {
 impl Outbox {
     /// A worker named `name` (unique per process and worker).
     pub fn new(
+        channel: Channel,
         store: Arc<dyn Store>,
         sender: Arc<dyn Sender>,
         name: String,
         settings: OutboxSettings,
     ) -> Self {
         Self {
+            channel,
             store,
             sender,
             limiter: Arc::new(Mutex::new(Limiter::new(settings.limits))),
@@ -281,6 +303,7 @@ impl Outbox {
             let claimed = match self
                 .store
                 .claim_deliveries(
+                    self.channel,
                     &self.name,
                     self.settings.batch,
                     Some(i64::from(self.settings.limits.per_second)),
@@ -364,7 +387,7 @@ impl Outbox {
             self.record(d.id, result, results).await;
             return;
         }
-        let chat_id: i64 = d.chat.parse().unwrap_or_default();
+        let chat_id = chat_key(&d.chat);
         // Only a slot close at hand is taken, so replies to residents can still go first.
         loop {
             let now = tokio::time::Instant::now();
@@ -385,7 +408,7 @@ impl Outbox {
                 break;
             }
         }
-        let sent = self.sender.send(&d.chat, &d.text).await;
+        let sent = self.sender.send_delivery(&d).await;
         metrics::counter!("gopy_broadcast_sends_total", "result" => if sent.is_ok() { "ok" } else { "error" })
             .increment(1);
         let now = Utc::now();
@@ -404,13 +427,7 @@ impl Outbox {
                     FailureStep::Follow(to) => {
                         if let Err(e) = self
                             .store
-                            .record_migration(
-                                Channel::Telegram,
-                                &d.chat,
-                                &to.to_string(),
-                                None,
-                                now,
-                            )
+                            .record_migration(self.channel, &d.chat, &to.to_string(), None, now)
                             .await
                         {
                             tracing::warn!(error = %e, "cannot record a group's migration");

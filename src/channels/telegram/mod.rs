@@ -183,8 +183,13 @@ impl TelegramBot {
                 paid: settings.paid,
             };
             let name = format!("{}-{}", std::process::id(), rand::random::<u32>());
-            let worker =
-                crate::announce::outbox::Outbox::new(store, Arc::new(sender), name, settings);
+            let worker = crate::announce::outbox::Outbox::new(
+                crate::domain::Channel::Telegram,
+                store,
+                Arc::new(sender),
+                name,
+                settings,
+            );
             limiter = Some(worker.limiter());
             tokio::spawn(worker.run(shutdown.clone()))
         });

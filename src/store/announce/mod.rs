@@ -80,6 +80,9 @@ pub struct StaffUser {
     pub telegram_user_id: Option<i64>,
     /// When the Telegram account was linked.
     pub linked_at: Option<DateTime<Utc>>,
+    /// The Zalo Bot API user this staff user speaks as, once linked (`/link CODE` to the Zalo
+    /// bot).
+    pub zalo_user_id: Option<String>,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
 }
@@ -264,8 +267,68 @@ pub struct ChatGroup {
     pub migrated_to: Option<String>,
     /// The chat id it had before a migration.
     pub migrated_from: Option<String>,
+    /// How gopy posts there: the bot itself, or through the group's lead.
+    pub posting: Posting,
+    /// The staff user who posts for gopy in an assisted group.
+    pub lead: Option<i64>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+}
+
+/// How gopy posts in a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Posting {
+    /// The bot is a member and sends.
+    Direct,
+    /// A group a resident made with a personal account, where no bot can post: gopy prepares
+    /// each post and sends it to the group's lead in private, who posts it and confirms.
+    Assisted,
+}
+
+impl Posting {
+    /// The database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Posting::Direct => "direct",
+            Posting::Assisted => "assisted",
+        }
+    }
+
+    /// Parses the database name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "direct" => Some(Posting::Direct),
+            "assisted" => Some(Posting::Assisted),
+            _ => None,
+        }
+    }
+}
+
+/// A group no bot can post in, registered by an official.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAssistedGroup {
+    /// The platform the group lives on (Zalo for a village's own group).
+    pub channel: Channel,
+    /// Its name, as the lead knows it.
+    pub title: String,
+    /// The unit it is bound to.
+    pub unit: String,
+    /// The staff user who posts there.
+    pub lead: i64,
+}
+
+/// What confirming an assisted post came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmOutcome {
+    /// Recorded now: (group title).
+    Confirmed(String),
+    /// Confirmed before (a double tap): (group title).
+    Already(String),
+    /// No such assisted delivery, or it has not been sent to the lead yet.
+    Unknown,
+    /// The delivery belongs to another lead's group.
+    NotYours,
 }
 
 /// What the platform says about the bot in a chat (`my_chat_member` on Telegram).
@@ -515,6 +578,18 @@ pub struct ClaimedDelivery {
     pub attempts: i64,
     /// The broadcast's schedule (a delivery due outside its daily windows waits).
     pub schedule: Schedule,
+    /// For an assisted group: the post goes to its lead (`chat` is the lead's private chat),
+    /// with what the lead needs to post it and confirm.
+    pub assisted: Option<AssistedPost>,
+}
+
+/// What the lead of an assisted group is sent with the post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssistedPost {
+    /// The group's title, so the lead knows where to post.
+    pub group_title: String,
+    /// Whether this is a reminder (the lead did not confirm the first time).
+    pub reminder: bool,
 }
 
 /// How a claimed delivery ended.
@@ -544,6 +619,8 @@ pub struct DeliveryCounts {
     pub failed: i64,
     /// Cancelled before they went.
     pub cancelled: i64,
+    /// Of the sent: assisted posts whose lead has not confirmed posting yet (not delivered).
+    pub awaiting_confirmation: i64,
     /// (reason, how many), most frequent first.
     pub reasons: Vec<(String, i64)>,
 }
@@ -574,6 +651,47 @@ pub trait AnnounceStore: Send + Sync {
 
     /// The staff user linked to this Telegram user.
     async fn staff_by_telegram(&self, user_id: i64) -> StoreResult<Option<StaffUser>>;
+
+    /// The staff user linked to this Zalo user.
+    async fn staff_by_zalo(&self, user_id: &str) -> StoreResult<Option<StaffUser>>;
+
+    /// Links the Zalo user to the staff user holding `code`, like [`Self::link_telegram`].
+    async fn link_zalo(
+        &self,
+        code: &str,
+        user_id: &str,
+        update: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<LinkOutcome>>;
+
+    /// Registers a group no bot can post in, bound to its unit with its lead, audited as
+    /// `actor`.
+    async fn add_assisted_group(
+        &self,
+        new: &NewAssistedGroup,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ChatGroup>;
+
+    /// Records that the lead posted an assisted delivery in their group. `staff` is who
+    /// confirms (the group's lead from chat; `None` from the command line or the console,
+    /// where `actor` answers for it).
+    async fn confirm_assisted(
+        &self,
+        delivery: i64,
+        staff: Option<i64>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<ConfirmOutcome>;
+
+    /// Sends again, once, each assisted post its lead has not confirmed since before
+    /// `sent_before` (the delivery goes back to the outbox marked as a reminder). Returns how
+    /// many.
+    async fn remind_unconfirmed(
+        &self,
+        sent_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 
     /// Gives a staff user a new link code (replacing any unused one); `false` if no such user.
     async fn set_link_code(
@@ -672,6 +790,7 @@ pub trait AnnounceStore: Send + Sync {
     /// every process together, stay within it: the shared rate limit of the bot account.
     async fn claim_deliveries(
         &self,
+        channel: Channel,
         worker: &str,
         limit: i64,
         per_second: Option<i64>,
@@ -745,6 +864,7 @@ struct StaffRow {
     unit_code: Option<String>,
     telegram_user_id: Option<i64>,
     linked_at: Option<DateTime<Utc>>,
+    zalo_user_id: Option<String>,
     created_at: DateTime<Utc>,
 }
 
@@ -759,6 +879,7 @@ impl TryFrom<StaffRow> for StaffUser {
             unit: r.unit_code,
             telegram_user_id: r.telegram_user_id,
             linked_at: r.linked_at,
+            zalo_user_id: r.zalo_user_id,
             created_at: r.created_at,
         })
     }
@@ -799,6 +920,8 @@ struct GroupRow {
     can_restrict: bool,
     migrated_to: Option<String>,
     migrated_from: Option<String>,
+    posting: String,
+    lead_staff_id: Option<i64>,
     updated_at: DateTime<Utc>,
 }
 
@@ -821,7 +944,47 @@ impl TryFrom<GroupRow> for ChatGroup {
             can_restrict: r.can_restrict,
             migrated_to: r.migrated_to,
             migrated_from: r.migrated_from,
+            posting: Posting::parse(&r.posting).ok_or_else(|| corrupt("posting", &r.posting))?,
+            lead: r.lead_staff_id,
             updated_at: r.updated_at,
+        })
+    }
+}
+
+/// A claimed delivery as both backends read it.
+#[derive(Debug, sqlx::FromRow)]
+struct ClaimRow {
+    id: i64,
+    broadcast_id: i64,
+    chat_group_id: Option<i64>,
+    contact_id: Option<i64>,
+    chat: Option<String>,
+    text: String,
+    attempts: i64,
+    schedule: sqlx::types::Json<Schedule>,
+    posting: Option<String>,
+    title: Option<String>,
+    reminded_at: Option<DateTime<Utc>>,
+}
+
+impl ClaimRow {
+    /// The delivery to send; `None` when its target has no chat any more (an erased resident).
+    fn into_claimed(self) -> Option<ClaimedDelivery> {
+        let assisted =
+            (self.posting.as_deref() == Some(Posting::Assisted.as_str())).then(|| AssistedPost {
+                group_title: self.title.unwrap_or_default(),
+                reminder: self.reminded_at.is_some(),
+            });
+        Some(ClaimedDelivery {
+            id: self.id,
+            broadcast_id: self.broadcast_id,
+            group_id: self.chat_group_id,
+            contact_id: self.contact_id,
+            chat: self.chat?,
+            text: self.text,
+            attempts: self.attempts,
+            schedule: self.schedule.0,
+            assisted,
         })
     }
 }

@@ -6,11 +6,12 @@
 
 /// The columns of `chat_groups` in the order [`super::GroupRow`] names them.
 pub(super) const GROUP_COLUMNS: &str = "id, channel, external_id, kind, title, state, unit_code, \
-     bot_status, can_delete, can_restrict, migrated_to, migrated_from, updated_at";
+     bot_status, can_delete, can_restrict, migrated_to, migrated_from, posting, lead_staff_id, \
+     updated_at";
 
 /// The columns of `staff_users` in the order [`super::StaffRow`] names them.
 pub(super) const STAFF_COLUMNS: &str =
-    "id, name, roles, unit_code, telegram_user_id, linked_at, created_at";
+    "id, name, roles, unit_code, telegram_user_id, linked_at, zalo_user_id, created_at";
 
 /// Records an update as processed inside `$tx`; returns `Ok(None)` from the enclosing
 /// function when it was processed before.
@@ -65,6 +66,73 @@ macro_rules! staff_where {
         rows.into_iter()
             .map($crate::store::announce::StaffUser::try_from)
             .collect::<$crate::store::StoreResult<Vec<_>>>()?
+    }};
+}
+
+/// Links the chat account `$user` (in column `$column`) to the staff user holding `$code`
+/// and uses the code up; the account is unlinked from any other staff user first.
+macro_rules! link_account {
+    ($self:expr, $channel:expr, $column:literal, $code:expr, $user:expr, $update:expr, $now:expr) => {{
+        use $crate::store::announce::LinkOutcome;
+        let mut tx = $self.announce_write().await?;
+        claim_update!(tx, $channel, $update, $now);
+        let found: Option<(i64, String, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
+            "SELECT id, name, link_code_expires_at FROM staff_users \
+             WHERE link_code = $1 AND disabled_at IS NULL",
+        )
+        .bind($code)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let outcome = match found {
+            None => LinkOutcome::Unknown,
+            Some((_, _, expires)) if expires.is_none_or(|e| e <= $now) => LinkOutcome::Expired,
+            Some((id, name, _)) => {
+                sqlx::query(sqlx::AssertSqlSafe(concat!(
+                    "UPDATE staff_users SET ", $column, " = NULL WHERE ", $column, " = $1 AND id <> $2"
+                )))
+                .bind($user)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(sqlx::AssertSqlSafe(concat!(
+                    "UPDATE staff_users SET ", $column, " = $1, linked_at = $2, \
+                     link_code = NULL, link_code_expires_at = NULL WHERE id = $3"
+                )))
+                .bind($user)
+                .bind($now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                let action = if $channel == $crate::domain::Channel::Zalo { "staff.link_zalo" } else { "staff.link_telegram" };
+                audit_in!(tx, $now, &name, action, serde_json::json!({ "staff": id }));
+                match staff_where!(&mut *tx, "id = $1", id).pop() {
+                    Some(user) => LinkOutcome::Linked(user),
+                    None => LinkOutcome::Unknown,
+                }
+            }
+        };
+        tx.commit().await?;
+        Ok(Some(outcome))
+    }};
+}
+
+/// Sets which channel's worker sends each pending delivery of broadcast `$id`: a group's own
+/// platform; an assisted group's lead's (Zalo when the lead linked a Zalo account, else
+/// Telegram); a resident's private chat's.
+macro_rules! route_deliveries {
+    ($tx:expr, $id:expr) => {{
+        sqlx::query(
+            "UPDATE deliveries SET channel = COALESCE(\
+             (SELECT CASE WHEN g.posting = 'assisted' THEN \
+               (SELECT CASE WHEN s.zalo_user_id IS NOT NULL THEN 'zalo' ELSE 'telegram' END \
+                FROM staff_users s WHERE s.id = g.lead_staff_id) \
+              ELSE g.channel END FROM chat_groups g WHERE g.id = deliveries.chat_group_id), \
+             (SELECT c.channel FROM contacts c WHERE c.id = deliveries.contact_id), 'telegram') \
+             WHERE broadcast_id = $1 AND state = 'pending'",
+        )
+        .bind($id)
+        .execute(&mut *$tx)
+        .await?;
     }};
 }
 
@@ -211,46 +279,21 @@ macro_rules! announce_store {
                 update: Option<&str>,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<Option<$crate::store::announce::LinkOutcome>> {
-                use $crate::store::announce::LinkOutcome;
-                let mut tx = self.announce_write().await?;
-                claim_update!(tx, $crate::domain::Channel::Telegram, update, now);
-                let found: Option<(i64, String, Option<chrono::DateTime<chrono::Utc>>)> = sqlx::query_as(
-                    "SELECT id, name, link_code_expires_at FROM staff_users \
-                     WHERE link_code = $1 AND disabled_at IS NULL",
-                )
-                .bind(code)
-                .fetch_optional(&mut *tx)
-                .await?;
-                let outcome = match found {
-                    None => LinkOutcome::Unknown,
-                    Some((_, _, expires)) if expires.is_none_or(|e| e <= now) => LinkOutcome::Expired,
-                    Some((id, name, _)) => {
-                        sqlx::query(
-                            "UPDATE staff_users SET telegram_user_id = NULL \
-                             WHERE telegram_user_id = $1 AND id <> $2",
-                        )
-                        .bind(user_id)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                        sqlx::query(
-                            "UPDATE staff_users SET telegram_user_id = $1, linked_at = $2, \
-                             link_code = NULL, link_code_expires_at = NULL WHERE id = $3",
-                        )
-                        .bind(user_id)
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                        audit_in!(tx, now, &name, "staff.link_telegram", serde_json::json!({ "staff": id }));
-                        match staff_where!(&mut *tx, "id = $1", id).pop() {
-                            Some(user) => LinkOutcome::Linked(user),
-                            None => LinkOutcome::Unknown,
-                        }
-                    }
-                };
-                tx.commit().await?;
-                Ok(Some(outcome))
+                link_account!(self, $crate::domain::Channel::Telegram, "telegram_user_id", code, user_id, update, now)
+            }
+
+            async fn link_zalo(
+                &self,
+                code: &str,
+                user_id: &str,
+                update: Option<&str>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Option<$crate::store::announce::LinkOutcome>> {
+                link_account!(self, $crate::domain::Channel::Zalo, "zalo_user_id", code, user_id, update, now)
+            }
+
+            async fn staff_by_zalo(&self, user_id: &str) -> $crate::store::StoreResult<Option<$crate::store::announce::StaffUser>> {
+                Ok(staff_where!(self.announce_read(), "zalo_user_id = $1 AND disabled_at IS NULL", user_id).pop())
             }
 
             async fn record_membership(
@@ -608,6 +651,9 @@ macro_rules! announce_store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                if !t.deliveries.is_empty() || !t.resident_deliveries.is_empty() {
+                    route_deliveries!(tx, t.broadcast);
+                }
                 let mut cancelled = 0;
                 if t.to == BroadcastState::Cancelled {
                     cancelled = sqlx::query(
@@ -636,6 +682,7 @@ macro_rules! announce_store {
 
             async fn claim_deliveries(
                 &self,
+                channel: $crate::domain::Channel,
                 worker: &str,
                 limit: i64,
                 per_second: Option<i64>,
@@ -648,11 +695,13 @@ macro_rules! announce_store {
                     // One claimer at a time counts the budget (SQLite: the write lock).
                     sqlx::query($claim_lock).execute(&mut *tx).await?;
                     let busy: i64 = sqlx::query_scalar(
-                        "SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending' AND lease_until > $1) \
-                         + (SELECT count(*) FROM deliveries WHERE state = 'sent' AND sent_at > $2)",
+                        "SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending' AND channel = $3 \
+                         AND lease_until > $1) \
+                         + (SELECT count(*) FROM deliveries WHERE state = 'sent' AND channel = $3 AND sent_at > $2)",
                     )
                     .bind(now)
                     .bind(now - chrono::Duration::seconds(1))
+                    .bind(channel.as_str())
                     .fetch_one(&mut *tx)
                     .await?;
                     limit = limit.min(per_second - busy);
@@ -672,6 +721,19 @@ macro_rules! announce_store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                // An assisted group whose lead has no chat account to receive the post.
+                gone += sqlx::query(
+                    "UPDATE deliveries SET state = 'failed', error = 'assisted group without a linked lead', \
+                     lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
+                     AND not_before <= $1 AND chat_group_id IN \
+                     (SELECT g.id FROM chat_groups g LEFT JOIN staff_users s ON s.id = g.lead_staff_id \
+                      WHERE g.posting = 'assisted' AND (s.id IS NULL OR s.disabled_at IS NOT NULL \
+                      OR (s.zalo_user_id IS NULL AND s.telegram_user_id IS NULL)))",
+                )
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
                 gone += sqlx::query(
                     "UPDATE deliveries SET state = 'cancelled', error = 'resident opted out', \
                      lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
@@ -686,7 +748,7 @@ macro_rules! announce_store {
                 let sql = concat!(
                     "UPDATE deliveries SET lease_until = $1, leased_by = $2, attempts = attempts + 1, \
                      updated_at = $3 WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' \
-                     AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
+                     AND channel = $5 AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
                      ORDER BY not_before, id LIMIT $4 ", $skip_locked, ") RETURNING id"
                 );
                 let claimed: std::collections::HashSet<i64> = sqlx::query_scalar(sql)
@@ -694,17 +756,21 @@ macro_rules! announce_store {
                     .bind(worker)
                     .bind(now)
                     .bind(limit)
+                    .bind(channel.as_str())
                     .fetch_all(&mut *tx)
                     .await?
                     .into_iter()
                     .collect();
                 let mut out = Vec::with_capacity(claimed.len());
                 if !claimed.is_empty() {
-                    #[allow(clippy::type_complexity)]
-                    let rows: Vec<(i64, i64, Option<i64>, Option<i64>, Option<String>, String, i64, sqlx::types::Json<$crate::store::announce::Schedule>)> = sqlx::query_as(
+                    let rows: Vec<$crate::store::announce::ClaimRow> = sqlx::query_as(
                         "SELECT d.id, d.broadcast_id, d.chat_group_id, d.contact_id, \
-                         COALESCE(g.external_id, c.external_id), b.text, d.attempts, b.schedule \
+                         CASE WHEN g.posting = 'assisted' THEN (CASE WHEN d.channel = 'zalo' \
+                         THEN s.zalo_user_id ELSE CAST(s.telegram_user_id AS TEXT) END) \
+                         ELSE COALESCE(g.external_id, c.external_id) END AS chat, \
+                         b.text, d.attempts, b.schedule, g.posting, g.title, d.reminded_at \
                          FROM deliveries d LEFT JOIN chat_groups g ON g.id = d.chat_group_id \
+                         LEFT JOIN staff_users s ON s.id = g.lead_staff_id \
                          LEFT JOIN contacts c ON c.id = d.contact_id \
                          JOIN broadcasts b ON b.id = d.broadcast_id \
                          WHERE d.leased_by = $1 AND d.lease_until = $2 AND d.state = 'pending' \
@@ -729,12 +795,8 @@ macro_rules! announce_store {
                     }
                     out = rows
                         .into_iter()
-                        .filter(|r| claimed.contains(&r.0))
-                        .filter_map(|(id, broadcast_id, group_id, contact_id, chat, text, attempts, schedule)| {
-                            Some($crate::store::announce::ClaimedDelivery {
-                                id, broadcast_id, group_id, contact_id, chat: chat?, text, attempts, schedule: schedule.0,
-                            })
-                        })
+                        .filter(|r| claimed.contains(&r.id))
+                        .filter_map($crate::store::announce::ClaimRow::into_claimed)
                         .collect();
                 }
                 if gone > 0 {
@@ -834,11 +896,13 @@ macro_rules! announce_store {
 
             async fn delivery_report(&self, broadcast: i64) -> $crate::store::StoreResult<Vec<(String, String, i64)>> {
                 Ok(sqlx::query_as(
-                    "SELECT COALESCE(g.unit_code, n.unit_code, '-'), d.state, count(*) FROM deliveries d \
+                    "SELECT COALESCE(g.unit_code, n.unit_code, '-') AS unit, \
+                     CASE WHEN d.state = 'sent' AND g.posting = 'assisted' AND d.confirmed_at IS NULL \
+                     THEN 'awaiting_confirmation' ELSE d.state END AS st, count(*) FROM deliveries d \
                      LEFT JOIN chat_groups g ON g.id = d.chat_group_id \
                      LEFT JOIN resident_notices n ON n.contact_id = d.contact_id \
                      WHERE d.broadcast_id = $1 \
-                     GROUP BY COALESCE(g.unit_code, n.unit_code, '-'), d.state ORDER BY 1, 2",
+                     GROUP BY unit, st ORDER BY 1, 2",
                 )
                 .bind(broadcast)
                 .fetch_all(self.announce_read())
@@ -846,11 +910,11 @@ macro_rules! announce_store {
             }
 
             async fn notice_subscribers(&self, units: Option<&[String]>) -> $crate::store::StoreResult<Vec<i64>> {
-                // Only Telegram's private chats for now: the outbox sends through Telegram.
+                // The private chats the outboxes reach: Telegram's and the Zalo bot's.
                 let all: Vec<(i64, Option<String>)> = sqlx::query_as(
                     "SELECT n.contact_id, n.unit_code FROM resident_notices n \
                      JOIN contacts c ON c.id = n.contact_id \
-                     WHERE n.subscribed = $1 AND c.channel = 'telegram' ORDER BY n.contact_id",
+                     WHERE n.subscribed = $1 AND c.channel IN ('telegram', 'zalo') ORDER BY n.contact_id",
                 )
                 .bind(true)
                 .fetch_all(self.announce_read())
@@ -970,7 +1034,7 @@ macro_rules! announce_store {
                             "INSERT INTO deliveries (broadcast_id, contact_id, state, not_before, updated_at) \
                              SELECT DISTINCT $1, k.contact_id, 'pending', $2, $3 FROM consents k \
                              JOIN contacts c ON c.id = k.contact_id \
-                             WHERE k.campaign_id = $4 AND c.channel = 'telegram' \
+                             WHERE k.campaign_id = $4 AND c.channel IN ('telegram', 'zalo') \
                              AND NOT EXISTS (SELECT 1 FROM opinions o WHERE o.contact_id = k.contact_id \
                              AND o.campaign_id = $4 AND o.status = 'submitted') \
                              AND NOT EXISTS (SELECT 1 FROM resident_notices n \
@@ -986,6 +1050,9 @@ macro_rules! announce_store {
                         .rows_affected()
                     }
                 };
+                if targets > 0 {
+                    route_deliveries!(tx, id);
+                }
                 audit_in!(tx, now, "system", "reminder.schedule", serde_json::json!({
                     "broadcast": id, "campaign": r.campaign_id, "hours_before": r.hours_before,
                     "kind": r.kind.as_str(), "targets": targets,
@@ -995,6 +1062,105 @@ macro_rules! announce_store {
                 }
                 tx.commit().await?;
                 Ok(Some(id))
+            }
+
+            async fn add_assisted_group(
+                &self,
+                new: &$crate::store::announce::NewAssistedGroup,
+                actor: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::announce::ChatGroup> {
+                let mut tx = self.announce_write().await?;
+                // An assisted group has no platform id: it gets one of gopy's own.
+                let external = format!("assisted-{}-{:08x}", now.timestamp(), rand::random::<u32>());
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO chat_groups (channel, external_id, kind, title, state, unit_code, \
+                     bot_status, can_delete, can_restrict, posting, lead_staff_id, created_at, \
+                     updated_at, bound_at, bound_by) \
+                     VALUES ($1, $2, 'group', $3, 'bound', $4, 'left', $5, $5, 'assisted', $6, $7, $7, $7, $8) \
+                     RETURNING id",
+                )
+                .bind(new.channel.as_str())
+                .bind(&external)
+                .bind(&new.title)
+                .bind(&new.unit)
+                .bind(false)
+                .bind(new.lead)
+                .bind(now)
+                .bind(actor)
+                .fetch_one(&mut *tx)
+                .await?;
+                audit_in!(tx, now, actor, "group.add_assisted", serde_json::json!({
+                    "group": id, "unit": new.unit, "lead": new.lead, "title": new.title,
+                }));
+                let group = group_where!(&mut *tx, "id = $1", id);
+                tx.commit().await?;
+                group.ok_or_else(|| $crate::store::StoreError::Corrupt("an assisted group vanished".to_owned()))
+            }
+
+            async fn confirm_assisted(
+                &self,
+                delivery: i64,
+                staff: Option<i64>,
+                actor: &str,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<$crate::store::announce::ConfirmOutcome> {
+                use $crate::store::announce::ConfirmOutcome;
+                let mut tx = self.announce_write().await?;
+                let sql = concat!(
+                    "SELECT g.title, g.lead_staff_id, d.confirmed_at FROM deliveries d \
+                     JOIN chat_groups g ON g.id = d.chat_group_id \
+                     WHERE d.id = $1 AND g.posting = 'assisted' AND d.sent_at IS NOT NULL \
+                     AND d.state IN ('sent', 'pending') ", $for_update
+                );
+                let found: Option<(String, Option<i64>, Option<chrono::DateTime<chrono::Utc>>)> =
+                    sqlx::query_as(sql).bind(delivery).fetch_optional(&mut *tx).await?;
+                let outcome = match found {
+                    None => ConfirmOutcome::Unknown,
+                    Some((_, lead, _)) if staff.is_some() && staff != lead => ConfirmOutcome::NotYours,
+                    Some((title, _, Some(_))) => ConfirmOutcome::Already(title),
+                    Some((title, _, None)) => {
+                        sqlx::query(
+                            "UPDATE deliveries SET confirmed_at = $1, confirmed_by = $2, updated_at = $1, \
+                             state = 'sent', lease_until = NULL WHERE id = $3",
+                        )
+                        .bind(now)
+                        .bind(actor)
+                        .bind(delivery)
+                        .execute(&mut *tx)
+                        .await?;
+                        audit_in!(tx, now, actor, "delivery.confirm_posted", serde_json::json!({
+                            "delivery": delivery, "group": title,
+                        }));
+                        ConfirmOutcome::Confirmed(title)
+                    }
+                };
+                tx.commit().await?;
+                Ok(outcome)
+            }
+
+            async fn remind_unconfirmed(
+                &self,
+                sent_before: chrono::DateTime<chrono::Utc>,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.announce_write().await?;
+                let ids: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE deliveries SET state = 'pending', not_before = $1, reminded_at = $1, \
+                     lease_until = NULL, updated_at = $1 \
+                     WHERE state = 'sent' AND confirmed_at IS NULL AND reminded_at IS NULL \
+                     AND sent_at < $2 AND chat_group_id IN \
+                     (SELECT id FROM chat_groups WHERE posting = 'assisted') RETURNING id",
+                )
+                .bind(now)
+                .bind(sent_before)
+                .fetch_all(&mut *tx)
+                .await?;
+                for id in &ids {
+                    audit_in!(tx, now, "system", "delivery.remind_lead", serde_json::json!({ "delivery": id }));
+                }
+                tx.commit().await?;
+                Ok(ids.len() as u64)
             }
 
             async fn delivery_counts(&self, broadcast: i64) -> $crate::store::StoreResult<$crate::store::announce::DeliveryCounts> {
@@ -1013,6 +1179,14 @@ macro_rules! announce_store {
                         _ => counts.cancelled += n,
                     }
                 }
+                counts.awaiting_confirmation = sqlx::query_scalar(
+                    "SELECT count(*) FROM deliveries d JOIN chat_groups g ON g.id = d.chat_group_id \
+                     WHERE d.broadcast_id = $1 AND d.state = 'sent' AND g.posting = 'assisted' \
+                     AND d.confirmed_at IS NULL",
+                )
+                .bind(broadcast)
+                .fetch_one(self.announce_read())
+                .await?;
                 counts.reasons = sqlx::query_as(
                     "SELECT COALESCE(error, ''), count(*) FROM deliveries WHERE broadcast_id = $1 \
                      AND state = 'failed' GROUP BY error ORDER BY count(*) DESC, 1",

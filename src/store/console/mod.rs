@@ -139,7 +139,7 @@ pub trait ConsoleStore: Send + Sync {
 /// The columns of `staff_users` (as `s`) read with credentials and sessions, in
 /// [`CredRow`]'s order.
 const CRED_COLUMNS: &str = "s.id, s.name, s.roles, s.unit_code, s.telegram_user_id, \
-     s.linked_at, s.created_at, s.password_hash, s.password_must_change, s.disabled_at";
+     s.linked_at, s.zalo_user_id, s.created_at, s.password_hash, s.password_must_change, s.disabled_at";
 
 /// A staff row with its password state.
 #[derive(Debug, sqlx::FromRow)]
@@ -150,6 +150,7 @@ struct CredRow {
     unit_code: Option<String>,
     telegram_user_id: Option<i64>,
     linked_at: Option<DateTime<Utc>>,
+    zalo_user_id: Option<String>,
     created_at: DateTime<Utc>,
     password_hash: Option<String>,
     password_must_change: bool,
@@ -176,6 +177,7 @@ impl TryFrom<CredRow> for Credentials {
                 unit: r.unit_code,
                 telegram_user_id: r.telegram_user_id,
                 linked_at: r.linked_at,
+                zalo_user_id: r.zalo_user_id,
                 created_at: r.created_at,
             },
             password_hash: r.password_hash,
