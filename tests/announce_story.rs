@@ -148,11 +148,20 @@ async fn story_staff_and_link_codes(db: TestDb) {
     assert!(nowhere.is_err(), "a unit that does not exist is refused");
 
     // A wrong code, then the right one typed loosely, then the same code again.
-    let wrong = link(&store, "WRONG123", 777, Some("1"), t).await.unwrap();
-    assert_eq!(wrong, Some(LinkOutcome::Unknown));
-    let linked = link(&store, " abcd-2345 ", 777, Some("2"), t)
+    let wrong = link(&store, Channel::Telegram, "WRONG123", "777", Some("1"), t)
         .await
         .unwrap();
+    assert_eq!(wrong, Some(LinkOutcome::Unknown));
+    let linked = link(
+        &store,
+        Channel::Telegram,
+        " abcd-2345 ",
+        "777",
+        Some("2"),
+        t,
+    )
+    .await
+    .unwrap();
     let Some(LinkOutcome::Linked(user)) = linked else {
         panic!("{linked:?}")
     };
@@ -160,12 +169,16 @@ async fn story_staff_and_link_codes(db: TestDb) {
     assert_eq!(user.telegram_user_id, Some(777));
     assert!(user.linked_at.is_some());
     assert_eq!(
-        link(&store, "ABCD2345", 778, Some("3"), t).await.unwrap(),
+        link(&store, Channel::Telegram, "ABCD2345", "778", Some("3"), t)
+            .await
+            .unwrap(),
         Some(LinkOutcome::Unknown),
         "a code works once"
     );
     assert_eq!(
-        link(&store, "ABCD2345", 777, Some("2"), t).await.unwrap(),
+        link(&store, Channel::Telegram, "ABCD2345", "777", Some("2"), t)
+            .await
+            .unwrap(),
         None,
         "a redelivered update is not handled twice"
     );
@@ -185,7 +198,9 @@ async fn story_staff_and_link_codes(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(
-        link(&store, "EXPD2345", 900, Some("4"), t).await.unwrap(),
+        link(&store, Channel::Telegram, "EXPD2345", "900", Some("4"), t)
+            .await
+            .unwrap(),
         Some(LinkOutcome::Expired)
     );
     assert!(
@@ -200,7 +215,10 @@ async fn story_staff_and_link_codes(db: TestDb) {
             .unwrap()
     );
     // The Telegram account linked to lan moves to minh: one account speaks for one user.
-    let Some(LinkOutcome::Linked(m)) = link(&store, "NEWC2345", 777, Some("5"), t).await.unwrap()
+    let Some(LinkOutcome::Linked(m)) =
+        link(&store, Channel::Telegram, "NEWC2345", "777", Some("5"), t)
+            .await
+            .unwrap()
     else {
         panic!("minh links")
     };
@@ -450,7 +468,9 @@ async fn story_group_commands_respect_role_and_scope(db: TestDb) {
                     )
                     .await
                     .unwrap();
-                link(&store, &c, user, None, t).await.unwrap();
+                link(&store, Channel::Telegram, &c, &user.to_string(), None, t)
+                    .await
+                    .unwrap();
             }
         };
     link_as("lead1", &[Role::UnitLead], Some("TDP-1"), 101).await;
@@ -462,7 +482,7 @@ async fn story_group_commands_respect_role_and_scope(db: TestDb) {
     let cmd = |user: i64, unit: Option<&str>, update: &str| GroupCommand {
         channel: Channel::Telegram,
         chat: "-800".to_owned(),
-        user,
+        user: user.to_string(),
         unit: unit.map(str::to_owned),
         update: Some(update.to_owned()),
     };

@@ -26,3 +26,17 @@ reminder-residents = You started giving opinions on “{ $title }” but have no
         [one] 1 day
        *[other] { $days } days
     } left (closes { $closes }). Send /start to carry on; send /notices off if you do not want reminders.
+
+## Assisted posting: groups residents made themselves (no bot can post there). gopy sends the post to the group's lead in private; the lead posts it and confirms.
+assisted-intro = The group “{ $group }” was made by residents, so gopy cannot post there itself. Please copy the next message exactly as it is and post it in “{ $group }”.
+assisted-reminder-intro = Reminder: the announcement below has not been confirmed as posted in “{ $group }”. Please post the next message in the group exactly as it is, then confirm.
+assisted-confirm-button-hint = Once it is posted, press “Posted” below so that gopy records it (announcement no. { $number }).
+assisted-confirm-text-hint = Once it is posted, reply to this message with: ĐÃ ĐĂNG { $number }
+assisted-button-posted = ✅ Posted
+assisted-confirmed = Recorded: the announcement was posted in “{ $group }”. Thank you!
+assisted-already = This announcement was already recorded as posted in “{ $group }”.
+assisted-unknown = No announcement no. { $number } is waiting for confirmation. Please check the number.
+assisted-not-yours = This announcement belongs to a group another official is responsible for, so you cannot confirm it.
+
+## /link CODE sent to the Zalo bot.
+zalo-link-done = This Zalo account is now linked to the staff account { $name }. You can use the staff commands and receive the announcements to post for gopy from now on.

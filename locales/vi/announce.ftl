@@ -24,3 +24,17 @@ reminder-residents = Quý vị đã bắt đầu góp ý «{ $title }» nhưng c
         [0] { $hours } giờ
        *[other] { $days } ngày
     } nữa là hết hạn (hạn cuối { $closes }). Quý vị gõ /start để tiếp tục; gõ /notices off nếu không muốn nhận tin nhắc.
+
+## Đăng hộ: nhóm do người dân tự lập (bot không vào được). Hệ thống gửi bài cho người phụ trách nhóm qua tin nhắn riêng; người phụ trách đăng rồi xác nhận.
+assisted-intro = Nhóm «{ $group }» do người dân tự lập nên hệ thống không tự đăng được. Đề nghị Quý vị sao chép nguyên văn tin nhắn ngay sau đây và đăng vào nhóm «{ $group }».
+assisted-reminder-intro = Nhắc lại: thông báo dưới đây chưa được xác nhận là đã đăng vào nhóm «{ $group }». Đề nghị Quý vị đăng nguyên văn tin nhắn ngay sau đây vào nhóm, rồi xác nhận.
+assisted-confirm-button-hint = Sau khi đăng xong, Quý vị bấm nút «Đã đăng» dưới đây để hệ thống ghi nhận (thông báo số { $number }).
+assisted-confirm-text-hint = Sau khi đăng xong, Quý vị trả lời tin nhắn này bằng: ĐÃ ĐĂNG { $number }
+assisted-button-posted = ✅ Đã đăng
+assisted-confirmed = Đã ghi nhận: thông báo đã được đăng vào nhóm «{ $group }». Xin cảm ơn Quý vị!
+assisted-already = Thông báo này đã được ghi nhận là đã đăng vào nhóm «{ $group }» trước đó.
+assisted-unknown = Không tìm thấy thông báo số { $number } đang chờ xác nhận. Quý vị vui lòng kiểm tra lại số thông báo.
+assisted-not-yours = Thông báo này thuộc nhóm do cán bộ khác phụ trách nên Quý vị không thể xác nhận thay.
+
+## /link MÃ gửi bot Zalo.
+zalo-link-done = Đã liên kết tài khoản Zalo này với tài khoản cán bộ { $name }. Từ nay Quý vị có thể dùng các lệnh dành cho cán bộ và nhận các thông báo cần đăng hộ vào nhóm.

@@ -56,15 +56,18 @@ pub trait Sender: Send + Sync + 'static {
     }
 }
 
-/// A stable limiter key for a chat id: the number itself on Telegram, a hash of the opaque
-/// string on Zalo.
-pub fn chat_key(chat: &str) -> i64 {
-    chat.parse().unwrap_or_else(|_| {
+/// A stable limiter key for a chat: the id itself on Telegram, a hash of the opaque string on
+/// Zalo; negative for a group (the limiter's sign for "group limits apply"), positive for a
+/// private chat.
+pub fn chat_key(chat: &str, group: bool) -> i64 {
+    let n = chat.parse::<i64>().unwrap_or_else(|_| {
         use std::hash::{Hash as _, Hasher as _};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         chat.hash(&mut h);
         i64::from_ne_bytes(h.finish().to_ne_bytes())
-    })
+    });
+    let n = n.checked_abs().unwrap_or(i64::MAX).max(1);
+    if group { -n } else { n }
 }
 
 /// How the worker behaves.
@@ -387,7 +390,7 @@ impl Outbox {
             self.record(d.id, result, results).await;
             return;
         }
-        let chat_id = chat_key(&d.chat);
+        let chat_id = chat_key(&d.chat, d.group_id.is_some() && d.assisted.is_none());
         // Only a slot close at hand is taken, so replies to residents can still go first.
         loop {
             let now = tokio::time::Instant::now();
@@ -500,6 +503,20 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chat_keys_keep_telegram_ids_and_give_zalo_ids_a_stable_signed_key() {
+        assert_eq!(chat_key("-1001234", true), -1001234);
+        assert_eq!(chat_key("777", false), 777);
+        let g = chat_key("6ede9afa66b88fe6d6a9", true);
+        assert!(g < 0);
+        assert_eq!(g, chat_key("6ede9afa66b88fe6d6a9", true));
+        assert_eq!(chat_key("6ede9afa66b88fe6d6a9", false), -g);
+        assert!(
+            chat_key("1459232241454765289", true) < 0,
+            "a numeric Zalo group id is a group"
+        );
+    }
 
     fn at() -> DateTime<Utc> {
         Utc::now()

@@ -9,8 +9,15 @@ use teloxide::types::ChatId;
 use teloxide::{ApiError, Bot, RequestError};
 
 use crate::announce::outbox::{SendError, Sender};
+use crate::dialog::Msg;
+use crate::domain::Locale;
+use crate::i18n::{Localizer, Markup};
+use crate::store::announce::ClaimedDelivery;
 
-use super::outbound::{Failure, classify, redact};
+use super::outbound::{Failure, classify, keyboard, redact};
+
+/// The callback data of the button a lead presses once they posted an assisted delivery.
+pub(super) const POSTED_PREFIX: &str = "posted:";
 
 /// Sends broadcast texts as plain text (nothing in them is read as markup).
 pub(super) struct TelegramSender {
@@ -20,11 +27,18 @@ pub(super) struct TelegramSender {
     pub token: std::sync::Arc<str>,
     /// Send as paid broadcasts (`allow_paid_broadcast`: up to 1,000 messages a second).
     pub paid: bool,
+    /// Renders what gopy tells the lead of an assisted group.
+    pub l10n: std::sync::Arc<Localizer>,
 }
 
-#[async_trait]
-impl Sender for TelegramSender {
-    async fn send(&self, chat: &str, text: &str) -> Result<String, SendError> {
+impl TelegramSender {
+    /// Sends one message (plain text, optionally with buttons) and returns its id.
+    async fn send_plain(
+        &self,
+        chat: &str,
+        text: &str,
+        buttons: &[(String, String)],
+    ) -> Result<String, SendError> {
         let id = chat
             .parse::<i64>()
             .map_err(|_| SendError::ChatNotFound(format!("not a Telegram chat id: {chat}")))?;
@@ -32,10 +46,45 @@ impl Sender for TelegramSender {
         if self.paid {
             req = req.allow_paid_broadcast(true);
         }
+        if let Some(markup) = keyboard(buttons) {
+            req = req.reply_markup(markup);
+        }
         match req.send().await {
             Ok(msg) => Ok(msg.id.0.to_string()),
             Err(e) => Err(sort(&e, &self.token)),
         }
+    }
+}
+
+#[async_trait]
+impl Sender for TelegramSender {
+    async fn send(&self, chat: &str, text: &str) -> Result<String, SendError> {
+        self.send_plain(chat, text, &[]).await
+    }
+
+    /// For an assisted group, the lead gets three messages in their private chat: where to
+    /// post, the post itself (to copy or forward as it is), and a button to confirm it was
+    /// posted. The post's id is the delivery's message id.
+    async fn send_delivery(&self, d: &ClaimedDelivery) -> Result<String, SendError> {
+        let Some(a) = &d.assisted else {
+            return self.send(&d.chat, &d.text).await;
+        };
+        let plain = |msg: Msg| self.l10n.msg(Locale::Vi, &msg, Markup::Plain);
+        let intro = if a.reminder {
+            "assisted-reminder-intro"
+        } else {
+            "assisted-intro"
+        };
+        let intro = plain(Msg::new(intro).text("group", a.group_title.clone()));
+        self.send_plain(&d.chat, &intro, &[]).await?;
+        let id = self.send_plain(&d.chat, &d.text, &[]).await?;
+        let ask = plain(Msg::new("assisted-confirm-button-hint").num("number", d.id));
+        let button = (
+            format!("{POSTED_PREFIX}{}", d.id),
+            plain(Msg::new("assisted-button-posted")),
+        );
+        self.send_plain(&d.chat, &ask, &[button]).await?;
+        Ok(id)
     }
 }
 

@@ -7,11 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use teloxide::types::{Chat, ChatId, ChatMemberKind, Message, MessageId, Update, UpdateKind};
+use teloxide::types::{
+    CallbackQueryId, Chat, ChatId, ChatMemberKind, Message, MessageId, Update, UpdateKind,
+};
 use tokio_util::sync::CancellationToken;
 
-use crate::announce::access::Refusal;
-use crate::announce::groups::{GroupCommand, GroupCommandOutcome, group_command, link};
+use crate::announce::groups::{
+    GroupCommand, command_answer, confirm_posted, group_command, link, posted_answer,
+};
 use crate::dialog::Msg;
 use crate::domain::{Channel, Locale};
 use crate::i18n::Markup;
@@ -53,6 +56,17 @@ pub(super) enum GroupEvent {
         /// Their client's language.
         locale: Locale,
     },
+    /// A lead pressed "posted" under an assisted post (`posted:<delivery>`).
+    Posted {
+        /// The Telegram user.
+        user: u64,
+        /// Their private chat.
+        chat: ChatId,
+        /// The delivery they posted.
+        delivery: i64,
+        /// The button press, answered once handled.
+        callback: CallbackQueryId,
+    },
     /// `/bind UNIT` (`unit: Some`) or `/unbind` (`unit: None`) in a group.
     Command {
         /// The sender.
@@ -74,7 +88,7 @@ impl GroupEvent {
             GroupEvent::Membership(m) => m.external_id.parse::<i64>().unwrap_or_default(),
             GroupEvent::Title { chat, .. } | GroupEvent::Command { chat, .. } => chat.0,
             GroupEvent::Migrated { from, .. } => from.0,
-            GroupEvent::Link { user, .. } => return *user,
+            GroupEvent::Link { user, .. } | GroupEvent::Posted { user, .. } => return *user,
         };
         chat.cast_unsigned()
     }
@@ -111,6 +125,21 @@ pub(super) fn route(update: &Update, bot_username: &str) -> Option<(&'static str
             ))
         }
         UpdateKind::Message(msg) | UpdateKind::ChannelPost(msg) => message(msg, bot_username),
+        UpdateKind::CallbackQuery(q) => {
+            let delivery = q
+                .data
+                .as_deref()?
+                .strip_prefix(super::broadcast::POSTED_PREFIX)?
+                .parse()
+                .ok()?;
+            let ev = GroupEvent::Posted {
+                user: q.from.id.0,
+                chat: ChatId(q.from.id.0.cast_signed()),
+                delivery,
+                callback: q.id.clone(),
+            };
+            Some(("posted", ev))
+        }
         _ => None,
     }
 }
@@ -214,6 +243,9 @@ pub(super) async fn run(
     loop {
         match handle(&store, &key, &ev).await {
             Ok(answer) => {
+                if let GroupEvent::Posted { callback, .. } = &ev {
+                    out.answer_callback(callback.clone()).await;
+                }
                 if let Some((chat, reply_to, text)) = answer {
                     out.send(chat, text_of(out, &text), None, reply_to).await;
                 }
@@ -283,8 +315,16 @@ async fn handle(
             let msg = if code.is_empty() {
                 Msg::new("announce-link-usage")
             } else {
-                let user = i64::try_from(*user).unwrap_or_default();
-                match link(store, code, user, update, now).await? {
+                match link(
+                    store,
+                    Channel::Telegram,
+                    code,
+                    &user.to_string(),
+                    update,
+                    now,
+                )
+                .await?
+                {
                     None => return Ok(None),
                     Some(LinkOutcome::Linked(staff)) => {
                         Msg::new("announce-link-done").text("name", staff.name)
@@ -295,6 +335,18 @@ async fn handle(
             };
             Ok(Some((*chat, None, (*locale, msg))))
         }
+        GroupEvent::Posted {
+            user,
+            chat,
+            delivery,
+            ..
+        } => {
+            let msg = posted_answer(
+                confirm_posted(store, Channel::Telegram, &user.to_string(), *delivery, now).await?,
+                *delivery,
+            );
+            Ok(Some((*chat, None, (Locale::Vi, msg))))
+        }
         GroupEvent::Command {
             user,
             chat,
@@ -304,24 +356,12 @@ async fn handle(
             let cmd = GroupCommand {
                 channel: Channel::Telegram,
                 chat: chat.0.to_string(),
-                user: i64::try_from(*user).unwrap_or_default(),
+                user: user.to_string(),
                 unit: unit.clone(),
                 update: Some(key.to_owned()),
             };
-            let msg = match group_command(store, &cmd, now).await? {
-                GroupCommandOutcome::Redelivered => return Ok(None),
-                GroupCommandOutcome::Bound(_, code, name) => Msg::new("announce-bind-done")
-                    .text("unit", name)
-                    .text("code", code),
-                GroupCommandOutcome::Unbound(_) => Msg::new("announce-unbind-done"),
-                GroupCommandOutcome::NotStaff => Msg::new("announce-not-staff"),
-                GroupCommandOutcome::Refused(Refusal::Role) => Msg::new("announce-refused-role"),
-                GroupCommandOutcome::Refused(Refusal::Scope) => Msg::new("announce-refused-scope"),
-                GroupCommandOutcome::UnknownUnit(code) => {
-                    Msg::new("announce-unknown-unit").text("code", code)
-                }
-                GroupCommandOutcome::MissingUnit => Msg::new("announce-bind-usage"),
-                GroupCommandOutcome::UnknownGroup => Msg::new("announce-unknown-group"),
+            let Some(msg) = command_answer(group_command(store, &cmd, now).await?) else {
+                return Ok(None);
             };
             // The group reads Vietnamese, whatever the sender's client language.
             Ok(Some((*chat, Some(*reply_to), (Locale::Vi, msg))))

@@ -181,6 +181,7 @@ impl TelegramBot {
                 bot: bot.clone(),
                 token: token.clone(),
                 paid: settings.paid,
+                l10n: self.l10n.clone(),
             };
             let name = format!("{}-{}", std::process::id(), rand::random::<u32>());
             let worker = crate::announce::outbox::Outbox::new(

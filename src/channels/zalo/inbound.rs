@@ -43,6 +43,14 @@ pub(super) struct DialogEvent {
     pub date: Option<DateTime<Utc>>,
     /// `/appeal [reasons]`: the reasons (moderation takes it, not the dialog).
     pub appeal: Option<String>,
+    /// Set for a message in a group (one that mentions the bot or replies to it): the
+    /// group's title as Zalo gives it, if it does. Never for the dialog: a group message
+    /// registers the group and may be a staff command (`/bind`, `/unbind`).
+    pub group: Option<String>,
+    /// `/link CODE` in private: the code typed (empty when none).
+    pub link: Option<String>,
+    /// `ĐÃ ĐĂNG <số>` (or `/posted <số>`) in private: the delivery a lead says they posted.
+    pub posted: Option<i64>,
 }
 
 /// Why a body is not a Zalo event (answered 400 on the webhook).
@@ -96,11 +104,22 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
         .and_then(|c| c.get("chat_type").or_else(|| c.get("type")))
         .and_then(Value::as_str)
         .unwrap_or("PRIVATE");
-    if !chat_type.eq_ignore_ascii_case("private") {
-        return Ok(("group", Route::Ignore("a message in a group")));
-    }
+    let group = (!chat_type.eq_ignore_ascii_case("private")).then(|| {
+        chat_obj
+            .and_then(|c| {
+                c.get("title")
+                    .or_else(|| c.get("name"))
+                    .or_else(|| c.get("display_name"))
+            })
+            .and_then(Value::as_str)
+            .map(|t| t.nfc().collect::<String>())
+            .unwrap_or_default()
+    });
     if from.and_then(|f| f.get("is_bot")).and_then(Value::as_bool) == Some(true) {
         return Ok(("bot", Route::Ignore("a message from a bot")));
+    }
+    if group.is_some() && kind != "text" {
+        return Ok(("group", Route::Ignore("a group message that is not text")));
     }
     let message_id = msg
         .get("message_id")
@@ -111,7 +130,16 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
     }
     let message_id = message_id.ok_or(Malformed("a message without message_id"))?;
     let mut appeal = None;
+    let mut link = None;
+    let mut posted = None;
     let (label, input) = match kind {
+        "text" if group.is_some() => {
+            let text = msg
+                .get("text")
+                .and_then(Value::as_str)
+                .ok_or(Malformed("a text message without text"))?;
+            ("group", Input::Text(text.nfc().collect()))
+        }
         "text" => {
             let text = msg
                 .get("text")
@@ -119,10 +147,16 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
                 .ok_or(Malformed("a text message without text"))?;
             let text: String = text.nfc().collect();
             let input = Input::from_text(&text);
-            if matches!(&input, Input::Command(Command::Unknown(w)) if w == "appeal") {
+            let rest = || {
                 let rest = text.trim().split_once(char::is_whitespace).map(|(_, r)| r);
-                appeal = Some(rest.unwrap_or_default().trim().to_owned());
+                rest.unwrap_or_default().trim().to_owned()
+            };
+            match &input {
+                Input::Command(Command::Unknown(w)) if w == "appeal" => appeal = Some(rest()),
+                Input::Command(Command::Unknown(w)) if w == "link" => link = Some(rest()),
+                _ => {}
             }
+            posted = crate::announce::groups::posted_reply(&text);
             let label = if matches!(input, Input::Command(_)) {
                 "command"
             } else {
@@ -154,7 +188,10 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
                 username: None,
             },
             date: msg.get("date").and_then(date),
-            appeal,
+            appeal: appeal.filter(|_| group.is_none()),
+            link: link.filter(|_| group.is_none()),
+            posted: posted.filter(|_| group.is_none()),
+            group,
         }),
     ))
 }
@@ -281,10 +318,25 @@ mod tests {
             "message.text.received",
             json!({"text": "@Bot chào", "chat": {"id": "g1", "chat_type": "GROUP"}}),
         );
-        assert_eq!(
-            route(&group),
-            Ok(("group", Route::Ignore("a message in a group")))
+        let ev = dialog(&group);
+        assert_eq!(ev.group.as_deref(), Some(""));
+        assert_eq!(ev.chat, "g1");
+        assert_eq!(ev.input, Input::Text("@Bot chào".to_owned()));
+        let titled = message(
+            "message.text.received",
+            json!({"text": "@Bot /bind TDP-1",
+                   "chat": {"id": 42, "chat_type": "GROUP", "title": "Tổ dân phố 1"}}),
         );
+        let ev = dialog(&titled);
+        assert_eq!(
+            (ev.chat.as_str(), ev.group.as_deref()),
+            ("42", Some("Tổ dân phố 1"))
+        );
+        let sticker = message(
+            "message.sticker.received",
+            json!({"chat": {"id": "g1", "chat_type": "GROUP"}}),
+        );
+        assert!(matches!(route(&sticker), Ok(("group", Route::Ignore(_)))));
         let bot = message(
             "message.text.received",
             json!({"text": "x", "from": {"id": "b", "is_bot": true}}),

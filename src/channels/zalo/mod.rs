@@ -20,12 +20,14 @@
 //! - `moderation.rs`: moderation's notices to authors (hidden, restored), sent beside the
 //!   adapter.
 
+mod broadcast;
 mod client;
 mod inbound;
 mod moderation;
 mod outbound;
 mod polling;
 mod split;
+mod staff;
 mod webhook;
 
 use std::collections::{HashSet, VecDeque};
@@ -108,9 +110,17 @@ impl Core {
         }
     }
 
-    /// Runs one resident's message to a committed step: `/appeal` goes to moderation (the
-    /// author's newest hidden item back to the queue), everything else to the dialog.
+    /// Runs one message to a committed step: a group message registers the group (and may
+    /// bind it), `/link` and a lead's `ĐÃ ĐĂNG <số>` are staff actions, `/appeal` goes to
+    /// moderation (the author's newest hidden item back to the queue), everything else to the
+    /// dialog.
     async fn step(&self, ev: &DialogEvent) -> Result<Vec<Reply>, crate::service::ServiceError> {
+        if let Some(title) = &ev.group {
+            return self.group_step(ev, title).await;
+        }
+        if let Some(replies) = self.staff_step(ev).await? {
+            return Ok(replies);
+        }
         let Some(text) = &ev.appeal else {
             return self.dialogs.handle(&Self::inbound(ev)).await;
         };
@@ -164,6 +174,27 @@ impl Core {
             .send_notice(chat, Locale::Vi, "zalo-unsupported")
             .await
     }
+}
+
+/// The variable that sets how many messages a second the Zalo outbox sends (Zalo documents
+/// no rate; the default is cautious).
+pub const ZALO_RATE_VAR: &str = "ZALO_OUTBOX_RATE";
+
+/// The Zalo outbox's settings: the outbox defaults (lease from `GOPY_OUTBOX_LEASE_SECS`) at
+/// `ZALO_OUTBOX_RATE` messages a second (default 10).
+fn outbox_settings() -> crate::announce::outbox::OutboxSettings {
+    let mut s = crate::announce::outbox::OutboxSettings::from_env();
+    s.paid = false;
+    s.limits = crate::announce::limiter::Limits {
+        per_second: std::env::var(ZALO_RATE_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(10),
+        ..crate::announce::limiter::Limits::default()
+    };
+    s.batch = i64::from(s.limits.per_second);
+    s
 }
 
 /// The error that stops the adapter when Zalo refuses the token.
@@ -289,11 +320,39 @@ impl ZaloBot {
             let stop = stop.clone();
             tokio::spawn(async move { moderation::deliver(&core.out, store, stop).await })
         };
+        if !groups {
+            tracing::info!(
+                "bot Zalo này chưa được vào nhóm (can_join_groups = false): thông báo tới nhóm Zalo \
+                 của bà con đi theo cách đăng hộ (gopy groups add-assisted) / this Zalo bot cannot \
+                 join groups: announcements reach residents' Zalo groups through assisted posting"
+            );
+        }
+        // The outbox worker sends broadcasts to Zalo chats beside the adapter.
+        let outbox = {
+            let settings = outbox_settings();
+            let sender = broadcast::ZaloSender {
+                client: client.clone(),
+                l10n: self.core.out.l10n.clone(),
+                fatal: self.core.out.fatal.clone(),
+            };
+            let name = format!("zalo-{}-{}", std::process::id(), rand::random::<u32>());
+            let worker = crate::announce::outbox::Outbox::new(
+                Channel::Zalo,
+                self.core.dialogs.store().clone(),
+                Arc::new(sender),
+                name,
+                settings,
+            );
+            tokio::spawn(worker.run(stop.clone()))
+        };
         let ran = self.run_mode(shutdown).await;
         // The adapter may stop on its own (a refused token): the notices stop with it.
         stop.cancel();
         if let Err(e) = notices.await {
             tracing::error!(error = %e, "the Zalo moderation notice task panicked");
+        }
+        if let Err(e) = outbox.await {
+            tracing::error!(error = %e, "the Zalo outbox worker panicked");
         }
         ran
     }

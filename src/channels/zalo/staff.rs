@@ -1,0 +1,172 @@
+//! What staff do through the Zalo bot: a group message (one that mentions the bot or replies
+//! to it) registers the group, and `/bind UNIT` or `/unbind` there binds it, as on Telegram;
+//! `/link CODE` in private links the Zalo account to a staff account; `ĐÃ ĐĂNG <số>` from a
+//! lead confirms an assisted post. Each answer is a [`Reply`] sent back where it came from.
+
+use chrono::Utc;
+
+use crate::announce::groups::{
+    GroupCommand, command_answer, confirm_posted, group_command, link, posted_answer,
+};
+use crate::dialog::{Input, Msg, Reply};
+use crate::domain::{Channel, Locale};
+use crate::service::ServiceError;
+use crate::store::announce::{BotMembership, BotStatus, GroupKind, LinkOutcome};
+
+use super::Core;
+use super::inbound::DialogEvent;
+
+/// One answer in Vietnamese (groups and staff read the ward's language).
+fn answer(msg: Msg) -> Vec<Reply> {
+    vec![Reply {
+        locale: Locale::Vi,
+        paragraphs: vec![msg],
+        choices: vec![],
+    }]
+}
+
+/// The command in a group message, wherever the mention put it: `@Bot /bind TDP-1` gives
+/// (`bind`, `TDP-1`). Only `/bind` and `/unbind` are staff commands in a group.
+pub(super) fn group_command_in(text: &str) -> Option<(String, String)> {
+    let start = text
+        .split_whitespace()
+        .find(|w| w.starts_with('/'))
+        .and_then(|w| text.find(w))?;
+    let tail = &text[start..];
+    let word = tail.split_whitespace().next()?;
+    let name = word.trim_start_matches('/').to_lowercase();
+    let rest = tail[word.len()..].trim().to_owned();
+    matches!(name.as_str(), "bind" | "unbind").then_some((name, rest))
+}
+
+impl Core {
+    /// A message in a group: the group is registered the first time the bot hears of it
+    /// (pending until an official binds it), and `/bind` or `/unbind` from a linked staff
+    /// user is run. Anything else in a group is not for the bot.
+    pub(super) async fn group_step(
+        &self,
+        ev: &DialogEvent,
+        title: &str,
+    ) -> Result<Vec<Reply>, ServiceError> {
+        let store = self.dialogs.store();
+        let now = Utc::now();
+        if store
+            .group_by_external(Channel::Zalo, &ev.chat)
+            .await?
+            .is_none()
+        {
+            let title = if title.trim().is_empty() {
+                let tail: String = ev
+                    .chat
+                    .chars()
+                    .rev()
+                    .take(6)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                format!("Nhóm Zalo …{tail}")
+            } else {
+                title.trim().to_owned()
+            };
+            let seen = BotMembership {
+                channel: Channel::Zalo,
+                external_id: ev.chat.clone(),
+                kind: GroupKind::Group,
+                title,
+                status: BotStatus::Member,
+                can_delete: false,
+                can_restrict: false,
+            };
+            store.record_membership(&seen, None, now).await?;
+            tracing::info!("a Zalo group was registered (pending until an official binds it)");
+        }
+        let Input::Text(text) = &ev.input else {
+            return Ok(Vec::new());
+        };
+        let Some((name, rest)) = group_command_in(text) else {
+            return Ok(Vec::new());
+        };
+        let cmd = GroupCommand {
+            channel: Channel::Zalo,
+            chat: ev.chat.clone(),
+            user: ev.user.clone(),
+            unit: (name == "bind").then_some(rest),
+            update: Some(format!("group:{}", ev.message_id)),
+        };
+        Ok(command_answer(group_command(store, &cmd, now).await?)
+            .map(answer)
+            .unwrap_or_default())
+    }
+
+    /// `/link CODE` or a lead's `ĐÃ ĐĂNG <số>` in a private chat; `None` when the message is
+    /// neither (it is the dialog's), or when a resident who is not staff typed the latter.
+    pub(super) async fn staff_step(
+        &self,
+        ev: &DialogEvent,
+    ) -> Result<Option<Vec<Reply>>, ServiceError> {
+        let Some(delivery) = ev.posted else {
+            return self.link_step(ev).await;
+        };
+        let store = self.dialogs.store();
+        let outcome = confirm_posted(store, Channel::Zalo, &ev.user, delivery, Utc::now()).await?;
+        if outcome.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(answer(posted_answer(outcome, delivery))))
+    }
+
+    /// `/link CODE`: links this Zalo account to the staff account holding the code.
+    async fn link_step(&self, ev: &DialogEvent) -> Result<Option<Vec<Reply>>, ServiceError> {
+        let Some(code) = &ev.link else {
+            return Ok(None);
+        };
+        let msg = if code.is_empty() {
+            Msg::new("announce-link-usage")
+        } else {
+            let store = self.dialogs.store();
+            let update = format!("link:{}", ev.message_id);
+            match link(
+                store,
+                Channel::Zalo,
+                code,
+                &ev.user,
+                Some(&update),
+                Utc::now(),
+            )
+            .await?
+            {
+                None => return Ok(Some(Vec::new())),
+                Some(LinkOutcome::Linked(staff)) => {
+                    Msg::new("zalo-link-done").text("name", staff.name)
+                }
+                Some(LinkOutcome::Unknown) => Msg::new("announce-link-unknown"),
+                Some(LinkOutcome::Expired) => Msg::new("announce-link-expired"),
+            }
+        };
+        Ok(Some(answer(msg)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_group_command_is_found_after_the_mention() {
+        assert_eq!(
+            group_command_in("@Bot Góp ý /bind TDP-1"),
+            Some(("bind".to_owned(), "TDP-1".to_owned()))
+        );
+        assert_eq!(
+            group_command_in("/UNBIND"),
+            Some(("unbind".to_owned(), String::new()))
+        );
+        assert_eq!(group_command_in("@Bot /start"), None);
+        assert_eq!(group_command_in("@Bot chào cả nhà"), None);
+        assert_eq!(
+            group_command_in("a/b /bind X"),
+            Some(("bind".to_owned(), "X".to_owned()))
+        );
+    }
+}
