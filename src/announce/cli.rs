@@ -4,6 +4,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use unicode_normalization::UnicodeNormalization as _;
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -150,6 +151,12 @@ pub enum BroadcastCmd {
         /// Broadcast id.
         id: i64,
     },
+    /// Xác nhận đã đăng hộ vào nhóm / record that a lead posted an assisted delivery (when
+    /// they confirmed by phone rather than in chat).
+    Confirm {
+        /// Số thông báo cần đăng hộ (in trong tin gửi người phụ trách) / the delivery number.
+        delivery: i64,
+    },
 }
 
 /// `gopy staff …`
@@ -200,6 +207,23 @@ pub enum GroupsCmd {
     Unbind {
         /// Số thứ tự trong `groups list`, hoặc mã nhóm Telegram (số âm) / id or Telegram chat id.
         chat: String,
+    },
+    /// Thêm nhóm đăng hộ: nhóm Zalo do người dân tự lập, bot không vào được; thông báo gửi cho
+    /// người phụ trách đăng và xác nhận / add an assisted group (a residents' own group no bot
+    /// can join): announcements go to its lead, who posts them and confirms.
+    AddAssisted {
+        /// Tên nhóm / the group's name, as the lead knows it.
+        #[arg(long)]
+        title: String,
+        /// Mã địa bàn / unit code.
+        #[arg(long)]
+        unit: String,
+        /// Cán bộ phụ trách đăng (đã liên kết Zalo hoặc Telegram) / the staff user who posts.
+        #[arg(long)]
+        lead: String,
+        /// Nền tảng của nhóm / the group's platform.
+        #[arg(long, default_value = "zalo", value_parser = ["zalo", "telegram"])]
+        channel: String,
     },
 }
 
@@ -448,10 +472,26 @@ async fn groups(store: &Arc<dyn Store>, cmd: GroupsCmd) -> anyhow::Result<ExitCo
     match cmd {
         GroupsCmd::List => {
             let groups = store.groups().await?;
+            let staff = store.staff().await?;
             println!(
                 "id\tkênh/channel\tmã nhóm/chat id\tloại/kind\ttrạng thái/state\tđịa bàn/unit\tbot\ttên/title"
             );
             for g in groups {
+                if g.posting == crate::store::announce::Posting::Assisted {
+                    let lead = staff
+                        .iter()
+                        .find(|s| Some(s.id) == g.lead)
+                        .map_or("-", |s| s.name.as_str());
+                    println!(
+                        "{}\t{}\t-\tđăng hộ/assisted\t{}\t{}\tngười đăng/lead: {lead}\t{}",
+                        g.id,
+                        g.channel.as_str(),
+                        g.state.as_str(),
+                        g.unit.as_deref().unwrap_or("-"),
+                        g.title
+                    );
+                    continue;
+                }
                 let mut rights = vec![g.bot_status.as_str()];
                 if g.can_delete {
                     rights.push("can_delete");
@@ -494,6 +534,54 @@ async fn groups(store: &Arc<dyn Store>, cmd: GroupsCmd) -> anyhow::Result<ExitCo
                 g.title,
                 tree.name(&code).unwrap_or(&code),
                 g.state.as_str()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        GroupsCmd::AddAssisted {
+            title,
+            unit,
+            lead,
+            channel,
+        } => {
+            let title: String = title.trim().nfc().collect();
+            if title.is_empty() || title.chars().count() > 128 {
+                return bad("Tên nhóm phải có 1–128 ký tự / the title must be 1–128 characters");
+            }
+            let tree = UnitTree::new(store.unit_nodes().await?);
+            let Some(code) = tree.find(&unit).map(str::to_owned) else {
+                return bad(&format!(
+                    "Không có địa bàn mang mã `{unit}` / no unit with code `{unit}`"
+                ));
+            };
+            let Some(lead) = store.staff_by_name(lead.trim()).await? else {
+                return bad(&format!(
+                    "Không có cán bộ `{lead}` / no staff user `{lead}`"
+                ));
+            };
+            if lead.zalo_user_id.is_none() && lead.telegram_user_id.is_none() {
+                eprintln!(
+                    "Lưu ý: {} chưa liên kết Zalo hay Telegram; thông báo sẽ không gửi được cho đến khi liên kết (/link MÃ) / note: {} has linked no chat account yet",
+                    lead.name, lead.name
+                );
+            }
+            let channel = if channel == "telegram" {
+                crate::domain::Channel::Telegram
+            } else {
+                crate::domain::Channel::Zalo
+            };
+            let new = crate::store::announce::NewAssistedGroup {
+                channel,
+                title,
+                unit: code.clone(),
+                lead: lead.id,
+            };
+            let g = store.add_assisted_group(&new, &actor(), now).await?;
+            println!(
+                "Đã thêm nhóm đăng hộ «{}» (số {}) thuộc {} ({code}); người đăng / lead: {} / assisted group added",
+                g.title,
+                g.id,
+                tree.name(&code).unwrap_or(&code),
+                lead.name
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -569,6 +657,7 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
             act(store, id, &by, Action::Schedule(schedule), now).await
         }
         BroadcastCmd::Status { id } => return status(store, id).await,
+        BroadcastCmd::Confirm { delivery } => return confirm(store, delivery).await,
         BroadcastCmd::Preview { id } => return preview(store, id).await,
     };
     match done {
@@ -590,6 +679,29 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
     }
 }
 
+/// `gopy broadcast confirm DELIVERY`
+async fn confirm(store: &Arc<dyn Store>, delivery: i64) -> anyhow::Result<ExitCode> {
+    use crate::store::announce::ConfirmOutcome;
+    match store
+        .confirm_assisted(delivery, None, &actor(), Utc::now())
+        .await?
+    {
+        ConfirmOutcome::Confirmed(group) => {
+            println!("Đã ghi nhận đăng vào nhóm «{group}» / recorded as posted in “{group}”");
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfirmOutcome::Already(group) => {
+            println!(
+                "Đã ghi nhận trước đó: nhóm «{group}» / already recorded as posted in “{group}”"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ConfirmOutcome::Unknown | ConfirmOutcome::NotYours => bad(&format!(
+            "Không có thông báo đăng hộ số {delivery} đã gửi cho người phụ trách / no assisted delivery {delivery} sent to a lead"
+        )),
+    }
+}
+
 /// `gopy broadcast status ID`
 async fn status(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
     let Some(b) = store.broadcast(id).await? else {
@@ -601,6 +713,12 @@ async fn status(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
         "đã gửi / sent: {}\tđang chờ / pending: {}\tlỗi / failed: {}\tđã hủy / cancelled: {}",
         c.sent, c.pending, c.failed, c.cancelled
     );
+    if c.awaiting_confirmation > 0 {
+        println!(
+            "  trong đó chờ người phụ trách xác nhận đã đăng / of the sent, awaiting the lead's confirmation: {}",
+            c.awaiting_confirmation
+        );
+    }
     for (reason, n) in &c.reasons {
         println!("  lỗi / failed ({n}): {reason}");
     }

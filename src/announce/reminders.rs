@@ -5,6 +5,9 @@
 //! run this side by side), goes through the outbox like any broadcast, and only between 07:00
 //! and 21:00 Vietnam time, never at night.
 //!
+//! The lead of an assisted group who has not confirmed a post within a day gets it again, once,
+//! also by day only.
+//!
 //! [`due`] is pure; [`tick`] looks at every campaign once; [`run`] ticks every minute.
 
 use std::sync::Arc;
@@ -26,6 +29,10 @@ pub const DEFAULT_HOURS: [i64; 1] = [48];
 
 /// The longest lead an official may set: thirty days.
 pub const MAX_HOURS: i64 = 720;
+
+/// How long the lead of an assisted group has to confirm a post before gopy sends it to them
+/// again (once).
+pub const LEAD_REMINDER_AFTER: chrono::Duration = chrono::Duration::hours(24);
 
 /// How often [`run`] looks.
 const TICK: Duration = Duration::from_secs(60);
@@ -97,6 +104,15 @@ pub async fn tick(
     now: DateTime<Utc>,
 ) -> StoreResult<Vec<i64>> {
     let mut scheduled = Vec::new();
+    // Posts the leads of assisted groups have not confirmed go to them again, by day only.
+    if first_send_time(&daytime(), now) <= now {
+        let n = store
+            .remind_unconfirmed(now - LEAD_REMINDER_AFTER, now)
+            .await?;
+        if n > 0 {
+            tracing::info!(posts = n, "leads reminded of posts they have not confirmed");
+        }
+    }
     for c in store.campaigns().await? {
         let Some(collect) = c.phase(PhaseKind::Collect) else {
             continue;

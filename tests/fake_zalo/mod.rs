@@ -96,6 +96,8 @@ struct World {
     polls_waiting: usize,
     /// Ids handed out.
     next_id: u64,
+    /// What `getMe` says about groups.
+    can_join_groups: bool,
 }
 
 /// The fake server.
@@ -182,6 +184,21 @@ impl FakeZalo {
             message[k] = v.clone();
         }
         json!({"event_name": format!("message.{kind}.received"), "message": message})
+    }
+
+    /// Makes `getMe` say the bot may join groups (the limited rollout).
+    pub fn set_can_join_groups(&self, can: bool) {
+        self.world().can_join_groups = can;
+    }
+
+    /// A text `who` posts in a group, mentioning the bot (in a group the bot receives only
+    /// mentions and replies to it); the group id is `chat.id`, `chat_type` is `GROUP`.
+    pub fn group_text_event(&self, who: &Resident, group: &str, text: &str) -> Value {
+        self.event(
+            who,
+            "text",
+            json!({"text": text, "chat": {"id": group, "chat_type": "GROUP"}}),
+        )
     }
 
     /// A text event.
@@ -356,7 +373,8 @@ async fn handle(
             0,
             ok(
                 json!({"id": "1459232241454765289", "account_name": "bot.GopyTest",
-                      "account_type": "BASIC", "can_join_groups": false}),
+                      "account_type": "BASIC",
+                      "can_join_groups": s.world.lock().expect("lock").can_join_groups}),
             ),
         ),
         "getWebhookInfo" => {

@@ -12,8 +12,9 @@ use crate::domain::Identity;
 /// What to do with one event.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Route {
-    /// A resident's message for the dialog.
-    Dialog(DialogEvent),
+    /// A resident's message for the dialog (or a group message or staff action, see
+    /// [`DialogEvent::group`]).
+    Dialog(Box<DialogEvent>),
     /// `message.unsupported.received`: Zalo withheld the content (a protected user). Answer
     /// politely in the chat and store nothing.
     Unsupported {
@@ -178,7 +179,7 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
         .filter(|n| !n.trim().is_empty());
     Ok((
         label,
-        Route::Dialog(DialogEvent {
+        Route::Dialog(Box::new(DialogEvent {
             message_id,
             user,
             chat,
@@ -192,7 +193,7 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
             link: link.filter(|_| group.is_none()),
             posted: posted.filter(|_| group.is_none()),
             group,
-        }),
+        })),
     ))
 }
 
@@ -238,7 +239,7 @@ mod tests {
 
     fn dialog(body: &Value) -> DialogEvent {
         match route(body) {
-            Ok((_, Route::Dialog(ev))) => ev,
+            Ok((_, Route::Dialog(ev))) => *ev,
             other => panic!("{other:?}"),
         }
     }
