@@ -25,7 +25,7 @@ mod inbound;
 mod moderation;
 mod outbound;
 mod polling;
-mod split;
+pub(crate) mod split;
 mod webhook;
 
 use std::collections::{HashSet, VecDeque};
