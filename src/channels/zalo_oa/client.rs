@@ -172,9 +172,9 @@ impl OpenApi {
             .timeout(CALL_TIMEOUT)
             .send()
             .await
-            .map_err(|e| network(e))?;
+            .map_err(network)?;
         let status = resp.status().as_u16();
-        let bytes = resp.bytes().await.map_err(|e| network(e))?;
+        let bytes = resp.bytes().await.map_err(network)?;
         envelope(status, &bytes)
     }
 }

@@ -22,6 +22,7 @@
 //! - `processor.rs`: the inbox's background processor.
 //! - `outbound.rs`: replies within the 48 h / 7 day window; Zalo's errors.
 //! - `groups.rs`: GMF group messages, mention patterns escaped.
+//! - `notices.rs`: moderation's notices to OA authors (hidden, restored).
 //! - `cli.rs`: `gopy zalo-oa reset-token | status`.
 
 mod api;
@@ -29,6 +30,7 @@ pub mod cli;
 mod client;
 mod groups;
 mod inbound;
+mod notices;
 mod outbound;
 mod processor;
 mod secret;
@@ -236,6 +238,12 @@ impl ZaloOa {
             self.processing,
             shutdown.clone(),
         ));
+        let notices = {
+            let core = self.core.clone();
+            let store = core.dialogs.store().clone();
+            let stop = shutdown.clone();
+            tokio::spawn(async move { notices::deliver(&core.out, store, stop).await })
+        };
         let tokens = self.tokens().clone();
         let mut every = tokio::time::interval(KEEP_FRESH_EVERY);
         let mut reported = None;
@@ -257,6 +265,9 @@ impl ZaloOa {
         }
         if let Err(e) = processing.await {
             tracing::error!(error = %e, "the Zalo OA processor panicked");
+        }
+        if let Err(e) = notices.await {
+            tracing::error!(error = %e, "the Zalo OA moderation notice task panicked");
         }
         Ok(())
     }

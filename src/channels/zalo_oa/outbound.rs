@@ -67,7 +67,7 @@ pub enum Sent {
     /// Zalo accepted it.
     Ok,
     /// Not sent on purpose (window, unreachable user, no token); recorded.
-    NotSent,
+    Withheld,
     /// Zalo refused it or kept failing.
     Failed,
 }
@@ -110,7 +110,7 @@ impl Outbound {
     /// step's sending (so nothing arrives out of order).
     pub async fn send_replies(&self, user: &str, replies: &[Reply]) -> Sent {
         if !self.window_open(user).await {
-            return Sent::NotSent;
+            return Sent::Withheld;
         }
         for reply in replies {
             for part in self.render(reply) {
@@ -126,7 +126,7 @@ impl Outbound {
     /// Sends a short localised notice, if the window allows.
     pub async fn send_notice(&self, user: &str, locale: Locale, key: &str) -> Sent {
         if !self.window_open(user).await {
-            return Sent::NotSent;
+            return Sent::Withheld;
         }
         let text = self.l10n.msg(locale, &Msg::new(key), Markup::Plain);
         for part in split_plain(&text, MAX_CHARS) {
@@ -192,15 +192,15 @@ impl Outbound {
             match failure {
                 Failure::Window => {
                     self.not_sent(user, UnsentReason::Window, err.code()).await;
-                    return Sent::NotSent;
+                    return Sent::Withheld;
                 }
                 Failure::Unreachable => {
                     self.unreachable(user, &err).await;
-                    return Sent::NotSent;
+                    return Sent::Withheld;
                 }
                 Failure::NoToken | Failure::TokenRefused => {
                     tracing::warn!(error = %err, "no usable Zalo OA token: a reply was not sent");
-                    return Sent::NotSent;
+                    return Sent::Withheld;
                 }
                 Failure::Refused | Failure::GroupLost => {
                     tracing::error!(error = %err, "Zalo refused an OA message");
