@@ -303,9 +303,16 @@ async fn forged_calls_are_refused_and_replays_processed_once() {
         400
     );
     assert!(g.fake.texts_to(user).is_empty(), "nothing processed yet");
-    // The genuine call, then the same bytes replayed twice.
+    // The genuine call, then the same bytes replayed twice; each answered well within
+    // Zalo's 2 seconds (the processing comes after).
     for _ in 0..3 {
+        let started = Instant::now();
         assert_eq!(g.fake.post_raw(g.http, &body, sig.clone()).await, 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
     }
     g.fake.wait_messages(user, 1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -355,7 +362,31 @@ async fn the_messaging_window_is_respected_and_refusals_recorded() {
     let ev = g.fake.text_event("200000000000000004", "Xin chào");
     assert_eq!(g.fake.post_event(g.http, &ev, Signing::AppId).await, 200);
     g.fake.wait_messages("200000000000000004", 1).await;
+    // Follows and unfollows are recorded (an unfollow also turns announcements off).
+    for (name, ms) in [("follow", 1_000), ("unfollow", 2_000)] {
+        let ev = json!({"app_id": APP_ID, "oa_id": fake_zalo_oa::OA_ID, "event_name": name,
+            "follower": {"id": "200000000000000005"}, "source": "oa_profile",
+            "timestamp": (chrono::Utc::now().timestamp_millis() - 10_000 + ms).to_string()});
+        assert_eq!(g.fake.post_event(g.http, &ev, Signing::OaId).await, 200);
+        // Delivered again: dropped.
+        assert_eq!(g.fake.post_event(g.http, &ev, Signing::OaId).await, 200);
+    }
+    wait_inbox_empty(&g.db).await;
     let db = g.stop().await;
+    assert_eq!(
+        db.int(
+            "SELECT count(*) FROM zalo_oa_users WHERE user_id = '200000000000000005' \
+             AND following = false AND last_interaction_at IS NOT NULL \
+             AND unreachable_code = -213"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        db.int("SELECT count(*) FROM zalo_oa_inbox WHERE event_name IN ('follow', 'unfollow')")
+            .await,
+        2
+    );
     assert_eq!(
         db.strings(
             "SELECT user_id || ':' || reason || ':' || coalesce(code, 0) FROM zalo_oa_unsent \
