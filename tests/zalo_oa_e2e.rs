@@ -302,6 +302,17 @@ async fn forged_calls_are_refused_and_replays_processed_once() {
         g.fake.post_event(g.http, &no_event, Signing::AppId).await,
         400
     );
+    // A genuinely signed event older than any key the inbox keeps: dropped as a replay.
+    let ancient = g.fake.event_at(
+        user,
+        "text",
+        json!({"text": "Xin chào"}),
+        (chrono::Utc::now() - chrono::Duration::days(11)).timestamp_millis(),
+    );
+    assert_eq!(
+        g.fake.post_event(g.http, &ancient, Signing::AppId).await,
+        200
+    );
     assert!(g.fake.texts_to(user).is_empty(), "nothing processed yet");
     // The genuine call, then the same bytes replayed twice; each answered well within
     // Zalo's 2 seconds (the processing comes after).

@@ -28,9 +28,10 @@ pub const MAX_ATTEMPTS: i64 = 10;
 /// Events leased at once.
 const BATCH: i64 = 32;
 
-/// How long processed events are kept (their keys guard against redeliveries; Zalo's last
-/// retry comes about two hours after the first try).
-const KEEP_DONE: chrono::Duration = chrono::Duration::days(7);
+/// How long processed events are kept: their keys guard against redeliveries (Zalo's last
+/// retry comes about two hours after the first try) and replays, so longer than the webhook
+/// accepts an event at all ([`super::webhook::STALE_AFTER`]).
+pub const KEEP_DONE: chrono::Duration = chrono::Duration::days(14);
 
 /// How often processed events are forgotten.
 const FORGET_EVERY: Duration = Duration::from_secs(3600);

@@ -3,7 +3,8 @@
 //! (missing: 401; wrong: 403), the body parsed (not an event: 400), echoes of our own
 //! messages and events gopy does not act on answered 200 and dropped, and every other event
 //! committed to the inbox (`zalo_oa_inbox`) before the 200 — a redelivery (same `msg_id`)
-//! is answered 200 and dropped. The processor takes it from there. When the inbox cannot be
+//! is answered 200 and dropped, and so is an event more than [`STALE_AFTER`] old (its key may
+//! be forgotten: a replay). The processor takes it from there. When the inbox cannot be
 //! written in time the answer is 503, and Zalo sends the event again later.
 
 use std::collections::HashSet;
@@ -30,6 +31,11 @@ pub const PATH: &str = "/zalo-oa/webhook";
 
 /// The header carrying the signature.
 const SIGNATURE_HEADER: &str = "x-zevent-signature";
+
+/// Events older than this are dropped as replays: the inbox keeps the keys of processed
+/// events longer ([`super::processor::KEEP_DONE`]), so a signed event replayed after its key
+/// is forgotten is always older than this. Zalo's own retries end after about two hours.
+pub const STALE_AFTER: chrono::Duration = chrono::Duration::days(10);
 
 /// The most time the inbox write may take before the answer is a 503 (Zalo's limit is 2 s).
 const STORE_WITHIN: Duration = Duration::from_millis(1500);
@@ -133,6 +139,11 @@ async fn receive(State(w): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes)
             return answer(StatusCode::BAD_REQUEST, "malformed");
         }
     };
+    let sent_at = value.get("timestamp").and_then(super::inbound::timestamp);
+    if sent_at.is_some_and(|t| (w.clock)() - t > STALE_AFTER) {
+        tracing::warn!("a signed Zalo OA event more than 10 days old was dropped (a replay?)");
+        return answer(StatusCode::OK, "stale");
+    }
     let event = NewInboxEvent {
         event_key: key,
         event_name: name,
