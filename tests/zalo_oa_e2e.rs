@@ -63,10 +63,15 @@ async fn wait_inbox_empty(db: &TestDb) {
 
 /// gopy running with the OA adapter against the fake.
 struct Gopy {
+    /// The fake OA.
     fake: Arc<FakeZaloOa>,
+    /// gopy's database.
     db: TestDb,
+    /// gopy's HTTP server.
     http: SocketAddr,
+    /// Stops gopy.
     shutdown: CancellationToken,
+    /// The running application.
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -106,9 +111,13 @@ impl Gopy {
 
 /// One resident writing to the OA.
 struct Chat<'a> {
+    /// gopy.
     g: &'a Gopy,
+    /// The resident's OA user id.
     user: String,
+    /// How many of the OA's messages to them were already returned.
     seen: usize,
+    /// Events posted, to take turns with the signature variants.
     sent: usize,
 }
 
@@ -661,10 +670,11 @@ async fn gmf_group_messages_escape_mentions_and_map_errors() {
     fake.add_group("g-off", true);
     let sender = oa.group_sender();
     let text = "Họp tổ dân phố 19h. Ý kiến của [@8271651234]: \"[@all] đi họp\" (email a@b)";
-    let id = sender.send("g-to-1", text).await.expect("sent");
+    let id = sender.send("oa:g-to-1", text).await.expect("sent");
     assert!(!id.is_empty());
     let sent = fake.group_sent();
     assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "g-to-1");
     assert!(!sent[0].text.contains("[@"), "{}", sent[0].text);
     assert_eq!(sent[0].text.replace('\u{200B}', ""), text);
     assert!(matches!(

@@ -72,6 +72,7 @@ pub struct Call {
     pub at: Instant,
 }
 
+/// What the fake knows and has seen.
 #[derive(Default)]
 struct World {
     /// Refresh tokens not yet used.
@@ -108,11 +109,15 @@ struct World {
 
 /// The fake server.
 pub struct FakeZaloOa {
+    /// Where it listens.
     addr: SocketAddr,
+    /// Its state.
     world: Arc<Mutex<World>>,
+    /// Posts webhook calls to gopy.
     http: reqwest::Client,
 }
 
+/// The router's state.
 type Shared = Arc<Mutex<World>>;
 
 fn envelope(code: i64, message: &str, data: Value) -> Response {

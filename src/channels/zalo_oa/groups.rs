@@ -41,8 +41,11 @@ impl GroupSender {
 #[async_trait]
 impl Sender for GroupSender {
     /// Sends `text` (escaped, cut into parts of at most 2,000 characters) to the group
-    /// `chat`; returns the first part's message id.
+    /// `chat` (its GMF group id, with or without an `oa:` prefix); returns the first part's
+    /// message id.
     async fn send(&self, chat: &str, text: &str) -> Result<String, SendError> {
+        // A group may be stored under an `oa:` id, apart from Bot API chats.
+        let chat = chat.strip_prefix("oa:").unwrap_or(chat);
         let mut first = None;
         for part in split_plain(&escape_mentions(text), MAX_CHARS) {
             let body = json!({"recipient": {"group_id": chat}, "message": {"text": part}});

@@ -89,6 +89,7 @@ pub struct Tokens {
     clock: Clock,
 }
 
+/// A storage failure as a token error (try again later).
 fn unavailable(e: StoreError) -> TokenError {
     TokenError::Unavailable(e.to_string())
 }
