@@ -372,9 +372,21 @@ async fn the_messaging_window_is_respected_and_refusals_recorded() {
     let ev = g.fake.text_event("200000000000000002", "Xin chào");
     assert_eq!(g.fake.post_event(g.http, &ev, Signing::AppId).await, 200);
     wait_inbox_empty(&g.db).await;
-    // The user blocked the OA.
-    g.fake.fail_next("/v3.0/oa/message/cs", -217);
+    // A resident who asked for announcements later blocks the OA: recorded, and their
+    // announcements stop.
     let ev = g.fake.text_event("200000000000000003", "Xin chào");
+    assert_eq!(g.fake.post_event(g.http, &ev, Signing::AppId).await, 200);
+    g.fake.wait_messages("200000000000000003", 1).await;
+    wait_inbox_empty(&g.db).await;
+    g.db.execute(
+        "INSERT INTO resident_notices (contact_id, subscribed, unit_code, reason, changed_at) \
+         SELECT id, 1, NULL, 'command', '2026-01-01T00:00:00Z' FROM contacts \
+         WHERE external_id = 'oa:200000000000000003'",
+    )
+    .await
+    .expect("subscribe");
+    g.fake.fail_next("/v3.0/oa/message/cs", -217);
+    let ev = g.fake.text_event("200000000000000003", "1");
     assert_eq!(g.fake.post_event(g.http, &ev, Signing::AppId).await, 200);
     wait_inbox_empty(&g.db).await;
     // A rate limit is waited out.
@@ -426,6 +438,11 @@ async fn the_messaging_window_is_respected_and_refusals_recorded() {
         )
         .await,
         1
+    );
+    assert_eq!(
+        db.strings("SELECT reason FROM resident_notices WHERE subscribed = 0")
+            .await,
+        vec!["blocked"]
     );
     // The late resident's step was stored all the same: nothing is lost.
     assert_eq!(
@@ -696,4 +713,31 @@ async fn gmf_group_messages_escape_mentions_and_map_errors() {
     let parts: Vec<_> = fake.group_sent().into_iter().skip(1).collect();
     assert!(parts.len() >= 2);
     assert!(parts.iter().all(|p| p.text.chars().count() <= 2000));
+}
+
+/// An access token is refreshed a few minutes before it expires, not after: one that lives
+/// longer than that is reused, one about to expire is replaced before it is used.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_token_is_refreshed_minutes_before_it_expires() {
+    let db = TestDb::sqlite().await;
+    let fake = FakeZaloOa::start().await;
+    let oa = adapter(db.store.clone(), &fake, FIRST_REFRESH).await;
+    oa.seed_token().await.expect("seed");
+    // Lives 10 minutes: reused.
+    fake.set_expires_in(600, false);
+    let first = oa.access_token().await.expect("token");
+    assert_eq!(oa.access_token().await.expect("token"), first);
+    assert_eq!(fake.refresh_calls().len(), 1);
+    // Expires in 4 minutes (within the 5-minute margin): refreshed before use, each time.
+    fake.set_expires_in(240, true);
+    fake.expire_access_tokens();
+    db.execute("UPDATE zalo_oa_tokens SET access_expires_at = NULL")
+        .await
+        .expect("forget the expiry");
+    let short = oa.access_token().await.expect("token");
+    let next = oa.access_token().await.expect("token");
+    assert_ne!(short, next, "a token within the margin is not used");
+    assert!(fake.access_valid(&next));
+    assert_eq!(fake.refresh_calls().len(), 3);
+    assert!(fake.refresh_calls().iter().all(|(_, code)| *code == 0));
 }
