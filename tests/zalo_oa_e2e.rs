@@ -394,6 +394,13 @@ async fn the_messaging_window_is_respected_and_refusals_recorded() {
     let ev = g.fake.text_event("200000000000000004", "Xin chào");
     assert_eq!(g.fake.post_event(g.http, &ev, Signing::AppId).await, 200);
     g.fake.wait_messages("200000000000000004", 1).await;
+    // A member writes in a GMF group of the OA: the group becomes known (pending), once.
+    for text in ["Chào cả nhóm", "Họp lúc mấy giờ?"] {
+        let mut ev = g.fake.text_event("200000000000000006", text);
+        ev["event_name"] = json!("user_send_group_text");
+        ev["recipient"] = json!({"id": "5512345678901234567"});
+        assert_eq!(g.fake.post_event(g.http, &ev, Signing::AppId).await, 200);
+    }
     // Follows and unfollows are recorded (an unfollow also turns announcements off).
     for (name, ms) in [("follow", 1_000), ("unfollow", 2_000)] {
         let ev = json!({"app_id": APP_ID, "oa_id": fake_zalo_oa::OA_ID, "event_name": name,
@@ -438,6 +445,15 @@ async fn the_messaging_window_is_respected_and_refusals_recorded() {
         )
         .await,
         1
+    );
+    assert_eq!(
+        db.strings("SELECT external_id || ' ' || state FROM chat_groups WHERE channel = 'zalo'")
+            .await,
+        vec!["oa:5512345678901234567 pending"]
+    );
+    assert!(
+        g_texts_empty(&db).await,
+        "nothing of a group message is kept"
     );
     assert_eq!(
         db.strings("SELECT reason FROM resident_notices WHERE subscribed = 0")
@@ -740,4 +756,14 @@ async fn an_access_token_is_refreshed_minutes_before_it_expires() {
     assert!(fake.access_valid(&next));
     assert_eq!(fake.refresh_calls().len(), 3);
     assert!(fake.refresh_calls().iter().all(|(_, code)| *code == 0));
+}
+
+/// Whether no group message's body is left in the inbox.
+async fn g_texts_empty(db: &TestDb) -> bool {
+    db.int(
+        "SELECT count(*) FROM zalo_oa_inbox WHERE event_name = 'user_send_group_text' \
+         AND (body IS NOT NULL OR state <> 'done')",
+    )
+    .await
+        == 0
 }

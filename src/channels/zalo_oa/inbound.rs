@@ -1,9 +1,10 @@
 //! Turns an OA webhook body into what gopy does with it. Pure: no I/O.
 //!
 //! Two steps: at the webhook, [`admit`] says whether the event is kept (and under which
-//! de-duplication key) or dropped (`oa_send_*` echoes of our own messages, receipts, group
-//! chatter); later the processor [`route`]s a kept event: a resident's message for the
-//! dialog (text, or media for the "text only" answer), a follow or an unfollow. Tolerant of
+//! de-duplication key) or dropped (`oa_send_*` echoes of our own messages, receipts);
+//! later the processor [`route`]s a kept event: a resident's message for the dialog (text,
+//! or media for the "text only" answer), a follow or an unfollow, a member's message in a
+//! GMF group (which makes the group known). Tolerant of
 //! what Zalo is seen to send: ids and timestamps as strings or numbers, `msg_id` or
 //! `message_id`.
 
@@ -63,6 +64,12 @@ pub enum Route {
         /// When.
         at: Option<DateTime<Utc>>,
     },
+    /// A member wrote in a GMF group of the OA: the group is made known (pending), so that
+    /// an official can bind it to a unit. Nothing of the message is kept.
+    Group {
+        /// The GMF group id (`recipient.id`).
+        group: String,
+    },
     /// Nothing to do (logged with this reason).
     Ignore(&'static str),
 }
@@ -121,9 +128,6 @@ pub fn admit(ev: &Value) -> Result<Admit, Malformed> {
     if name.starts_with("oa_send") {
         return Ok(Admit::Drop("an echo of the OA's own message"));
     }
-    if name.starts_with("user_send_group") || name.starts_with("oa_send_group") {
-        return Ok(Admit::Drop("a message in a group"));
-    }
     if name.starts_with("anonymous_send") {
         return Ok(Admit::Drop("a message from an anonymous user"));
     }
@@ -160,6 +164,14 @@ pub fn route(ev: &Value) -> Result<Route, Malformed> {
             following: name == "follow",
             at,
         });
+    }
+    if name.starts_with("user_send_group") {
+        let group = ev
+            .get("recipient")
+            .and_then(|r| r.get("id"))
+            .and_then(id)
+            .ok_or(Malformed("a group message without recipient.id"))?;
+        return Ok(Route::Group { group });
     }
     let Some(kind) = name.strip_prefix("user_send_") else {
         return Ok(Route::Ignore("an event gopy does not act on"));
@@ -278,14 +290,24 @@ mod tests {
                 ..
             })
         ));
+        let mut group = text("chào cả nhóm");
+        group["event_name"] = json!("user_send_group_text");
+        group["recipient"] = json!({"id": "5512345678901234567"});
+        assert!(matches!(admit(&group), Ok(Admit::Keep { .. })));
+        assert_eq!(
+            route(&group),
+            Ok(Route::Group {
+                group: "5512345678901234567".into()
+            })
+        );
     }
 
     #[test]
-    fn echoes_receipts_and_groups_are_dropped_and_malformed_bodies_told_apart() {
+    fn echoes_and_receipts_are_dropped_and_malformed_bodies_told_apart() {
         for name in [
             "oa_send_text",
             "oa_send_image",
-            "user_send_group_text",
+            "oa_send_group_text",
             "user_seen_message",
             "user_received_message",
             "anonymous_send_text",

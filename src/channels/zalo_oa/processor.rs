@@ -1,7 +1,7 @@
 //! The background processor of the OA inbox: it leases pending events (oldest first; a lease
 //! that runs out — its process died — lets another take the event again), runs each to the
 //! end — a resident's message through the dialog and its replies out, a follow or unfollow
-//! recorded — and marks it done. Events of one user in a batch run in order; different users
+//! recorded, a GMF group made known — and marks it done. Events of one user in a batch run in order; different users
 //! side by side. A database outage leaves the event pending and tries again later; an event
 //! that keeps failing is given up after [`MAX_ATTEMPTS`] tries. A redelivered message (same
 //! `msg_id`) is stepped once (`processed_updates`), so an event processed again after a
@@ -132,6 +132,10 @@ async fn process(core: &Core, row: &InboxEvent) -> InboxOutcome {
             tracing::debug!(event = %row.event_name, "OA event ignored: {why}");
             InboxOutcome::Done
         }
+        Route::Group { group } => match known_group(store.as_ref(), &group, now).await {
+            Ok(()) => InboxOutcome::Done,
+            Err(e) => retry(e.to_string()),
+        },
         Route::Follow {
             user,
             following,
@@ -190,6 +194,39 @@ async fn process(core: &Core, row: &InboxEvent) -> InboxOutcome {
             }
         }
     }
+}
+
+/// Makes a GMF group known: a group seen for the first time is stored as pending (channel
+/// Zalo, id `oa:<group id>`, apart from Bot API chats), for an official to bind to a unit.
+async fn known_group(
+    store: &dyn crate::store::Store,
+    group: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::store::StoreResult<()> {
+    use crate::store::announce::{BotMembership, BotStatus, GroupKind};
+    let external_id = format!("oa:{group}");
+    if store
+        .group_by_external(Channel::Zalo, &external_id)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let membership = BotMembership {
+        channel: Channel::Zalo,
+        external_id: external_id.clone(),
+        kind: GroupKind::Group,
+        title: format!("Zalo OA GMF {group}"),
+        status: BotStatus::Member,
+        can_delete: false,
+        can_restrict: false,
+    };
+    store.record_membership(&membership, None, now).await?;
+    tracing::info!(
+        group = %external_id,
+        "a GMF group of the Zalo OA is known now (pending): bind it to a unit with `gopy groups bind`"
+    );
+    Ok(())
 }
 
 /// Runs the processor until `shutdown`; the batch in hand is finished first.
