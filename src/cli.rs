@@ -68,6 +68,12 @@ pub enum Cmd {
         #[command(subcommand)]
         command: crate::synthesis::cli::SynthesisCmd,
     },
+    /// Zalo Official Account: cấp quyền lại, trạng thái / re-authorise, status.
+    ZaloOa {
+        /// What to do.
+        #[command(subcommand)]
+        command: crate::channels::zalo_oa::cli::ZaloOaCmd,
+    },
     /// Đo hiệu năng / benchmarks that print their figures.
     Bench {
         /// Which benchmark.
@@ -193,5 +199,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::synthesis::cli::run_synthesis(&settings, command).await
         }
         Cmd::Bench { command } => crate::synthesis::cli::run_bench(&settings, command).await,
+        Cmd::ZaloOa { command } => crate::channels::zalo_oa::cli::run(&settings, command).await,
     }
 }

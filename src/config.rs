@@ -14,6 +14,15 @@ pub const DEFAULT_TELEGRAM_API_URL: &str = "https://api.telegram.org";
 /// The Zalo Bot API (Bot Platform).
 pub const DEFAULT_ZALO_BOT_API_URL: &str = "https://bot-api.zaloplatforms.com";
 
+/// The Zalo Official Account API.
+pub const DEFAULT_ZALO_OA_API_URL: &str = "https://openapi.zalo.me";
+
+/// Zalo's OAuth server (access token refresh of an OA).
+pub const DEFAULT_ZALO_OA_OAUTH_URL: &str = "https://oauth.zaloapp.com";
+
+/// The shortest `GOPY_SECRET_KEY` accepted, in characters.
+pub const MIN_SECRET_KEY_CHARS: usize = 32;
+
 /// Everything gopy reads from its environment.
 #[derive(Clone)]
 pub struct Settings {
@@ -34,6 +43,8 @@ pub struct Settings {
     pub zalo: ZaloSettings,
     /// The web console's cookies and client addresses (`GOPY_CONSOLE_*`).
     pub console: ConsoleSettings,
+    /// The Zalo Official Account adapter (`ZALO_OA_*`, `GOPY_SECRET_KEY`).
+    pub zalo_oa: ZaloOaSettings,
 }
 
 /// How the web console treats its cookies and its clients' addresses.
@@ -61,6 +72,7 @@ impl Default for Settings {
             moderation_dir: None,
             zalo: ZaloSettings::default(),
             console: ConsoleSettings::default(),
+            zalo_oa: ZaloOaSettings::default(),
         }
     }
 }
@@ -174,6 +186,7 @@ impl std::fmt::Debug for Settings {
             .field("moderation_dir", &self.moderation_dir)
             .field("zalo", &self.zalo)
             .field("console", &self.console)
+            .field("zalo_oa", &self.zalo_oa)
             .finish()
     }
 }
@@ -215,7 +228,116 @@ impl Settings {
             moderation_dir: var("GOPY_MODERATION_DIR").map(std::path::PathBuf::from),
             zalo: ZaloSettings::from_vars(var)?,
             console,
+            zalo_oa: ZaloOaSettings::from_vars(var)?,
         })
+    }
+}
+
+/// How the Zalo Official Account adapter runs: off without `ZALO_OA_APP_ID`; with it, the
+/// app secret, the OA secret key and `GOPY_SECRET_KEY` are required (the first refresh token
+/// may already be in the database).
+#[derive(Clone)]
+pub struct ZaloOaSettings {
+    /// `ZALO_OA_APP_ID`: switches the OA adapter on.
+    pub app_id: Option<String>,
+    /// `ZALO_OA_APP_SECRET`: sent as `secret_key` when refreshing tokens. Never logged.
+    pub app_secret: Option<String>,
+    /// `ZALO_OA_SECRET_KEY`: the OA secret key that signs webhook calls. Never logged.
+    pub oa_secret_key: Option<String>,
+    /// `ZALO_OA_REFRESH_TOKEN`: the first refresh token, stored (encrypted) only when the
+    /// database has none; `gopy zalo-oa reset-token` replaces a dead one. Never logged.
+    pub refresh_token: Option<String>,
+    /// `ZALO_OA_API_URL`: the OA Open API (a fake in tests).
+    pub api_url: url::Url,
+    /// `ZALO_OA_OAUTH_URL`: Zalo's OAuth server (a fake in tests).
+    pub oauth_url: url::Url,
+    /// `GOPY_SECRET_KEY` (at least 32 characters): the key the OA tokens are encrypted with
+    /// in the database. Changing it makes the stored tokens unreadable. Never logged.
+    pub secret_key: Option<String>,
+}
+
+impl Default for ZaloOaSettings {
+    /// Off, pointing at Zalo's servers.
+    fn default() -> Self {
+        Self {
+            app_id: None,
+            app_secret: None,
+            oa_secret_key: None,
+            refresh_token: None,
+            api_url: url::Url::parse(DEFAULT_ZALO_OA_API_URL)
+                .unwrap_or_else(|_| unreachable!("the default OA URL parses")),
+            oauth_url: url::Url::parse(DEFAULT_ZALO_OA_OAUTH_URL)
+                .unwrap_or_else(|_| unreachable!("the default OAuth URL parses")),
+            secret_key: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ZaloOaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("ZaloOaSettings")
+            .field("app_id", &self.app_id)
+            .field("app_secret", &hidden(&self.app_secret))
+            .field("oa_secret_key", &hidden(&self.oa_secret_key))
+            .field("refresh_token", &hidden(&self.refresh_token))
+            .field("api_url", &self.api_url.as_str())
+            .field("oauth_url", &self.oauth_url.as_str())
+            .field("secret_key", &hidden(&self.secret_key))
+            .finish()
+    }
+}
+
+impl ZaloOaSettings {
+    /// Whether the OA adapter is switched on.
+    pub fn enabled(&self) -> bool {
+        self.app_id.is_some()
+    }
+
+    /// Reads the `ZALO_OA_*` variables and `GOPY_SECRET_KEY` through `var` (blank counts as
+    /// unset). With `ZALO_OA_APP_ID` set, a missing secret is an error naming it.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let url = |name: &str, default: &str| {
+            let u = var(name).unwrap_or_else(|| default.to_owned());
+            url::Url::parse(&u).map_err(|e| anyhow::anyhow!("{name}={u:?} is not a URL: {e}"))
+        };
+        let s = Self {
+            app_id: var("ZALO_OA_APP_ID").map(|v| v.trim().to_owned()),
+            app_secret: var("ZALO_OA_APP_SECRET"),
+            oa_secret_key: var("ZALO_OA_SECRET_KEY"),
+            refresh_token: var("ZALO_OA_REFRESH_TOKEN").map(|v| v.trim().to_owned()),
+            api_url: url("ZALO_OA_API_URL", DEFAULT_ZALO_OA_API_URL)?,
+            oauth_url: url("ZALO_OA_OAUTH_URL", DEFAULT_ZALO_OA_OAUTH_URL)?,
+            secret_key: var("GOPY_SECRET_KEY"),
+        };
+        if !s.enabled() {
+            return Ok(s);
+        }
+        for (name, value) in [
+            ("ZALO_OA_APP_SECRET", &s.app_secret),
+            ("ZALO_OA_SECRET_KEY", &s.oa_secret_key),
+        ] {
+            if value.is_none() {
+                anyhow::bail!(
+                    "ZALO_OA_APP_ID đã đặt nhưng thiếu {name} / is set but {name} is not \
+                     (developers.zalo.me → your app)"
+                );
+            }
+        }
+        match &s.secret_key {
+            None => anyhow::bail!(
+                "Zalo OA cần GOPY_SECRET_KEY để mã hoá token trong cơ sở dữ liệu / the Zalo OA \
+                 needs GOPY_SECRET_KEY to encrypt its tokens in the database: set it to at \
+                 least {MIN_SECRET_KEY_CHARS} random characters (e.g. `openssl rand -hex 32`) \
+                 and keep it: tokens stored with one key cannot be read with another"
+            ),
+            Some(k) if k.chars().count() < MIN_SECRET_KEY_CHARS => anyhow::bail!(
+                "GOPY_SECRET_KEY quá ngắn / is too short: at least {MIN_SECRET_KEY_CHARS} \
+                 characters (e.g. `openssl rand -hex 32`)"
+            ),
+            Some(_) => {}
+        }
+        Ok(s)
     }
 }
 
@@ -260,5 +382,60 @@ mod tests {
         let shown = format!("{z:?}");
         assert!(!shown.contains("abc-XYZ"), "{shown}");
         assert!(!shown.contains("mot-bi-mat"), "{shown}");
+    }
+
+    fn zalo_oa(vars: &[(&str, &str)]) -> anyhow::Result<ZaloOaSettings> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        ZaloOaSettings::from_vars(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn the_zalo_oa_is_off_by_default_and_needs_its_secrets_and_a_storage_key_when_on() {
+        let off = zalo_oa(&[]).expect("defaults");
+        assert!(!off.enabled());
+        assert_eq!(off.api_url.as_str(), "https://openapi.zalo.me/");
+        assert_eq!(off.oauth_url.as_str(), "https://oauth.zaloapp.com/");
+        let full = [
+            ("ZALO_OA_APP_ID", "360846524940903967"),
+            ("ZALO_OA_APP_SECRET", "app-secret-XYZ"),
+            ("ZALO_OA_SECRET_KEY", "oa-secret-XYZ"),
+            ("ZALO_OA_REFRESH_TOKEN", "refresh-XYZ"),
+            ("GOPY_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+        ];
+        let on = zalo_oa(&full).expect("valid");
+        assert!(on.enabled());
+        let shown = format!("{on:?}");
+        for secret in ["app-secret", "oa-secret", "refresh-XYZ", "0123456789abcdef"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let without = |name: &str| {
+            let vars: Vec<_> = full.iter().copied().filter(|(k, _)| *k != name).collect();
+            zalo_oa(&vars).map(|_| ()).map_err(|e| e.to_string())
+        };
+        assert!(
+            without("GOPY_SECRET_KEY")
+                .unwrap_err()
+                .contains("GOPY_SECRET_KEY")
+        );
+        assert!(
+            without("ZALO_OA_SECRET_KEY")
+                .unwrap_err()
+                .contains("ZALO_OA_SECRET_KEY")
+        );
+        assert!(
+            without("ZALO_OA_APP_SECRET")
+                .unwrap_err()
+                .contains("ZALO_OA_APP_SECRET")
+        );
+        assert!(
+            without("ZALO_OA_REFRESH_TOKEN").is_ok(),
+            "it may be stored already"
+        );
+        let mut short = full.to_vec();
+        short[4] = ("GOPY_SECRET_KEY", "short");
+        assert!(zalo_oa(&short).is_err());
     }
 }

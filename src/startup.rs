@@ -1,5 +1,5 @@
 //! Builds the application from settings (store, migrations, demo campaign, dialog shell, HTTP
-//! listener, Telegram bot, Zalo bot) and runs it until shutdown.
+//! listener, Telegram bot, Zalo bot, Zalo Official Account) and runs it until shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::channels::telegram::TelegramBot;
 use crate::channels::zalo::ZaloBot;
+use crate::channels::zalo_oa::ZaloOa;
 use crate::config::Settings;
 use crate::http::{self, AppState};
 use crate::i18n::Localizer;
@@ -26,6 +27,8 @@ pub struct Application {
     telegram: Option<TelegramBot>,
     /// The Zalo bot, when `ZALO_BOT_TOKEN` is set.
     zalo: Option<ZaloBot>,
+    /// The Zalo Official Account adapter, when `ZALO_OA_APP_ID` is set.
+    zalo_oa: Option<ZaloOa>,
     /// The dialog shell.
     dialogs: Dialogs,
     /// Screens new opinions for moderation in the background.
@@ -106,6 +109,10 @@ impl Application {
         if let Some(webhook) = zalo.as_ref().and_then(ZaloBot::webhook_router) {
             router = router.merge(webhook);
         }
+        let zalo_oa = ZaloOa::new(dialogs.clone(), l10n.clone(), &settings.zalo_oa)?;
+        if let Some(oa) = &zalo_oa {
+            router = router.merge(oa.webhook_router());
+        }
         let telegram = settings.telegram_token.clone().map(|token| {
             TelegramBot::new(
                 dialogs.clone(),
@@ -120,6 +127,7 @@ impl Application {
             router,
             telegram,
             zalo,
+            zalo_oa,
             dialogs,
             screening,
             l10n,
@@ -158,6 +166,14 @@ impl Application {
                         .to_owned(),
             }
         );
+        tracing::info!(
+            "Zalo OA: {}",
+            if self.zalo_oa.is_some() {
+                "bật / on (webhook /zalo-oa/webhook)"
+            } else {
+                "tắt — đặt ZALO_OA_APP_ID để bật / off — set ZALO_OA_APP_ID to switch it on"
+            }
+        );
         let http_shutdown = shutdown.clone();
         let http = tokio::spawn(async move {
             axum::serve(
@@ -188,6 +204,10 @@ impl Application {
         if let Some(bot) = self.zalo {
             let token = shutdown.clone();
             bots.push(named("Zalo", tokio::spawn(bot.run(token))));
+        }
+        if let Some(oa) = self.zalo_oa {
+            let token = shutdown.clone();
+            bots.push(named("Zalo OA", tokio::spawn(oa.run(token))));
         }
         // The first bot to fail stops gopy; the others finish what they hold.
         while let Some((name, ended)) = futures::StreamExt::next(&mut bots).await {

@@ -5,8 +5,11 @@
 //! - `telegram/`: teloxide client, our own long-polling loop (the offset advances only after
 //!   a batch is committed), inline keyboards.
 //! - `zalo/`: the Zalo Bot API over reqwest, by long polling or webhook; numbered choices.
+//! - `zalo_oa/`: the Zalo Official Account (Open API v3): signed webhook into an inbox,
+//!   processed in the background; tokens refreshed with rotation; GMF group messages.
 //! - `terminal.rs`: `gopy chat`, the same dialog with numbered choices on stdin/stdout.
 
 pub mod telegram;
 pub mod terminal;
 pub mod zalo;
+pub mod zalo_oa;

@@ -14,6 +14,8 @@
 //!   of queries for both backends).
 //! - `synthesis/`: [`synthesis::SynthesisStore`], meetings, recorded and imported opinions,
 //!   classification and the synthesis' GROUP BY queries.
+//! - `zalo_oa/`: [`zalo_oa::ZaloOaStore`], the Zalo Official Account's tokens (encrypted),
+//!   webhook inbox, users' messaging window and messages not sent.
 //!
 //! Migrations live in `migrations/sqlite` and `migrations/postgres` and are embedded.
 
@@ -24,6 +26,7 @@ pub mod moderation;
 mod postgres;
 mod sqlite;
 pub mod synthesis;
+pub mod zalo_oa;
 
 use std::sync::Arc;
 
@@ -159,6 +162,7 @@ pub trait Store:
     + console::ConsoleStore
     + ModerationStore
     + synthesis::SynthesisStore
+    + zalo_oa::ZaloOaStore
     + Send
     + Sync
     + 'static

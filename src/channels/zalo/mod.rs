@@ -26,7 +26,7 @@ mod inbound;
 mod moderation;
 mod outbound;
 mod polling;
-mod split;
+pub(crate) mod split;
 mod staff;
 mod webhook;
 

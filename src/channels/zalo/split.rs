@@ -6,11 +6,11 @@
 use unicode_normalization::UnicodeNormalization as _;
 
 /// Zalo's `sendMessage` limit, in characters after NFC.
-pub(super) const MAX_CHARS: usize = 2000;
+pub(crate) const MAX_CHARS: usize = 2000;
 
 /// Splits `text` (normalised to NFC first) into parts of at most `limit` characters, none of
 /// them blank, with no leading or trailing whitespace at a cut. Returns one part when it fits.
-pub(super) fn split_plain(text: &str, limit: usize) -> Vec<String> {
+pub(crate) fn split_plain(text: &str, limit: usize) -> Vec<String> {
     let text: String = text.nfc().collect();
     let limit = limit.max(1);
     let chars: Vec<char> = text.chars().collect();
