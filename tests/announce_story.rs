@@ -770,7 +770,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     // lease runs out (the first worker died) it is claimed again: nothing is lost.
     let lease = t + Duration::seconds(60);
     let claimed = store
-        .claim_deliveries(Channel::Telegram, "w1", 10, None, lease, t)
+        .claim_deliveries("telegram", "w1", 10, None, lease, t)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
@@ -785,7 +785,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     );
     assert!(
         store
-            .claim_deliveries(Channel::Telegram, "w2", 10, None, lease, t)
+            .claim_deliveries("telegram", "w2", 10, None, lease, t)
             .await
             .unwrap()
             .is_empty()
@@ -793,7 +793,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     let later = lease + Duration::seconds(1);
     let again = store
         .claim_deliveries(
-            Channel::Telegram,
+            "telegram",
             "w2",
             10,
             None,
@@ -845,27 +845,13 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     .unwrap();
     assert!(
         store
-            .claim_deliveries(
-                Channel::Telegram,
-                "w1",
-                10,
-                None,
-                t + Duration::seconds(60),
-                t
-            )
+            .claim_deliveries("telegram", "w1", 10, None, t + Duration::seconds(60), t)
             .await
             .unwrap()
             .is_empty()
     );
     let due = store
-        .claim_deliveries(
-            Channel::Telegram,
-            "w1",
-            10,
-            None,
-            at + Duration::seconds(60),
-            at,
-        )
+        .claim_deliveries("telegram", "w1", 10, None, at + Duration::seconds(60), at)
         .await
         .unwrap();
     let mut groups: Vec<i64> = due.iter().filter_map(|d| d.group_id).collect();
@@ -902,14 +888,14 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     );
     assert!(
         store
-            .claim_deliveries(Channel::Telegram, "w1", 10, None, retry_at, at)
+            .claim_deliveries("telegram", "w1", 10, None, retry_at, at)
             .await
             .unwrap()
             .is_empty()
     );
     let retried = store
         .claim_deliveries(
-            Channel::Telegram,
+            "telegram",
             "w1",
             10,
             None,
@@ -956,7 +942,7 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
     assert!(
         store
             .claim_deliveries(
-                Channel::Telegram,
+                "telegram",
                 "w1",
                 10,
                 None,
@@ -1039,7 +1025,7 @@ async fn story_workers_never_claim_the_same_delivery(db: TestDb) {
                 let mut mine = Vec::new();
                 loop {
                     let got = store
-                        .claim_deliveries(Channel::Telegram, &format!("w{w}"), 3, None, lease, t)
+                        .claim_deliveries("telegram", &format!("w{w}"), 3, None, lease, t)
                         .await
                         .unwrap();
                     if got.is_empty() {
@@ -1148,13 +1134,13 @@ async fn story_claims_share_one_rate_budget(db: TestDb) {
     let lease = t + Duration::seconds(60);
     // One worker takes the whole second's budget; another process gets nothing.
     let first = store
-        .claim_deliveries(Channel::Telegram, "a", 100, Some(30), lease, t)
+        .claim_deliveries("telegram", "a", 100, Some(30), lease, t)
         .await
         .unwrap();
     assert_eq!(first.len(), 30);
     assert!(
         store
-            .claim_deliveries(Channel::Telegram, "b", 100, Some(30), lease, t)
+            .claim_deliveries("telegram", "b", 100, Some(30), lease, t)
             .await
             .unwrap()
             .is_empty()
@@ -1169,21 +1155,21 @@ async fn story_claims_share_one_rate_budget(db: TestDb) {
     let half = t + Duration::milliseconds(500);
     assert!(
         store
-            .claim_deliveries(Channel::Telegram, "b", 100, Some(30), lease, half)
+            .claim_deliveries("telegram", "b", 100, Some(30), lease, half)
             .await
             .unwrap()
             .is_empty()
     );
     let later = t + Duration::milliseconds(1500);
     let second = store
-        .claim_deliveries(Channel::Telegram, "b", 100, Some(30), lease, later)
+        .claim_deliveries("telegram", "b", 100, Some(30), lease, later)
         .await
         .unwrap();
     assert_eq!(second.len(), 10);
     // Without a budget, the rest is claimed at once.
     assert_eq!(
         store
-            .claim_deliveries(Channel::Telegram, "c", 100, None, lease, later)
+            .claim_deliveries("telegram", "c", 100, None, lease, later)
             .await
             .unwrap()
             .len(),
@@ -1257,7 +1243,7 @@ async fn story_the_worker_sends_nothing_outside_the_windows(db: TestDb) {
 
     let sender = Arc::new(Recorder::default());
     let worker = Outbox::new(
-        Channel::Telegram,
+        gopy::announce::outbox::Route::Telegram,
         store.clone(),
         sender.clone(),
         "test-worker".to_owned(),
@@ -1343,7 +1329,7 @@ async fn story_residents_who_asked_get_notices_in_private(db: TestDb) {
 
     let lease = t + Duration::seconds(60);
     let mut claimed = store
-        .claim_deliveries(Channel::Telegram, "w1", 10, None, lease, t)
+        .claim_deliveries("telegram", "w1", 10, None, lease, t)
         .await
         .unwrap();
     claimed.sort_by(|a, b| a.chat.cmp(&b.chat));
@@ -1493,14 +1479,7 @@ async fn story_reminders_go_once_to_groups_and_to_residents_who_have_not_sent(db
     }
     let lease = t + Duration::days(2);
     for d in store
-        .claim_deliveries(
-            Channel::Telegram,
-            "w1",
-            100,
-            None,
-            lease,
-            t + Duration::days(1),
-        )
+        .claim_deliveries("telegram", "w1", 100, None, lease, t + Duration::days(1))
         .await
         .unwrap()
     {

@@ -232,14 +232,7 @@ async fn story_an_unconfirmed_assisted_post_goes_to_its_lead_again_once(db: Test
     let id = broadcast_to_tdp1(&store, "Thông báo họp tổ dân phố.").await;
     let t = now();
     let claimed = store
-        .claim_deliveries(
-            Channel::Zalo,
-            "w",
-            10,
-            None,
-            t + chrono::Duration::minutes(1),
-            t,
-        )
+        .claim_deliveries("zalo", "w", 10, None, t + chrono::Duration::minutes(1), t)
         .await
         .unwrap();
     assert_eq!(claimed.len(), 2);
@@ -251,7 +244,7 @@ async fn story_an_unconfirmed_assisted_post_goes_to_its_lead_again_once(db: Test
     assert!(
         store
             .claim_deliveries(
-                Channel::Telegram,
+                "telegram",
                 "w",
                 10,
                 None,
@@ -307,7 +300,7 @@ async fn story_an_unconfirmed_assisted_post_goes_to_its_lead_again_once(db: Test
     );
     let again = store
         .claim_deliveries(
-            Channel::Zalo,
+            "zalo",
             "w",
             10,
             None,

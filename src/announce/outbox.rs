@@ -70,6 +70,38 @@ pub fn chat_key(chat: &str, group: bool) -> i64 {
     if group { -n } else { n }
 }
 
+/// Which worker sends a delivery: one per bot account. A delivery's route is set when it is
+/// scheduled (`deliveries.channel`): a group's platform, an assisted group's lead's, a
+/// resident's private chat's; the Zalo OA's chats (`oa:` ids) are apart from the Zalo bot's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The Telegram bot.
+    Telegram,
+    /// The Zalo Bot API bot.
+    Zalo,
+    /// The Zalo Official Account.
+    ZaloOa,
+}
+
+impl Route {
+    /// The name stored in `deliveries.channel`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Telegram => "telegram",
+            Route::Zalo => "zalo",
+            Route::ZaloOa => "zalo_oa",
+        }
+    }
+
+    /// The platform.
+    pub fn channel(self) -> Channel {
+        match self {
+            Route::Telegram => Channel::Telegram,
+            Route::Zalo | Route::ZaloOa => Channel::Zalo,
+        }
+    }
+}
+
 /// How the worker behaves.
 #[derive(Debug, Clone)]
 pub struct OutboxSettings {
@@ -225,8 +257,8 @@ pub fn decide_failure(
 
 /// One outbox worker.
 pub struct Outbox {
-    /// The channel whose deliveries this worker sends.
-    channel: Channel,
+    /// The deliveries this worker sends.
+    route: Route,
     /// Where deliveries are.
     store: Arc<dyn Store>,
     /// The platform.
@@ -242,14 +274,14 @@ pub struct Outbox {
 impl Outbox {
     /// A worker named `name` (unique per process and worker).
     pub fn new(
-        channel: Channel,
+        route: Route,
         store: Arc<dyn Store>,
         sender: Arc<dyn Sender>,
         name: String,
         settings: OutboxSettings,
     ) -> Self {
         Self {
-            channel,
+            route,
             store,
             sender,
             limiter: Arc::new(Mutex::new(Limiter::new(settings.limits))),
@@ -306,7 +338,7 @@ impl Outbox {
             let claimed = match self
                 .store
                 .claim_deliveries(
-                    self.channel,
+                    self.route.as_str(),
                     &self.name,
                     self.settings.batch,
                     Some(i64::from(self.settings.limits.per_second)),
@@ -430,7 +462,13 @@ impl Outbox {
                     FailureStep::Follow(to) => {
                         if let Err(e) = self
                             .store
-                            .record_migration(self.channel, &d.chat, &to.to_string(), None, now)
+                            .record_migration(
+                                self.route.channel(),
+                                &d.chat,
+                                &to.to_string(),
+                                None,
+                                now,
+                            )
                             .await
                         {
                             tracing::warn!(error = %e, "cannot record a group's migration");

@@ -185,7 +185,7 @@ impl TelegramBot {
             };
             let name = format!("{}-{}", std::process::id(), rand::random::<u32>());
             let worker = crate::announce::outbox::Outbox::new(
-                crate::domain::Channel::Telegram,
+                crate::announce::outbox::Route::Telegram,
                 store,
                 Arc::new(sender),
                 name,

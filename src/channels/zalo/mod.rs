@@ -337,7 +337,7 @@ impl ZaloBot {
             };
             let name = format!("zalo-{}-{}", std::process::id(), rand::random::<u32>());
             let worker = crate::announce::outbox::Outbox::new(
-                Channel::Zalo,
+                crate::announce::outbox::Route::Zalo,
                 self.core.dialogs.store().clone(),
                 Arc::new(sender),
                 name,

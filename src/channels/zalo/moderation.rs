@@ -43,6 +43,10 @@ pub(super) async fn deliver(out: &Outbound, store: Arc<dyn Store>, shutdown: Can
 
 async fn deliver_once(out: &Outbound, store: &dyn Store) -> StoreResult<()> {
     for n in store.unsent_notices(Channel::Zalo, 20).await? {
+        // The Zalo OA's followers (`oa:` ids) are told through the OA.
+        if n.external_id.starts_with("oa:") {
+            continue;
+        }
         if !store.take_notice(n.id, Utc::now()).await? {
             continue;
         }

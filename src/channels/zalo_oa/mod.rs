@@ -26,6 +26,7 @@
 //! - `cli.rs`: `gopy zalo-oa reset-token | status`.
 
 mod api;
+mod broadcast;
 pub mod cli;
 mod client;
 mod groups;
@@ -244,6 +245,21 @@ impl ZaloOa {
             let stop = shutdown.clone();
             tokio::spawn(async move { notices::deliver(&core.out, store, stop).await })
         };
+        // Announcements to the OA's groups and followers go out beside the processor.
+        let outbox = {
+            let sender = broadcast::OaSender {
+                groups: groups::GroupSender::new(self.core.out.api.clone()),
+                out: self.core.out.clone(),
+            };
+            let worker = crate::announce::outbox::Outbox::new(
+                crate::announce::outbox::Route::ZaloOa,
+                self.core.dialogs.store().clone(),
+                Arc::new(sender),
+                format!("oa-{}", self.holder),
+                broadcast::settings(),
+            );
+            tokio::spawn(worker.run(shutdown.clone()))
+        };
         let tokens = self.tokens().clone();
         let mut every = tokio::time::interval(KEEP_FRESH_EVERY);
         let mut reported = None;
@@ -268,6 +284,9 @@ impl ZaloOa {
         }
         if let Err(e) = notices.await {
             tracing::error!(error = %e, "the Zalo OA moderation notice task panicked");
+        }
+        if let Err(e) = outbox.await {
+            tracing::error!(error = %e, "the Zalo OA outbox worker panicked");
         }
         Ok(())
     }

@@ -783,14 +783,15 @@ pub trait AnnounceStore: Send + Sync {
     /// broadcast is no longer in the state and revision the caller saw.
     async fn transition(&self, t: &Transition, now: DateTime<Utc>) -> StoreResult<bool>;
 
-    /// Claims up to `limit` due deliveries for `worker` until `lease_until`: pending, due,
+    /// Claims up to `limit` due deliveries of `route` (see [`crate::announce::outbox::Route`])
+    /// for `worker` until `lease_until`: pending, due,
     /// and not leased by a live worker (Postgres skips rows other workers are claiming).
     /// Their broadcasts move to `sending`. With `per_second`, fewer are claimed so that the
     /// deliveries in flight (leased, not finished) and those sent in the last second, by
     /// every process together, stay within it: the shared rate limit of the bot account.
     async fn claim_deliveries(
         &self,
-        channel: Channel,
+        route: &str,
         worker: &str,
         limit: i64,
         per_second: Option<i64>,

@@ -116,9 +116,10 @@ macro_rules! link_account {
     }};
 }
 
-/// Sets which channel's worker sends each pending delivery of broadcast `$id`: a group's own
-/// platform; an assisted group's lead's (Zalo when the lead linked a Zalo account, else
-/// Telegram); a resident's private chat's.
+/// Sets which worker sends each pending delivery of broadcast `$id` (its route, see
+/// [`crate::announce::outbox::Route`]): a group's own platform; an assisted group's lead's
+/// (Zalo when the lead linked a Zalo account, else Telegram); a resident's private chat's;
+/// the Zalo OA for its own groups and followers (`oa:` ids).
 macro_rules! route_deliveries {
     ($tx:expr, $id:expr) => {{
         sqlx::query(
@@ -126,8 +127,10 @@ macro_rules! route_deliveries {
              (SELECT CASE WHEN g.posting = 'assisted' THEN \
                (SELECT CASE WHEN s.zalo_user_id IS NOT NULL THEN 'zalo' ELSE 'telegram' END \
                 FROM staff_users s WHERE s.id = g.lead_staff_id) \
+              WHEN g.channel = 'zalo' AND g.external_id LIKE 'oa:%' THEN 'zalo_oa' \
               ELSE g.channel END FROM chat_groups g WHERE g.id = deliveries.chat_group_id), \
-             (SELECT c.channel FROM contacts c WHERE c.id = deliveries.contact_id), 'telegram') \
+             (SELECT CASE WHEN c.channel = 'zalo' AND c.external_id LIKE 'oa:%' THEN 'zalo_oa' \
+              ELSE c.channel END FROM contacts c WHERE c.id = deliveries.contact_id), 'telegram') \
              WHERE broadcast_id = $1 AND state = 'pending'",
         )
         .bind($id)
@@ -682,7 +685,7 @@ macro_rules! announce_store {
 
             async fn claim_deliveries(
                 &self,
-                channel: $crate::domain::Channel,
+                route: &str,
                 worker: &str,
                 limit: i64,
                 per_second: Option<i64>,
@@ -701,7 +704,7 @@ macro_rules! announce_store {
                     )
                     .bind(now)
                     .bind(now - chrono::Duration::seconds(1))
-                    .bind(channel.as_str())
+                    .bind(route)
                     .fetch_one(&mut *tx)
                     .await?;
                     limit = limit.min(per_second - busy);
@@ -756,7 +759,7 @@ macro_rules! announce_store {
                     .bind(worker)
                     .bind(now)
                     .bind(limit)
-                    .bind(channel.as_str())
+                    .bind(route)
                     .fetch_all(&mut *tx)
                     .await?
                     .into_iter()
