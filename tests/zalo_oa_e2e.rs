@@ -767,3 +767,74 @@ async fn g_texts_empty(db: &TestDb) -> bool {
     .await
         == 0
 }
+
+common::story!(
+    story_an_announcement_reaches_an_oa_group,
+    an_announcement_reaches_an_oa_group_on_sqlite,
+    an_announcement_reaches_an_oa_group_on_postgres
+);
+
+/// A GMF group learnt from a member's message, bound to a unit, gets an approved broadcast
+/// through the OA's own outbox (not the Zalo bot's), with mention patterns escaped.
+async fn story_an_announcement_reaches_an_oa_group(db: TestDb) {
+    use gopy::announce::broadcast::{Action, act, create};
+    use gopy::store::announce::{Audience, BroadcastState, Schedule};
+    let store = db.store.clone();
+    common::campaign_with_official_and_approver(&store).await;
+    let g = Gopy::start(db).await;
+    g.fake.add_group("5512345678901234567", false);
+    let mut ev = g.fake.text_event("200000000000000006", "Chào cả nhóm");
+    ev["event_name"] = json!("user_send_group_text");
+    ev["recipient"] = json!({"id": "5512345678901234567"});
+    assert_eq!(g.fake.post_event(g.http, &ev, Signing::AppId).await, 200);
+    wait_inbox_empty(&g.db).await;
+    let group = store
+        .group_by_external(gopy::domain::Channel::Zalo, "oa:5512345678901234567")
+        .await
+        .unwrap()
+        .expect("the GMF group is known");
+    store
+        .bind_group(group.id, Some("TDP-1"), "cli:tester", None, common::now())
+        .await
+        .unwrap()
+        .expect("bound");
+    let text = "Kính mời bà con góp ý dự thảo; xin đừng gõ [@123] trong nhóm.";
+    let audience = Audience {
+        units: vec!["TDP-1".to_owned()],
+        subunits: false,
+        groups: vec![],
+        residents: false,
+    };
+    let b = create(&store, "lan", text, audience, None, common::now())
+        .await
+        .unwrap();
+    act(&store, b.id, "lan", Action::Submit, common::now())
+        .await
+        .unwrap();
+    act(&store, b.id, "minh", Action::Approve, common::now())
+        .await
+        .unwrap();
+    act(
+        &store,
+        b.id,
+        "lan",
+        Action::Schedule(Schedule::Now),
+        common::now(),
+    )
+    .await
+    .unwrap();
+    common::wait_broadcast(&store, b.id, BroadcastState::Sent, Duration::from_secs(20)).await;
+    let sent = g.fake.group_sent();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].to, "5512345678901234567");
+    assert!(
+        sent[0].text.contains("[\u{200B}@123]"),
+        "{:?}",
+        sent[0].text
+    );
+    assert_eq!(
+        g.db.strings("SELECT channel FROM deliveries").await,
+        vec!["zalo_oa"]
+    );
+    g.stop().await;
+}
