@@ -117,6 +117,7 @@ pub async fn show(
                 phases => c.phases.iter().map(|p| context! { kind => p.kind.as_str(), from => format_local(p.starts_at), to => format_local_end(p.ends_at) }).collect::<Vec<_>>(),
             },
             preview => dialog_preview(&console, &signed, c),
+            may_edit => signed.has_any(&[Role::Official]),
         })
     }
     .await;

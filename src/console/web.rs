@@ -180,7 +180,11 @@ impl FromRequestParts<Console> for Signed {
         };
         let session = match state
             .store()
-            .session(&auth::token_hash(token), state.now())
+            .session(
+                &auth::token_hash(token),
+                state.now(),
+                state.now() - chrono::Duration::minutes(state.settings().idle_minutes),
+            )
             .await
         {
             Ok(Some(s)) => s,
@@ -273,9 +277,14 @@ pub struct NavItem {
 }
 
 /// The console's sections, who sees each in the menu, and where it lives.
-pub const SECTIONS: [(&str, &str, &[Role]); 8] = [
+pub const SECTIONS: [(&str, &str, &[Role]); 9] = [
     ("/console", "console-nav-home", &[]),
     ("/console/campaigns", "console-nav-campaigns", &[]),
+    (
+        "/console/synthesis",
+        "console-nav-synthesis",
+        super::routes::OPINION_READERS,
+    ),
     (
         "/console/groups",
         "console-nav-units",
