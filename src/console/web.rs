@@ -309,6 +309,13 @@ pub const SECTIONS: [(&str, &str, &[Role]); 9] = [
     ("/console/audit", "console-nav-audit", super::routes::ADMINS),
 ];
 
+/// Whether a path is one of a campaign's synthesis pages (the menu's "Synthesis" entry).
+fn synthesis_page(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or("");
+    path.starts_with("/console/campaigns/")
+        && (path.ends_with("/synthesis") || path.ends_with("/groups"))
+}
+
 impl Console {
     /// Renders a page with the common frame: language, menu, the signed-in user and the
     /// session's CSRF token for the logout form.
@@ -344,7 +351,10 @@ impl Console {
                     href,
                     label,
                     current: ctx.path.split('?').next() == Some(*href)
-                        || (*href != "/console" && ctx.path.starts_with(href)),
+                        || (*href != "/console"
+                            && ctx.path.starts_with(href)
+                            && !(*href == "/console/campaigns" && synthesis_page(&ctx.path)))
+                        || (*href == "/console/synthesis" && synthesis_page(&ctx.path)),
                 })
                 .collect(),
             _ => Vec::new(),
