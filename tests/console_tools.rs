@@ -167,6 +167,18 @@ async fn story_campaign_form(db: TestDb) {
         "the slug's problem is shown beside the slug"
     );
     assert_eq!(gopy.store().campaigns().await.expect("read").len(), 1);
+    // With the English switch, the same problems in English.
+    b.cookies.insert("gopy_lang".to_owned(), "en".to_owned());
+    let a = post_pairs(
+        &mut b,
+        "/console/campaigns/new",
+        &pairs(&bad, &csrf, "save"),
+    )
+    .await;
+    assert_eq!(a.status, 422);
+    assert!(a.body.contains("invalid slug"), "{}", a.body);
+    assert!(!a.body.contains("không hợp lệ"), "English only");
+    b.cookies.remove("gopy_lang");
 
     // "More rows" keeps what was typed and adds blank rows.
     let more = post_pairs(
@@ -700,6 +712,11 @@ async fn story_group_audience(db: TestDb) {
     assert!(stored.audience.residents);
     let page = b.get("/console/broadcasts/1").await;
     assert_eq!(page.status, 200, "the author still sees it: {}", page.body);
+    assert!(
+        page.body.contains("Nhóm được chọn: Chi hội Phụ nữ TDP 1"),
+        "{}",
+        page.body
+    );
     gopy.stop().await;
 }
 

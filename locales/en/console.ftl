@@ -339,3 +339,4 @@ console-import-template-csv = CSV template
 console-import-columns = The template's columns
 console-broadcast-group = Or send to one chosen group
 console-broadcast-group-hint = A group alone may be chosen, with no unit; tick the box below to send it also to residents who asked for notices.
+console-broadcast-groups-chosen = Chosen group

@@ -339,3 +339,4 @@ console-import-template-csv = Mẫu CSV
 console-import-columns = Các cột của mẫu
 console-broadcast-group = Hoặc gửi riêng cho một nhóm
 console-broadcast-group-hint = Có thể chỉ chọn một nhóm mà không ghi địa bàn; đánh dấu ô bên dưới để gửi cả cho người dân đã đăng ký nhận thông báo.
+console-broadcast-groups-chosen = Nhóm được chọn

@@ -319,7 +319,8 @@ async fn show_with(
         let b = store.broadcast(id).await?.ok_or(Failure::NotFound)?;
         let tree = UnitTree::new(store.unit_nodes().await?);
         let staff = &signed.session.staff;
-        if !visible_to(&b, staff, &tree, &store.groups().await?) {
+        let groups = store.groups().await?;
+        if !visible_to(&b, staff, &tree, &groups) {
             return Err(Failure::OutOfScope);
         }
         let counts = store.delivery_counts(id).await?;
@@ -344,6 +345,7 @@ async fn show_with(
                 state => b.state.as_str(),
                 revision => b.revision,
                 units => b.audience.units.join(", "),
+                groups => b.audience.groups.iter().map(|id| groups.iter().find(|g| g.id == *id).map_or_else(|| format!("#{id}"), |g| g.title.clone())).collect::<Vec<_>>().join(", "),
                 subunits => b.audience.subunits,
                 residents => b.audience.residents,
                 author => name_of(Some(b.created_by)),

@@ -142,7 +142,6 @@ fn form_page(
     draft: &Draft,
     blank: usize,
     problems: &[FieldProblem],
-    notice: Option<String>,
 ) -> Response {
     let lang = signed.ctx.lang;
     let say = |p: &FieldProblem| match lang {
@@ -194,7 +193,6 @@ fn form_page(
         errors => errors,
         general => general,
         failed => !problems.is_empty(),
-        notice => notice,
     };
     let mut res = console.page(
         &signed.ctx,
@@ -209,7 +207,7 @@ fn form_page(
 }
 
 /// Whether the user's unit scope holds this campaign's root unit (the whole campaign).
-fn may_change(signed: &Signed, c: &Campaign, tree: &UnitTree) -> bool {
+pub(super) fn may_change(signed: &Signed, c: &Campaign, tree: &UnitTree) -> bool {
     let staff = &signed.session.staff;
     match (&staff.unit, c.units.first()) {
         (None, _) => true,
@@ -226,7 +224,7 @@ pub async fn new(State(console): State<Console>, signed: Signed) -> Response {
         units: vec![DraftUnit::default()],
         ..Draft::default()
     };
-    form_page(&console, &signed, &Mode::Create, &draft, 2, &[], None)
+    form_page(&console, &signed, &Mode::Create, &draft, 2, &[])
 }
 
 /// `POST /console/campaigns/new`: more rows, or create the campaign.
@@ -241,15 +239,7 @@ pub async fn create(
     }
     draft.compact();
     if op == "rows" {
-        return form_page(
-            &console,
-            &signed,
-            &Mode::Create,
-            &draft,
-            BLANK_ROWS,
-            &[],
-            None,
-        );
+        return form_page(&console, &signed, &Mode::Create, &draft, BLANK_ROWS, &[]);
     }
     let campaign = match draft.check() {
         Ok(c) => c,
@@ -261,7 +251,6 @@ pub async fn create(
                 &draft,
                 BLANK_ROWS,
                 &problems,
-                None,
             );
         }
     };
@@ -286,7 +275,7 @@ pub async fn create(
                     vi: say(&console, Locale::Vi, "console-campaign-exists"),
                     en: say(&console, Locale::En, "console-campaign-exists"),
                 };
-                Ok(form_page(&console, &signed, &Mode::Create, &draft, BLANK_ROWS, &[problem], None))
+                Ok(form_page(&console, &signed, &Mode::Create, &draft, BLANK_ROWS, &[problem]))
             }
             Err(e) => Err(e.into()),
         }
@@ -332,7 +321,6 @@ pub async fn edit(
             &Draft::from_campaign(&c),
             1,
             &[],
-            None,
         ),
         Err(f) => console.error_page(&signed.ctx, Some(&signed.session), f),
     }
@@ -356,21 +344,13 @@ pub async fn update(
         draft.compact();
         let mode = Mode::Edit(slug.clone());
         if op == "rows" {
-            return Ok(form_page(
-                &console,
-                &signed,
-                &mode,
-                &draft,
-                BLANK_ROWS,
-                &[],
-                None,
-            ));
+            return Ok(form_page(&console, &signed, &mode, &draft, BLANK_ROWS, &[]));
         }
         let mut campaign = match draft.check() {
             Ok(c) => c,
             Err(problems) => {
                 return Ok(form_page(
-                    &console, &signed, &mode, &draft, BLANK_ROWS, &problems, None,
+                    &console, &signed, &mode, &draft, BLANK_ROWS, &problems,
                 ));
             }
         };
@@ -413,7 +393,6 @@ pub async fn update(
                     &draft,
                     BLANK_ROWS,
                     &[problem],
-                    None,
                 ))
             }
         }
