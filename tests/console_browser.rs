@@ -241,6 +241,14 @@ async fn story(b: &Browser, gopy: &Gopy, downloads: &Path) -> anyhow::Result<()>
     b.go(&format!("{base}/console/opinions/import")).await?;
     b.wait_for("enctype=\"multipart/form-data\"").await?;
     b.screenshot(&shots().join("opinions-import.png")).await?;
+
+    // On a phone's screen the form is one column.
+    b.resize(390, 844).await?;
+    b.go(&format!("{base}/console/campaigns/phuong-moi-2026/edit"))
+        .await?;
+    b.wait_for("id=\"unit_code_0\"").await?;
+    b.screenshot(&shots().join("campaign-form-phone.png"))
+        .await?;
     Ok(())
 }
 

@@ -189,6 +189,17 @@ impl Browser {
         .map(drop)
     }
 
+    /// Resizes the window (a phone's screen, say).
+    pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Empties the input matching `css`.
     pub async fn clear(&self, css: &str) -> anyhow::Result<()> {
         let id = self.find(css).await?;
