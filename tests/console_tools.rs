@@ -321,7 +321,8 @@ async fn story_synthesis(db: TestDb) {
             "tdp-2",
             "Đề nghị sửa đường ngõ 5 vì bị ngập mỗi khi trời mưa to.",
         ),
-        ("tdp-2", "Cần thêm cây xanh ở công viên."),
+        ("tdp-2", "Cần thêm cây xanh ở công viên của phường."),
+        ("tdp-2", "Cần thêm cây xanh ở trong công viên của phường."),
     ]
     .into_iter()
     .enumerate()
@@ -332,7 +333,7 @@ async fn story_synthesis(db: TestDb) {
     let page = b.get(&format!("/console/campaigns/{DEMO}/synthesis")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
-        page.body.contains("<strong id=\"total\">4</strong>"),
+        page.body.contains("<strong id=\"total\">5</strong>"),
         "{}",
         page.body
     );
@@ -350,8 +351,9 @@ async fn story_synthesis(db: TestDb) {
         .opinion_groups(gopy.store().campaigns().await.expect("c")[0].id)
         .await
         .expect("groups");
-    assert_eq!(groups.len(), 1, "{groups:?}");
-    assert_eq!(groups[0].members.len(), 3);
+    assert_eq!(groups.len(), 2, "{groups:?}");
+    assert_eq!(groups[0].members.len(), 3, "largest first");
+    assert_eq!(groups[1].members.len(), 2);
     let page = b.get(&format!("/console/campaigns/{DEMO}/groups")).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("3 ý kiến"), "{}", page.body);
@@ -395,12 +397,31 @@ async fn story_synthesis(db: TestDb) {
         .opinion_groups(campaign_id)
         .await
         .expect("groups");
-    assert_eq!(now[0].members.len(), 2, "{now:?}");
+    let left = now.iter().find(|x| x.id == g.id).expect("the group stays");
+    assert_eq!(left.members.len(), 2, "{now:?}");
+    // Merging the two groups makes one confirmed group of four.
+    let ids: Vec<String> = now.iter().map(|x| x.id.to_string()).collect();
+    let a = b
+        .post(
+            &format!("/console/campaigns/{DEMO}/groups/merge"),
+            &[("csrf", &csrf), ("id", &ids[0]), ("id", &ids[1])],
+        )
+        .await;
+    assert_eq!(a.status, 303);
+    let now = gopy
+        .store()
+        .opinion_groups(campaign_id)
+        .await
+        .expect("groups");
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0].members.len(), 4);
+    assert!(now[0].confirmed);
     let log = gopy.store().audit_log(50).await.expect("audit");
     for action in [
         "console.synthesis.build",
         "console.opinions.group.represent",
         "console.opinions.group.split",
+        "console.opinions.group.merge",
     ] {
         let line = log
             .iter()
@@ -418,7 +439,7 @@ async fn story_synthesis(db: TestDb) {
     assert!(disposition.expect("attachment").contains(".csv"));
     let text = String::from_utf8(bytes).expect("utf-8");
     assert!(text.starts_with("\u{feff}Mã ý kiến,"), "{text}");
-    assert_eq!(text.lines().count(), 5, "{text}");
+    assert_eq!(text.lines().count(), 6, "{text}");
     for format in ["xlsx", "docx"] {
         let (status, _, bytes) = b
             .post_bytes(&export, &[("csrf", &csrf), ("format", format)])
