@@ -218,6 +218,20 @@ async fn story_campaign_form(db: TestDb) {
         .expect("audited");
     assert_eq!(line.actor, "canbo");
     assert!(line.detail["ip"].is_string(), "{:?}", line.detail);
+    assert_eq!(line.detail["campaign"], serde_json::json!(c.id));
+    // The same slug again is refused beside the slug.
+    let a = post_pairs(
+        &mut b,
+        "/console/campaigns/new",
+        &pairs(&new_campaign(), &csrf, "save"),
+    )
+    .await;
+    assert_eq!(a.status, 422);
+    assert!(
+        a.body.contains("Đã có đợt lấy ý kiến mang mã"),
+        "{}",
+        a.body
+    );
 
     // Edit: the form comes filled; a new title and a second topic are saved and audited.
     let page = b.get("/console/campaigns/phuong-moi-2026/edit").await;

@@ -3,7 +3,7 @@
 //! sections. The form is checked by the campaign file's own rules
 //! ([`crate::campaign::form::Draft::check`]) and every problem is shown beside its field, in
 //! the page's language. A creation and an edit are audited (`campaign.create`,
-//! `campaign.edit`), an edit in the transaction that makes it. Works without JavaScript:
+//! `campaign.edit`) in the transaction that makes it. Works without JavaScript:
 //! "more rows" sends the form back with blank rows added.
 
 use axum::extract::{Path, State};
@@ -259,14 +259,13 @@ pub async fn create(
         if !may_change(&signed, &campaign, &tree) {
             return Err(Failure::OutOfScope);
         }
-        match console.store().insert_campaign(&campaign).await {
-            Ok(id) => {
-                let entry = signed.audit(
-                    "campaign.create",
-                    console.now(),
-                    serde_json::json!({ "campaign": id, "slug": campaign.slug, "title": campaign.title }),
-                );
-                console.store().audit(&entry).await?;
+        let entry = signed.audit(
+            "campaign.create",
+            console.now(),
+            serde_json::json!({ "slug": campaign.slug, "title": campaign.title }),
+        );
+        match console.store().create_campaign(&campaign, &entry).await {
+            Ok(_) => {
                 Ok(Redirect::to(&format!("/console/campaigns/{}", campaign.slug)).into_response())
             }
             Err(StoreError::Conflict(_)) => {
@@ -275,7 +274,14 @@ pub async fn create(
                     vi: say(&console, Locale::Vi, "console-campaign-exists"),
                     en: say(&console, Locale::En, "console-campaign-exists"),
                 };
-                Ok(form_page(&console, &signed, &Mode::Create, &draft, BLANK_ROWS, &[problem]))
+                Ok(form_page(
+                    &console,
+                    &signed,
+                    &Mode::Create,
+                    &draft,
+                    BLANK_ROWS,
+                    &[problem],
+                ))
             }
             Err(e) => Err(e.into()),
         }

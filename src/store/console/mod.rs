@@ -155,6 +155,15 @@ pub trait ConsoleStore: Send + Sync {
         audit: &AuditEntry,
     ) -> StoreResult<CampaignEdit>;
 
+    /// Inserts a new campaign (units upserted by code) with its audit line, in one
+    /// transaction; returns its id. A slug that exists already is a
+    /// [`super::StoreError::Conflict`].
+    async fn create_campaign(
+        &self,
+        campaign: &crate::domain::Campaign,
+        audit: &AuditEntry,
+    ) -> StoreResult<crate::domain::CampaignId>;
+
     /// The newest broadcasts, newest first.
     async fn recent_broadcasts(&self, limit: i64) -> StoreResult<Vec<super::announce::Broadcast>>;
 
@@ -240,6 +249,104 @@ macro_rules! console_audit_in {
     };
 }
 pub(crate) use console_audit_in;
+
+/// Writes a campaign's units (upserted by code), target groups, sections and topics
+/// (upserted), topic sections and phases inside `$tx`, for the campaign `$c.id`. The rows
+/// of the lists replaced are deleted first by the caller.
+macro_rules! campaign_children_in {
+    ($tx:expr, $c:expr) => {
+        let position = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
+        for (i, unit) in $c.units.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO units (code, name, parent_code, kind) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
+                 parent_code = excluded.parent_code, kind = excluded.kind",
+            )
+            .bind(&unit.code)
+            .bind(&unit.name)
+            .bind(&unit.parent)
+            .bind(&unit.kind)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO campaign_units (campaign_id, unit_code, position) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind($c.id)
+            .bind(&unit.code)
+            .bind(position(i))
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (i, g) in $c.target_groups.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO campaign_target_groups (campaign_id, code, position) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind($c.id)
+            .bind(&g.code)
+            .bind(position(i))
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (i, s) in $c.sections.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO sections (campaign_id, reference, title, summary, position) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, reference) \
+                 DO UPDATE SET title = excluded.title, summary = excluded.summary, \
+                 position = excluded.position",
+            )
+            .bind($c.id)
+            .bind(&s.reference)
+            .bind(&s.title)
+            .bind(&s.summary)
+            .bind(position(i))
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (i, t) in $c.topics.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO topics (campaign_id, code, title, question, position) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, code) \
+                 DO UPDATE SET title = excluded.title, question = excluded.question, \
+                 position = excluded.position",
+            )
+            .bind($c.id)
+            .bind(&t.code)
+            .bind(&t.title)
+            .bind(&t.question)
+            .bind(position(i))
+            .execute(&mut *$tx)
+            .await?;
+            for (j, s) in t.sections.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO topic_sections (campaign_id, topic_code, section_ref, \
+                     position) VALUES ($1, $2, $3, $4)",
+                )
+                .bind($c.id)
+                .bind(&t.code)
+                .bind(s)
+                .bind(position(j))
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+        for (i, p) in $c.phases.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO phases (campaign_id, kind, position, starts_at, ends_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind($c.id)
+            .bind(p.kind.as_str())
+            .bind(position(i))
+            .bind(p.starts_at)
+            .bind(p.ends_at)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+pub(crate) use campaign_children_in;
 
 /// The one implementation of [`ConsoleStore`], for a store type that has
 /// `console_reader(&self) -> &Pool<$db>` and
@@ -427,7 +534,6 @@ macro_rules! console_store_impl {
                 audit: &$crate::store::AuditEntry,
             ) -> $crate::store::StoreResult<$crate::store::console::CampaignEdit> {
                 use $crate::store::console::CampaignEdit;
-                let position = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
                 let mut tx = self.console_begin().await?;
                 let changed = sqlx::query(
                     "UPDATE campaigns SET issuer = $1, title = $2, document_title = $3, \
@@ -515,97 +621,46 @@ macro_rules! console_store_impl {
                         .execute(&mut *tx)
                         .await?;
                 }
-                for (i, unit) in c.units.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO units (code, name, parent_code, kind) VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
-                         parent_code = excluded.parent_code, kind = excluded.kind",
-                    )
-                    .bind(&unit.code)
-                    .bind(&unit.name)
-                    .bind(&unit.parent)
-                    .bind(&unit.kind)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "INSERT INTO campaign_units (campaign_id, unit_code, position) \
-                         VALUES ($1, $2, $3)",
-                    )
-                    .bind(c.id)
-                    .bind(&unit.code)
-                    .bind(position(i))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for (i, g) in c.target_groups.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO campaign_target_groups (campaign_id, code, position) \
-                         VALUES ($1, $2, $3)",
-                    )
-                    .bind(c.id)
-                    .bind(&g.code)
-                    .bind(position(i))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for (i, s) in c.sections.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO sections (campaign_id, reference, title, summary, position) \
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, reference) \
-                         DO UPDATE SET title = excluded.title, summary = excluded.summary, \
-                         position = excluded.position",
-                    )
-                    .bind(c.id)
-                    .bind(&s.reference)
-                    .bind(&s.title)
-                    .bind(&s.summary)
-                    .bind(position(i))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for (i, t) in c.topics.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO topics (campaign_id, code, title, question, position) \
-                         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, code) \
-                         DO UPDATE SET title = excluded.title, question = excluded.question, \
-                         position = excluded.position",
-                    )
-                    .bind(c.id)
-                    .bind(&t.code)
-                    .bind(&t.title)
-                    .bind(&t.question)
-                    .bind(position(i))
-                    .execute(&mut *tx)
-                    .await?;
-                    for (j, s) in t.sections.iter().enumerate() {
-                        sqlx::query(
-                            "INSERT INTO topic_sections (campaign_id, topic_code, section_ref, \
-                             position) VALUES ($1, $2, $3, $4)",
-                        )
-                        .bind(c.id)
-                        .bind(&t.code)
-                        .bind(s)
-                        .bind(position(j))
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
-                for (i, p) in c.phases.iter().enumerate() {
-                    sqlx::query(
-                        "INSERT INTO phases (campaign_id, kind, position, starts_at, ends_at) \
-                         VALUES ($1, $2, $3, $4, $5)",
-                    )
-                    .bind(c.id)
-                    .bind(p.kind.as_str())
-                    .bind(position(i))
-                    .bind(p.starts_at)
-                    .bind(p.ends_at)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+                $crate::store::console::campaign_children_in!(tx, c);
                 $crate::store::console::console_audit_in!(tx, audit);
                 tx.commit().await?;
                 Ok(CampaignEdit::Saved)
+            }
+
+            async fn create_campaign(
+                &self,
+                campaign: &$crate::domain::Campaign,
+                audit: &$crate::store::AuditEntry,
+            ) -> $crate::store::StoreResult<$crate::domain::CampaignId> {
+                let mut tx = self.console_begin().await?;
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO campaigns (slug, issuer, title, document_title, intro, purpose, \
+                     retention_months, notice_version, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(&campaign.slug)
+                .bind(&campaign.issuer)
+                .bind(&campaign.title)
+                .bind(&campaign.document_title)
+                .bind(&campaign.intro)
+                .bind(&campaign.purpose)
+                .bind(i64::from(campaign.retention_months))
+                .bind(&campaign.notice_version)
+                .bind(audit.at)
+                .fetch_one(&mut *tx)
+                .await?;
+                let c = $crate::domain::Campaign {
+                    id,
+                    ..campaign.clone()
+                };
+                $crate::store::console::campaign_children_in!(tx, c);
+                let mut audit = audit.clone();
+                if let serde_json::Value::Object(map) = &mut audit.detail {
+                    map.insert("campaign".to_owned(), serde_json::Value::from(id));
+                }
+                $crate::store::console::console_audit_in!(tx, audit);
+                tx.commit().await?;
+                Ok(id)
             }
 
             async fn recent_broadcasts(
