@@ -512,6 +512,37 @@ async fn story_synthesis(db: TestDb) {
             >= 3
     );
 
+    // Every new page has every message, in both languages.
+    for lang in ["vi", "en"] {
+        b.cookies.insert("gopy_lang".to_owned(), lang.to_owned());
+        for path in [
+            "/console/synthesis".to_owned(),
+            format!("/console/campaigns/{DEMO}/synthesis"),
+            format!("/console/campaigns/{DEMO}/groups"),
+            format!("/console/campaigns/{DEMO}/edit"),
+            format!("/console/campaigns/{DEMO}"),
+            "/console/campaigns/new".to_owned(),
+            "/console/opinions/import".to_owned(),
+            format!("/console/opinions?campaign={DEMO}"),
+            "/console/broadcasts/new".to_owned(),
+        ] {
+            let page = b.get(&path).await;
+            assert_eq!(page.status, 200, "{lang} {path}");
+            for prefix in ["console-", "syn-", "target-group-"] {
+                let raw = page.body.match_indices(prefix).any(|(i, _)| {
+                    let before = page.body[..i].chars().last().unwrap_or(' ');
+                    !before.is_ascii_alphanumeric() && before != '/' && before != '"'
+                });
+                assert!(
+                    !raw,
+                    "{lang} {path} shows a message id {prefix}…: {}",
+                    page.body
+                );
+            }
+        }
+    }
+    b.cookies.remove("gopy_lang");
+
     // A unit lead sees their unit's figures only, and may not build.
     let (mut lead, lead_csrf) = signed_in(&gopy, "truongto").await;
     let page = lead
