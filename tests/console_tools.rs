@@ -638,12 +638,12 @@ async fn story_opinion_tools(db: TestDb) {
     assert!(disposition.expect("attachment").contains(".csv"));
     let template = String::from_utf8(bytes).expect("utf-8");
     let header = template.lines().next().expect("header").to_owned();
-    let (status, _, bytes) = b
+    let (status, _, xlsx) = b
         .get_bytes(&format!("/console/opinions/template?campaign={DEMO}"))
         .await;
     assert_eq!(status, 200);
     assert!(
-        bytes.starts_with(b"PK\x03\x04"),
+        xlsx.starts_with(b"PK\x03\x04"),
         "the XLSX template is a zip"
     );
     let page = b.get("/console/opinions/import").await;
@@ -715,6 +715,22 @@ async fn story_opinion_tools(db: TestDb) {
             .len(),
         before + 2
     );
+    // The XLSX template itself imports: its example row is a valid opinion.
+    let a = b
+        .post_file(
+            "/console/opinions/import",
+            &[("csrf", &csrf), ("campaign", DEMO)],
+            ("file", "mau-nhap-y-kien.xlsx", &xlsx),
+        )
+        .await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("Đã nhập 1 ý kiến"), "{}", a.body);
+    let log = gopy.store().audit_log(50).await.expect("audit");
+    let line = log
+        .iter()
+        .find(|e| e.action == "console.opinions.import")
+        .expect("audited");
+    assert!(line.detail["ip"].is_string());
     // A plain form cannot carry the upload's token.
     let a = b.post("/console/opinions/import", &[("csrf", &csrf)]).await;
     assert_eq!(a.status, 403);

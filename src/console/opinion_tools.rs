@@ -24,6 +24,9 @@ use crate::i18n::Markup;
 use crate::synthesis::RecordBatch;
 use crate::synthesis::import::{self, Defaults};
 
+/// The largest table file (with the form around it) the import accepts.
+pub const MAX_TABLE_BYTES: usize = 20 * 1024 * 1024;
+
 /// The campaign with this slug.
 async fn campaign(console: &Console, slug: &str) -> Result<Campaign, Failure> {
     console

@@ -421,7 +421,10 @@ fn entries() -> Vec<Entry> {
             "/console/opinions/import",
             Roles(OFFICIALS),
             "/console/opinions/import",
-            post(opinion_tools::import),
+            // A unit's table may be larger than axum's default 2 MB body limit.
+            post(opinion_tools::import).layer(axum::extract::DefaultBodyLimit::max(
+                opinion_tools::MAX_TABLE_BYTES,
+            )),
         ),
         entry(
             "GET",
