@@ -121,6 +121,7 @@ pub async fn show(
             },
             preview => dialog_preview(&console, &signed, c),
             may_edit => may_edit,
+            may_synthesis => signed.has_any(super::routes::OPINION_READERS),
         })
     }
     .await;
