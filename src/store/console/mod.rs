@@ -1,10 +1,12 @@
-//! Storage for the web console: staff passwords, sessions kept in the database, and login
-//! attempts for throttling.
+//! Storage for the web console: staff passwords, sessions kept in the database (with when
+//! each was last used, for the idle timeout), login attempts for throttling, and campaigns
+//! created or edited in the console's form.
 //!
 //! Both backends run the same SQL (`$n` parameters work on SQLite too), so the
 //! implementation is written once, in `console_store_impl!`, and expanded in `sqlite.rs` and
 //! `postgres.rs`, which only say how to read and how to start a write transaction. Every
-//! change an official answers for (a login, a logout, a password set or changed) writes its
+//! change an official answers for (a login, a logout, a password set or changed, a campaign
+//! created or edited) writes its
 //! `audit_log` line in the same transaction as the change.
 
 mod postgres;
