@@ -417,6 +417,22 @@ mod tests {
     }
 
     #[test]
+    fn a_value_holding_the_separator_does_not_split_the_message_wrongly() {
+        let mut d = demo();
+        d.slug = "a / b".to_owned();
+        let problems = d.check().expect_err("invalid");
+        let slug = problems
+            .iter()
+            .find(|p| p.field.as_deref() == Some("slug"))
+            .expect("slug");
+        assert!(
+            slug.vi.starts_with("mã đợt (slug) không hợp lệ: `a / b`"),
+            "{slug:?}"
+        );
+        assert!(slug.en.starts_with("invalid slug: `a / b`"), "{slug:?}");
+    }
+
+    #[test]
     fn blank_rows_are_ignored_and_quotes_and_newlines_survive() {
         let mut d = demo();
         d.units.push(DraftUnit::default());
