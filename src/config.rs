@@ -48,7 +48,7 @@ pub struct Settings {
 }
 
 /// How the web console treats its cookies and its clients' addresses.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ConsoleSettings {
     /// `GOPY_CONSOLE_SECURE_COOKIES` (default off): mark cookies `Secure`, so browsers send
     /// them over HTTPS only. Switch it on whenever gopy is reached through HTTPS.
@@ -57,6 +57,24 @@ pub struct ConsoleSettings {
     /// `X-Forwarded-For` entry (set it only behind a proxy that writes that header), so that
     /// login throttling per address counts residents and officials, not the proxy.
     pub behind_proxy: bool,
+    /// `GOPY_CONSOLE_IDLE_MINUTES` (default 30): a console session left unused this long
+    /// ends (a shared office computer left signed in).
+    pub idle_minutes: i64,
+    /// `GOPY_CONSOLE_SESSION_HOURS` (default 12): a console session ends this long after
+    /// login, however busy.
+    pub session_hours: i64,
+}
+
+impl Default for ConsoleSettings {
+    /// Plain cookies, no proxy, 30 idle minutes, 12 hours at most.
+    fn default() -> Self {
+        Self {
+            secure_cookies: false,
+            behind_proxy: false,
+            idle_minutes: 30,
+            session_hours: 12,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -218,6 +236,16 @@ impl Settings {
         let console = ConsoleSettings {
             secure_cookies: flag("GOPY_CONSOLE_SECURE_COOKIES")?,
             behind_proxy: flag("GOPY_CONSOLE_BEHIND_PROXY")?,
+            idle_minutes: minutes_or_hours(
+                var("GOPY_CONSOLE_IDLE_MINUTES"),
+                30,
+                "GOPY_CONSOLE_IDLE_MINUTES",
+            )?,
+            session_hours: minutes_or_hours(
+                var("GOPY_CONSOLE_SESSION_HOURS"),
+                12,
+                "GOPY_CONSOLE_SESSION_HOURS",
+            )?,
         };
         Ok(Self {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
@@ -338,6 +366,17 @@ impl ZaloOaSettings {
             Some(_) => {}
         }
         Ok(s)
+    }
+}
+
+/// A positive whole number of minutes or hours from the environment, or the default.
+fn minutes_or_hours(value: Option<String>, default: i64, name: &str) -> anyhow::Result<i64> {
+    match value {
+        None => Ok(default),
+        Some(v) => match v.trim().parse::<i64>() {
+            Ok(n) if (1..=10_000).contains(&n) => Ok(n),
+            _ => anyhow::bail!("{name}={v:?}: expected a whole number from 1 to 10000"),
+        },
     }
 }
 

@@ -139,6 +139,44 @@ async fn story_every_route_refuses_the_anonymous_the_wrong_role_and_the_wrong_un
         assert_eq!(a.status, 403, "canbo2 {method} {path}");
         assert!(a.body.contains("ngoài phạm vi phụ trách"), "{}", a.body);
     }
+    // The same for the campaign, synthesis and opinion tools: the ward's campaign is not
+    // an official of one residential group's to change, nor another group's opinion.
+    gopy.opinion("dan-tdp-1", Some("tdp-1"), 0, "Ý kiến của tổ 1.")
+        .await;
+    for (method, path) in [
+        ("GET", "/console/campaigns/hoa-binh-dh-2025/edit"),
+        ("POST", "/console/campaigns/hoa-binh-dh-2025/edit"),
+        (
+            "POST",
+            "/console/campaigns/hoa-binh-dh-2025/synthesis/build",
+        ),
+        ("GET", "/console/campaigns/hoa-binh-dh-2025/groups"),
+        ("POST", "/console/campaigns/hoa-binh-dh-2025/groups/merge"),
+        (
+            "GET",
+            "/console/campaigns/hoa-binh-dh-2025/synthesis?unit=tdp-1",
+        ),
+        ("POST", "/console/opinions/RDAN-TDP-1/classify"),
+    ] {
+        let a = match method {
+            "GET" => other.get(path).await,
+            _ => {
+                other
+                    .post(
+                        path,
+                        &[
+                            ("csrf", &csrf),
+                            ("campaign", "hoa-binh-dh-2025"),
+                            ("stance", "agree"),
+                            ("format", "csv"),
+                        ],
+                    )
+                    .await
+            }
+        };
+        assert_eq!(a.status, 403, "canbo2 {method} {path}: {}", a.body);
+        assert!(a.body.contains("ngoài phạm vi phụ trách"), "{}", a.body);
+    }
     let list = other.get("/console/broadcasts").await;
     assert_eq!(list.status, 200);
     assert!(

@@ -1,8 +1,9 @@
 //! The console and the public page in a real browser: headless Chromium driven through
 //! Debian's chromedriver against gopy on localhost. An official signs in for the first time
 //! and changes the one-time password, composes and submits an announcement, a second person
-//! approves it, a moderator hides a flagged post, and a resident gives an opinion on the
-//! public page. Screenshots of the main pages go to `docs/screenshots/` (for the README); on
+//! approves it, a moderator hides a flagged post, a resident gives an opinion on the
+//! public page, and a ward official creates a campaign in the form and builds and downloads
+//! a synthesis (an XLSX file, opened as a zip). Screenshots of the main pages go to `docs/screenshots/` (for the README); on
 //! a failure the page is saved to `target/browser-artifacts/`. Without chromedriver the test
 //! is reported ignored, unless `GOPY_REQUIRE_BROWSER=1` makes that a failure.
 
@@ -40,7 +41,7 @@ async fn sign_in(b: &Browser, base: &str, name: &str, password: &str) -> anyhow:
     Ok(())
 }
 
-async fn story(b: &Browser, gopy: &Gopy) -> anyhow::Result<()> {
+async fn story(b: &Browser, gopy: &Gopy, downloads: &Path) -> anyhow::Result<()> {
     let base = &gopy.base;
 
     // First sign-in with the one-time password: the password must be changed first.
@@ -149,6 +150,105 @@ async fn story(b: &Browser, gopy: &Gopy) -> anyhow::Result<()> {
         .filter(|o| o.source.as_str() == "web")
         .count();
     ensure!(web == 1, "one web opinion stored, not {web}");
+
+    // A ward official creates a campaign in the form: a wrong slug is shown beside its
+    // field, then the campaign is created.
+    sign_in(b, base, "phuong", PW).await?;
+    b.wait_for("Tổng quan").await?;
+    b.go(&format!("{base}/console/campaigns/new")).await?;
+    b.wait_for("id=\"unit_code_0\"").await?;
+    for (css, text) in [
+        ("#slug", "Phuong Moi"),
+        ("#title", "Lấy ý kiến dự thảo Nghị quyết phường Mới"),
+        ("#issuer", "Đảng ủy phường Mới"),
+        (
+            "#document_title",
+            "Dự thảo Nghị quyết về chỉnh trang đô thị",
+        ),
+        ("#intro", "Kính mời bà con góp ý dự thảo."),
+        (
+            "#purpose",
+            "Đảng ủy phường thu thập ý kiến để hoàn thiện dự thảo.",
+        ),
+        ("#unit_code_0", "phuong-moi"),
+        ("#unit_name_0", "Phường Mới"),
+        ("#unit_kind_0", "ward"),
+        ("#unit_code_1", "pm-to-1"),
+        ("#unit_name_1", "Tổ dân phố 1"),
+        ("#unit_kind_1", "residential-group"),
+        ("#unit_parent_1", "phuong-moi"),
+        ("#phase_collect_starts", "2026-12-01 07:00"),
+        ("#phase_collect_ends", "2026-12-20"),
+        ("#section_reference_0", "I"),
+        ("#section_title_0", "Chỉnh trang đô thị"),
+        ("#section_summary_0", "Vỉa hè, cây xanh, chiếu sáng."),
+        ("#topic_code_0", "do-thi"),
+        ("#topic_title_0", "Chỉnh trang đô thị"),
+        (
+            "#topic_question_0",
+            "Bà con có ý kiến gì về chỉnh trang đô thị?",
+        ),
+        ("#topic_sections_0", "I"),
+    ] {
+        b.fill(css, text).await?;
+    }
+    b.click("input[name=target_group][value=farmer]").await?;
+    b.click("button[value=save]").await?;
+    b.wait_for("class=\"field-error\"").await?;
+    b.screenshot(&shots().join("campaign-form.png")).await?;
+    b.clear("#slug").await?;
+    b.fill("#slug", "phuong-moi-2026").await?;
+    b.click("button[value=save]").await?;
+    b.wait_for("phuong-moi-2026/edit").await?;
+    b.screenshot(&shots().join("campaign-created.png")).await?;
+    let created = gopy
+        .store()
+        .campaigns()
+        .await?
+        .into_iter()
+        .find(|c| c.slug == "phuong-moi-2026")
+        .context("the campaign is stored")?;
+    ensure!(
+        created.units.len() == 2 && created.topics.len() == 1,
+        "{created:?}"
+    );
+
+    // The same official builds the demo campaign's synthesis and exports it.
+    b.go(&format!(
+        "{base}/console/campaigns/hoa-binh-dh-2025/synthesis"
+    ))
+    .await?;
+    b.wait_for("id=\"build\"").await?;
+    b.click("#build").await?;
+    b.wait_for("Đã dựng bản tổng hợp").await?;
+    b.screenshot(&shots().join("synthesis.png")).await?;
+    b.click("#export-button").await?;
+    let file = b.wait_for_download(downloads).await?;
+    ensure!(
+        file.extension().and_then(|e| e.to_str()) == Some("xlsx"),
+        "an XLSX file: {}",
+        file.display()
+    );
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&file)?)?;
+    ensure!(
+        zip.by_name("xl/workbook.xml").is_ok(),
+        "a valid workbook with its parts"
+    );
+    b.go(&format!("{base}/console/campaigns/hoa-binh-dh-2025/groups"))
+        .await?;
+    b.wait_for("Nhóm ý kiến tương tự").await?;
+    b.screenshot(&shots().join("synthesis-groups.png")).await?;
+    b.go(&format!("{base}/console/opinions/import")).await?;
+    b.wait_for("enctype=\"multipart/form-data\"").await?;
+    b.screenshot(&shots().join("opinions-import.png")).await?;
+
+    // On a phone's screen the form is one column.
+    b.resize(390, 844).await?;
+    b.go(&format!("{base}/console/campaigns/phuong-moi-2026/edit"))
+        .await?;
+    b.wait_for("id=\"unit_code_0\"").await?;
+    b.screenshot(&shots().join("campaign-form-phone.png"))
+        .await?;
     Ok(())
 }
 
@@ -163,6 +263,7 @@ async fn an_official_an_approver_a_moderator_and_a_resident_in_a_real_browser() 
         .await;
     gopy.staff("lanhdao", &[Role::Approver], None, PW).await;
     gopy.staff("kiemduyet", &[Role::Moderator], None, PW).await;
+    gopy.staff("phuong", &[Role::Official], None, PW).await;
     let seeds = [
         (
             Some("tdp-1"),
@@ -177,6 +278,8 @@ async fn an_official_an_approver_a_moderator_and_a_resident_in_a_real_browser() 
             "Rút ngắn thời gian giải quyết thủ tục đất đai.",
         ),
         (Some("tdp-1"), 4, "Ưu tiên xử lý ngập úng mùa mưa."),
+        (Some("tdp-2"), 4, "Ưu tiên xử lý ngập úng vào mùa mưa."),
+        (Some("tdp-2"), 4, "Ưu tiên xử lý ngập úng trong mùa mưa."),
         (Some("tdp-1"), 4, "Đèn chiếu sáng ngõ 12 hỏng đã lâu."),
         (Some("tdp-2"), 0, "Hỗ trợ hộ kinh doanh nhỏ chuyển đổi số."),
     ];
@@ -184,10 +287,11 @@ async fn an_official_an_approver_a_moderator_and_a_resident_in_a_real_browser() 
         gopy.opinion(&format!("nguoi-dan-{i}"), unit, topic, text)
             .await;
     }
-    let browser = Browser::start(1280, 1000)
+    let downloads = tempfile::tempdir().expect("a download folder");
+    let browser = Browser::start_with_downloads(1280, 1000, Some(downloads.path()))
         .await
         .unwrap_or_else(|e| panic!("cannot start the browser: {e:#}"));
-    let outcome = story(&browser, &gopy).await;
+    let outcome = story(&browser, &gopy, downloads.path()).await;
     if let Err(e) = outcome {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
         let _ = browser.screenshot(&dir.join("failure.png")).await;

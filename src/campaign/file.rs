@@ -550,7 +550,7 @@ struct OutFile<'a> {
 
 /// A time written the way the format reads it: `2025-07-13 07:00` in Vietnam time (seconds
 /// only when there are some).
-fn local_text(at: DateTime<Utc>) -> String {
+pub(super) fn local_text(at: DateTime<Utc>) -> String {
     let local = at.with_timezone(&TZ);
     if local.second() == 0 {
         local.format("%Y-%m-%d %H:%M").to_string()

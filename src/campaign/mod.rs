@@ -5,12 +5,14 @@
 //! - `file.rs`: TOML text to a raw campaign that keeps every value's position; syntax, type,
 //!   missing and unknown fields.
 //! - `validate.rs`: what the values must mean; builds the [`Campaign`] when nothing is wrong.
+//! - [`form`]: a campaign as the console's form holds it, checked by the same rules.
 //! - [`export`]: the anonymous CSV and JSON exports of opinions (pure formatting).
 //! - [`cli`]: the commands, the only part that touches the store.
 
 pub mod cli;
 pub mod export;
 mod file;
+pub mod form;
 mod validate;
 
 use anyhow::Context as _;
@@ -33,6 +35,19 @@ pub struct Problem {
     pub column: Option<usize>,
     /// What is wrong, in Vietnamese then English.
     pub message: String,
+}
+
+impl Problem {
+    /// The message's Vietnamese and English parts. Messages are written `vi / en`, and every
+    /// value quoted in one part is quoted in the other, so the separator is the middle one of
+    /// the ` / ` found (a value may hold ` / ` itself).
+    pub fn parts(&self) -> (&str, &str) {
+        let cuts: Vec<usize> = self.message.match_indices(" / ").map(|(i, _)| i).collect();
+        match cuts.get(cuts.len() / 2) {
+            Some(&i) if cuts.len() % 2 == 1 => (&self.message[..i], &self.message[i + 3..]),
+            _ => (&self.message, &self.message),
+        }
+    }
 }
 
 impl std::fmt::Display for Problem {

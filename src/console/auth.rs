@@ -11,9 +11,6 @@ use subtle::ConstantTimeEq as _;
 
 use crate::store::console::LoginFailures;
 
-/// How long a console session lasts after login (a working day and then some).
-pub const SESSION_TTL: Duration = Duration::hours(12);
-
 /// The window in which failed logins are counted.
 pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
 

@@ -17,7 +17,9 @@ use crate::announce::broadcast::{
     self, Action, BroadcastError, BroadcastRefusal, CHANNEL_LIMITS, MAX_TEXT_CHARS,
 };
 use crate::domain::format_local;
-use crate::store::announce::{Audience, Broadcast, Role, Schedule, StaffUser};
+use crate::store::announce::{
+    Audience, Broadcast, ChatGroup, GroupState, Role, Schedule, StaffUser,
+};
 
 /// One channel's preview of a text.
 #[derive(Debug, Serialize)]
@@ -66,11 +68,36 @@ fn problem(e: &BroadcastError) -> Option<&'static str> {
     })
 }
 
-/// Whether the user's scope covers every unit the broadcast names (chosen groups count as
-/// outside the scope of a user with a unit).
-fn visible_to(b: &Broadcast, staff: &StaffUser, tree: &UnitTree) -> bool {
+/// Whether the user's scope covers every unit the broadcast names and the unit of every
+/// group it names (a chosen group with no unit is outside the scope of a user with a unit).
+fn visible_to(b: &Broadcast, staff: &StaffUser, tree: &UnitTree, groups: &[ChatGroup]) -> bool {
     b.audience.units.iter().all(|u| in_scope(staff, u, tree))
-        && (b.audience.groups.is_empty() || staff.unit.is_none())
+        && b.audience.groups.iter().all(|id| {
+            staff.unit.is_none()
+                || groups
+                    .iter()
+                    .find(|g| g.id == *id)
+                    .and_then(|g| g.unit.as_deref())
+                    .is_some_and(|u| in_scope(staff, u, tree))
+        })
+}
+
+/// The bound groups an official may send to one by one: those whose unit is in scope.
+fn choosable(staff: &StaffUser, tree: &UnitTree, groups: &[ChatGroup]) -> Vec<(i64, String)> {
+    groups
+        .iter()
+        .filter(|g| g.state == GroupState::Bound && g.migrated_to.is_none())
+        .filter(|g| {
+            staff.unit.is_none() || g.unit.as_deref().is_some_and(|u| in_scope(staff, u, tree))
+        })
+        .map(|g| {
+            let unit = g.unit.as_deref().and_then(|u| tree.name(u)).unwrap_or("");
+            (
+                g.id,
+                format!("{} ({}, {})", g.title, g.channel.as_str(), unit),
+            )
+        })
+        .collect()
 }
 
 /// A broadcast as the list shows it.
@@ -89,11 +116,12 @@ pub async fn list(State(console): State<Console>, signed: Signed) -> Response {
         let store = console.store();
         let tree = UnitTree::new(store.unit_nodes().await?);
         let staff = &signed.session.staff;
+        let groups = store.groups().await?;
         let lines: Vec<Line> = store
             .recent_broadcasts(200)
             .await?
             .into_iter()
-            .filter(|b| visible_to(b, staff, &tree))
+            .filter(|b| visible_to(b, staff, &tree, &groups))
             .map(|b| Line {
                 id: b.id,
                 excerpt: b.text.chars().take(100).collect(),
@@ -133,6 +161,9 @@ pub struct ComposeForm {
     /// Campaign slug, optional.
     #[serde(default)]
     campaign: String,
+    /// One chosen group's id (beside or instead of units), optional.
+    #[serde(default)]
+    group: String,
     /// `preview` or `save`.
     #[serde(default)]
     intent: String,
@@ -149,6 +180,15 @@ async fn compose_page(
         Ok(c) => c,
         Err(e) => return console.error_page(&signed.ctx, Some(&signed.session), e.into()),
     };
+    let groups = match (
+        console.store().unit_nodes().await,
+        console.store().groups().await,
+    ) {
+        (Ok(nodes), Ok(groups)) => choosable(&signed.session.staff, &UnitTree::new(nodes), &groups),
+        (Err(e), _) | (_, Err(e)) => {
+            return console.error_page(&signed.ctx, Some(&signed.session), e.into());
+        }
+    };
     let text = form.map(|f| f.text.clone()).unwrap_or_default();
     let units = form
         .map(|f| f.units.clone())
@@ -164,6 +204,8 @@ async fn compose_page(
             subunits => form.is_none_or(|f| f.subunits.is_some()),
             residents => form.is_some_and(|f| f.residents.is_some()),
             campaign => form.map(|f| f.campaign.clone()).unwrap_or_default(),
+            group => form.map(|f| f.group.clone()).unwrap_or_default(),
+            groups => groups.into_iter().map(|(id, name)| context! { id => id.to_string(), name => name }).collect::<Vec<_>>(),
             campaigns => campaigns.iter().map(|c| context! { slug => c.slug.clone(), title => c.title.clone() }).collect::<Vec<_>>(),
             previews => form.map(|f| previews(&f.text)),
             limits => CHANNEL_LIMITS.to_vec(),
@@ -201,7 +243,8 @@ pub async fn create(
         .filter(|u| !u.is_empty())
         .map(str::to_owned)
         .collect();
-    if units.is_empty() {
+    let group: Option<i64> = f.group.trim().parse().ok();
+    if units.is_empty() && group.is_none() {
         return compose_page(
             &console,
             &signed,
@@ -221,7 +264,7 @@ pub async fn create(
     let audience = Audience {
         units,
         subunits: f.subunits.is_some(),
-        groups: Vec::new(),
+        groups: group.into_iter().collect(),
         residents: f.residents.is_some(),
     };
     let text: String = f.text.nfc().collect();
@@ -276,7 +319,8 @@ async fn show_with(
         let b = store.broadcast(id).await?.ok_or(Failure::NotFound)?;
         let tree = UnitTree::new(store.unit_nodes().await?);
         let staff = &signed.session.staff;
-        if !visible_to(&b, staff, &tree) {
+        let groups = store.groups().await?;
+        if !visible_to(&b, staff, &tree, &groups) {
             return Err(Failure::OutOfScope);
         }
         let counts = store.delivery_counts(id).await?;
@@ -301,6 +345,7 @@ async fn show_with(
                 state => b.state.as_str(),
                 revision => b.revision,
                 units => b.audience.units.join(", "),
+                groups => b.audience.groups.iter().map(|id| groups.iter().find(|g| g.id == *id).map_or_else(|| format!("#{id}"), |g| g.title.clone())).collect::<Vec<_>>().join(", "),
                 subunits => b.audience.subunits,
                 residents => b.audience.residents,
                 author => name_of(Some(b.created_by)),

@@ -99,6 +99,9 @@ pub async fn show(
     let result: Result<_, Failure> = async {
         let campaigns = console.store().campaigns().await?;
         let c = campaigns.iter().find(|c| c.slug == slug).ok_or(Failure::NotFound)?;
+        let tree = crate::announce::access::UnitTree::new(console.store().unit_nodes().await?);
+        let may_edit = signed.has_any(&[Role::Official])
+            && super::campaign_form::may_change(&signed, c, &tree);
         Ok(context! {
             c => context! {
                 slug => c.slug.clone(),
@@ -117,6 +120,8 @@ pub async fn show(
                 phases => c.phases.iter().map(|p| context! { kind => p.kind.as_str(), from => format_local(p.starts_at), to => format_local_end(p.ends_at) }).collect::<Vec<_>>(),
             },
             preview => dialog_preview(&console, &signed, c),
+            may_edit => may_edit,
+            may_synthesis => signed.has_any(super::routes::OPINION_READERS),
         })
     }
     .await;

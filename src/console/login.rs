@@ -181,7 +181,7 @@ pub async fn submit(
         csrf: auth::new_token(),
         ip: ctx.ip.clone(),
         created_at: now,
-        expires_at: now + auth::SESSION_TTL,
+        expires_at: now + chrono::Duration::hours(console.settings().session_hours),
     };
     let audit = ctx.audit(
         &creds.staff.name,
@@ -206,7 +206,7 @@ pub async fn submit(
                 SESSION_COOKIE,
                 &token,
                 "/console",
-                Some(auth::SESSION_TTL.num_seconds()),
+                Some(console.settings().session_hours * 3600),
                 secure,
             ),
             set_cookie(LOGIN_COOKIE, "", "/console/login", None, secure),

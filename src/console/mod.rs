@@ -17,9 +17,15 @@
 //! - `home.rs`: the overview (dashboard); `charts.rs` its figures and SVG bar geometry.
 //! - `broadcasts.rs`: compose, preview, submit, approve, schedule, cancel, progress.
 //! - `campaigns.rs`: campaigns, a dialog preview, importing a campaign file.
+//! - `campaign_form.rs`: creating and editing a campaign in a form, checked by the campaign
+//!   file's rules, problems shown beside their fields.
 //! - `groups.rs`: the unit tree, the bot's groups and rights, binding a group to a unit.
 //! - `moderation.rs`: the moderators' queue (hide / keep) and log.
 //! - `opinions.rs`: opinions filtered and searched without regard to accents.
+//! - `opinion_tools.rs`: classifying an opinion, importing a table of opinions (all or
+//!   nothing, problems by row), the import template; `upload.rs` reads the file form.
+//! - `synthesis.rs`: a campaign's synthesis (figures, build), its near-duplicate groups
+//!   (merge, split, representative) and exports (anonymous unless a leader gives a reason).
 //! - `staff.rs`: staff and one-time passwords, and the audit log (administrators).
 //! - `public.rs`: the public opinion page `/y-kien/<campaign>` (framable, no session).
 //! - `routes.rs`: every route and who may reach it; roles are checked there.
@@ -30,16 +36,20 @@
 
 pub mod auth;
 mod broadcasts;
+mod campaign_form;
 mod campaigns;
 mod charts;
 mod groups;
 mod home;
 mod login;
 mod moderation;
+mod opinion_tools;
 mod opinions;
 pub mod public;
 pub mod routes;
 mod staff;
+mod synthesis;
+mod upload;
 mod views;
 pub mod web;
 

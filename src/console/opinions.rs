@@ -35,6 +35,9 @@ pub struct Filters {
     status: String,
     #[serde(default)]
     q: String,
+    /// What a classification just did (shown once).
+    #[serde(default)]
+    done: String,
 }
 
 /// Whether an opinion passes the filters; `needle` is the folded search text.
@@ -53,6 +56,8 @@ pub fn matches(o: &Opinion, f: &Filters, needle: &str) -> bool {
 struct Line {
     reference: String,
     topic: String,
+    topic_code: String,
+    section: String,
     unit: String,
     group: String,
     source: &'static str,
@@ -100,6 +105,8 @@ pub async fn list(
                     .find(|t| t.code == o.topic)
                     .map(|t| t.title.clone())
                     .unwrap_or_else(|| o.topic.clone()),
+                topic_code: o.topic.clone(),
+                section: o.section.clone().unwrap_or_default(),
                 unit: o
                     .unit
                     .as_ref()
@@ -128,6 +135,8 @@ pub async fn list(
             total => total,
             shown => total.min(PAGE),
             may_record => signed.has_any(&[crate::store::announce::Role::Official]),
+            sections => campaign.sections.iter().map(|s| context! { reference => s.reference.clone(), title => s.title.clone() }).collect::<Vec<_>>(),
+            done => Some(f.done.clone()).filter(|d| !d.is_empty()),
             f => f,
         })
     }

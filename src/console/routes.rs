@@ -11,7 +11,10 @@ use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 
 use super::web::{Failure, Signed};
-use super::{Console, broadcasts, campaigns, groups, home, login, moderation, opinions, staff};
+use super::{
+    Console, broadcasts, campaign_form, campaigns, groups, home, login, moderation, opinion_tools,
+    opinions, staff, synthesis,
+};
 use crate::store::announce::Role;
 
 /// Who may reach a route.
@@ -321,6 +324,114 @@ fn entries() -> Vec<Entry> {
             Roles(OFFICIALS),
             "/console/opinions",
             post(opinions::record),
+        ),
+        entry(
+            "GET",
+            "/console/campaigns/new",
+            Roles(OFFICIALS),
+            "/console/campaigns/new",
+            get(campaign_form::new),
+        ),
+        entry(
+            "POST",
+            "/console/campaigns/new",
+            Roles(OFFICIALS),
+            "/console/campaigns/new",
+            post(campaign_form::create),
+        ),
+        entry(
+            "GET",
+            "/console/campaigns/{slug}/edit",
+            Roles(OFFICIALS),
+            "/console/campaigns/hoa-binh-dh-2025/edit",
+            get(campaign_form::edit),
+        ),
+        entry(
+            "POST",
+            "/console/campaigns/{slug}/edit",
+            Roles(OFFICIALS),
+            "/console/campaigns/hoa-binh-dh-2025/edit",
+            post(campaign_form::update),
+        ),
+        entry(
+            "GET",
+            "/console/synthesis",
+            Roles(OPINION_READERS),
+            "/console/synthesis",
+            get(synthesis::index),
+        ),
+        entry(
+            "GET",
+            "/console/campaigns/{slug}/synthesis",
+            Roles(OPINION_READERS),
+            "/console/campaigns/hoa-binh-dh-2025/synthesis",
+            get(synthesis::show),
+        ),
+        entry(
+            "POST",
+            "/console/campaigns/{slug}/synthesis/build",
+            Roles(OFFICIALS),
+            "/console/campaigns/hoa-binh-dh-2025/synthesis/build",
+            post(synthesis::build),
+        ),
+        entry(
+            "POST",
+            "/console/campaigns/{slug}/synthesis/export",
+            Roles(OPINION_READERS),
+            "/console/campaigns/hoa-binh-dh-2025/synthesis/export",
+            post(synthesis::export),
+        ),
+        entry(
+            "GET",
+            "/console/campaigns/{slug}/groups",
+            Roles(OFFICIALS),
+            "/console/campaigns/hoa-binh-dh-2025/groups",
+            get(synthesis::groups),
+        ),
+        entry(
+            "POST",
+            "/console/campaigns/{slug}/groups/merge",
+            Roles(OFFICIALS),
+            "/console/campaigns/hoa-binh-dh-2025/groups/merge",
+            post(synthesis::merge),
+        ),
+        entry(
+            "POST",
+            "/console/campaigns/{slug}/groups/{id}",
+            Roles(OFFICIALS),
+            "/console/campaigns/hoa-binh-dh-2025/groups/1",
+            post(synthesis::change),
+        ),
+        entry(
+            "POST",
+            "/console/opinions/{reference}/classify",
+            Roles(OFFICIALS),
+            "/console/opinions/GY-AAAA/classify",
+            post(opinion_tools::classify),
+        ),
+        entry(
+            "GET",
+            "/console/opinions/import",
+            Roles(OFFICIALS),
+            "/console/opinions/import",
+            get(opinion_tools::import_form),
+        ),
+        entry(
+            "POST",
+            "/console/opinions/import",
+            Roles(OFFICIALS),
+            "/console/opinions/import",
+            // A unit's table may be larger than axum's default 2 MB body limit.
+            post(opinion_tools::import).layer(axum::extract::DefaultBodyLimit::max(
+                opinion_tools::MAX_TABLE_BYTES,
+            )),
+        ),
+        entry(
+            "GET",
+            "/console/opinions/template",
+            Roles(OFFICIALS),
+            "/console/opinions/template?campaign=hoa-binh-dh-2025",
+            get(opinion_tools::template),
         ),
     ]
 }

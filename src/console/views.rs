@@ -39,6 +39,11 @@ const TEMPLATES: &[(&str, &str)] = templates![
     "campaign.html",
     "groups.html",
     "opinion_record.html",
+    "campaign_form.html",
+    "synthesis_index.html",
+    "synthesis.html",
+    "synthesis_groups.html",
+    "opinion_import.html",
 ];
 
 /// The console's templates.

@@ -180,7 +180,11 @@ impl FromRequestParts<Console> for Signed {
         };
         let session = match state
             .store()
-            .session(&auth::token_hash(token), state.now())
+            .session(
+                &auth::token_hash(token),
+                state.now(),
+                state.now() - chrono::Duration::minutes(state.settings().idle_minutes),
+            )
             .await
         {
             Ok(Some(s)) => s,
@@ -273,9 +277,14 @@ pub struct NavItem {
 }
 
 /// The console's sections, who sees each in the menu, and where it lives.
-pub const SECTIONS: [(&str, &str, &[Role]); 8] = [
+pub const SECTIONS: [(&str, &str, &[Role]); 9] = [
     ("/console", "console-nav-home", &[]),
     ("/console/campaigns", "console-nav-campaigns", &[]),
+    (
+        "/console/synthesis",
+        "console-nav-synthesis",
+        super::routes::OPINION_READERS,
+    ),
     (
         "/console/groups",
         "console-nav-units",
@@ -299,6 +308,13 @@ pub const SECTIONS: [(&str, &str, &[Role]); 8] = [
     ("/console/staff", "console-nav-staff", super::routes::ADMINS),
     ("/console/audit", "console-nav-audit", super::routes::ADMINS),
 ];
+
+/// Whether a path is one of a campaign's synthesis pages (the menu's "Synthesis" entry).
+fn synthesis_page(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or("");
+    path.starts_with("/console/campaigns/")
+        && (path.ends_with("/synthesis") || path.ends_with("/groups"))
+}
 
 impl Console {
     /// Renders a page with the common frame: language, menu, the signed-in user and the
@@ -335,7 +351,10 @@ impl Console {
                     href,
                     label,
                     current: ctx.path.split('?').next() == Some(*href)
-                        || (*href != "/console" && ctx.path.starts_with(href)),
+                        || (*href != "/console"
+                            && ctx.path.starts_with(href)
+                            && !(*href == "/console/campaigns" && synthesis_page(&ctx.path)))
+                        || (*href == "/console/synthesis" && synthesis_page(&ctx.path)),
                 })
                 .collect(),
             _ => Vec::new(),

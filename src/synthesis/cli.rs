@@ -668,7 +668,8 @@ pub enum ExportFormat {
 }
 
 impl ExportFormat {
-    fn ext(self) -> &'static str {
+    /// The file extension.
+    pub fn ext(self) -> &'static str {
         match self {
             ExportFormat::Csv => "csv",
             ExportFormat::Json => "json",
@@ -866,6 +867,30 @@ pub const NAMED_EXPORT_ROLES: [crate::store::announce::Role; 2] = [
     crate::store::announce::Role::Approver,
 ];
 
+/// Why this staff user may not export names of the opinions of `unit` (the whole campaign
+/// when `None`), if they may not: only the roles in [`NAMED_EXPORT_ROLES`], and a user scoped
+/// to a unit gets names of that unit's opinions only. Shared by the CLI and the console.
+pub(crate) fn named_refusal(
+    staff: &crate::store::announce::StaffUser,
+    campaign: &Campaign,
+    unit: Option<&str>,
+) -> Option<Msg> {
+    if !NAMED_EXPORT_ROLES.iter().any(|role| staff.has(*role)) {
+        return Some(Msg::new("syn-named-refused").text("name", &staff.name));
+    }
+    if let Some(scope) = &staff.unit {
+        let inside = unit.is_some_and(|u| {
+            super::report::subtree(campaign, scope)
+                .iter()
+                .any(|s| s == u)
+        });
+        if !inside {
+            return Some(Msg::new("syn-named-scope").text("unit", scope));
+        }
+    }
+    None
+}
+
 /// `gopy synthesis export`: checks who asks for names and why, writes the file, then
 /// audits it (a file whose audit line cannot be written is removed).
 async fn export(settings: &Settings, a: ExportArgs) -> anyhow::Result<ExitCode> {
@@ -882,21 +907,10 @@ async fn export(settings: &Settings, a: ExportArgs) -> anyhow::Result<ExitCode> 
         let Some(staff) = r.store.staff_by_name(name).await? else {
             return bad(Msg::new("syn-staff-unknown").text("name", name));
         };
-        if a.named {
-            if !NAMED_EXPORT_ROLES.iter().any(|role| staff.has(*role)) {
-                return bad(Msg::new("syn-named-refused").text("name", name));
-            }
-            // A staff user scoped to a unit gets names of that unit's opinions only.
-            if let Some(scope) = &staff.unit {
-                let inside = r.unit.as_deref().is_some_and(|u| {
-                    super::report::subtree(&r.campaign, scope)
-                        .iter()
-                        .any(|s| s == u)
-                });
-                if !inside {
-                    return bad(Msg::new("syn-named-scope").text("unit", scope));
-                }
-            }
+        if a.named
+            && let Some(refusal) = named_refusal(&staff, &r.campaign, r.unit.as_deref())
+        {
+            return bad(refusal);
         }
         actor_name = staff.name.clone();
     }
@@ -976,7 +990,7 @@ async fn export(settings: &Settings, a: ExportArgs) -> anyhow::Result<ExitCode> 
 }
 
 /// Writes one export to `path`; returns how many opinions it holds.
-async fn write_export(
+pub(crate) async fn write_export(
     format: ExportFormat,
     input: &super::export::Input<'_>,
     opinions: super::export::Opinions<'_>,
@@ -1002,7 +1016,7 @@ async fn write_export(
 
 /// The place a report is dated from: the campaign's root unit without its kind ("Phường
 /// Bắc Kạn" → "Bắc Kạn").
-fn default_place(c: &Campaign) -> String {
+pub(crate) fn default_place(c: &Campaign) -> String {
     let root = c
         .units
         .iter()
@@ -1181,9 +1195,79 @@ async fn group(settings: &Settings, campaign: &str, cmd: GroupCmd) -> anyhow::Re
     Ok(ExitCode::SUCCESS)
 }
 
+/// The classification changes an official asks for, each checked against the campaign as an
+/// imported row's topic and section are: a new topic (with `section`), an extra topic added
+/// or taken back, a stance (`none` or empty clears it). Shared by the CLI and the console.
+pub(crate) fn classification_changes(
+    campaign: &Campaign,
+    topic: Option<&str>,
+    section: &str,
+    add_topic: Option<&str>,
+    remove_topic: Option<&str>,
+    stance: Option<&str>,
+) -> Result<Vec<super::Classification>, Vec<Msg>> {
+    use super::Classification;
+    let topic_and_section = |topic: &str| -> Result<(String, Option<String>), Vec<Problem>> {
+        import::check_fields(
+            campaign,
+            None,
+            topic,
+            section,
+            "",
+            "",
+            "-",
+            "",
+            &Defaults::default(),
+            Utc::now(),
+        )
+        .map(|o| (o.topic, o.section))
+    };
+    let mut changes = Vec::new();
+    for (typed, make) in [(topic, 0u8), (add_topic, 1), (remove_topic, 2)] {
+        let Some(typed) = typed else { continue };
+        let (topic, found_section) = match topic_and_section(typed) {
+            Ok(x) => x,
+            Err(problems) => return Err(problems.into_iter().map(|p| p.msg).collect()),
+        };
+        let found_section = if section.trim().is_empty() && make != 0 {
+            None
+        } else {
+            found_section
+        };
+        changes.push(match make {
+            0 => Classification::Topic {
+                topic,
+                section: found_section,
+            },
+            1 => Classification::AddLabel {
+                topic,
+                section: found_section,
+            },
+            _ => Classification::RemoveLabel {
+                topic,
+                section: found_section,
+            },
+        });
+    }
+    if let Some(s) = stance {
+        let stance = match s.trim() {
+            "none" | "" => None,
+            typed => match super::Stance::parse(typed) {
+                Some(st) => Some(st),
+                None => {
+                    return Err(vec![
+                        Msg::new("syn-import-unknown-stance").text("value", typed),
+                    ]);
+                }
+            },
+        };
+        changes.push(Classification::Stance { stance });
+    }
+    Ok(changes)
+}
+
 /// `gopy opinions classify`: each change given is applied and audited on its own.
 async fn classify(settings: &Settings, a: ClassifyArgs) -> anyhow::Result<ExitCode> {
-    use super::Classification;
     let (store, campaign) = match open_campaign(settings, &a.campaign).await? {
         Ok(x) => x,
         Err(code) => return Ok(code),
@@ -1196,55 +1280,22 @@ async fn classify(settings: &Settings, a: ClassifyArgs) -> anyhow::Result<ExitCo
         Ok(ids) => ids,
         Err(code) => return Ok(code),
     };
-    // Topic and section are checked as an imported row's would be.
-    let topic_and_section = |topic: &str| -> Result<(String, Option<String>), Vec<Problem>> {
-        import::check_fields(
-            &campaign,
-            None,
-            topic,
-            &a.section,
-            "",
-            "",
-            "-",
-            "",
-            &Defaults::default(),
-            Utc::now(),
-        )
-        .map(|o| (o.topic, o.section))
-    };
-    let mut changes = Vec::new();
-    for (typed, make) in [(&a.topic, 0u8), (&a.add_topic, 1), (&a.remove_topic, 2)] {
-        let Some(typed) = typed else { continue };
-        let (topic, section) = match topic_and_section(typed) {
-            Ok(x) => x,
-            Err(problems) => {
-                for p in &problems {
-                    eprintln!("{}", say(&p.msg));
-                }
-                return Ok(ExitCode::from(exit::DATA));
+    let changes = match classification_changes(
+        &campaign,
+        a.topic.as_deref(),
+        &a.section,
+        a.add_topic.as_deref(),
+        a.remove_topic.as_deref(),
+        a.stance.as_deref(),
+    ) {
+        Ok(changes) => changes,
+        Err(msgs) => {
+            for m in &msgs {
+                eprintln!("{}", say(m));
             }
-        };
-        let section = if a.section.trim().is_empty() && make != 0 {
-            None
-        } else {
-            section
-        };
-        changes.push(match make {
-            0 => Classification::Topic { topic, section },
-            1 => Classification::AddLabel { topic, section },
-            _ => Classification::RemoveLabel { topic, section },
-        });
-    }
-    if let Some(s) = &a.stance {
-        let stance = match s.trim() {
-            "none" | "" => None,
-            typed => match super::Stance::parse(typed) {
-                Some(st) => Some(st),
-                None => return bad(Msg::new("syn-import-unknown-stance").text("value", typed)),
-            },
-        };
-        changes.push(Classification::Stance { stance });
-    }
+            return Ok(ExitCode::from(exit::DATA));
+        }
+    };
     if changes.is_empty() {
         return bad(Msg::new("syn-classify-nothing"));
     }

@@ -48,6 +48,15 @@ fn chromium() -> String {
 impl Browser {
     /// Starts chromedriver and a headless Chromium with a window of `width`×`height`.
     pub async fn start(width: u32, height: u32) -> anyhow::Result<Self> {
+        Self::start_with_downloads(width, height, None).await
+    }
+
+    /// The same, saving downloads in `downloads` without asking.
+    pub async fn start_with_downloads(
+        width: u32,
+        height: u32,
+        downloads: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
         let path = chromedriver().ok_or_else(|| {
             anyhow!("chromedriver not found (apt-get install chromium chromium-driver)")
         })?;
@@ -82,6 +91,15 @@ impl Browser {
         if !ready {
             bail!("chromedriver did not answer on port {port}");
         }
+        let prefs = match downloads {
+            Some(dir) => json!({
+                "download.default_directory": dir.display().to_string(),
+                "download.prompt_for_download": false,
+                "download.directory_upgrade": true,
+                "safebrowsing.enabled": false,
+            }),
+            None => json!({}),
+        };
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
@@ -89,6 +107,7 @@ impl Browser {
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", "--lang=vi",
                          format!("--window-size={width},{height}")],
+                "prefs": prefs,
             }
         }}});
         let res: Value = browser
@@ -168,6 +187,49 @@ impl Browser {
         )
         .await
         .map(drop)
+    }
+
+    /// Resizes the window (a phone's screen, say).
+    pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Empties the input matching `css`.
+    pub async fn clear(&self, css: &str) -> anyhow::Result<()> {
+        let id = self.find(css).await?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{id}/clear"),
+            Some(json!({})),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Waits until a finished download appears in `dir` and returns its path.
+    pub async fn wait_for_download(
+        &self,
+        dir: &std::path::Path,
+    ) -> anyhow::Result<std::path::PathBuf> {
+        for _ in 0..100 {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    let p = e.path();
+                    let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    if !name.ends_with(".crdownload") && !name.starts_with('.') {
+                        return Ok(p);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        bail!("no download appeared in {}", dir.display())
     }
 
     /// Clicks the element matching `css`.

@@ -31,13 +31,20 @@ pub struct Gopy {
 impl Gopy {
     /// Starts gopy (demo campaign on, no bots) on `db`.
     pub async fn start(db: TestDb) -> Self {
+        Self::start_with_clock(db, gopy::service::system_clock()).await
+    }
+
+    /// Starts gopy on `db` with a clock the test moves.
+    pub async fn start_with_clock(db: TestDb, clock: gopy::service::Clock) -> Self {
         let settings = Settings {
             database_url: db.url.clone(),
             http_addr: "127.0.0.1:0".parse().expect("address"),
             demo: true,
             ..Settings::default()
         };
-        let app = Application::build(settings).await.expect("gopy builds");
+        let app = Application::build_with_clock(settings, clock)
+            .await
+            .expect("gopy builds");
         let base = format!("http://{}", app.local_addr().expect("bound"));
         let stop = CancellationToken::new();
         let token = stop.clone();
@@ -258,6 +265,86 @@ impl Browser {
     pub async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
         let req = self.client.post(format!("{}{path}", self.base)).form(form);
         self.finish(req).await
+    }
+
+    /// POST a `multipart/form-data` form with text fields and one file.
+    pub async fn post_file(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str, &[u8]),
+    ) -> Answer {
+        let boundary = "gopy-test-boundary-7MA4YWxk";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        let (name, file_name, data) = file;
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; \
+                 filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.finish(req).await
+    }
+
+    /// GET a path and keep the body's bytes (downloads).
+    pub async fn get_bytes(&mut self, path: &str) -> (u16, Option<String>, Vec<u8>) {
+        let mut req = self.client.get(format!("{}{path}", self.base));
+        if !self.cookies.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let disposition = res
+            .headers()
+            .get("content-disposition")
+            .map(|v| v.to_str().expect("header").to_owned());
+        (
+            status,
+            disposition,
+            res.bytes().await.expect("body").to_vec(),
+        )
+    }
+
+    /// POST a form and keep the body's bytes (downloads).
+    pub async fn post_bytes(
+        &mut self,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Option<String>, Vec<u8>) {
+        let mut req = self.client.post(format!("{}{path}", self.base)).form(form);
+        if !self.cookies.is_empty() {
+            req = req.header("cookie", self.cookie_header());
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let disposition = res
+            .headers()
+            .get("content-disposition")
+            .map(|v| v.to_str().expect("header").to_owned());
+        (
+            status,
+            disposition,
+            res.bytes().await.expect("body").to_vec(),
+        )
     }
 
     /// Signs in through the login page; returns the answer to the POST.

@@ -1,10 +1,12 @@
-//! Storage for the web console: staff passwords, sessions kept in the database, and login
-//! attempts for throttling.
+//! Storage for the web console: staff passwords, sessions kept in the database (with when
+//! each was last used, for the idle timeout), login attempts for throttling, and campaigns
+//! created or edited in the console's form.
 //!
 //! Both backends run the same SQL (`$n` parameters work on SQLite too), so the
 //! implementation is written once, in `console_store_impl!`, and expanded in `sqlite.rs` and
 //! `postgres.rs`, which only say how to read and how to start a write transaction. Every
-//! change an official answers for (a login, a logout, a password set or changed) writes its
+//! change an official answers for (a login, a logout, a password set or changed, a campaign
+//! created or edited) writes its
 //! `audit_log` line in the same transaction as the change.
 
 mod postgres;
@@ -83,6 +85,20 @@ pub struct LoginFailures {
     pub by_ip: i64,
 }
 
+/// What became of a campaign edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CampaignEdit {
+    /// Saved, with its audit line.
+    Saved,
+    /// No campaign with that id.
+    NotFound,
+    /// A topic or section left out of the edit still has opinions: nothing was changed.
+    InUse {
+        /// The topic code or section reference.
+        what: String,
+    },
+}
+
 /// The console part of the store. A supertrait of [`super::Store`].
 #[async_trait]
 pub trait ConsoleStore: Send + Sync {
@@ -118,11 +134,37 @@ pub trait ConsoleStore: Send + Sync {
         since: DateTime<Utc>,
     ) -> StoreResult<LoginFailures>;
 
-    /// The session with this token hash if it is live at `now` and its user is not disabled.
-    async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<Session>>;
+    /// The session with this token hash if it is live at `now` (before its end, and used
+    /// since `idle_since`) and its user is not disabled. A live session is marked as used at
+    /// `now` (at most once a minute).
+    async fn session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>>;
 
     /// Closes a session (logout), audited; `false` when there was none.
     async fn end_session(&self, token_hash: &str, audit: &AuditEntry) -> StoreResult<bool>;
+
+    /// Replaces a stored campaign's texts, units, target groups, sections, topics and phases
+    /// with `campaign`'s (its `id` says which; the slug is kept), audited in the same
+    /// transaction. Topics and sections are updated in place; one that is left out is
+    /// removed only when no opinion points at it.
+    async fn update_campaign(
+        &self,
+        campaign: &crate::domain::Campaign,
+        audit: &AuditEntry,
+    ) -> StoreResult<CampaignEdit>;
+
+    /// Inserts a new campaign (units upserted by code) with its audit line, in one
+    /// transaction; returns its id. A slug that exists already is a
+    /// [`super::StoreError::Conflict`].
+    async fn create_campaign(
+        &self,
+        campaign: &crate::domain::Campaign,
+        audit: &AuditEntry,
+    ) -> StoreResult<crate::domain::CampaignId>;
 
     /// The newest broadcasts, newest first.
     async fn recent_broadcasts(&self, limit: i64) -> StoreResult<Vec<super::announce::Broadcast>>;
@@ -193,6 +235,7 @@ struct SessionRow {
     token_hash: String,
     csrf: String,
     expires_at: DateTime<Utc>,
+    last_seen_at: DateTime<Utc>,
     #[sqlx(flatten)]
     user: CredRow,
 }
@@ -210,6 +253,104 @@ macro_rules! console_audit_in {
     };
 }
 pub(crate) use console_audit_in;
+
+/// Writes a campaign's units (upserted by code), target groups, sections and topics
+/// (upserted), topic sections and phases inside `$tx`, for the campaign `$c.id`. The rows
+/// of the lists replaced are deleted first by the caller.
+macro_rules! campaign_children_in {
+    ($tx:expr, $c:expr) => {
+        let position = |i: usize| i32::try_from(i).unwrap_or(i32::MAX);
+        for (i, unit) in $c.units.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO units (code, name, parent_code, kind) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
+                 parent_code = excluded.parent_code, kind = excluded.kind",
+            )
+            .bind(&unit.code)
+            .bind(&unit.name)
+            .bind(&unit.parent)
+            .bind(&unit.kind)
+            .execute(&mut *$tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO campaign_units (campaign_id, unit_code, position) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind($c.id)
+            .bind(&unit.code)
+            .bind(position(i))
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (i, g) in $c.target_groups.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO campaign_target_groups (campaign_id, code, position) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind($c.id)
+            .bind(&g.code)
+            .bind(position(i))
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (i, s) in $c.sections.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO sections (campaign_id, reference, title, summary, position) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, reference) \
+                 DO UPDATE SET title = excluded.title, summary = excluded.summary, \
+                 position = excluded.position",
+            )
+            .bind($c.id)
+            .bind(&s.reference)
+            .bind(&s.title)
+            .bind(&s.summary)
+            .bind(position(i))
+            .execute(&mut *$tx)
+            .await?;
+        }
+        for (i, t) in $c.topics.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO topics (campaign_id, code, title, question, position) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, code) \
+                 DO UPDATE SET title = excluded.title, question = excluded.question, \
+                 position = excluded.position",
+            )
+            .bind($c.id)
+            .bind(&t.code)
+            .bind(&t.title)
+            .bind(&t.question)
+            .bind(position(i))
+            .execute(&mut *$tx)
+            .await?;
+            for (j, s) in t.sections.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO topic_sections (campaign_id, topic_code, section_ref, \
+                     position) VALUES ($1, $2, $3, $4)",
+                )
+                .bind($c.id)
+                .bind(&t.code)
+                .bind(s)
+                .bind(position(j))
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+        for (i, p) in $c.phases.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO phases (campaign_id, kind, position, starts_at, ends_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind($c.id)
+            .bind(p.kind.as_str())
+            .bind(position(i))
+            .bind(p.starts_at)
+            .bind(p.ends_at)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+pub(crate) use campaign_children_in;
 
 /// The one implementation of [`ConsoleStore`], for a store type that has
 /// `console_reader(&self) -> &Pool<$db>` and
@@ -330,21 +471,38 @@ macro_rules! console_store_impl {
                 &self,
                 token_hash: &str,
                 now: chrono::DateTime<chrono::Utc>,
+                idle_since: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<Option<$crate::store::console::Session>> {
                 use $crate::store::console::*;
                 let sql = format!(
-                    "SELECT c.token_hash, c.csrf, c.expires_at, {CRED_COLUMNS} \
+                    "SELECT c.token_hash, c.csrf, c.expires_at, c.last_seen_at, {CRED_COLUMNS} \
                      FROM console_sessions c JOIN staff_users s ON s.id = c.staff_id \
-                     WHERE c.token_hash = $1 AND c.expires_at > $2 AND s.disabled_at IS NULL"
+                     WHERE c.token_hash = $1 AND c.expires_at > $2 AND c.last_seen_at > $3 \
+                     AND s.disabled_at IS NULL"
                 );
                 let row: Option<SessionRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(token_hash)
                     .bind(now)
+                    .bind(idle_since)
                     .fetch_optional(self.console_reader())
                     .await?;
                 let Some(row) = row else {
                     return Ok(None);
                 };
+                // Marked as used at most once a minute: one write per page would queue every
+                // console request behind the bot's writes on SQLite.
+                if now - row.last_seen_at >= chrono::Duration::minutes(1) {
+                    let mut tx = self.console_begin().await?;
+                    sqlx::query(
+                        "UPDATE console_sessions SET last_seen_at = $2 \
+                         WHERE token_hash = $1 AND last_seen_at < $2",
+                    )
+                    .bind(token_hash)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                }
                 let creds = Credentials::try_from(row.user)?;
                 Ok(Some(Session {
                     token_hash: row.token_hash,
@@ -372,6 +530,141 @@ macro_rules! console_store_impl {
                 $crate::store::console::console_audit_in!(tx, audit);
                 tx.commit().await?;
                 Ok(true)
+            }
+
+            async fn update_campaign(
+                &self,
+                c: &$crate::domain::Campaign,
+                audit: &$crate::store::AuditEntry,
+            ) -> $crate::store::StoreResult<$crate::store::console::CampaignEdit> {
+                use $crate::store::console::CampaignEdit;
+                let mut tx = self.console_begin().await?;
+                let changed = sqlx::query(
+                    "UPDATE campaigns SET issuer = $1, title = $2, document_title = $3, \
+                     intro = $4, purpose = $5, retention_months = $6, notice_version = $7 \
+                     WHERE id = $8",
+                )
+                .bind(&c.issuer)
+                .bind(&c.title)
+                .bind(&c.document_title)
+                .bind(&c.intro)
+                .bind(&c.purpose)
+                .bind(i64::from(c.retention_months))
+                .bind(&c.notice_version)
+                .bind(c.id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if changed == 0 {
+                    return Ok(CampaignEdit::NotFound);
+                }
+                // What is left out must not strand opinions.
+                let topics: Vec<(String,)> =
+                    sqlx::query_as("SELECT code FROM topics WHERE campaign_id = $1")
+                        .bind(c.id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let sections: Vec<(String,)> =
+                    sqlx::query_as("SELECT reference FROM sections WHERE campaign_id = $1")
+                        .bind(c.id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                let gone_topics: Vec<String> = topics
+                    .into_iter()
+                    .map(|t| t.0)
+                    .filter(|t| !c.topics.iter().any(|x| &x.code == t))
+                    .collect();
+                let gone_sections: Vec<String> = sections
+                    .into_iter()
+                    .map(|s| s.0)
+                    .filter(|s| !c.sections.iter().any(|x| &x.reference == s))
+                    .collect();
+                for t in &gone_topics {
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT count(*) FROM opinions WHERE campaign_id = $1 AND topic_code = $2",
+                    )
+                    .bind(c.id)
+                    .bind(t)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if n > 0 {
+                        return Ok(CampaignEdit::InUse { what: t.clone() });
+                    }
+                }
+                for s in &gone_sections {
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT count(*) FROM opinions WHERE campaign_id = $1 AND section_ref = $2",
+                    )
+                    .bind(c.id)
+                    .bind(s)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if n > 0 {
+                        return Ok(CampaignEdit::InUse { what: s.clone() });
+                    }
+                }
+                for q in [
+                    "DELETE FROM campaign_units WHERE campaign_id = $1",
+                    "DELETE FROM campaign_target_groups WHERE campaign_id = $1",
+                    "DELETE FROM topic_sections WHERE campaign_id = $1",
+                    "DELETE FROM phases WHERE campaign_id = $1",
+                ] {
+                    sqlx::query(q).bind(c.id).execute(&mut *tx).await?;
+                }
+                for t in &gone_topics {
+                    sqlx::query("DELETE FROM topics WHERE campaign_id = $1 AND code = $2")
+                        .bind(c.id)
+                        .bind(t)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                for s in &gone_sections {
+                    sqlx::query("DELETE FROM sections WHERE campaign_id = $1 AND reference = $2")
+                        .bind(c.id)
+                        .bind(s)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                $crate::store::console::campaign_children_in!(tx, c);
+                $crate::store::console::console_audit_in!(tx, audit);
+                tx.commit().await?;
+                Ok(CampaignEdit::Saved)
+            }
+
+            async fn create_campaign(
+                &self,
+                campaign: &$crate::domain::Campaign,
+                audit: &$crate::store::AuditEntry,
+            ) -> $crate::store::StoreResult<$crate::domain::CampaignId> {
+                let mut tx = self.console_begin().await?;
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO campaigns (slug, issuer, title, document_title, intro, purpose, \
+                     retention_months, notice_version, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                )
+                .bind(&campaign.slug)
+                .bind(&campaign.issuer)
+                .bind(&campaign.title)
+                .bind(&campaign.document_title)
+                .bind(&campaign.intro)
+                .bind(&campaign.purpose)
+                .bind(i64::from(campaign.retention_months))
+                .bind(&campaign.notice_version)
+                .bind(audit.at)
+                .fetch_one(&mut *tx)
+                .await?;
+                let c = $crate::domain::Campaign {
+                    id,
+                    ..campaign.clone()
+                };
+                $crate::store::console::campaign_children_in!(tx, c);
+                let mut audit = audit.clone();
+                if let serde_json::Value::Object(map) = &mut audit.detail {
+                    map.insert("campaign".to_owned(), serde_json::Value::from(id));
+                }
+                $crate::store::console::console_audit_in!(tx, audit);
+                tx.commit().await?;
+                Ok(id)
             }
 
             async fn recent_broadcasts(
