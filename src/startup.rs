@@ -105,7 +105,12 @@ impl Application {
             )?
             .router(),
         );
-        let zalo = ZaloBot::new(dialogs.clone(), l10n.clone(), &settings.zalo)?;
+        let zalo = ZaloBot::new(
+            dialogs.clone(),
+            l10n.clone(),
+            &settings.zalo,
+            Some(detector.clone()),
+        )?;
         if let Some(webhook) = zalo.as_ref().and_then(ZaloBot::webhook_router) {
             router = router.merge(webhook);
         }

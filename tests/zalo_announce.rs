@@ -2,7 +2,8 @@
 //! a staff user links their Zalo account, the bot hears of a group when mentioned there, the
 //! staff user binds it, and an approved broadcast reaches it through the Zalo outbox; a
 //! residents' own group no bot can join gets its post through its lead, who confirms it by
-//! replying `ĐÃ ĐĂNG <số>`, and only then does it count as delivered. On SQLite and, when
+//! replying `ĐÃ ĐĂNG <số>`, and only then does it count as delivered. Posts heard in a bound
+//! group are screened for moderation. On SQLite and, when
 //! `TEST_DATABASE_URL` is set, on Postgres.
 
 mod common;
@@ -116,6 +117,30 @@ async fn story_a_zalo_group_is_bound_and_reached_and_an_assisted_group_confirmed
     assert_eq!(
         (g.state.as_str(), g.unit.as_deref()),
         ("bound", Some("TDP-1"))
+    );
+
+    // A post to the bot in the bound group is screened: an insult is queued for a moderator
+    // (the bot cannot delete on Zalo: a person decides), an ordinary question is not.
+    fake.push(fake.group_text_event(&hoa, group, "@Bot ông tổ trưởng mất dạy, đồ khốn"));
+    fake.push(fake.group_text_event(&hoa, group, "@Bot bao giờ họp tổ dân phố ạ?"));
+    let mut queued = Vec::new();
+    for _ in 0..100 {
+        queued = db
+            .strings(
+                "SELECT channel || ' ' || chat_id || ' ' || status FROM moderation_items \
+                 WHERE channel = 'zalo'",
+            )
+            .await;
+        if !queued.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(queued, vec![format!("zalo {group} queued")]);
+    assert_eq!(
+        fake.texts_to(group).len(),
+        2,
+        "screening answers nothing in the group"
     );
 
     // An assisted group of the same unit, posted by Lan (linked on Zalo).

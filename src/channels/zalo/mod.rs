@@ -59,6 +59,17 @@ pub(super) struct Core {
     out: Outbound,
     /// Ids of unsupported messages already answered, oldest first.
     unsupported: Mutex<Recent>,
+    /// Screening of posts in bound groups, when moderation is on.
+    moderation: Option<GroupModeration>,
+}
+
+/// What screening Zalo group posts needs: the word lists (the watch list is merged in per
+/// post: the bot hears few group posts, only mentions and replies) and the flood gate.
+pub(super) struct GroupModeration {
+    /// The built-in or configured word lists.
+    base: crate::moderation::Detector,
+    /// Posts per person per group.
+    flood: Mutex<crate::moderation::FloodGate>,
 }
 
 /// A bounded set of recent keys.
@@ -236,10 +247,14 @@ impl ZaloBot {
     /// Builds the bot from its settings; `None` when `ZALO_BOT_TOKEN` is not set. Nothing is
     /// sent until [`ZaloBot::run`], but in webhook mode [`ZaloBot::webhook_router`] answers
     /// at once.
+    ///
+    /// With `moderation`, posts heard in bound groups are screened with these word lists
+    /// (flood settings from `GOPY_MOD_*`).
     pub fn new(
         dialogs: Dialogs,
         l10n: Arc<Localizer>,
         settings: &ZaloSettings,
+        moderation: Option<crate::moderation::Detector>,
     ) -> anyhow::Result<Option<Self>> {
         let Some(token) = settings.token.as_deref() else {
             if settings.webhook_secret.is_some() {
@@ -258,6 +273,10 @@ impl ZaloBot {
                 fatal: CancellationToken::new(),
             },
             unsupported: Mutex::new(Recent::default()),
+            moderation: moderation.map(|base| GroupModeration {
+                base,
+                flood: Mutex::new(crate::moderation::group::GroupSettings::from_env().flood_gate()),
+            }),
         });
         let (mode, webhook) = match &settings.webhook_secret {
             None => (Mode::Polling, None),

@@ -1,7 +1,8 @@
 //! What staff do through the Zalo bot: a group message (one that mentions the bot or replies
 //! to it) registers the group, and `/bind UNIT` or `/unbind` there binds it, as on Telegram;
 //! `/link CODE` in private links the Zalo account to a staff account; `ĐÃ ĐĂNG <số>` from a
-//! lead confirms an assisted post. Each answer is a [`Reply`] sent back where it came from.
+//! lead confirms an assisted post; any other post in a bound group is screened for moderation.
+//! Each answer is a [`Reply`] sent back where it came from.
 
 use chrono::Utc;
 
@@ -9,9 +10,11 @@ use crate::announce::groups::{
     GroupCommand, command_answer, confirm_posted, group_command, link, posted_answer,
 };
 use crate::dialog::{Input, Msg, Reply};
-use crate::domain::{Channel, Locale};
+use crate::domain::{Channel, ContactKey, Locale};
+use crate::moderation::group::{GroupPost, screen_post};
+use crate::moderation::with_watch_list;
 use crate::service::ServiceError;
-use crate::store::announce::{BotMembership, BotStatus, GroupKind, LinkOutcome};
+use crate::store::announce::{BotMembership, BotStatus, GroupKind, GroupState, LinkOutcome};
 
 use super::Core;
 use super::inbound::DialogEvent;
@@ -85,6 +88,7 @@ impl Core {
             return Ok(Vec::new());
         };
         let Some((name, rest)) = group_command_in(text) else {
+            self.screen_group_post(ev, text, now).await?;
             return Ok(Vec::new());
         };
         let cmd = GroupCommand {
@@ -97,6 +101,69 @@ impl Core {
         Ok(command_answer(group_command(store, &cmd, now).await?)
             .map(answer)
             .unwrap_or_default())
+    }
+
+    /// Screens a post the bot heard in a bound group (a mention or a reply to it), like a
+    /// Telegram group post: a flagged one is queued for a moderator with its author's contact.
+    /// The bot cannot delete on Zalo, so nothing is hidden automatically; a person decides.
+    async fn screen_group_post(
+        &self,
+        ev: &DialogEvent,
+        text: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let Some(m) = &self.moderation else {
+            return Ok(());
+        };
+        let store = self.dialogs.store();
+        let bound = store
+            .group_by_external(Channel::Zalo, &ev.chat)
+            .await?
+            .is_some_and(|g| g.state == GroupState::Bound);
+        if !bound {
+            return Ok(());
+        }
+        let post = GroupPost {
+            channel: Channel::Zalo,
+            chat_id: ev.chat.clone(),
+            message_id: ev.message_id.clone(),
+            author_platform_id: ev.user.clone(),
+            author: None,
+            text: text.to_owned(),
+            forwarded: false,
+            at: ev.date.unwrap_or(now),
+        };
+        let detector = match with_watch_list(store.as_ref(), &m.base).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the watch list; screening with the word lists only");
+                m.base.clone()
+            }
+        };
+        let queued = {
+            let mut gate = m.flood.lock().unwrap_or_else(|e| e.into_inner());
+            screen_post(&detector, &mut gate, &post)
+        };
+        let Some(mut item) = queued else {
+            return Ok(());
+        };
+        let mut tx = store.begin().await?;
+        let author = tx
+            .contact(
+                &ContactKey {
+                    channel: Channel::Zalo,
+                    external_id: ev.user.clone(),
+                },
+                Locale::Vi,
+            )
+            .await?;
+        tx.commit().await?;
+        item.author = Some(author.id);
+        if store.queue_item(&item).await?.is_some() {
+            metrics::counter!("gopy_moderation_queued_total", "source" => "zalo_group")
+                .increment(1);
+        }
+        Ok(())
     }
 
     /// `/link CODE` or a lead's `ĐÃ ĐĂNG <số>` in a private chat; `None` when the message is
