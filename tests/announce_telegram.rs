@@ -33,6 +33,12 @@ story!(
     postgres_a_group_from_added_to_removed
 );
 
+story!(
+    story_submitted_from_telegram_approved_with_a_button_and_sent,
+    sqlite_submitted_from_telegram_approved_with_a_button_and_sent,
+    postgres_submitted_from_telegram_approved_with_a_button_and_sent
+);
+
 /// gopy running against a fake Telegram until dropped.
 struct Running {
     fake: Arc<FakeTelegram>,
@@ -357,5 +363,140 @@ async fn story_a_broadcast_reaches_every_group_within_the_limits_through_every_e
         .collect();
     assert_eq!(slow_calls.len(), 2);
     assert!(slow_calls[1].at - slow_calls[0].at >= Duration::from_secs(2));
+    gopy.stop().await;
+}
+
+/// An official writes the text to the bot and replies to it with `/trinh TDP-1`; the approver
+/// (linked on Telegram) is sent it with an approve button, once; the author, told of the
+/// approval, presses "send now"; the bound group gets it. The author cannot approve it, and a
+/// stale button (an earlier revision) does nothing.
+async fn story_submitted_from_telegram_approved_with_a_button_and_sent(db: TestDb) {
+    let store = db.store.clone();
+    common::campaign_with_official_and_approver(&store).await;
+    let gopy = Running::start(&db.url).await;
+    let lan = Resident::new(7101, "Lan");
+    let minh = Resident::new(7102, "Minh");
+    gopy.handled(gopy.fake.text_update(&lan, "/link CODE0000"))
+        .await;
+    gopy.handled(gopy.fake.text_update(&minh, "/link CODE0001"))
+        .await;
+    let group = Group {
+        id: -4101,
+        title: "Tổ dân phố 1".to_owned(),
+        supergroup: false,
+    };
+    gopy.handled(gopy.fake.my_chat_member_update(&lan, &group))
+        .await;
+    let g = store
+        .group_by_external(gopy::domain::Channel::Telegram, "-4101")
+        .await
+        .unwrap()
+        .expect("registered");
+    store
+        .bind_group(g.id, Some("TDP-1"), "cli:tester", None, now())
+        .await
+        .unwrap();
+
+    // Without a replied-to text: how to do it.
+    gopy.handled(gopy.fake.text_update(&lan, "/trinh TDP-1"))
+        .await;
+    assert!(
+        gopy.texts(lan.id)
+            .last()
+            .is_some_and(|t| t.contains("trả lời (reply)")),
+        "{:?}",
+        gopy.texts(lan.id)
+    );
+    // The text, then the reply to it.
+    let text = "Kính mời bà con dự họp tổ dân phố lúc 19:30 thứ Bảy <tại nhà văn hóa>.";
+    let original = gopy.fake.text_update(&lan, text);
+    gopy.handled(original.clone()).await;
+    let mut reply = gopy.fake.text_update(&lan, "/trinh TDP-1");
+    reply["message"]["reply_to_message"] = original["message"].clone();
+    gopy.handled(reply).await;
+    assert!(
+        gopy.texts(lan.id)
+            .last()
+            .is_some_and(|t| t.contains("Đã trình thông báo số")),
+        "{:?}",
+        gopy.texts(lan.id)
+    );
+
+    // Minh is sent it once, with the text as written (escaped, not read as markup).
+    let request = gopy
+        .fake
+        .wait_for("the approval request", |f| {
+            f.texts_to(minh.id)
+                .into_iter()
+                .find(|t| t.contains("chờ phê duyệt"))
+        })
+        .await;
+    assert!(request.contains(text), "{request}");
+    assert!(
+        gopy.fake.find_button(lan.id, "Phê duyệt").is_none(),
+        "the author is not asked to approve"
+    );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let asked = gopy
+        .texts(minh.id)
+        .iter()
+        .filter(|t| t.contains("chờ phê duyệt"))
+        .count();
+    assert_eq!(asked, 1, "sent once");
+
+    // Lan cannot press Minh's button; a stale revision does nothing.
+    let (message, data) = gopy.fake.find_button(minh.id, "Phê duyệt").expect("button");
+    let id: i64 = data
+        .split(':')
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .expect("id");
+    let stale = format!("bc:ok:{id}:99");
+    let p = gopy.fake.press(&minh, message, &stale);
+    gopy.fake.wait_confirmed(p.update_id).await;
+    assert!(
+        gopy.texts(minh.id)
+            .last()
+            .is_some_and(|t| t.contains("không còn chờ"))
+    );
+    let p = gopy.fake.press(&lan, message, &data);
+    gopy.fake.wait_confirmed(p.update_id).await;
+    assert!(
+        gopy.texts(lan.id)
+            .last()
+            .is_some_and(|t| t.contains("Không thực hiện được")),
+        "{:?}",
+        gopy.texts(lan.id)
+    );
+    let p = gopy.fake.press(&minh, message, &data);
+    gopy.fake.wait_confirmed(p.update_id).await;
+    gopy.fake.wait_callback_answered(&p.callback_id).await;
+    assert_eq!(
+        store.broadcast(id).await.unwrap().unwrap().state,
+        gopy::store::announce::BroadcastState::Approved
+    );
+
+    // Lan is told, and sends it now.
+    let p = gopy.fake.press_label(&lan, "Gửi ngay");
+    gopy.fake.wait_confirmed(p.update_id).await;
+    common::wait_broadcast(
+        &store,
+        id,
+        gopy::store::announce::BroadcastState::Sent,
+        Duration::from_secs(20),
+    )
+    .await;
+    assert_eq!(gopy.texts(group.id), vec![text.to_owned()]);
+    let audit = db
+        .strings("SELECT actor || ' ' || action FROM audit_log WHERE action LIKE 'broadcast.%' ORDER BY id")
+        .await;
+    assert!(
+        audit.contains(&"lan broadcast.submit".to_owned()),
+        "{audit:?}"
+    );
+    assert!(
+        audit.contains(&"minh broadcast.approve".to_owned()),
+        "{audit:?}"
+    );
     gopy.stop().await;
 }

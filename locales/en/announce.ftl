@@ -40,3 +40,18 @@ assisted-not-yours = This announcement belongs to a group another official is re
 
 ## /link CODE sent to the Zalo bot.
 zalo-link-done = This Zalo account is now linked to the staff account { $name }. You can use the staff commands and receive the announcements to post for gopy from now on.
+
+## Submitting and approving announcements in Telegram.
+approval-submit-usage = To submit an announcement: send its text to the bot, then reply to that message with /trinh and the unit code, for example: /trinh TDP-1
+approval-submitted = Announcement no. { $id } ({ $chars } characters) was submitted to the approvers. You will be told when it is approved.
+approval-refused = Not done: { $reason }
+approval-request = 📣 <b>Announcement no. { $id } awaits approval</b>
+    Written by: { $author }. Goes to: { $audience }.
+    
+    { $text }
+approval-button-approve = ✅ Approve
+approval-approved = Announcement no. { $id } is approved. Its author has been told, to send it.
+approval-approved-author = Announcement no. { $id } was approved by { $approver }. Press “Send now” to send it, or schedule it in the console.
+approval-button-send = 📣 Send now
+approval-scheduled = Announcement no. { $id } is scheduled to go now to { $targets } targets.
+approval-stale = Announcement no. { $id } was changed or dealt with already; the version you got no longer awaits approval.

@@ -38,3 +38,18 @@ assisted-not-yours = Thông báo này thuộc nhóm do cán bộ khác phụ tr�
 
 ## /link MÃ gửi bot Zalo.
 zalo-link-done = Đã liên kết tài khoản Zalo này với tài khoản cán bộ { $name }. Từ nay Quý vị có thể dùng các lệnh dành cho cán bộ và nhận các thông báo cần đăng hộ vào nhóm.
+
+## Trình và phê duyệt thông báo ngay trong Telegram.
+approval-submit-usage = Để trình thông báo: gửi nội dung thông báo cho bot, rồi trả lời (reply) chính tin nhắn đó bằng lệnh /trinh kèm mã địa bàn, ví dụ: /trinh TDP-1
+approval-submitted = Đã trình thông báo số { $id } ({ $chars } ký tự) tới cán bộ phê duyệt. Quý vị sẽ được báo khi thông báo được phê duyệt.
+approval-refused = Không thực hiện được: { $reason }
+approval-request = 📣 <b>Thông báo số { $id } chờ phê duyệt</b>
+    Người soạn: { $author }. Nơi nhận: { $audience }.
+    
+    { $text }
+approval-button-approve = ✅ Phê duyệt
+approval-approved = Đã phê duyệt thông báo số { $id }. Người soạn được báo để gửi.
+approval-approved-author = Thông báo số { $id } đã được { $approver } phê duyệt. Bấm «Gửi ngay» để gửi, hoặc lên lịch gửi trên trang quản trị.
+approval-button-send = 📣 Gửi ngay
+approval-scheduled = Thông báo số { $id } đã được lên lịch gửi ngay tới { $targets } nơi nhận.
+approval-stale = Thông báo số { $id } đã được sửa hoặc đã được xử lý; bản Quý vị nhận không còn chờ phê duyệt.

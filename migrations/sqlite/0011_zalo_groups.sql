@@ -34,3 +34,7 @@ CREATE INDEX deliveries_due ON deliveries (channel, not_before, id) WHERE state 
 -- Assisted posts the lead has not confirmed yet.
 CREATE INDEX deliveries_unconfirmed ON deliveries (sent_at)
     WHERE channel = 'assisted' AND state = 'sent' AND confirmed_at IS NULL;
+
+-- Approvers linked on Telegram are sent each submitted revision once, with an approve button;
+-- this is the revision they were last sent (several processes send it once).
+ALTER TABLE broadcasts ADD COLUMN approvers_told_revision INTEGER;

@@ -116,7 +116,7 @@ pub enum BroadcastError {
 
 /// Every unit an audience reaches (its units and the units of its chosen groups); `None`
 /// stands for a chosen group bound to no unit.
-fn audience_units(audience: &Audience, groups: &[ChatGroup]) -> Vec<Option<String>> {
+pub fn audience_units(audience: &Audience, groups: &[ChatGroup]) -> Vec<Option<String>> {
     let mut units: Vec<Option<String>> = audience.units.iter().cloned().map(Some).collect();
     for id in &audience.groups {
         units.push(

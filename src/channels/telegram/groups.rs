@@ -1,6 +1,8 @@
 //! Groups on Telegram: the bot added to or removed from a chat (`my_chat_member`) and its
 //! rights there, title changes, a group becoming a supergroup (`migrate_to_chat_id`), and the
-//! staff commands `/link CODE` (private chat), `/bind UNIT` and `/unbind` (in a group).
+//! staff commands `/link CODE` (private chat), `/bind UNIT` and `/unbind` (in a group);
+//! staff actions on broadcasts (`/trinh`, approve and send-now buttons) are routed here and
+//! run by `approvals.rs`.
 //! `route` is pure; `run` stores what happened (through [`crate::announce`]) and answers.
 
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use teloxide::types::{
     CallbackQueryId, Chat, ChatId, ChatMemberKind, Message, MessageId, Update, UpdateKind,
 };
 use tokio_util::sync::CancellationToken;
+use unicode_normalization::UnicodeNormalization as _;
 
 use crate::announce::groups::{
     GroupCommand, command_answer, confirm_posted, group_command, link, posted_answer,
@@ -67,6 +70,8 @@ pub(super) enum GroupEvent {
         /// The button press, answered once handled.
         callback: CallbackQueryId,
     },
+    /// A staff action on broadcasts from a private chat (see `approvals.rs`).
+    Staff(super::approvals::StaffBroadcast),
     /// `/bind UNIT` (`unit: Some`) or `/unbind` (`unit: None`) in a group.
     Command {
         /// The sender.
@@ -89,6 +94,10 @@ impl GroupEvent {
             GroupEvent::Title { chat, .. } | GroupEvent::Command { chat, .. } => chat.0,
             GroupEvent::Migrated { from, .. } => from.0,
             GroupEvent::Link { user, .. } | GroupEvent::Posted { user, .. } => return *user,
+            GroupEvent::Staff(
+                super::approvals::StaffBroadcast::Submit { user, .. }
+                | super::approvals::StaffBroadcast::Press { user, .. },
+            ) => return *user,
         };
         chat.cast_unsigned()
     }
@@ -125,6 +134,17 @@ pub(super) fn route(update: &Update, bot_username: &str) -> Option<(&'static str
             ))
         }
         UpdateKind::Message(msg) | UpdateKind::ChannelPost(msg) => message(msg, bot_username),
+        UpdateKind::CallbackQuery(q)
+            if q.data.as_deref().is_some_and(super::approvals::is_ours) =>
+        {
+            let ev = super::approvals::StaffBroadcast::Press {
+                user: q.from.id.0,
+                chat: ChatId(q.from.id.0.cast_signed()),
+                data: q.data.clone().unwrap_or_default(),
+                callback: q.id.clone(),
+            };
+            Some(("broadcast_button", GroupEvent::Staff(ev)))
+        }
         UpdateKind::CallbackQuery(q) => {
             let delivery = q
                 .data
@@ -182,6 +202,21 @@ fn message(msg: &Message, bot_username: &str) -> Option<(&'static str, GroupEven
             locale,
         };
         return Some(("command", ev));
+    }
+    if msg.chat.is_private() && (name == "trinh" || name == "submit") {
+        // The text is the staff user's own message this command replies to.
+        let text = msg
+            .reply_to_message()
+            .filter(|r| r.from.as_ref().is_some_and(|f| f.id == from.id))
+            .and_then(|r| r.text())
+            .map(|t| t.nfc().collect::<String>());
+        let ev = super::approvals::StaffBroadcast::Submit {
+            user: from.id.0,
+            chat: msg.chat.id,
+            text,
+            units: rest.split_whitespace().map(str::to_owned).collect(),
+        };
+        return Some(("command", GroupEvent::Staff(ev)));
     }
     if (msg.chat.is_group() || msg.chat.is_supergroup()) && (name == "bind" || name == "unbind") {
         let ev = GroupEvent::Command {
@@ -241,6 +276,26 @@ pub(super) async fn run(
     let key = update_id.to_string();
     let mut pause = Duration::from_millis(100);
     loop {
+        if let GroupEvent::Staff(staff) = &ev {
+            // Not idempotent by update: creating a broadcast twice is refused by nothing, so
+            // a redelivered `/trinh` is skipped by the batch's confirmation, as dialog steps.
+            match super::approvals::handle(out, &store, staff).await {
+                Ok(()) => return true,
+                Err(StoreError::Unavailable(e)) => {
+                    tracing::warn!(update_id, error = %e, "cannot handle a staff action right now; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return false,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(MAX_RETRY_PAUSE);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::error!(update_id, error = %e, "cannot handle a staff action; it is skipped");
+                    return true;
+                }
+            }
+        }
         match handle(&store, &key, &ev).await {
             Ok(answer) => {
                 if let GroupEvent::Posted { callback, .. } = &ev {
@@ -335,6 +390,8 @@ async fn handle(
             };
             Ok(Some((*chat, None, (*locale, msg))))
         }
+        // Handled by `run` before this.
+        GroupEvent::Staff(_) => Ok(None),
         GroupEvent::Posted {
             user,
             chat,

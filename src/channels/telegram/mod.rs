@@ -16,6 +16,7 @@
 //! - `outbound.rs`: rendering, keyboards, sending, and the policy on Telegram's errors.
 //! - `split.rs`: splitting messages longer than Telegram allows.
 
+mod approvals;
 mod broadcast;
 mod groups;
 mod inbound;
@@ -216,6 +217,11 @@ impl TelegramBot {
             ))),
             _ => None,
         };
+        // Submitted broadcasts go to approvers beside the poller and stop with it.
+        let approvals = self
+            .handler
+            .store()
+            .map(|store| tokio::spawn(approvals::run(out.clone(), store, shutdown.clone())));
         let polled = Poller {
             out,
             bot,
@@ -230,6 +236,11 @@ impl TelegramBot {
             && let Err(e) = task.await
         {
             tracing::error!(error = %e, "the moderation delivery task panicked");
+        }
+        if let Some(task) = approvals
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the approvals task panicked");
         }
         if let Some(worker) = outbox
             && let Err(e) = worker.await

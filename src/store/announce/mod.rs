@@ -854,6 +854,13 @@ pub trait AnnounceStore: Send + Sync {
     /// A broadcast's deliveries per unit of their group: (unit code or `-`, state, count),
     /// by unit then state.
     async fn delivery_report(&self, broadcast: i64) -> StoreResult<Vec<(String, String, i64)>>;
+
+    /// Submitted broadcasts whose current revision approvers have not been sent yet.
+    async fn broadcasts_for_approvers(&self) -> StoreResult<Vec<Broadcast>>;
+
+    /// Records that approvers were sent `revision` of the broadcast; `false` if another
+    /// process recorded it first (it sends them, this one does not).
+    async fn approvers_told(&self, broadcast: i64, revision: i64) -> StoreResult<bool>;
 }
 
 /// A `staff_users` row as both backends read it.

@@ -1067,6 +1067,33 @@ macro_rules! announce_store {
                 Ok(Some(id))
             }
 
+            async fn broadcasts_for_approvers(&self) -> $crate::store::StoreResult<Vec<$crate::store::announce::Broadcast>> {
+                let sql = format!(
+                    "SELECT {} FROM broadcasts WHERE state = 'submitted' AND \
+                     (approvers_told_revision IS NULL OR approvers_told_revision < revision) ORDER BY id",
+                    $crate::store::announce::sql::BROADCAST_COLUMNS
+                );
+                let rows: Vec<$crate::store::announce::BroadcastRow> =
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql)).fetch_all(self.announce_read()).await?;
+                rows.into_iter().map(TryInto::try_into).collect()
+            }
+
+            async fn approvers_told(&self, broadcast: i64, revision: i64) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.announce_write().await?;
+                let done = sqlx::query(
+                    "UPDATE broadcasts SET approvers_told_revision = $1 WHERE id = $2 \
+                     AND state = 'submitted' AND revision = $1 \
+                     AND (approvers_told_revision IS NULL OR approvers_told_revision < $1)",
+                )
+                .bind(revision)
+                .bind(broadcast)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(done == 1)
+            }
+
             async fn add_assisted_group(
                 &self,
                 new: &$crate::store::announce::NewAssistedGroup,
