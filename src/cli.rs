@@ -74,6 +74,13 @@ pub enum Cmd {
         #[command(subcommand)]
         command: crate::channels::zalo_oa::cli::ZaloOaCmd,
     },
+    /// Xóa danh tính đã hết thời hạn lưu / erase identities past their campaign's retention
+    /// (names, usernames, speakers' phones; opinions are kept). Also done hourly by `serve`.
+    Purge {
+        /// Chỉ cho xem sẽ xóa gì / show what would go, erase nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Đo hiệu năng / benchmarks that print their figures.
     Bench {
         /// Which benchmark.
@@ -200,5 +207,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench { command } => crate::synthesis::cli::run_bench(&settings, command).await,
         Cmd::ZaloOa { command } => crate::channels::zalo_oa::cli::run(&settings, command).await,
+        Cmd::Purge { dry_run } => crate::retention::run(&settings, dry_run).await,
     }
 }

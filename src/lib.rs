@@ -28,6 +28,7 @@ pub mod domain;
 pub mod http;
 pub mod i18n;
 pub mod moderation;
+pub mod retention;
 pub mod service;
 pub mod startup;
 pub mod store;

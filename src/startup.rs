@@ -277,6 +277,7 @@ async fn housekeeping(store: std::sync::Arc<dyn crate::store::Store>, shutdown: 
                 tracing::warn!(error = %e, "cannot forget old processed-update keys; trying again later")
             }
         }
+        crate::retention::purge_due(store.as_ref()).await;
         let now = chrono::Utc::now();
         if let Err(e) = store
             .forget_console_history(now, now - KEEP_LOGIN_ATTEMPTS)

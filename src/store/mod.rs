@@ -14,6 +14,8 @@
 //!   of queries for both backends).
 //! - `synthesis/`: [`synthesis::SynthesisStore`], meetings, recorded and imported opinions,
 //!   classification and the synthesis' GROUP BY queries.
+//! - `retention/`: [`retention::RetentionStore`], erasing identities once their campaigns'
+//!   retention is over.
 //! - `zalo_oa/`: [`zalo_oa::ZaloOaStore`], the Zalo Official Account's tokens (encrypted),
 //!   webhook inbox, users' messaging window and messages not sent.
 //!
@@ -24,6 +26,7 @@ mod codec;
 pub mod console;
 pub mod moderation;
 mod postgres;
+pub mod retention;
 mod sqlite;
 pub mod synthesis;
 pub mod zalo_oa;
@@ -163,6 +166,7 @@ pub trait Store:
     + ModerationStore
     + synthesis::SynthesisStore
     + zalo_oa::ZaloOaStore
+    + retention::RetentionStore
     + Send
     + Sync
     + 'static
