@@ -68,6 +68,13 @@ pub enum Cmd {
         #[command(subcommand)]
         command: crate::synthesis::cli::SynthesisCmd,
     },
+    /// Trả lời trong nhóm thành ý kiến: đăng chuỗi bài, cách ghi nhận / group replies: post
+    /// a campaign's thread, acknowledgements, what was recorded.
+    Thread {
+        /// What to do with threads and replies.
+        #[command(subcommand)]
+        command: crate::replies::cli::ThreadCmd,
+    },
     /// Đo hiệu năng / benchmarks that print their figures.
     Bench {
         /// Which benchmark.
@@ -193,5 +200,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::synthesis::cli::run_synthesis(&settings, command).await
         }
         Cmd::Bench { command } => crate::synthesis::cli::run_bench(&settings, command).await,
+        Cmd::Thread { command } => crate::replies::cli::run(&settings, command).await,
     }
 }

@@ -12,6 +12,8 @@
 //!   attempts.
 //! - `moderation/`: [`ModerationStore`], the moderators' queue, log and watch list (one set
 //!   of queries for both backends).
+//! - `replies/`: [`replies::RepliesStore`], the posts gopy makes into groups and the replies
+//!   to them that became opinions or agreements.
 //! - `synthesis/`: [`synthesis::SynthesisStore`], meetings, recorded and imported opinions,
 //!   classification and the synthesis' GROUP BY queries.
 //!
@@ -22,6 +24,7 @@ mod codec;
 pub mod console;
 pub mod moderation;
 mod postgres;
+pub mod replies;
 mod sqlite;
 pub mod synthesis;
 
@@ -159,6 +162,7 @@ pub trait Store:
     + console::ConsoleStore
     + ModerationStore
     + synthesis::SynthesisStore
+    + replies::RepliesStore
     + Send
     + Sync
     + 'static

@@ -10,6 +10,8 @@
 //!   the staff commands `/link`, `/bind`, `/unbind` (stored through [`crate::announce`]).
 //! - `moderation/`: group posts screened, `/report`, `/flag`, moderators' cards and their
 //!   buttons, author notices and `/appeal` (decided by [`crate::moderation`]).
+//! - `replies.rs`: replies in bound groups recorded as opinions or agreements, the private
+//!   notice and its buttons, acknowledgements, and the loop that sends thread posts.
 //! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
 //! - `polling.rs`: the loop: batches, one resident's updates in order, offsets confirmed only
 //!   after a batch is committed, retries while storage is down, shutdown.
@@ -22,6 +24,7 @@ mod inbound;
 mod moderation;
 mod outbound;
 mod polling;
+mod replies;
 mod split;
 
 use std::sync::Arc;
@@ -83,12 +86,21 @@ pub trait Handler: Send + Sync + 'static {
     fn store(&self) -> Option<Arc<dyn Store>> {
         None
     }
+
+    /// Where opinions recorded outside the dialog (group replies) go to be screened.
+    fn screener(&self) -> Option<crate::moderation::Screener> {
+        None
+    }
 }
 
 #[async_trait]
 impl Handler for Dialogs {
     fn store(&self) -> Option<Arc<dyn Store>> {
         Some(Dialogs::store(self).clone())
+    }
+
+    fn screener(&self) -> Option<crate::moderation::Screener> {
+        Dialogs::screener(self).cloned()
     }
 
     async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
@@ -210,6 +222,15 @@ impl TelegramBot {
             ))),
             _ => None,
         };
+        // Thread posts (a campaign's posts into a group) go out beside the poller too.
+        let posts = self.handler.store().map(|store| {
+            tokio::spawn(replies::post_loop(
+                out.clone(),
+                store,
+                username.clone(),
+                shutdown.clone(),
+            ))
+        });
         let polled = Poller {
             out,
             bot,
@@ -224,6 +245,11 @@ impl TelegramBot {
             && let Err(e) = task.await
         {
             tracing::error!(error = %e, "the moderation delivery task panicked");
+        }
+        if let Some(task) = posts
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the thread post task panicked");
         }
         if let Some(worker) = outbox
             && let Err(e) = worker.await

@@ -1,0 +1,497 @@
+//! Replies in a bound Telegram group become opinions, end to end: the whole gopy against the
+//! fake Telegram Bot API over real HTTP. An official queues a campaign's thread (one post for
+//! the campaign, one per topic) and the bot posts it; residents' replies to a topic's post are
+//! stored under that topic and the group's unit (replies to the campaign's post as
+//! unclassified), a reply to a reply under the same topic; an edit updates the opinion and
+//! keeps the old text; an emoji, a sticker or "đồng ý" counts as an agreement, once per
+//! resident per post, in the synthesis; the private notice goes once, and a resident the bot
+//! cannot write to (403) is stored anonymously; the group sees one reaction per resident per
+//! post, or one short reply, or nothing when silent. On SQLite and, when `TEST_DATABASE_URL`
+//! is set at build time, on Postgres.
+
+mod common;
+mod fake_telegram;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use gopy::config::Settings;
+use gopy::domain::Channel;
+use gopy::replies::AckMode;
+use gopy::startup::Application;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use common::{TestDb, now, sample_campaign, story};
+use fake_telegram::{FakeTelegram, Group, Resident, TOKEN};
+
+story!(
+    story_replies_to_a_thread_become_opinions_under_their_topic_with_chains_edits_and_agreements,
+    sqlite_replies_to_a_thread_become_opinions_under_their_topic_with_chains_edits_and_agreements,
+    postgres_replies_to_a_thread_become_opinions_under_their_topic_with_chains_edits_and_agreements
+);
+story!(
+    story_the_notice_goes_once_and_a_resident_the_bot_cannot_write_to_is_stored_anonymously,
+    sqlite_the_notice_goes_once_and_a_resident_the_bot_cannot_write_to_is_stored_anonymously,
+    postgres_the_notice_goes_once_and_a_resident_the_bot_cannot_write_to_is_stored_anonymously
+);
+story!(
+    story_acknowledgements_are_one_per_resident_per_post_and_a_silent_group_gets_none,
+    sqlite_acknowledgements_are_one_per_resident_per_post_and_a_silent_group_gets_none,
+    postgres_acknowledgements_are_one_per_resident_per_post_and_a_silent_group_gets_none
+);
+
+/// How long a thread of four posts may take: the group's rate is 20 messages a minute.
+const THREAD_WAIT: Duration = Duration::from_secs(40);
+
+/// gopy running against a fake Telegram until stopped.
+struct Running {
+    fake: Arc<FakeTelegram>,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn start(url: &str) -> Self {
+        let fake = Arc::new(FakeTelegram::start().await);
+        let settings = Settings {
+            database_url: url.to_owned(),
+            http_addr: "127.0.0.1:0".parse().expect("address"),
+            telegram_token: Some(TOKEN.to_owned()),
+            telegram_api_url: fake.api_url(),
+            demo: false,
+            ..Settings::default()
+        };
+        let app = Application::build(settings).await.expect("gopy builds");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.run(shutdown.clone()));
+        Self {
+            fake,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Pushes an update and waits until gopy handled it; returns the message id it carried.
+    async fn handled(&self, update: Value) -> i64 {
+        let message_id = update["message"]["message_id"]
+            .as_i64()
+            .or_else(|| update["edited_message"]["message_id"].as_i64())
+            .unwrap_or_default();
+        let id = self.fake.push(update);
+        self.fake.wait_handled(id).await;
+        message_id
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("gopy stops")
+            .expect("no panic")
+            .expect("clean stop");
+    }
+}
+
+/// A campaign, gopy running, a group bound to TDP-1 and the campaign's thread posted there;
+/// returns the thread's message ids (campaign post, then the three topics').
+async fn setup(db: &TestDb, group_id: i64) -> (Running, Group, Vec<i64>) {
+    db.store
+        .insert_campaign(&sample_campaign("bk-2026", now()))
+        .await
+        .expect("campaign");
+    let gopy = Running::start(&db.url).await;
+    let group = Group {
+        id: group_id,
+        title: "Tổ dân phố 1".to_owned(),
+        supergroup: true,
+    };
+    let owner = Resident::new(9000, "Chủ nhóm");
+    gopy.fake
+        .push(gopy.fake.my_chat_member_update(&owner, &group));
+    gopy.fake.wait_idle().await;
+    let g = db
+        .store
+        .group_by_external(Channel::Telegram, &group.id.to_string())
+        .await
+        .expect("read")
+        .expect("registered");
+    db.store
+        .bind_group(g.id, Some("TDP-1"), "cli:tester", None, now())
+        .await
+        .expect("bound");
+    let queued = gopy::replies::cli::post_thread(
+        db.store.as_ref(),
+        "bk-2026",
+        &group.id.to_string(),
+        "cli:tester",
+        now(),
+    )
+    .await
+    .expect("thread queued");
+    assert_eq!(queued.len(), 4);
+    let posts = gopy
+        .fake
+        .wait_for_within("the thread's four posts", THREAD_WAIT, |f| {
+            let m = f.messages_to(group.id);
+            (m.len() >= 4).then_some(m)
+        })
+        .await;
+    // Recorded with their message ids before the test goes on.
+    wait_until(|| async {
+        db.int("SELECT count(*) FROM group_posts WHERE state = 'sent'")
+            .await
+            == 4
+    })
+    .await;
+    (gopy, group, posts.iter().map(|m| m.message_id).collect())
+}
+
+/// Waits (at most 15 s) until `probe` holds.
+async fn wait_until<F, Fut>(probe: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !probe().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for the database"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn story_replies_to_a_thread_become_opinions_under_their_topic_with_chains_edits_and_agreements(
+    db: TestDb,
+) {
+    let (gopy, group, posts) = setup(&db, -100_5001).await;
+    let fake = &gopy.fake;
+    let texts = fake.texts_to(group.id);
+    // The campaign's post says replies are recorded and reported anonymously, and links to
+    // the full dialog; each topic's post has its title, its section's summary and question.
+    assert!(texts[0].contains("ẩn danh"), "{}", texts[0]);
+    assert!(
+        texts[0].contains("https://t.me/gopy_test_bot?start=bk-2026"),
+        "{}",
+        texts[0]
+    );
+    assert!(texts[1].contains("Chỉnh trang đô thị"), "{}", texts[1]);
+    assert!(texts[1].contains("nâng cấp đường ngõ xóm"), "{}", texts[1]);
+    assert!(
+        texts[1].contains("cần ưu tiên nâng cấp những tuyến đường"),
+        "{}",
+        texts[1]
+    );
+    assert!(texts[3].contains("An ninh trật tự"), "{}", texts[3]);
+
+    let an = Resident::new(7001, "An").language(Some("vi"));
+    let binh = Resident::new(7002, "Bình").language(Some("vi"));
+    let chi = Resident::new(7003, "Chi");
+    let dung = Resident::new(7004, "Dũng");
+    for r in [&an, &binh, &chi, &dung] {
+        fake.add_chat(r.chat_json());
+    }
+
+    // A reply to the urban-planning post is an opinion under that topic, section and unit.
+    let first = gopy
+        .handled(fake.group_reply_update(
+            &an,
+            &group,
+            posts[1],
+            "Cần nâng cấp ngõ 5 đường Trường Chinh, mưa là ngập",
+        ))
+        .await;
+    let row = db
+        .strings(
+            "SELECT topic_code || '|' || COALESCE(section_ref, '') || '|' || unit_code || '|' || \
+             source || '|' || status || '|' || channel FROM opinions",
+        )
+        .await;
+    assert_eq!(
+        row,
+        vec!["do-thi|II.3|TDP-1|group-reply|submitted|telegram".to_owned()]
+    );
+    // A reply to that reply is about the same topic.
+    gopy.handled(fake.group_reply_update(&binh, &group, first, "Ngõ 7 cũng xuống cấp lâu rồi"))
+        .await;
+    // A reply to the campaign's own post is left for officials to classify.
+    gopy.handled(fake.group_reply_update(
+        &chi,
+        &group,
+        posts[0],
+        "Đề nghị công khai tiến độ các công trình",
+    ))
+    .await;
+    let topics = db
+        .strings("SELECT topic_code FROM opinions ORDER BY id")
+        .await;
+    assert_eq!(topics, vec!["do-thi", "do-thi", "unclassified"]);
+
+    // An edit replaces the text and keeps the old one.
+    gopy.handled(fake.group_edit_update(
+        &an,
+        &group,
+        first,
+        "Cần nâng cấp ngõ 5 và ngõ 9 đường Trường Chinh",
+    ))
+    .await;
+    wait_until(|| async {
+        db.strings("SELECT text FROM opinion_revisions").await
+            == vec!["Cần nâng cấp ngõ 5 đường Trường Chinh, mưa là ngập".to_owned()]
+    })
+    .await;
+    let text = db
+        .strings("SELECT o.text FROM opinions o JOIN group_replies r ON r.opinion_id = o.id ORDER BY o.id LIMIT 1")
+        .await;
+    assert_eq!(text, vec!["Cần nâng cấp ngõ 5 và ngõ 9 đường Trường Chinh"]);
+
+    // Agreements: an emoji, "đồng ý" from the same person to the same post (counted once), a
+    // sticker on the campaign's post. None is an opinion.
+    gopy.handled(fake.group_reply_update(&dung, &group, posts[2], "👍👍"))
+        .await;
+    gopy.handled(fake.group_reply_update(&dung, &group, posts[2], "Đồng ý ạ!"))
+        .await;
+    gopy.handled(fake.group_sticker_reply_update(&an, &group, posts[0]))
+        .await;
+    assert_eq!(db.int("SELECT count(*) FROM opinions").await, 3);
+    assert_eq!(
+        db.int("SELECT count(*) FROM group_replies WHERE agreement = TRUE")
+            .await,
+        3
+    );
+    let campaign = db.store.campaigns().await.expect("campaigns").remove(0);
+    let agg = db
+        .store
+        .synthesis_aggregates(campaign.id, None)
+        .await
+        .expect("aggregates");
+    assert_eq!(
+        agg.agreements,
+        vec![("moi-truong".to_owned(), 1), ("unclassified".to_owned(), 1)]
+    );
+    // Group replies count in the synthesis like any opinion (once moderation kept them).
+    let report =
+        gopy::synthesis::report::Synthesis::build(&campaign, None, &agg, gopy::domain::Locale::Vi);
+    assert_eq!(report.agreements.len(), 2);
+    assert!(
+        report
+            .agreements
+            .iter()
+            .any(|c| c.code == "unclassified" && c.name.contains("Chưa phân loại"))
+    );
+
+    // A redelivered update records nothing twice.
+    let again = fake.group_reply_update(&chi, &group, posts[3], "Lắp thêm camera ở ngã ba");
+    gopy.handled(again.clone()).await;
+    gopy.handled(again).await;
+    assert_eq!(
+        db.int("SELECT count(*) FROM opinions WHERE topic_code = 'an-ninh'")
+            .await,
+        1
+    );
+
+    // A resident who withdraws from the notice: their replies no longer count.
+    let (message, data) = fake
+        .find_button(an.id, "Rút lại")
+        .expect("the notice's withdraw button");
+    let pressed = fake.press(&an, message, &data);
+    fake.wait_handled(pressed.update_id).await;
+    wait_until(|| async {
+        db.int("SELECT count(*) FROM opinions WHERE status = 'withdrawn'")
+            .await
+            == 1
+    })
+    .await;
+    let said = fake.texts_to(an.id);
+    assert!(
+        said.last()
+            .is_some_and(|t| t.contains("Đã rút lại 1 ý kiến")),
+        "{said:?}"
+    );
+    gopy.stop().await;
+}
+
+async fn story_the_notice_goes_once_and_a_resident_the_bot_cannot_write_to_is_stored_anonymously(
+    db: TestDb,
+) {
+    let (gopy, group, posts) = setup(&db, -100_5002).await;
+    let fake = &gopy.fake;
+    // An started the bot before; Bình never did.
+    let an = Resident::new(7101, "An").language(Some("vi"));
+    let binh = Resident::new(7102, "Bình").language(Some("en"));
+    fake.add_chat(an.chat_json());
+
+    gopy.handled(fake.group_reply_update(&an, &group, posts[1], "Cần thêm đèn chiếu sáng ngõ 3"))
+        .await;
+    gopy.handled(fake.group_reply_update(&an, &group, posts[2], "Nên thu gom rác buổi tối"))
+        .await;
+    let notices = fake.messages_to(an.id);
+    assert_eq!(notices.len(), 1, "one notice: {:?}", fake.texts_to(an.id));
+    assert!(
+        notices[0].visible.contains("Tổ dân phố 1"),
+        "{}",
+        notices[0].visible
+    );
+    assert!(
+        notices[0]
+            .visible
+            .contains("https://t.me/gopy_test_bot?start=bk-2026"),
+        "{}",
+        notices[0].visible
+    );
+    let labels: Vec<String> = notices[0].buttons().into_iter().map(|b| b.text).collect();
+    assert_eq!(labels, vec!["Giữ ý kiến", "Ẩn danh hoàn toàn", "Rút lại"]);
+    assert_eq!(
+        db.int("SELECT count(*) FROM opinions WHERE contact_id IS NOT NULL AND NOT anonymous")
+            .await,
+        2
+    );
+
+    // Telegram refuses a private message to Bình (403): their reply is stored anonymously.
+    gopy.handled(fake.group_reply_update(&binh, &group, posts[1], "Đường ngõ 8 hay ngập"))
+        .await;
+    let refused: Vec<_> = fake
+        .calls_to("sendMessage")
+        .into_iter()
+        .filter(|c| c.i64("chat_id") == Some(binh.id))
+        .collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].status, 403);
+    wait_until(|| async {
+        db.int(
+            "SELECT count(*) FROM opinions WHERE text = 'Đường ngõ 8 hay ngập' \
+             AND contact_id IS NULL AND anonymous",
+        )
+        .await
+            == 1
+    })
+    .await;
+    // Their next reply is anonymous at once, and nobody tries to write to them again.
+    gopy.handled(fake.group_reply_update(&binh, &group, posts[3], "Cần thêm tuần tra ban đêm"))
+        .await;
+    assert_eq!(
+        db.int("SELECT count(*) FROM opinions WHERE contact_id IS NULL AND anonymous")
+            .await,
+        2
+    );
+    assert_eq!(
+        fake.calls_to("sendMessage")
+            .into_iter()
+            .filter(|c| c.i64("chat_id") == Some(binh.id))
+            .count(),
+        1
+    );
+
+    // An chooses to be fully anonymous: the link to their account is cut, now and later.
+    let pressed = fake.press_label(&an, "Ẩn danh hoàn toàn");
+    fake.wait_handled(pressed.update_id).await;
+    wait_until(|| async {
+        db.int("SELECT count(*) FROM opinions WHERE contact_id IS NOT NULL")
+            .await
+            == 0
+    })
+    .await;
+    gopy.handled(fake.group_reply_update(&an, &group, posts[3], "Lắp camera ở ngã ba"))
+        .await;
+    assert_eq!(
+        db.int("SELECT count(*) FROM opinions WHERE contact_id IS NOT NULL")
+            .await,
+        0
+    );
+    assert_eq!(
+        fake.messages_to(an.id).len(),
+        2,
+        "{:?}",
+        fake.texts_to(an.id)
+    );
+    gopy.stop().await;
+}
+
+async fn story_acknowledgements_are_one_per_resident_per_post_and_a_silent_group_gets_none(
+    db: TestDb,
+) {
+    let (gopy, group, posts) = setup(&db, -100_5003).await;
+    let fake = &gopy.fake;
+    let an = Resident::new(7201, "An");
+    let binh = Resident::new(7202, "Bình");
+    for r in [&an, &binh] {
+        fake.add_chat(r.chat_json());
+    }
+
+    // By default a reaction, once per resident per post.
+    let first = gopy
+        .handled(fake.group_reply_update(&an, &group, posts[1], "Ý kiến thứ nhất"))
+        .await;
+    let second = gopy
+        .handled(fake.group_reply_update(&an, &group, posts[1], "Ý kiến thứ hai"))
+        .await;
+    let other_post = gopy
+        .handled(fake.group_reply_update(&an, &group, posts[2], "Ý kiến chủ đề khác"))
+        .await;
+    assert_eq!(fake.reactions(group.id, first), vec!["👍"]);
+    assert!(fake.reactions(group.id, second).is_empty());
+    assert_eq!(fake.reactions(group.id, other_post), vec!["👍"]);
+    assert_eq!(
+        fake.messages_to(group.id).len(),
+        4,
+        "no message added to the group"
+    );
+
+    // A group set to one short reply: once per resident per post, replying to the first.
+    let g = db
+        .store
+        .group_by_external(Channel::Telegram, &group.id.to_string())
+        .await
+        .expect("read")
+        .expect("group");
+    db.store
+        .set_ack_mode(g.id, AckMode::Reply, "cli:tester", now())
+        .await
+        .expect("set");
+    let b1 = gopy
+        .handled(fake.group_reply_update(&binh, &group, posts[3], "Cần tuần tra ban đêm"))
+        .await;
+    gopy.handled(fake.group_reply_update(&binh, &group, posts[3], "Và thêm đèn"))
+        .await;
+    let acks = fake
+        .wait_for("the short acknowledgement", |f| {
+            let m = f.messages_to(group.id);
+            (m.len() >= 5).then_some(m)
+        })
+        .await;
+    assert_eq!(acks.len(), 5, "{:?}", fake.texts_to(group.id));
+    assert!(
+        acks[4].visible.contains("Đã ghi nhận"),
+        "{}",
+        acks[4].visible
+    );
+    let replied_to = fake
+        .calls_to("sendMessage")
+        .into_iter()
+        .filter(|c| c.i64("chat_id") == Some(group.id))
+        .filter_map(|c| c.body.get("reply_parameters").cloned())
+        .collect::<Vec<_>>();
+    assert_eq!(replied_to.len(), 1, "{replied_to:?}");
+    assert!(replied_to[0].to_string().contains(&b1.to_string()));
+
+    // Silent: nothing at all, and the reply is still recorded.
+    db.store
+        .set_ack_mode(g.id, AckMode::Silent, "cli:tester", now())
+        .await
+        .expect("set");
+    let quiet = gopy
+        .handled(fake.group_reply_update(&binh, &group, posts[2], "Rác nên thu gom sớm hơn"))
+        .await;
+    assert!(fake.reactions(group.id, quiet).is_empty());
+    assert_eq!(fake.messages_to(group.id).len(), 5);
+    assert_eq!(db.int("SELECT count(*) FROM opinions").await, 6);
+    // The setting changes are audited.
+    assert_eq!(
+        db.int("SELECT count(*) FROM audit_log WHERE action = 'replies.group.ack'")
+            .await,
+        2
+    );
+    gopy.stop().await;
+}
