@@ -36,6 +36,11 @@ story!(
     postgres_the_notice_goes_once_and_a_resident_the_bot_cannot_write_to_is_stored_anonymously
 );
 story!(
+    story_an_abusive_reply_is_kept_but_waits_for_a_moderator_and_is_not_counted,
+    sqlite_an_abusive_reply_is_kept_but_waits_for_a_moderator_and_is_not_counted,
+    postgres_an_abusive_reply_is_kept_but_waits_for_a_moderator_and_is_not_counted
+);
+story!(
     story_acknowledgements_are_one_per_resident_per_post_and_a_silent_group_gets_none,
     sqlite_acknowledgements_are_one_per_resident_per_post_and_a_silent_group_gets_none,
     postgres_acknowledgements_are_one_per_resident_per_post_and_a_silent_group_gets_none
@@ -493,5 +498,39 @@ async fn story_acknowledgements_are_one_per_resident_per_post_and_a_silent_group
             .await,
         2
     );
+    gopy.stop().await;
+}
+
+async fn story_an_abusive_reply_is_kept_but_waits_for_a_moderator_and_is_not_counted(db: TestDb) {
+    let (gopy, group, posts) = setup(&db, -100_5004).await;
+    let fake = &gopy.fake;
+    let an = Resident::new(7301, "An");
+    fake.add_chat(an.chat_json());
+    gopy.handled(fake.group_reply_update(&an, &group, posts[1], "đm bọn mày toàn lũ ăn hại"))
+        .await;
+    gopy.handled(fake.group_reply_update(&an, &group, posts[2], "Nên có thùng rác ở đầu ngõ"))
+        .await;
+    // The opinion is screened like a dialog's: queued for a moderator, stored, not counted
+    // until kept; the other one counts.
+    wait_until(|| async {
+        db.int(
+            "SELECT count(*) FROM synthesis_opinions s JOIN opinions o ON o.id = s.id \
+             WHERE o.source = 'group-reply' AND s.exclusion = 'pending'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    let counted = db
+        .strings("SELECT text FROM synthesis_opinions WHERE exclusion IS NULL")
+        .await;
+    assert_eq!(counted, vec!["Nên có thùng rác ở đầu ngõ"]);
+    let opinion_items = db
+        .int(
+            "SELECT count(*) FROM moderation_items i JOIN opinions o \
+             ON i.opinion_id = o.id WHERE o.source = 'group-reply'",
+        )
+        .await;
+    assert_eq!(opinion_items, 1);
     gopy.stop().await;
 }
