@@ -534,3 +534,193 @@ async fn story_an_abusive_reply_is_kept_but_waits_for_a_moderator_and_is_not_cou
     assert_eq!(opinion_items, 1);
     gopy.stop().await;
 }
+
+/// Voice notes, photos and documents replied in the group: kept beside the SQLite database
+/// (`media/`), retrievable and transcribable by CLI, refused with a clear message when too
+/// large or of a type gopy does not keep, gone with the resident when they erase themselves.
+/// SQLite only: with Postgres the default folder is the working directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_voice_notes_and_photos_replied_in_the_group_are_kept_retrievable_and_limited() {
+    let db = TestDb::sqlite().await;
+    let (gopy, group, posts) = setup(&db, -100_5005).await;
+    let fake = &gopy.fake;
+    let an = Resident::new(7401, "An").language(Some("vi"));
+    fake.add_chat(an.chat_json());
+    let voice: Vec<u8> = b"OggS\0voice note of An"
+        .iter()
+        .copied()
+        .cycle()
+        .take(4096)
+        .collect();
+    let photo: Vec<u8> = b"\xff\xd8\xff\xe0 flooded road"
+        .iter()
+        .copied()
+        .cycle()
+        .take(9000)
+        .collect();
+
+    // A voice note: an opinion with no text yet and the file kept.
+    gopy.handled(fake.group_file_reply_update(
+        &an,
+        &group,
+        posts[1],
+        "voice",
+        Some("audio/ogg"),
+        &voice,
+        None,
+        None,
+    ))
+    .await;
+    // A photo with a caption: the caption is the opinion's text.
+    gopy.handled(fake.group_file_reply_update(
+        &an,
+        &group,
+        posts[2],
+        "photo",
+        None,
+        &photo,
+        None,
+        Some("Rác để ở đầu ngõ 5 mấy ngày chưa thu gom"),
+    ))
+    .await;
+    let rows = db
+        .strings(
+            "SELECT o.topic_code || '|' || o.text || '|' || f.kind || '|' || f.mime_type \
+             FROM opinion_files f JOIN opinions o ON o.id = f.opinion_id ORDER BY f.id",
+        )
+        .await;
+    assert_eq!(
+        rows,
+        vec![
+            "do-thi||voice|audio/ogg".to_owned(),
+            "moi-truong|Rác để ở đầu ngõ 5 mấy ngày chưa thu gom|photo|image/jpeg".to_owned()
+        ]
+    );
+    let media = std::path::Path::new(db.url.trim_start_matches("sqlite://"))
+        .parent()
+        .expect("the database folder")
+        .join("media");
+    assert_eq!(std::fs::read_dir(&media).expect("media folder").count(), 2);
+
+    // Officials listen and transcribe by CLI; both are audited.
+    let reference = db
+        .strings("SELECT o.reference FROM opinions o JOIN opinion_files f ON f.opinion_id = o.id WHERE f.kind = 'voice'")
+        .await
+        .remove(0);
+    let out = media.parent().expect("folder").join("nghe.ogg");
+    let got = common::gopy(
+        &db.url,
+        &[
+            "thread",
+            "file",
+            "--campaign",
+            "bk-2026",
+            &reference,
+            "-o",
+            &out.display().to_string(),
+        ],
+    );
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(std::fs::read(&out).expect("written"), voice);
+    let got = common::gopy(
+        &db.url,
+        &[
+            "thread",
+            "transcribe",
+            "--campaign",
+            "bk-2026",
+            &reference,
+            "Đề nghị sửa cống ngõ 5",
+        ],
+    );
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    let shown = common::gopy(&db.url, &["thread", "show", "--campaign", "bk-2026"]);
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.contains("Đề nghị sửa cống ngõ 5"), "{shown}");
+    assert_eq!(
+        db.int("SELECT count(*) FROM audit_log WHERE action IN ('replies.file.export', 'replies.file.transcribe')")
+            .await,
+        2
+    );
+
+    // Too large, or a type gopy does not keep: refused in the group, nothing stored.
+    let big = gopy
+        .handled(fake.group_file_reply_update(
+            &an,
+            &group,
+            posts[3],
+            "document",
+            Some("application/pdf"),
+            b"%PDF",
+            Some(30 * 1024 * 1024),
+            None,
+        ))
+        .await;
+    let zip = gopy
+        .handled(fake.group_file_reply_update(
+            &an,
+            &group,
+            posts[3],
+            "document",
+            Some("application/zip"),
+            b"PK\x03\x04",
+            None,
+            None,
+        ))
+        .await;
+    let said = fake.texts_to(group.id);
+    assert!(said.iter().any(|t| t.contains("lớn hơn 20 MB")), "{said:?}");
+    assert!(
+        said.iter()
+            .any(|t| t.contains("Loại tệp này chưa được tiếp nhận")),
+        "{said:?}"
+    );
+    let refusals: Vec<String> = fake
+        .calls_to("sendMessage")
+        .into_iter()
+        .filter(|c| c.i64("chat_id") == Some(group.id))
+        .filter_map(|c| c.body.get("reply_parameters").map(Value::to_string))
+        .collect();
+    assert!(
+        refusals.iter().any(|r| r.contains(&big.to_string())),
+        "{refusals:?}"
+    );
+    assert!(
+        refusals.iter().any(|r| r.contains(&zip.to_string())),
+        "{refusals:?}"
+    );
+    assert_eq!(db.int("SELECT count(*) FROM opinions").await, 2);
+
+    // A resident who erases themselves takes their files with them (the sweeper then removes
+    // what no row names).
+    let contact = db
+        .store
+        .find_contact(&gopy::domain::ContactKey {
+            channel: Channel::Telegram,
+            external_id: an.id.to_string(),
+        })
+        .await
+        .expect("read")
+        .expect("contact");
+    let mut tx = db.store.begin().await.expect("tx");
+    tx.erase_contact(contact.id, false, now())
+        .await
+        .expect("erased");
+    tx.commit().await.expect("committed");
+    assert_eq!(db.int("SELECT count(*) FROM opinion_files").await, 0);
+    assert!(db.store.file_keys().await.expect("keys").is_empty());
+    assert_eq!(
+        db.int("SELECT count(*) FROM opinions").await,
+        2,
+        "opinions stay, unlinked"
+    );
+    gopy.stop().await;
+}

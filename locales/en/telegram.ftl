@@ -45,3 +45,5 @@ gr-chosen-keep = Your opinion is kept as given and reported anonymously. Thank y
 gr-chosen-anonymous = Your replies in the group are no longer linked to your account. From now on, your replies in this campaign are stored fully anonymously.
 gr-chosen-withdraw = { $count } of your replies were withdrawn; they are not counted.
 gr-ack = Your opinion has been recorded. Thank you!
+gr-file-too-large = Your file is larger than { $mb } MB, so it was not recorded. Please send a smaller file or write your opinion as text.
+gr-file-type = This kind of file is not accepted. Please send a voice note, a photo (JPEG) or a PDF, or write your opinion as text.

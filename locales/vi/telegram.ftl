@@ -45,3 +45,5 @@ gr-chosen-keep = Ý kiến của Quý vị được giữ nguyên và tổng h�
 gr-chosen-anonymous = Đã gỡ liên kết giữa các ý kiến trả lời trong nhóm và tài khoản của Quý vị. Từ nay, ý kiến trả lời của Quý vị trong đợt này được lưu ẩn danh hoàn toàn.
 gr-chosen-withdraw = Đã rút lại { $count } ý kiến trả lời của Quý vị; các ý kiến này không được tính vào tổng hợp.
 gr-ack = Đã ghi nhận ý kiến của Quý vị. Xin cảm ơn!
+gr-file-too-large = Tệp của Quý vị lớn hơn { $mb } MB nên chưa được ghi nhận. Quý vị vui lòng gửi tệp nhỏ hơn hoặc viết ý kiến bằng chữ.
+gr-file-type = Loại tệp này chưa được tiếp nhận. Quý vị vui lòng gửi tin nhắn thoại, ảnh (JPEG) hoặc tệp PDF, hoặc viết ý kiến bằng chữ.

@@ -77,3 +77,24 @@ CREATE TABLE group_reply_settings (
     changed_by    TEXT NOT NULL,
     changed_at    TEXT NOT NULL
 ) STRICT;
+
+-- A voice note, audio, photo or document a resident gave as (part of) an opinion: the file is
+-- kept in gopy's storage under `storage_key` (never sent anywhere without authorisation). The
+-- row goes with the opinion, and with the resident when they erase themselves (`/delete_me`:
+-- the contact row is deleted); files no row names are removed from storage by the sweeper.
+-- A transcription an official typed is kept beside the original, marked with who and when.
+CREATE TABLE opinion_files (
+    id             INTEGER PRIMARY KEY,
+    opinion_id     INTEGER NOT NULL REFERENCES opinions (id) ON DELETE CASCADE,
+    contact_id     INTEGER REFERENCES contacts (id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL CHECK (kind IN ('voice', 'audio', 'photo', 'document')),
+    mime_type      TEXT NOT NULL,
+    size_bytes     INTEGER NOT NULL,
+    storage_key    TEXT NOT NULL,
+    transcription  TEXT,
+    transcribed_by TEXT,
+    transcribed_at TEXT,
+    created_at     TEXT NOT NULL
+) STRICT;
+CREATE INDEX opinion_files_opinion ON opinion_files (opinion_id);
+CREATE INDEX opinion_files_key ON opinion_files (storage_key);

@@ -45,6 +45,29 @@ pub enum ThreadCmd {
         #[arg(long)]
         campaign: String,
     },
+    /// Lấy tệp (ghi âm, ảnh) của một ý kiến ra để nghe, xem (ghi nhật ký) / write an
+    /// opinion's file out to listen to or view it (audited).
+    File {
+        /// Mã đợt lấy ý kiến / the campaign's slug.
+        #[arg(long)]
+        campaign: String,
+        /// Mã ý kiến / the opinion's reference.
+        reference: String,
+        /// Tệp ghi ra / where to write it.
+        #[arg(long, short)]
+        output: std::path::PathBuf,
+    },
+    /// Ghi lời của một tin nhắn thoại, lưu cạnh bản gốc / store a transcription beside a
+    /// voice note (audited).
+    Transcribe {
+        /// Mã đợt lấy ý kiến / the campaign's slug.
+        #[arg(long)]
+        campaign: String,
+        /// Mã ý kiến / the opinion's reference.
+        reference: String,
+        /// Lời đã ghi / the transcription.
+        text: String,
+    },
 }
 
 /// Why a thread cannot be posted.
@@ -156,6 +179,64 @@ pub async fn run(settings: &Settings, cmd: ThreadCmd) -> anyhow::Result<ExitCode
             println!("{}: {}", g.title, mode.as_str());
             Ok(ExitCode::SUCCESS)
         }
+        ThreadCmd::File {
+            campaign,
+            reference,
+            output,
+        } => {
+            let Some(c) = campaign_id(store.as_ref(), &campaign).await? else {
+                return Ok(ExitCode::from(exit::DATA));
+            };
+            let files = store.opinion_files(c, &reference).await?;
+            let Some(f) = files.first() else {
+                eprintln!("Ý kiến {reference} không có tệp / opinion {reference} has no file");
+                return Ok(ExitCode::from(exit::DATA));
+            };
+            let media = super::files::MediaSettings::for_database(&settings.database_url);
+            let Some(bytes) = super::files::FileStore::new(&media.dir)
+                .read(&f.key)
+                .await?
+            else {
+                eprintln!(
+                    "Không tìm thấy tệp trong {} / the file is missing from {}",
+                    media.dir.display(),
+                    media.dir.display()
+                );
+                return Ok(ExitCode::from(exit::UNAVAILABLE));
+            };
+            let detail = serde_json::json!({ "campaign": c, "reference": reference, "file": f.id });
+            store
+                .replies_audited("replies.file.export", &detail, &by, now)
+                .await?;
+            std::fs::write(&output, &bytes)?;
+            println!(
+                "{} ({}, {} B) → {}",
+                f.kind,
+                f.mime,
+                f.size,
+                output.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ThreadCmd::Transcribe {
+            campaign,
+            reference,
+            text,
+        } => {
+            let Some(c) = campaign_id(store.as_ref(), &campaign).await? else {
+                return Ok(ExitCode::from(exit::DATA));
+            };
+            let files = store.opinion_files(c, &reference).await?;
+            let Some(f) = files.first() else {
+                eprintln!("Ý kiến {reference} không có tệp / opinion {reference} has no file");
+                return Ok(ExitCode::from(exit::DATA));
+            };
+            let text: String =
+                unicode_normalization::UnicodeNormalization::nfc(text.trim()).collect();
+            store.transcribe(f.id, &text, &by, now).await?;
+            println!("Đã lưu lời ghi / transcription stored: {reference}");
+            Ok(ExitCode::SUCCESS)
+        }
         ThreadCmd::Show { campaign } => {
             let Some(c) = store
                 .campaigns()
@@ -168,9 +249,23 @@ pub async fn run(settings: &Settings, cmd: ThreadCmd) -> anyhow::Result<ExitCode
             };
             for r in store.campaign_replies(c.id).await? {
                 let topic = r.topic.as_deref().unwrap_or(super::UNCLASSIFIED);
+                let mut files = Vec::new();
+                if let Some(reference) = &r.reference {
+                    for f in store.opinion_files(c.id, reference).await? {
+                        files.push(match (&f.transcription, f.kind.as_str()) {
+                            (None, "voice" | "audio") => {
+                                "[tin nhắn thoại, chưa ghi lời / voice note, not transcribed]"
+                                    .to_owned()
+                            }
+                            (Some(t), _) => format!("[lời ghi / transcription] {t}"),
+                            (None, kind) => format!("[{kind}]"),
+                        });
+                    }
+                }
+                let files = files.join(" ");
                 match (&r.reference, &r.text) {
                     (Some(reference), Some(text)) => println!(
-                        "{}\t{topic}\t{reference}\t{}\t{}\t{text}",
+                        "{}\t{topic}\t{reference}\t{}\t{}\t{text} {files}",
                         r.group,
                         r.status.as_deref().unwrap_or_default(),
                         if r.anonymous { "ẩn danh" } else { "-" },
@@ -181,4 +276,18 @@ pub async fn run(settings: &Settings, cmd: ThreadCmd) -> anyhow::Result<ExitCode
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The id of the campaign with this slug; says so when there is none.
+async fn campaign_id(store: &dyn Store, slug: &str) -> anyhow::Result<Option<i64>> {
+    let found = store
+        .campaigns()
+        .await?
+        .into_iter()
+        .find(|c| c.slug == slug)
+        .map(|c| c.id);
+    if found.is_none() {
+        eprintln!("Không có đợt lấy ý kiến mã {slug} / no campaign {slug}");
+    }
+    Ok(found)
 }

@@ -6,10 +6,13 @@
 //! Layout:
 //! - `mod.rs`: the plain types and decisions ([`is_agreement`], [`AckMode`], [`Choice`],
 //!   [`thread_plan`], [`thread_texts`]).
+//! - `files.rs`: voice notes, photos and documents given with replies: what is accepted and
+//!   the local directory they are kept in.
 //! - `cli.rs`: `gopy thread …` (post a campaign's thread into a group, set how a group is
 //!   acknowledged, show what was recorded).
 
 pub mod cli;
+pub mod files;
 
 use unicode_normalization::UnicodeNormalization as _;
 

@@ -420,6 +420,8 @@ struct FakeState {
     posts: HashMap<(i64, i64), Post>,
     /// The bot's reactions on messages, by (chat, message id) (see `replies.rs`).
     reactions: HashMap<(i64, i64), Vec<String>>,
+    /// Files people sent, by file id: their bytes and `file_path` (see `replies.rs`).
+    files: HashMap<String, (Vec<u8>, String)>,
 }
 
 impl FakeState {
@@ -511,6 +513,7 @@ impl FakeTelegram {
                 members: HashMap::new(),
                 posts: HashMap::new(),
                 reactions: HashMap::new(),
+                files: HashMap::new(),
             }),
             changed,
             token: TOKEN.to_owned(),
@@ -1262,6 +1265,9 @@ async fn serve(
     body: Bytes,
 ) -> Response {
     let path = percent_decode(uri.path());
+    if let Some(rest) = path.strip_prefix("/file/bot") {
+        return replies::download(&inner, rest);
+    }
     let Some((token, method)) = path
         .strip_prefix("/bot")
         .and_then(|rest| rest.split_once('/'))
@@ -1440,6 +1446,7 @@ fn call(s: &mut FakeState, method: &str, p: &Params) -> Result<Value, ApiFailure
         "getchatmember" => get_member(s, p),
         "getchatadministrators" => get_administrators(s, p),
         "setmessagereaction" => replies::set_message_reaction(s, p),
+        "getfile" => replies::get_file(s, p),
         "deletewebhook" => Ok(json!(true)),
         "getwebhookinfo" => Ok(
             json!({"url": "", "has_custom_certificate": false, "pending_update_count": s.queue.len()}),

@@ -2,13 +2,19 @@
 //! post or to another resident's message (`reply_to_message` holds the replied message, without
 //! its own `reply_to_message`, as Telegram does), stickers, edits (`edited_message` with the
 //! same `message_id` and an `edit_date`), and `setMessageReaction` (bots may set one emoji from
-//! Telegram's list, on a message that exists).
+//! Telegram's list, on a message that exists); files sent with replies, `getFile` (refused
+//! over 20 MB) and their download at `/file/bot<token>/<file_path>`.
 
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{
-    ApiFailure, FakeState, FakeTelegram, Group, Params, Resident, bad, bot_user, unix_now,
+    ApiFailure, FakeState, FakeTelegram, Group, Inner, Params, Resident, bad, bot_user, unix_now,
 };
+
+/// The largest file a bot may download (`getFile` refuses larger ones).
+const MAX_DOWNLOAD: u64 = 20 * 1024 * 1024;
 
 /// The emoji a bot may react with (Telegram's `ReactionTypeEmoji` list, abridged to what a
 /// test might use and a few more).
@@ -97,6 +103,65 @@ impl FakeTelegram {
         json!({"update_id": self.next_update_id(), "edited_message": msg})
     }
 
+    /// A resident's file in a group replying to the message `reply_to`: `kind` is `voice`,
+    /// `audio`, `photo` or `document`; `size` is what Telegram says (`file_size`), and the
+    /// bytes are what a download returns (registered for `getFile`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn group_file_reply_update(
+        &self,
+        from: &Resident,
+        group: &Group,
+        reply_to: i64,
+        kind: &str,
+        mime: Option<&str>,
+        bytes: &[u8],
+        size: Option<u64>,
+        caption: Option<&str>,
+    ) -> Value {
+        let size = size.unwrap_or(bytes.len() as u64);
+        let file_id = {
+            let mut s = self.inner.lock();
+            let n = s.files.len() + 1;
+            let id = format!("BQACAgIAAx{kind}{n:04}");
+            let folder = match kind {
+                "photo" => "photos",
+                "voice" => "voice",
+                "audio" => "music",
+                _ => "documents",
+            };
+            s.files.insert(
+                id.clone(),
+                (bytes.to_vec(), format!("{folder}/file_{n}.bin")),
+            );
+            id
+        };
+        let unique = format!("AgAD{}", &file_id[file_id.len() - 4..]);
+        let mut body = match kind {
+            "photo" => json!({"photo": [
+                {"file_id": format!("{file_id}s"), "file_unique_id": format!("{unique}s"),
+                 "width": 90, "height": 90, "file_size": 1200},
+                {"file_id": file_id, "file_unique_id": unique, "width": 1280, "height": 960,
+                 "file_size": size}]}),
+            "voice" => json!({"voice": {"file_id": file_id, "file_unique_id": unique,
+                "duration": 7, "file_size": size}}),
+            "audio" => json!({"audio": {"file_id": file_id, "file_unique_id": unique,
+                "duration": 60, "file_size": size}}),
+            _ => json!({"document": {"file_id": file_id, "file_unique_id": unique,
+                "file_name": "gop-y.bin", "file_size": size}}),
+        };
+        if let (Some(m), Some(o)) = (mime, body.as_object_mut())
+            && let Some(inner) = o.values_mut().next().and_then(Value::as_object_mut)
+        {
+            inner.insert("mime_type".to_owned(), json!(m));
+        }
+        if let Some(c) = caption {
+            body["caption"] = json!(c);
+        }
+        body["reply_to_message"] = self.replied_message(group, reply_to);
+        let msg = self.message(from, group.chat_json(), body);
+        json!({"update_id": self.next_update_id(), "message": msg})
+    }
+
     /// The bot's reactions on a message.
     pub fn reactions(&self, chat: i64, message_id: i64) -> Vec<String> {
         self.inner
@@ -144,4 +209,36 @@ pub(super) fn set_message_reaction(s: &mut FakeState, p: &Params) -> Result<Valu
     }
     s.reactions.insert((chat, id), emoji);
     Ok(json!(true))
+}
+
+/// `getFile`: a file someone sent (its `file_path` to download it), unless it is over 20 MB.
+pub(super) fn get_file(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
+    let id = p.str("file_id").unwrap_or_default();
+    let Some((bytes, path)) = s.files.get(id) else {
+        return Err(bad("Bad Request: invalid file_id"));
+    };
+    if bytes.len() as u64 > MAX_DOWNLOAD {
+        return Err(bad("Bad Request: file is too big"));
+    }
+    Ok(json!({
+        "file_id": id,
+        "file_unique_id": format!("u{id}"),
+        "file_size": bytes.len(),
+        "file_path": path,
+    }))
+}
+
+/// `GET /file/bot<token>/<file_path>`: the file's bytes.
+pub(super) fn download(inner: &Inner, rest: &str) -> Response {
+    let Some((token, path)) = rest.split_once('/') else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if token != inner.token {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let s = inner.lock();
+    match s.files.values().find(|(_, p)| p == path) {
+        Some((bytes, _)) => (StatusCode::OK, bytes.clone()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }

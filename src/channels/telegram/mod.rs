@@ -139,6 +139,8 @@ pub struct TelegramBot {
     api_url: url::Url,
     /// The word lists group posts are screened with; `None` leaves groups unmoderated.
     moderation: Option<crate::moderation::Detector>,
+    /// Where files given with group replies are kept; `None` keeps none.
+    media: Option<crate::replies::files::MediaSettings>,
 }
 
 impl TelegramBot {
@@ -160,7 +162,14 @@ impl TelegramBot {
             token,
             api_url,
             moderation: None,
+            media: None,
         }
+    }
+
+    /// Keeps voice notes, photos and documents given with group replies (`GOPY_MEDIA_*`).
+    pub fn with_media(mut self, media: crate::replies::files::MediaSettings) -> Self {
+        self.media = Some(media);
+        self
     }
 
     /// Moderates bound groups with these word lists (settings from `GOPY_MOD_*`).
@@ -228,6 +237,7 @@ impl TelegramBot {
                 out.clone(),
                 store,
                 username.clone(),
+                self.media.clone(),
                 shutdown.clone(),
             ))
         });
@@ -238,6 +248,7 @@ impl TelegramBot {
             username,
             shutdown,
             moderation,
+            media: self.media.map(Arc::new),
         }
         .run()
         .await;

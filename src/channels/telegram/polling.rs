@@ -103,6 +103,8 @@ pub(super) struct Poller {
     pub shutdown: CancellationToken,
     /// Group moderation (off when the bot was built without word lists).
     pub moderation: Option<Arc<super::moderation::Moderation>>,
+    /// Where files given with group replies are kept (none when `None`).
+    pub media: Option<Arc<crate::replies::files::MediaSettings>>,
 }
 
 impl Poller {
@@ -517,6 +519,7 @@ impl Poller {
                     store,
                     screener: self.handler.screener(),
                     username: &self.username,
+                    media: self.media.as_deref(),
                 };
                 super::replies::run(&ctx, update_id, &ev, &self.shutdown).await
             }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use teloxide::net::Download as _;
 use teloxide::payloads::{SendMessageSetters as _, SetMessageReactionSetters as _};
 use teloxide::requests::{Request as _, Requester as _};
 use teloxide::types::{
@@ -29,9 +30,10 @@ use crate::dialog::{Choice as Button, Msg, Reply};
 use crate::domain::{Campaign, Channel, ContactKey, Locale};
 use crate::i18n::Markup;
 use crate::moderation::{OpinionToScan, Screener};
+use crate::replies::files::{FileKind, FileStore, MediaSettings, Refusal, accept, extension};
 use crate::replies::{AckMode, Choice, is_agreement, thread_texts};
 use crate::store::announce::GroupState;
-use crate::store::replies::{Edited, NewReply, PendingPost, PostOutcome, ReplyEdit};
+use crate::store::replies::{Edited, NewFile, NewReply, PendingPost, PostOutcome, ReplyEdit};
 use crate::store::{Store, StoreError, StoreResult};
 
 use super::outbound::{Failure, Outbound, Sent, classify, keyboard, redact};
@@ -56,6 +58,12 @@ const POST_LEASE_SECS: i64 = 60;
 /// Sending a post is given up after this many tries.
 const POST_MAX_ATTEMPTS: i64 = 8;
 
+/// The media folder is swept once every this many ticks (a minute).
+const SWEEP_TICKS: u64 = 60;
+
+/// Files younger than this are never swept.
+const SWEEP_MIN_AGE: Duration = Duration::from_secs(600);
+
 /// The author of a reply, as much as replies need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Author {
@@ -63,6 +71,64 @@ pub(super) struct Author {
     pub id: u64,
     /// Their client's language.
     pub locale: Locale,
+}
+
+/// A file a reply carries, as Telegram describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct TgFile {
+    /// Telegram's id, to download it with `getFile`.
+    pub id: String,
+    /// Voice, audio, photo or document.
+    pub kind: FileKind,
+    /// Its type (photos are JPEG).
+    pub mime: String,
+    /// Its size, when Telegram says.
+    pub size: Option<u64>,
+}
+
+/// The file a message carries, if it is one gopy may keep with an opinion.
+fn file_of(msg: &Message) -> Option<TgFile> {
+    let MessageKind::Common(common) = &msg.kind else {
+        return None;
+    };
+    let meta = |f: &teloxide::types::FileMeta, kind, mime: Option<String>, default: &str| {
+        Some(TgFile {
+            id: f.id.0.clone(),
+            kind,
+            mime: mime.unwrap_or_else(|| default.to_owned()),
+            size: Some(u64::from(f.size)),
+        })
+    };
+    macro_rules! mime {
+        ($m:expr) => {
+            $m.as_ref().map(|m| m.essence_str().to_owned())
+        };
+    }
+    match &common.media_kind {
+        MediaKind::Voice(v) => meta(
+            &v.voice.file,
+            FileKind::Voice,
+            mime!(v.voice.mime_type),
+            "audio/ogg",
+        ),
+        MediaKind::Audio(a) => meta(
+            &a.audio.file,
+            FileKind::Audio,
+            mime!(a.audio.mime_type),
+            "audio/mpeg",
+        ),
+        MediaKind::Photo(p) => {
+            let largest = p.photo.iter().max_by_key(|s| s.width * s.height)?;
+            meta(&largest.file, FileKind::Photo, None, "image/jpeg")
+        }
+        MediaKind::Document(d) => meta(
+            &d.document.file,
+            FileKind::Document,
+            mime!(d.document.mime_type),
+            "application/octet-stream",
+        ),
+        _ => None,
+    }
 }
 
 /// What replies do with one update.
@@ -83,6 +149,8 @@ pub(super) enum ReplyEvent {
         text: String,
         /// Whether it is a sticker (an agreement).
         sticker: bool,
+        /// A voice note, audio, photo or document it carries.
+        file: Option<TgFile>,
         /// When.
         at: DateTime<Utc>,
     },
@@ -147,7 +215,8 @@ pub(super) fn route(update: &Update) -> Option<(&'static str, ReplyEvent)> {
                 MessageKind::Common(c) if matches!(c.media_kind, MediaKind::Sticker(_))
             );
             let text = text_of(msg);
-            if text.starts_with('/') || (text.is_empty() && !sticker) {
+            let file = file_of(msg);
+            if text.starts_with('/') || (text.is_empty() && !sticker && file.is_none()) {
                 return None;
             }
             Some((
@@ -159,6 +228,7 @@ pub(super) fn route(update: &Update) -> Option<(&'static str, ReplyEvent)> {
                     author: author(from),
                     text,
                     sticker,
+                    file,
                     at: msg.date,
                 },
             ))
@@ -221,6 +291,8 @@ pub(super) struct Ctx<'a> {
     pub screener: Option<Screener>,
     /// The bot's username, for deep links.
     pub username: &'a str,
+    /// Where files given with replies are kept, and their size limit.
+    pub media: Option<&'a MediaSettings>,
 }
 
 /// Handles one replies event. Returns `false` when shutdown came while the database was
@@ -263,6 +335,7 @@ async fn handle(ctx: &Ctx<'_>, update_id: i64, ev: &ReplyEvent) -> StoreResult<(
             author,
             text,
             sticker,
+            file,
             at,
         } => {
             let Some(group) = ctx
@@ -280,6 +353,26 @@ async fn handle(ctx: &Ctx<'_>, update_id: i64, ev: &ReplyEvent) -> StoreResult<(
             else {
                 return Ok(());
             };
+            // A file is kept only within the limits; a refused one is said so in the group.
+            let kept = match file {
+                Some(f) => match keep_file(ctx, f).await {
+                    Ok(kept) => Some(kept),
+                    Err(Some(refusal)) => {
+                        let key = match refusal {
+                            Refusal::TooLarge => "gr-file-too-large",
+                            Refusal::Type => "gr-file-type",
+                        };
+                        let max = ctx.media.map_or(0, |m| m.max_bytes / (1024 * 1024));
+                        let msg = Msg::new(key).num("mb", i64::try_from(max).unwrap_or(i64::MAX));
+                        let text = ctx.out.l10n.msg(author.locale, &msg, Markup::TelegramHtml);
+                        ctx.out.send(*chat, text, None, Some(*message_id)).await;
+                        return Ok(());
+                    }
+                    Err(None) if text.is_empty() => return Ok(()),
+                    Err(None) => None,
+                },
+                None => None,
+            };
             let contact = contact(ctx.store.as_ref(), author).await?;
             let reply = NewReply {
                 update_key: format!("reply:{update_id}"),
@@ -289,8 +382,9 @@ async fn handle(ctx: &Ctx<'_>, update_id: i64, ev: &ReplyEvent) -> StoreResult<(
                 post: post.clone(),
                 contact,
                 text: text.clone(),
-                agreement: *sticker || is_agreement(text),
+                agreement: kept.is_none() && (*sticker || is_agreement(text)),
                 reference: format!("G{}", crate::service::random_code(9)),
+                file: kept,
                 at: *at,
             };
             let recorded = ctx.store.record_reply(&reply).await?;
@@ -379,6 +473,62 @@ async fn handle(ctx: &Ctx<'_>, update_id: i64, ev: &ReplyEvent) -> StoreResult<(
             let chat = ChatId(i64::try_from(from.id).unwrap_or_default());
             ctx.out.send_notice(chat, from.locale, &msg).await;
             Ok(())
+        }
+    }
+}
+
+/// Downloads a reply's file and keeps it. `Err(Some(_))`: refused by the limits (the resident
+/// is told); `Err(None)`: files are not kept here, or the download failed (logged).
+async fn keep_file(ctx: &Ctx<'_>, f: &TgFile) -> Result<NewFile, Option<Refusal>> {
+    let Some(media) = ctx.media else {
+        return Err(None);
+    };
+    accept(f.kind, &f.mime, f.size, media.max_bytes).map_err(Some)?;
+    let file = match ctx
+        .out
+        .bot
+        .get_file(teloxide::types::FileId(f.id.clone()))
+        .send()
+        .await
+    {
+        Ok(file) => file,
+        Err(e) => {
+            let d = redact(&e.to_string(), &ctx.out.token);
+            if d.contains("file is too big") {
+                return Err(Some(Refusal::TooLarge));
+            }
+            tracing::warn!(error = %d, "cannot get a reply's file from Telegram");
+            return Err(None);
+        }
+    };
+    accept(
+        f.kind,
+        &f.mime,
+        Some(u64::from(file.meta.size)),
+        media.max_bytes,
+    )
+    .map_err(Some)?;
+    let mut bytes: Vec<u8> = Vec::new();
+    if let Err(e) = ctx.out.bot.download_file(&file.path, &mut bytes).await {
+        let d = redact(&e.to_string(), &ctx.out.token);
+        tracing::warn!(error = %d, "cannot download a reply's file from Telegram");
+        return Err(None);
+    }
+    let size = bytes.len() as u64;
+    accept(f.kind, &f.mime, Some(size), media.max_bytes).map_err(Some)?;
+    match FileStore::new(&media.dir)
+        .save(&bytes, extension(&f.mime))
+        .await
+    {
+        Ok(key) => Ok(NewFile {
+            kind: f.kind,
+            mime: f.mime.clone(),
+            size: i64::try_from(size).unwrap_or(i64::MAX),
+            key,
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, dir = %media.dir.display(), "cannot keep a reply's file");
+            Err(None)
         }
     }
 }
@@ -493,12 +643,20 @@ pub(super) async fn post_loop(
     out: Outbound,
     store: Arc<dyn Store>,
     username: String,
+    media: Option<MediaSettings>,
     shutdown: CancellationToken,
 ) {
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = tokio::time::sleep(POST_TICK) => {}
+        }
+        ticks += 1;
+        if let Some(m) = &media
+            && ticks % SWEEP_TICKS == 1
+        {
+            sweep(store.as_ref(), m).await;
         }
         let now = Utc::now();
         let claimed = match store
@@ -541,6 +699,24 @@ pub(super) async fn post_loop(
                 tracing::warn!(post = post.id, error = %e, "cannot record a thread post's result; it may be sent again");
             }
         }
+    }
+}
+
+/// Removes kept files no opinion names any more (the opinion's resident erased themselves,
+/// or the campaign was deleted). Files younger than a few minutes are left alone: their row
+/// may not be committed yet.
+async fn sweep(store: &dyn Store, media: &MediaSettings) {
+    let keep = match store.file_keys().await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot list kept files now");
+            return;
+        }
+    };
+    match FileStore::new(&media.dir).sweep(&keep, SWEEP_MIN_AGE).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(files = n, "files no opinion names any more were removed"),
+        Err(e) => tracing::warn!(error = %e, "cannot sweep the media folder"),
     }
 }
 

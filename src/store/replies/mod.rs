@@ -86,8 +86,40 @@ pub struct NewReply {
     pub agreement: bool,
     /// A fresh reference for the opinion.
     pub reference: String,
+    /// A file given with it (kept in the file store already), if any.
+    pub file: Option<NewFile>,
     /// When it was given.
     pub at: DateTime<Utc>,
+}
+
+/// A file kept in the file store, to attach to an opinion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFile {
+    /// Voice, audio, photo or document.
+    pub kind: crate::replies::files::FileKind,
+    /// Its type.
+    pub mime: String,
+    /// Its size.
+    pub size: i64,
+    /// Its key in the file store.
+    pub key: String,
+}
+
+/// A file kept with an opinion.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OpinionFile {
+    /// Its id.
+    pub id: i64,
+    /// Voice, audio, photo or document.
+    pub kind: String,
+    /// Its type.
+    pub mime: String,
+    /// Its size.
+    pub size: i64,
+    /// Its key in the file store.
+    pub key: String,
+    /// An official's transcription, if any.
+    pub transcription: Option<String>,
 }
 
 /// What recording a reply did and what is owed after the commit.
@@ -239,6 +271,35 @@ pub trait RepliesStore: Send + Sync {
 
     /// The replies recorded in a campaign, oldest first.
     async fn campaign_replies(&self, campaign: CampaignId) -> StoreResult<Vec<ReplyRow>>;
+
+    /// The files kept with the campaign's opinion that has this reference.
+    async fn opinion_files(
+        &self,
+        campaign: CampaignId,
+        reference: &str,
+    ) -> StoreResult<Vec<OpinionFile>>;
+
+    /// Every key the file store must keep (files no row names are swept).
+    async fn file_keys(&self) -> StoreResult<std::collections::HashSet<String>>;
+
+    /// Stores an official's transcription beside a file, audited; `false` when there is no
+    /// such file.
+    async fn transcribe(
+        &self,
+        file: i64,
+        text: &str,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+
+    /// Writes one audit line (a file read out of gopy).
+    async fn replies_audited(
+        &self,
+        action: &str,
+        detail: &serde_json::Value,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 }
 
 /// ` AND unit_code IN ($first, …)` for `n` units, or nothing.
@@ -525,6 +586,21 @@ macro_rules! replies_store_impl {
                 .bind(r.at)
                 .execute(&mut *tx)
                 .await?;
+                if let (Some(opinion), Some(f)) = (opinion, &r.file) {
+                    sqlx::query(
+                        "INSERT INTO opinion_files (opinion_id, contact_id, kind, mime_type, \
+                         size_bytes, storage_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(opinion)
+                    .bind(author)
+                    .bind(f.kind.as_str())
+                    .bind(&f.mime)
+                    .bind(f.size)
+                    .bind(&f.key)
+                    .bind(r.at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 // One acknowledgement per resident per post, unless the group is silent.
                 let mode: Option<String> = sqlx::query_scalar(
                     "SELECT ack FROM group_reply_settings WHERE chat_group_id = $1",
@@ -839,14 +915,118 @@ macro_rules! replies_store_impl {
                     })
                     .collect())
             }
+
+            async fn opinion_files(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                reference: &str,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::replies::OpinionFile>> {
+                type Row = (i64, String, String, i64, String, Option<String>);
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT f.id, f.kind, f.mime_type, f.size_bytes, f.storage_key, \
+                     f.transcription FROM opinion_files f JOIN opinions o ON o.id = f.opinion_id \
+                     WHERE o.campaign_id = $1 AND o.reference = $2 ORDER BY f.id",
+                )
+                .bind(campaign)
+                .bind(reference)
+                .fetch_all(self.replies_read())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, kind, mime, size, key, transcription)| {
+                        $crate::store::replies::OpinionFile {
+                            id,
+                            kind,
+                            mime,
+                            size,
+                            key,
+                            transcription,
+                        }
+                    })
+                    .collect())
+            }
+
+            async fn file_keys(
+                &self,
+            ) -> $crate::store::StoreResult<std::collections::HashSet<String>> {
+                let keys: Vec<String> =
+                    sqlx::query_scalar("SELECT DISTINCT storage_key FROM opinion_files")
+                        .fetch_all(self.replies_read())
+                        .await?;
+                Ok(keys.into_iter().collect())
+            }
+
+            async fn transcribe(
+                &self,
+                file: i64,
+                text: &str,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.replies_write().await?;
+                let done = sqlx::query(
+                    "UPDATE opinion_files SET transcription = $2, transcribed_by = $3, \
+                     transcribed_at = $4 WHERE id = $1",
+                )
+                .bind(file)
+                .bind(text)
+                .bind(by)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                let detail = serde_json::json!({ "file": file });
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(at)
+                .bind(by)
+                .bind("replies.file.transcribe")
+                .bind(sqlx::types::Json(detail))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn replies_audited(
+                &self,
+                action: &str,
+                detail: &serde_json::Value,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.replies_write().await?;
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(at)
+                .bind(by)
+                .bind(action)
+                .bind(sqlx::types::Json(detail))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
         }
     };
 }
 
-/// Cuts the link between a resident and their group replies in a campaign (the opinions and
-/// the replies), inside `$tx`; evaluates to how many opinions changed.
+/// Cuts the link between a resident and their group replies in a campaign (the opinions,
+/// their files and the replies), inside `$tx`; evaluates to how many opinions changed.
 macro_rules! unlink {
     ($tx:expr, $contact:expr, $campaign:expr) => {{
+        sqlx::query(
+            "UPDATE opinion_files SET contact_id = NULL WHERE contact_id = $1 AND opinion_id IN \
+             (SELECT id FROM opinions WHERE campaign_id = $2 AND source = 'group-reply')",
+        )
+        .bind($contact)
+        .bind($campaign)
+        .execute(&mut *$tx)
+        .await?;
         let changed = sqlx::query(
             "UPDATE opinions SET contact_id = NULL, anonymous = TRUE \
              WHERE contact_id = $1 AND campaign_id = $2 AND source = 'group-reply'",
