@@ -75,6 +75,12 @@ pub enum Cmd {
         #[command(subcommand)]
         command: crate::replies::cli::ThreadCmd,
     },
+    /// Báo cáo theo lịch: ngày báo cáo, cán bộ nhận / reports on their due dates.
+    Reports {
+        /// What to do with report dates.
+        #[command(subcommand)]
+        command: crate::reports::cli::ReportsCmd,
+    },
     /// Đo hiệu năng / benchmarks that print their figures.
     Bench {
         /// Which benchmark.
@@ -201,5 +207,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Bench { command } => crate::synthesis::cli::run_bench(&settings, command).await,
         Cmd::Thread { command } => crate::replies::cli::run(&settings, command).await,
+        Cmd::Reports { command } => crate::reports::cli::run(&settings, command).await,
     }
 }

@@ -16,6 +16,7 @@
 //!   synthesis report and its exports.
 //! - [`replies`]: replies in bound groups as opinions and agreements (threads, consent,
 //!   acknowledgements).
+//! - [`reports`]: report dates and who receives the reports on them.
 //! - [`text`]: Vietnamese text normalisation shared by moderation and synthesis.
 //! - [`config`], [`telemetry`], [`startup`], [`cli`]: process wiring.
 
@@ -31,6 +32,7 @@ pub mod http;
 pub mod i18n;
 pub mod moderation;
 pub mod replies;
+pub mod reports;
 pub mod service;
 pub mod startup;
 pub mod store;

@@ -724,3 +724,135 @@ async fn sqlite_voice_notes_and_photos_replied_in_the_group_are_kept_retrievable
     );
     gopy.stop().await;
 }
+
+story!(
+    story_a_report_due_goes_once_to_each_subscribed_official_for_their_scope,
+    sqlite_a_report_due_goes_once_to_each_subscribed_official_for_their_scope,
+    postgres_a_report_due_goes_once_to_each_subscribed_official_for_their_scope
+);
+
+/// A staff user linked to a Telegram account (whose private chat the bot may write to).
+async fn official(
+    db: &TestDb,
+    fake: &FakeTelegram,
+    who: &Resident,
+    name: &str,
+    unit: Option<&str>,
+) {
+    use gopy::store::announce::{LinkCode, NewStaff, Role};
+    let code = format!("CODE{}", who.id);
+    db.store
+        .add_staff(
+            &NewStaff {
+                name: name.to_owned(),
+                roles: vec![Role::Official],
+                unit: unit.map(str::to_owned),
+            },
+            &LinkCode {
+                code: code.clone(),
+                expires_at: now() + chrono::Duration::hours(1),
+            },
+            "cli:tester",
+            now(),
+        )
+        .await
+        .expect("staff added");
+    db.store
+        .link_telegram(&code, who.id, None, now())
+        .await
+        .expect("linked");
+    fake.add_chat(who.chat_json());
+}
+
+async fn story_a_report_due_goes_once_to_each_subscribed_official_for_their_scope(db: TestDb) {
+    let (gopy, group, posts) = setup(&db, -100_5006).await;
+    let fake = &gopy.fake;
+    let lan = Resident::new(8101, "Lan");
+    let minh = Resident::new(8102, "Minh");
+    let tu = Resident::new(8103, "Tú");
+    let vy = Resident::new(8104, "Vy");
+    official(&db, fake, &lan, "lan", None).await;
+    official(&db, fake, &minh, "minh", Some("TDP-1")).await;
+    official(&db, fake, &tu, "tu", Some("TDP-2")).await;
+    official(&db, fake, &vy, "vy", None).await;
+    for name in ["lan", "minh", "tu"] {
+        let got = common::gopy(
+            &db.url,
+            &[
+                "reports",
+                "subscribe",
+                "--campaign",
+                "bk-2026",
+                "--staff",
+                name,
+            ],
+        );
+        assert!(
+            got.status.success(),
+            "{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+    }
+    let an = Resident::new(7501, "An");
+    let dung = Resident::new(7502, "Dũng");
+    fake.add_chat(an.chat_json());
+    fake.add_chat(dung.chat_json());
+    gopy.handled(fake.group_reply_update(&an, &group, posts[1], "Cần sửa cống ngõ 5"))
+        .await;
+    gopy.handled(fake.group_reply_update(&dung, &group, posts[2], "👍"))
+        .await;
+
+    // A report date that has just come (Vietnam time, by CLI).
+    let due = (chrono::Utc::now() - chrono::Duration::minutes(1))
+        .with_timezone(&chrono_tz::Asia::Ho_Chi_Minh)
+        .format("%Y-%m-%d %H:%M")
+        .to_string();
+    let got = common::gopy(
+        &db.url,
+        &["reports", "date", "--campaign", "bk-2026", "--at", &due],
+    );
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+
+    for (who, scope, opinions) in [
+        (&lan, "Lấy ý kiến Nhân dân", 1),
+        (&minh, "Tổ dân phố 1", 1),
+        (&tu, "Tổ dân phố 2", 0),
+    ] {
+        let report = fake
+            .wait_for_within("a report", Duration::from_secs(20), |f| {
+                f.texts_to(who.id)
+                    .into_iter()
+                    .find(|t| t.contains("Báo cáo tổng hợp ý kiến theo lịch"))
+            })
+            .await;
+        assert!(report.contains(scope), "{report}");
+        assert!(
+            report.contains(&format!("Ý kiến được tính: {opinions}")),
+            "{report}"
+        );
+        let file = fake
+            .wait_for("the report's file", |f| {
+                f.documents_to(who.id).into_iter().next()
+            })
+            .await;
+        assert!(file.contains("Chỉnh trang đô thị"), "{file}");
+    }
+    let lan_report = fake.texts_to(lan.id).join("\n");
+    assert!(
+        lan_report.contains("ý kiến đồng tình trả lời trong nhóm: 1"),
+        "{lan_report}"
+    );
+    // Not subscribed: nothing. And each date goes once.
+    assert!(fake.texts_to(vy.id).is_empty());
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for who in [&lan, &minh, &tu] {
+        assert_eq!(fake.documents_to(who.id).len(), 1);
+    }
+    let listed = common::gopy(&db.url, &["reports", "list", "--campaign", "bk-2026"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("đã gửi"));
+    gopy.stop().await;
+}

@@ -47,3 +47,10 @@ gr-chosen-withdraw = { $count } of your replies were withdrawn; they are not cou
 gr-ack = Your opinion has been recorded. Thank you!
 gr-file-too-large = Your file is larger than { $mb } MB, so it was not recorded. Please send a smaller file or write your opinion as text.
 gr-file-type = This kind of file is not accepted. Please send a voice note, a photo (JPEG) or a PDF, or write your opinion as text.
+
+## Reports on their due dates, sent privately to the officials who subscribed.
+rp-report = 📊 <b>Scheduled synthesis report</b> of { $day }
+    { $title } — scope: { $scope }
+    Opinions counted: <b>{ $opinions }</b>; participants: { $participants }; excluded: { $excluded }; agreements replied in groups: { $agreements }.
+    The full report is in the attached file.
+rp-report-file = The full synthesis report (text file).

@@ -47,3 +47,10 @@ gr-chosen-withdraw = Đã rút lại { $count } ý kiến trả lời của Quý
 gr-ack = Đã ghi nhận ý kiến của Quý vị. Xin cảm ơn!
 gr-file-too-large = Tệp của Quý vị lớn hơn { $mb } MB nên chưa được ghi nhận. Quý vị vui lòng gửi tệp nhỏ hơn hoặc viết ý kiến bằng chữ.
 gr-file-type = Loại tệp này chưa được tiếp nhận. Quý vị vui lòng gửi tin nhắn thoại, ảnh (JPEG) hoặc tệp PDF, hoặc viết ý kiến bằng chữ.
+
+## Báo cáo theo lịch (reports): gửi riêng cho cán bộ đã đăng ký nhận.
+rp-report = 📊 <b>Báo cáo tổng hợp ý kiến theo lịch</b> ngày { $day }
+    { $title } — phạm vi: { $scope }
+    Ý kiến được tính: <b>{ $opinions }</b>; người góp ý: { $participants }; ý kiến bị loại: { $excluded }; ý kiến đồng tình trả lời trong nhóm: { $agreements }.
+    Toàn văn báo cáo trong tệp gửi kèm.
+rp-report-file = Toàn văn báo cáo tổng hợp (tệp văn bản).

@@ -98,3 +98,27 @@ CREATE TABLE opinion_files (
 );
 CREATE INDEX opinion_files_opinion ON opinion_files (opinion_id);
 CREATE INDEX opinion_files_key ON opinion_files (storage_key);
+
+-- Reports on their due dates: on each date a campaign declares, the synthesis (or the counts
+-- so far) is built and delivered to the officials who subscribed, in their private chat and
+-- as a file — for the date's unit, or the subscriber's own unit when narrower. A date is taken
+-- (`taken_at`) in the statement that finds it due, so it goes once however many processes run.
+CREATE TABLE report_dates (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    campaign_id BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    unit_code   TEXT,
+    due_at      TIMESTAMPTZ NOT NULL,
+    created_by  TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL,
+    taken_at    TIMESTAMPTZ
+);
+CREATE INDEX report_dates_due ON report_dates (due_at) WHERE taken_at IS NULL;
+
+-- Officials who receive a campaign's reports.
+CREATE TABLE report_subscriptions (
+    staff_user_id BIGINT NOT NULL REFERENCES staff_users (id) ON DELETE CASCADE,
+    campaign_id   BIGINT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    created_by    TEXT NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (staff_user_id, campaign_id)
+);

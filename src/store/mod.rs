@@ -163,6 +163,7 @@ pub trait Store:
     + ModerationStore
     + synthesis::SynthesisStore
     + replies::RepliesStore
+    + replies::ReportStore
     + Send
     + Sync
     + 'static

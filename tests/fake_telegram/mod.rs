@@ -422,6 +422,8 @@ struct FakeState {
     reactions: HashMap<(i64, i64), Vec<String>>,
     /// Files people sent, by file id: their bytes and `file_path` (see `replies.rs`).
     files: HashMap<String, (Vec<u8>, String)>,
+    /// Documents the bot sent: (chat, message id, content as text) (see `replies.rs`).
+    documents: Vec<(i64, i64, String)>,
 }
 
 impl FakeState {
@@ -514,6 +516,7 @@ impl FakeTelegram {
                 posts: HashMap::new(),
                 reactions: HashMap::new(),
                 files: HashMap::new(),
+                documents: Vec::new(),
             }),
             changed,
             token: TOKEN.to_owned(),
@@ -1447,6 +1450,7 @@ fn call(s: &mut FakeState, method: &str, p: &Params) -> Result<Value, ApiFailure
         "getchatadministrators" => get_administrators(s, p),
         "setmessagereaction" => replies::set_message_reaction(s, p),
         "getfile" => replies::get_file(s, p),
+        "senddocument" => replies::send_document(s, p),
         "deletewebhook" => Ok(json!(true)),
         "getwebhookinfo" => Ok(
             json!({"url": "", "has_custom_certificate": false, "pending_update_count": s.queue.len()}),

@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{
-    ApiFailure, FakeState, FakeTelegram, Group, Inner, Params, Resident, bad, bot_user, unix_now,
+    ApiFailure, FakeState, FakeTelegram, Group, Inner, Params, Resident, Sent, bad, bot_user,
+    check_text, unix_now,
 };
 
 /// The largest file a bot may download (`getFile` refuses larger ones).
@@ -162,6 +163,17 @@ impl FakeTelegram {
         json!({"update_id": self.next_update_id(), "message": msg})
     }
 
+    /// The documents the bot sent to a chat (their content as text), oldest first.
+    pub fn documents_to(&self, chat: i64) -> Vec<String> {
+        self.inner
+            .lock()
+            .documents
+            .iter()
+            .filter(|(c, _, _)| *c == chat)
+            .map(|(_, _, d)| d.clone())
+            .collect()
+    }
+
     /// The bot's reactions on a message.
     pub fn reactions(&self, chat: i64, message_id: i64) -> Vec<String> {
         self.inner
@@ -241,4 +253,61 @@ pub(super) fn download(inner: &Inner, rest: &str) -> Response {
         Some((bytes, _)) => (StatusCode::OK, bytes.clone()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// `sendDocument` (multipart upload): like `sendMessage` for the chat (known, or 403 for a
+/// person who never started the bot), with a caption of at most 1,024 characters.
+pub(super) fn send_document(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
+    let chat = p
+        .i64("chat_id")
+        .ok_or_else(|| bad("Bad Request: chat_id is empty"))?;
+    if !s.chats.contains_key(&chat) {
+        return Err(bad("Bad Request: chat not found"));
+    }
+    // The file is a multipart part, named in `document` as `attach://<part>` (or the part is
+    // `document` itself).
+    let content = match p.str("document") {
+        Some(v) => match v.strip_prefix("attach://") {
+            Some(part) => p.str(part).map(str::to_owned),
+            None => Some(v.to_owned()),
+        },
+        None => None,
+    };
+    let Some(content) = content else {
+        return Err(bad("Bad Request: there is no document in the request"));
+    };
+    let caption = p.str("caption").unwrap_or_default().to_owned();
+    let parse_mode = p.str("parse_mode").map(str::to_owned);
+    let visible = check_text(&caption, parse_mode.as_deref()).or_else(|e| {
+        if caption.is_empty() {
+            Ok(String::new())
+        } else {
+            Err(e)
+        }
+    })?;
+    if visible.chars().count() > 1024 {
+        return Err(bad("Bad Request: message caption is too long"));
+    }
+    let message_id = s.next_message_id(chat);
+    s.sent.push(Sent {
+        chat_id: chat,
+        message_id,
+        text: caption,
+        visible,
+        parse_mode,
+        reply_markup: None,
+        edited: false,
+        deleted: false,
+        at: std::time::Instant::now(),
+    });
+    s.documents.push((chat, message_id, content));
+    Ok(json!({
+        "message_id": message_id,
+        "from": bot_user(),
+        "chat": s.chats.get(&chat).cloned().unwrap_or_default(),
+        "date": unix_now(),
+        "document": {"file_id": format!("BQACAgIAAxdoc{message_id}"),
+                     "file_unique_id": format!("AgADdoc{message_id}"),
+                     "file_name": "bao-cao.txt", "mime_type": "text/plain"},
+    }))
 }

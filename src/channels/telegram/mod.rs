@@ -12,6 +12,7 @@
 //!   buttons, author notices and `/appeal` (decided by [`crate::moderation`]).
 //! - `replies.rs`: replies in bound groups recorded as opinions or agreements, the private
 //!   notice and its buttons, acknowledgements, and the loop that sends thread posts.
+//! - `reports.rs`: reports delivered to subscribed officials on their due dates.
 //! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
 //! - `polling.rs`: the loop: batches, one resident's updates in order, offsets confirmed only
 //!   after a batch is committed, retries while storage is down, shutdown.
@@ -25,6 +26,7 @@ mod moderation;
 mod outbound;
 mod polling;
 mod replies;
+mod reports;
 mod split;
 
 use std::sync::Arc;
@@ -241,6 +243,11 @@ impl TelegramBot {
                 shutdown.clone(),
             ))
         });
+        // Reports due on their dates go out beside the poller too.
+        let reports = self
+            .handler
+            .store()
+            .map(|store| tokio::spawn(reports::deliver(out.clone(), store, shutdown.clone())));
         let polled = Poller {
             out,
             bot,
@@ -256,6 +263,11 @@ impl TelegramBot {
             && let Err(e) = task.await
         {
             tracing::error!(error = %e, "the moderation delivery task panicked");
+        }
+        if let Some(task) = reports
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the report delivery task panicked");
         }
         if let Some(task) = posts
             && let Err(e) = task.await

@@ -1,8 +1,9 @@
 //! Storage of replies in bound groups (migration `0009_group_replies.sql`): the posts gopy
 //! makes into groups (a campaign's thread) and their sending, the replies that became
 //! opinions or agreements, the private notice owed to a resident the first time, their
-//! choice, the acknowledgements given (one per resident per post) and each group's
-//! acknowledgement setting.
+//! choice, the acknowledgements given (one per resident per post), each group's
+//! acknowledgement setting, the files kept with opinions; and [`ReportStore`]: the dates a
+//! campaign's reports are due and the officials who receive them.
 //!
 //! Both backends run the same SQL (`$n` parameters work on SQLite too), written once in
 //! [`replies_store_impl!`] and instantiated in `sqlite.rs` and `postgres.rs`, which say how
@@ -300,6 +301,64 @@ pub trait RepliesStore: Send + Sync {
         by: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+}
+
+/// A report date that came due, taken for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueReport {
+    /// Its id.
+    pub id: i64,
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// The unit the report is for (`None`: the whole campaign).
+    pub unit: Option<String>,
+    /// When it was due.
+    pub due_at: DateTime<Utc>,
+}
+
+/// A report date as `gopy reports list` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportDate {
+    /// Its id.
+    pub id: i64,
+    /// The unit (`None`: the whole campaign).
+    pub unit: Option<String>,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+    /// When it was taken for delivery.
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+/// Report dates and who receives the reports. A supertrait of [`super::Store`].
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    /// Adds a report date to a campaign, audited; returns its id.
+    async fn add_report_date(
+        &self,
+        campaign: CampaignId,
+        unit: Option<&str>,
+        due_at: DateTime<Utc>,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+
+    /// A campaign's report dates, soonest first.
+    async fn report_dates(&self, campaign: CampaignId) -> StoreResult<Vec<ReportDate>>;
+
+    /// Subscribes a staff user to a campaign's reports, audited (again is no change).
+    async fn subscribe_reports(
+        &self,
+        staff: i64,
+        campaign: CampaignId,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// The staff users subscribed to a campaign's reports.
+    async fn report_subscribers(&self, campaign: CampaignId) -> StoreResult<Vec<i64>>;
+
+    /// Takes every report date due by `now` (one statement: each is taken once).
+    async fn take_due_reports(&self, now: DateTime<Utc>) -> StoreResult<Vec<DueReport>>;
 }
 
 /// ` AND unit_code IN ($first, …)` for `n` units, or nothing.
@@ -1010,6 +1069,146 @@ macro_rules! replies_store_impl {
                 .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::store::replies::ReportStore for $store {
+            async fn add_report_date(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                unit: Option<&str>,
+                due_at: chrono::DateTime<chrono::Utc>,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<i64> {
+                let mut tx = self.replies_write().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO report_dates (campaign_id, unit_code, due_at, created_by, \
+                     created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(campaign)
+                .bind(unit)
+                .bind(due_at)
+                .bind(by)
+                .bind(at)
+                .fetch_one(&mut *tx)
+                .await?;
+                let detail = serde_json::json!({
+                    "campaign": campaign, "unit": unit, "due_at": due_at,
+                });
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(at)
+                .bind(by)
+                .bind("reports.date.add")
+                .bind(sqlx::types::Json(detail))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn report_dates(
+                &self,
+                campaign: $crate::domain::CampaignId,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::replies::ReportDate>> {
+                type Row = (
+                    i64,
+                    Option<String>,
+                    chrono::DateTime<chrono::Utc>,
+                    Option<chrono::DateTime<chrono::Utc>>,
+                );
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT id, unit_code, due_at, taken_at FROM report_dates \
+                     WHERE campaign_id = $1 ORDER BY due_at, id",
+                )
+                .bind(campaign)
+                .fetch_all(self.replies_read())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, unit, due_at, taken_at)| $crate::store::replies::ReportDate {
+                        id,
+                        unit,
+                        due_at,
+                        taken_at,
+                    })
+                    .collect())
+            }
+
+            async fn subscribe_reports(
+                &self,
+                staff: i64,
+                campaign: $crate::domain::CampaignId,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.replies_write().await?;
+                let done = sqlx::query(
+                    "INSERT INTO report_subscriptions (staff_user_id, campaign_id, created_by, \
+                     created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                )
+                .bind(staff)
+                .bind(campaign)
+                .bind(by)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 1 {
+                    let detail = serde_json::json!({ "campaign": campaign, "staff": staff });
+                    sqlx::query(
+                        "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(at)
+                    .bind(by)
+                    .bind("reports.subscribe")
+                    .bind(sqlx::types::Json(detail))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn report_subscribers(
+                &self,
+                campaign: $crate::domain::CampaignId,
+            ) -> $crate::store::StoreResult<Vec<i64>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT staff_user_id FROM report_subscriptions WHERE campaign_id = $1 \
+                     ORDER BY staff_user_id",
+                )
+                .bind(campaign)
+                .fetch_all(self.replies_read())
+                .await?)
+            }
+
+            async fn take_due_reports(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::replies::DueReport>> {
+                let mut tx = self.replies_write().await?;
+                type Row = (i64, i64, Option<String>, chrono::DateTime<chrono::Utc>);
+                let rows: Vec<Row> = sqlx::query_as(
+                    "UPDATE report_dates SET taken_at = $1 \
+                     WHERE taken_at IS NULL AND due_at <= $1 \
+                     RETURNING id, campaign_id, unit_code, due_at",
+                )
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, campaign, unit, due_at)| $crate::store::replies::DueReport {
+                        id,
+                        campaign,
+                        unit,
+                        due_at,
+                    })
+                    .collect())
             }
         }
     };
