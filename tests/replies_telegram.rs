@@ -592,7 +592,7 @@ async fn sqlite_voice_notes_and_photos_replied_in_the_group_are_kept_retrievable
     assert_eq!(
         rows,
         vec![
-            "do-thi||voice|audio/ogg".to_owned(),
+            "do-thi|[Tin nhắn thoại, chưa ghi lời]|voice|audio/ogg".to_owned(),
             "moi-truong|Rác để ở đầu ngõ 5 mấy ngày chưa thu gom|photo|image/jpeg".to_owned()
         ]
     );
@@ -641,6 +641,20 @@ async fn sqlite_voice_notes_and_photos_replied_in_the_group_are_kept_retrievable
         got.status.success(),
         "{}",
         String::from_utf8_lossy(&got.stderr)
+    );
+    // The opinion's text is now the transcription, marked; the placeholder is kept.
+    let text = db
+        .strings(&format!(
+            "SELECT text FROM opinions WHERE reference = '{reference}'"
+        ))
+        .await;
+    assert_eq!(
+        text,
+        vec!["[Ghi lời từ tin nhắn thoại] Đề nghị sửa cống ngõ 5"]
+    );
+    assert_eq!(
+        db.strings("SELECT text FROM opinion_revisions").await,
+        vec!["[Tin nhắn thoại, chưa ghi lời]"]
     );
     let shown = common::gopy(&db.url, &["thread", "show", "--campaign", "bk-2026"]);
     let shown = String::from_utf8_lossy(&shown.stdout).into_owned();

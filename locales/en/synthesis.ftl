@@ -140,3 +140,7 @@ syn-screened = { $count } opinion(s) sent to the moderators for review; they cou
 ## Replies in groups: unclassified opinions and agreements.
 syn-topic-unclassified = Unclassified (replies to the campaign's post)
 syn-h-agreements = Agreements replied in groups (emoji, “đồng ý”, “+1”; each person once per post)
+syn-file-voice-untranscribed = [Voice note, not transcribed]
+syn-file-photo = [Photo without caption]
+syn-file-document = [Attached file]
+syn-file-transcribed = [Transcribed from a voice note] { $text }

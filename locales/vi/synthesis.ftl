@@ -141,3 +141,7 @@ syn-screened = { $count } ý kiến được chuyển cho người kiểm duyệ
 ## Trả lời trong nhóm (replies): ý kiến chưa phân loại và ý kiến đồng tình.
 syn-topic-unclassified = Chưa phân loại (trả lời bài giới thiệu đợt)
 syn-h-agreements = Ý kiến đồng tình trả lời trong nhóm (biểu tượng cảm xúc, “đồng ý”, “+1”; mỗi người tính một lần cho mỗi bài)
+syn-file-voice-untranscribed = [Tin nhắn thoại, chưa ghi lời]
+syn-file-photo = [Ảnh, không có chú thích]
+syn-file-document = [Tệp đính kèm]
+syn-file-transcribed = [Ghi lời từ tin nhắn thoại] { $text }

@@ -233,7 +233,22 @@ pub async fn run(settings: &Settings, cmd: ThreadCmd) -> anyhow::Result<ExitCode
             };
             let text: String =
                 unicode_normalization::UnicodeNormalization::nfc(text.trim()).collect();
-            store.transcribe(f.id, &text, &by, now).await?;
+            let kind = match f.kind.as_str() {
+                "voice" => super::files::FileKind::Voice,
+                "audio" => super::files::FileKind::Audio,
+                "photo" => super::files::FileKind::Photo,
+                _ => super::files::FileKind::Document,
+            };
+            store
+                .transcribe(
+                    f.id,
+                    &text,
+                    &super::files::placeholder(kind),
+                    &super::files::transcribed(&text),
+                    &by,
+                    now,
+                )
+                .await?;
             println!("Đã lưu lời ghi / transcription stored: {reference}");
             Ok(ExitCode::SUCCESS)
         }

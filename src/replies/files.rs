@@ -72,6 +72,25 @@ impl FileKind {
     }
 }
 
+/// The opinion text of a file given without words (a voice note, a photo without caption),
+/// as reports show it until an official transcribes it (Fluent, `locales/*/synthesis.ftl`).
+pub fn placeholder(kind: FileKind) -> String {
+    let key = match kind {
+        FileKind::Voice | FileKind::Audio => "syn-file-voice-untranscribed",
+        FileKind::Photo => "syn-file-photo",
+        FileKind::Document => "syn-file-document",
+    };
+    crate::synthesis::report::label(crate::domain::Locale::Vi, key)
+}
+
+/// A transcription as the opinion's text, marked as such.
+pub fn transcribed(text: &str) -> String {
+    crate::synthesis::report::label_msg(
+        crate::domain::Locale::Vi,
+        &crate::dialog::Msg::new("syn-file-transcribed").text("text", text.to_owned()),
+    )
+}
+
 /// Why a file is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {

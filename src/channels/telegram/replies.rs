@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use unicode_normalization::UnicodeNormalization as _;
 
 use crate::dialog::{Choice as Button, Msg, Reply};
-use crate::domain::{Campaign, Channel, ContactKey, Locale};
+use crate::domain::{Campaign, Channel, CollectionWindow, ContactKey, Locale};
 use crate::i18n::Markup;
 use crate::moderation::{OpinionToScan, Screener};
 use crate::replies::files::{FileKind, FileStore, MediaSettings, Refusal, accept, extension};
@@ -353,6 +353,17 @@ async fn handle(ctx: &Ctx<'_>, update_id: i64, ev: &ReplyEvent) -> StoreResult<(
             else {
                 return Ok(());
             };
+            // After collection closed, replies are no longer opinions.
+            let open = ctx
+                .store
+                .campaigns()
+                .await?
+                .into_iter()
+                .find(|c| c.id == post.campaign)
+                .is_some_and(|c| !matches!(c.window(*at), CollectionWindow::Closed(_)));
+            if !open {
+                return Ok(());
+            }
             // A file is kept only within the limits; a refused one is said so in the group.
             let kept = match file {
                 Some(f) => match keep_file(ctx, f).await {
@@ -373,6 +384,12 @@ async fn handle(ctx: &Ctx<'_>, update_id: i64, ev: &ReplyEvent) -> StoreResult<(
                 },
                 None => None,
             };
+            // Words given with a file are its opinion's text; without, reports say what it is.
+            let text = match &kept {
+                Some(f) if text.is_empty() => crate::replies::files::placeholder(f.kind),
+                _ => text.clone(),
+            };
+            let text = &text;
             let contact = contact(ctx.store.as_ref(), author).await?;
             let reply = NewReply {
                 update_key: format!("reply:{update_id}"),

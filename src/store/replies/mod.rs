@@ -284,11 +284,15 @@ pub trait RepliesStore: Send + Sync {
     async fn file_keys(&self) -> StoreResult<std::collections::HashSet<String>>;
 
     /// Stores an official's transcription beside a file, audited; `false` when there is no
-    /// such file.
+    /// such file. When the opinion's text is still `placeholder` (a voice note not yet
+    /// transcribed), it becomes `marked` (the transcription, marked as such), the placeholder
+    /// kept in `opinion_revisions`.
     async fn transcribe(
         &self,
         file: i64,
         text: &str,
+        placeholder: &str,
+        marked: &str,
         by: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<bool>;
@@ -1019,10 +1023,35 @@ macro_rules! replies_store_impl {
                 &self,
                 file: i64,
                 text: &str,
+                placeholder: &str,
+                marked: &str,
                 by: &str,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<bool> {
                 let mut tx = self.replies_write().await?;
+                // The opinion's text, while it only says "voice note, not transcribed", becomes
+                // the transcription (marked as such); the placeholder goes to the revisions.
+                let kept = sqlx::query(
+                    "INSERT INTO opinion_revisions (opinion_id, text, replaced_at) \
+                     SELECT o.id, o.text, $3 FROM opinions o JOIN opinion_files f \
+                     ON f.opinion_id = o.id WHERE f.id = $1 AND o.text = $2",
+                )
+                .bind(file)
+                .bind(placeholder)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                if kept.rows_affected() > 0 {
+                    sqlx::query(
+                        "UPDATE opinions SET text = $2, edited_at = $3 \
+                         WHERE id = (SELECT opinion_id FROM opinion_files WHERE id = $1)",
+                    )
+                    .bind(file)
+                    .bind(marked)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 let done = sqlx::query(
                     "UPDATE opinion_files SET transcription = $2, transcribed_by = $3, \
                      transcribed_at = $4 WHERE id = $1",
