@@ -870,3 +870,123 @@ async fn story_a_report_due_goes_once_to_each_subscribed_official_for_their_scop
     assert!(String::from_utf8_lossy(&listed.stdout).contains("đã gửi"));
     gopy.stop().await;
 }
+
+story!(
+    story_the_daily_digest_tells_each_lead_who_took_part_thin_topics_and_groups_not_reached,
+    sqlite_the_daily_digest_tells_each_lead_who_took_part_thin_topics_and_groups_not_reached,
+    postgres_the_daily_digest_tells_each_lead_who_took_part_thin_topics_and_groups_not_reached
+);
+
+async fn story_the_daily_digest_tells_each_lead_who_took_part_thin_topics_and_groups_not_reached(
+    db: TestDb,
+) {
+    let (gopy, group, posts) = setup(&db, -100_5007).await;
+    let fake = &gopy.fake;
+    // A second group, bound to TDP-2, that no thread or broadcast reached.
+    let other = Group {
+        id: -100_5008,
+        title: "Nhóm Tổ 2".to_owned(),
+        supergroup: true,
+    };
+    let owner = Resident::new(9001, "Chủ nhóm 2");
+    gopy.handled(fake.my_chat_member_update(&owner, &other))
+        .await;
+    let g = db
+        .store
+        .group_by_external(Channel::Telegram, &other.id.to_string())
+        .await
+        .expect("read")
+        .expect("registered");
+    db.store
+        .bind_group(g.id, Some("TDP-2"), "cli:tester", None, now())
+        .await
+        .expect("bound");
+    let lan = Resident::new(8201, "Lan");
+    let minh = Resident::new(8202, "Minh");
+    official(&db, fake, &lan, "lan", None).await;
+    official(&db, fake, &minh, "minh", Some("TDP-1")).await;
+    for name in ["lan", "minh"] {
+        let got = common::gopy(
+            &db.url,
+            &[
+                "reports",
+                "subscribe",
+                "--campaign",
+                "bk-2026",
+                "--staff",
+                name,
+            ],
+        );
+        assert!(
+            got.status.success(),
+            "{}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+    }
+    let an = Resident::new(7601, "An");
+    fake.add_chat(an.chat_json());
+    gopy.handled(fake.group_reply_update(&an, &group, posts[1], "Cần sửa cống ngõ 5"))
+        .await;
+
+    let hour =
+        chrono::Timelike::hour(&chrono::Utc::now().with_timezone(&chrono_tz::Asia::Ho_Chi_Minh))
+            .to_string();
+    let got = common::gopy(
+        &db.url,
+        &[
+            "reports",
+            "digest",
+            "--campaign",
+            "bk-2026",
+            "--hour",
+            &hour,
+        ],
+    );
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    let digest_of = |who: &Resident| {
+        let id = who.id;
+        async move {
+            fake.wait_for_within("a digest", Duration::from_secs(20), |f| {
+                f.texts_to(id)
+                    .into_iter()
+                    .find(|t| t.contains("Bản tin lấy ý kiến hằng ngày"))
+            })
+            .await
+        }
+    };
+    let minh_digest = digest_of(&minh).await;
+    assert!(
+        minh_digest.contains("Phạm vi: Tổ dân phố 1"),
+        "{minh_digest}"
+    );
+    assert!(
+        minh_digest.contains("Người dân đã góp ý: 1 người"),
+        "{minh_digest}"
+    );
+    assert!(
+        minh_digest.contains("Vệ sinh môi trường (0)"),
+        "{minh_digest}"
+    );
+    assert!(
+        minh_digest.contains("Nhóm chưa nhận bài đăng, thông báo của đợt: không có"),
+        "{minh_digest}"
+    );
+    let lan_digest = digest_of(&lan).await;
+    assert!(lan_digest.contains("Nhóm Tổ 2"), "{lan_digest}");
+    assert!(!lan_digest.contains("Tổ dân phố 1;"), "{lan_digest}");
+    // Once a day.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    for who in [&lan, &minh] {
+        let n = fake
+            .texts_to(who.id)
+            .iter()
+            .filter(|t| t.contains("Bản tin lấy ý kiến hằng ngày"))
+            .count();
+        assert_eq!(n, 1);
+    }
+    gopy.stop().await;
+}

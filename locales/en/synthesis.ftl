@@ -144,3 +144,4 @@ syn-file-voice-untranscribed = [Voice note, not transcribed]
 syn-file-photo = [Photo without caption]
 syn-file-document = [Attached file]
 syn-file-transcribed = [Transcribed from a voice note] { $text }
+syn-none = none

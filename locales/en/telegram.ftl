@@ -54,3 +54,8 @@ rp-report = 📊 <b>Scheduled synthesis report</b> of { $day }
     Opinions counted: <b>{ $opinions }</b>; participants: { $participants }; excluded: { $excluded }; agreements replied in groups: { $agreements }.
     The full report is in the attached file.
 rp-report-file = The full synthesis report (text file).
+rp-digest = 🗓 <b>Daily consultation digest</b>: { $title }
+    Scope: { $scope }
+    Residents who took part: <b>{ $participants }</b>, { $opinions } opinions counted.
+    Topics with few opinions: { $thin }.
+    Groups not yet reached by the campaign's posts or announcements: { $unreached }.

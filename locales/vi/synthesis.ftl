@@ -145,3 +145,4 @@ syn-file-voice-untranscribed = [Tin nhắn thoại, chưa ghi lời]
 syn-file-photo = [Ảnh, không có chú thích]
 syn-file-document = [Tệp đính kèm]
 syn-file-transcribed = [Ghi lời từ tin nhắn thoại] { $text }
+syn-none = không có

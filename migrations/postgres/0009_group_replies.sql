@@ -122,3 +122,14 @@ CREATE TABLE report_subscriptions (
     created_at    TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (staff_user_id, campaign_id)
 );
+
+-- A daily digest during collection for the campaign's subscribers (unit leads): who took part,
+-- which topics are thin, which bound groups were not reached; once a day at the hour set
+-- (Vietnam time). `last_day` is the day last taken, so each day's digest goes once.
+CREATE TABLE report_digests (
+    campaign_id BIGINT PRIMARY KEY REFERENCES campaigns (id) ON DELETE CASCADE,
+    hour        BIGINT NOT NULL CHECK (hour BETWEEN 0 AND 23),
+    last_day    TEXT,
+    created_by  TEXT NOT NULL,
+    created_at  TIMESTAMPTZ NOT NULL
+);

@@ -122,3 +122,14 @@ CREATE TABLE report_subscriptions (
     created_at    TEXT NOT NULL,
     PRIMARY KEY (staff_user_id, campaign_id)
 ) STRICT;
+
+-- A daily digest during collection for the campaign's subscribers (unit leads): who took part,
+-- which topics are thin, which bound groups were not reached; once a day at the hour set
+-- (Vietnam time). `last_day` is the day last taken, so each day's digest goes once.
+CREATE TABLE report_digests (
+    campaign_id INTEGER PRIMARY KEY REFERENCES campaigns (id) ON DELETE CASCADE,
+    hour        INTEGER NOT NULL CHECK (hour BETWEEN 0 AND 23),
+    last_day    TEXT,
+    created_by  TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+) STRICT;

@@ -34,6 +34,19 @@ pub enum ReportsCmd {
         #[arg(long = "staff")]
         staff: String,
     },
+    /// Bản tin hằng ngày cho cán bộ phụ trách địa bàn trong thời gian lấy ý kiến / a daily
+    /// digest for unit leads during collection.
+    Digest {
+        /// Mã đợt lấy ý kiến / the campaign's slug.
+        #[arg(long)]
+        campaign: String,
+        /// Giờ gửi (0–23, giờ Việt Nam) / the hour to send it (Vietnam time).
+        #[arg(long, required_unless_present = "off", value_parser = clap::value_parser!(i64).range(0..=23))]
+        hour: Option<i64>,
+        /// Tắt bản tin / stop the digest.
+        #[arg(long, conflicts_with = "hour")]
+        off: bool,
+    },
     /// Liệt kê ngày báo cáo / list the report dates.
     List {
         /// Mã đợt lấy ý kiến / the campaign's slug.
@@ -68,6 +81,7 @@ pub async fn run(settings: &Settings, cmd: ReportsCmd) -> anyhow::Result<ExitCod
     let slug = match &cmd {
         ReportsCmd::Date { campaign, .. }
         | ReportsCmd::Subscribe { campaign, .. }
+        | ReportsCmd::Digest { campaign, .. }
         | ReportsCmd::List { campaign } => campaign.clone(),
     };
     let Some(c) = store
@@ -114,6 +128,15 @@ pub async fn run(settings: &Settings, cmd: ReportsCmd) -> anyhow::Result<ExitCod
                 );
             } else {
                 println!("{staff} sẽ nhận báo cáo / {staff} will receive the reports");
+            }
+        }
+        ReportsCmd::Digest { hour, .. } => {
+            store.set_digest(c.id, hour, &by, now).await?;
+            match hour {
+                Some(h) => println!(
+                    "Bản tin hằng ngày lúc {h}:00 / daily digest at {h}:00 (Asia/Ho_Chi_Minh)"
+                ),
+                None => println!("Đã tắt bản tin hằng ngày / daily digest off"),
             }
         }
         ReportsCmd::List { .. } => {

@@ -1,12 +1,13 @@
 //! Reports on their due dates: a campaign's report dates (`gopy reports date`), the officials
-//! who receive them (`gopy reports subscribe`), and, purely, which unit each subscriber's
-//! report covers ([`unit_for`]) and how it is built from the synthesis ([`build`]). The
+//! who receive them (`gopy reports subscribe`), a daily digest during collection (`gopy
+//! reports digest`), which unit each subscriber's report covers ([`unit_for`], pure) and how
+//! reports are built from the synthesis ([`build`], [`digest`]). The
 //! Telegram adapter delivers them (`channels::telegram::reports`); storage is
 //! [`crate::store::replies::ReportStore`].
 //!
 //! Layout:
 //! - `mod.rs`: the decisions and the report's text and file.
-//! - `cli.rs`: `gopy reports date|subscribe|list`.
+//! - `cli.rs`: `gopy reports date|subscribe|digest|list`.
 
 pub mod cli;
 
@@ -85,6 +86,45 @@ pub async fn build(
         file_name,
         text: synthesis.to_text(campaign, Locale::Vi),
     })
+}
+
+/// A topic with fewer kept opinions than this is "thin" in the daily digest.
+pub const THIN_TOPIC: i64 = 3;
+
+/// The daily digest of a campaign (or of a unit and the units below it) for a unit lead: how
+/// many residents took part, which topics are thin, which bound groups were not reached.
+pub async fn digest(
+    store: &dyn Store,
+    campaign: &Campaign,
+    unit: Option<&str>,
+    tree: &UnitTree,
+) -> StoreResult<Msg> {
+    let units = unit.map(|u| tree.subtree(u));
+    let agg = store
+        .synthesis_aggregates(campaign.id, units.as_deref())
+        .await?;
+    let synthesis = Synthesis::build(campaign, unit, &agg, Locale::Vi);
+    let none = || crate::synthesis::report::label(Locale::Vi, "syn-none");
+    let thin: Vec<String> = synthesis
+        .topics
+        .iter()
+        .filter(|t| t.opinions < THIN_TOPIC && t.code != crate::replies::UNCLASSIFIED)
+        .map(|t| format!("{} ({})", t.title, t.opinions))
+        .collect();
+    let unreached = store
+        .unreached_groups(campaign.id, units.as_deref())
+        .await?;
+    let scope = unit
+        .and_then(|u| tree.name(u).map(str::to_owned))
+        .unwrap_or_else(|| campaign.title.clone());
+    let join = |v: Vec<String>| if v.is_empty() { none() } else { v.join("; ") };
+    Ok(Msg::new("rp-digest")
+        .text("title", campaign.title.clone())
+        .text("scope", scope)
+        .num("participants", synthesis.participants)
+        .num("opinions", synthesis.opinions)
+        .text("thin", join(thin))
+        .text("unreached", join(unreached)))
 }
 
 #[cfg(test)]

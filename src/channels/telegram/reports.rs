@@ -1,7 +1,8 @@
 //! Reports delivered on their due dates: every few seconds the dates that came due are taken
 //! (each once, across processes), and every subscribed official with a linked Telegram account
 //! gets the report for their scope — a short message with the totals, and the full synthesis
-//! as a file — in their private chat. Decided and built by [`crate::reports`].
+//! as a file — in their private chat; and, during collection, the daily digest at the hour
+//! set. Decided and built by [`crate::reports`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,9 +15,9 @@ use teloxide::types::{ChatId, InputFile, ParseMode};
 use tokio_util::sync::CancellationToken;
 
 use crate::announce::access::UnitTree;
-use crate::domain::Locale;
+use crate::domain::{CollectionWindow, Locale};
 use crate::i18n::Markup;
-use crate::reports::{Built, build, unit_for};
+use crate::reports::{Built, build, digest, unit_for};
 use crate::store::replies::DueReport;
 use crate::store::{Store, StoreResult};
 
@@ -44,7 +45,44 @@ pub(super) async fn deliver(out: Outbound, store: Arc<dyn Store>, shutdown: Canc
                 tracing::warn!(report = report.id, error = %e, "a due report could not be built; it is not sent again");
             }
         }
+        if let Err(e) = digests(&out, store.as_ref()).await {
+            tracing::warn!(error = %e, "the daily digests could not be sent now");
+        }
     }
+}
+
+/// Takes today's digests that came due and sends each subscriber theirs, during collection.
+async fn digests(out: &Outbound, store: &dyn Store) -> StoreResult<()> {
+    let now = Utc::now();
+    let local = now.with_timezone(&chrono_tz::Asia::Ho_Chi_Minh);
+    let day = local.format("%Y-%m-%d").to_string();
+    let taken = store
+        .take_digests(&day, i64::from(chrono::Timelike::hour(&local)))
+        .await?;
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let campaigns = store.campaigns().await?;
+    let tree = UnitTree::new(store.unit_nodes().await?);
+    let staff = store.staff().await?;
+    for id in taken {
+        let Some(campaign) = campaigns.iter().find(|c| c.id == id) else {
+            continue;
+        };
+        if !matches!(campaign.window(now), CollectionWindow::Open(_)) {
+            continue;
+        }
+        let subscribers = store.report_subscribers(id).await?;
+        for user in staff.iter().filter(|s| subscribers.contains(&s.id)) {
+            let Some(chat) = user.telegram_user_id.map(ChatId) else {
+                continue;
+            };
+            let msg = digest(store, campaign, user.unit.as_deref(), &tree).await?;
+            out.send_notice(chat, Locale::Vi, &msg).await;
+            metrics::counter!("gopy_reports_digests_total").increment(1);
+        }
+    }
+    Ok(())
 }
 
 /// Builds and sends one due report to each subscriber, for their scope.

@@ -363,6 +363,27 @@ pub trait ReportStore: Send + Sync {
 
     /// Takes every report date due by `now` (one statement: each is taken once).
     async fn take_due_reports(&self, now: DateTime<Utc>) -> StoreResult<Vec<DueReport>>;
+
+    /// Sets (or, with `None`, stops) a campaign's daily digest at an hour (Vietnam time),
+    /// audited.
+    async fn set_digest(
+        &self,
+        campaign: CampaignId,
+        hour: Option<i64>,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Takes the digests due on `day` (`YYYY-MM-DD`, Vietnam) by `hour`: each once a day.
+    async fn take_digests(&self, day: &str, hour: i64) -> StoreResult<Vec<CampaignId>>;
+
+    /// The bound groups (of `units`, or all) that neither a thread of the campaign nor one of
+    /// its broadcasts reached: their titles.
+    async fn unreached_groups(
+        &self,
+        campaign: CampaignId,
+        units: Option<&[String]>,
+    ) -> StoreResult<Vec<String>>;
 }
 
 /// ` AND unit_code IN ($first, …)` for `n` units, or nothing.
@@ -1238,6 +1259,92 @@ macro_rules! replies_store_impl {
                         due_at,
                     })
                     .collect())
+            }
+
+            async fn set_digest(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                hour: Option<i64>,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.replies_write().await?;
+                match hour {
+                    Some(h) => {
+                        sqlx::query(
+                            "INSERT INTO report_digests (campaign_id, hour, created_by, \
+                             created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (campaign_id) \
+                             DO UPDATE SET hour = excluded.hour",
+                        )
+                        .bind(campaign)
+                        .bind(h)
+                        .bind(by)
+                        .bind(at)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    None => {
+                        sqlx::query("DELETE FROM report_digests WHERE campaign_id = $1")
+                            .bind(campaign)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                let detail = serde_json::json!({ "campaign": campaign, "hour": hour });
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(at)
+                .bind(by)
+                .bind("reports.digest.set")
+                .bind(sqlx::types::Json(detail))
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn take_digests(
+                &self,
+                day: &str,
+                hour: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::domain::CampaignId>> {
+                let mut tx = self.replies_write().await?;
+                let taken: Vec<i64> = sqlx::query_scalar(
+                    "UPDATE report_digests SET last_day = $1 \
+                     WHERE hour <= $2 AND (last_day IS NULL OR last_day <> $1) \
+                     RETURNING campaign_id",
+                )
+                .bind(day)
+                .bind(hour)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(taken)
+            }
+
+            async fn unreached_groups(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                units: Option<&[String]>,
+            ) -> $crate::store::StoreResult<Vec<String>> {
+                let sql = format!(
+                    "SELECT g.title FROM chat_groups g WHERE g.state = 'bound'{} \
+                     AND NOT EXISTS (SELECT 1 FROM group_posts p WHERE p.chat_group_id = g.id \
+                         AND p.campaign_id = $1 AND p.state = 'sent') \
+                     AND NOT EXISTS (SELECT 1 FROM deliveries d \
+                         JOIN broadcasts b ON b.id = d.broadcast_id \
+                         WHERE d.chat_group_id = g.id AND b.campaign_id = $1 \
+                         AND d.state = 'sent') \
+                     ORDER BY g.title",
+                    $crate::store::replies::unit_filter_sql(units, 2)
+                        .replace("unit_code", "g.unit_code"),
+                );
+                let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql)).bind(campaign);
+                for u in units.unwrap_or_default() {
+                    q = q.bind(u);
+                }
+                Ok(q.fetch_all(self.replies_read()).await?)
             }
         }
     };
