@@ -729,17 +729,7 @@ macro_rules! replies_store_impl {
                 let (text, agreement, reference, at) =
                     (&edit.text, edit.agreement, &edit.reference, edit.at);
                 let mut tx = self.replies_write().await?;
-                let claimed = sqlx::query(
-                    "INSERT INTO processed_updates (channel, update_key, processed_at) \
-                     VALUES ('telegram', $1, $2) ON CONFLICT DO NOTHING",
-                )
-                .bind(update_key)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-                if claimed.rows_affected() == 0 {
-                    return Ok(Edited::Unknown);
-                }
+                // Most edits in a group are not of recorded replies: those write nothing.
                 type Row = (i64, Option<i64>, i64, Option<String>, Option<String>, Option<i64>);
                 let row: Option<Row> = sqlx::query_as(
                     "SELECT r.id, r.opinion_id, r.campaign_id, r.topic_code, r.unit_code, \
@@ -751,9 +741,19 @@ macro_rules! replies_store_impl {
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some((reply, opinion, campaign, topic, unit, contact)) = row else {
-                    tx.commit().await?;
                     return Ok(Edited::Unknown);
                 };
+                let claimed = sqlx::query(
+                    "INSERT INTO processed_updates (channel, update_key, processed_at) \
+                     VALUES ('telegram', $1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(update_key)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                if claimed.rows_affected() == 0 {
+                    return Ok(Edited::Unknown);
+                }
                 let outcome = match opinion {
                     Some(id) => {
                         // The previous text goes to the revisions first.
