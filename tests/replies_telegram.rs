@@ -229,10 +229,17 @@ async fn story_replies_to_a_thread_become_opinions_under_their_topic_with_chains
         "Đề nghị công khai tiến độ các công trình",
     ))
     .await;
+    // Ordinary conversation is not recorded: a post, and a reply to that post.
+    let chat = gopy
+        .handled(fake.group_text_update(&dung, &group, "Tối nay họp tổ lúc 19h nhé"))
+        .await;
+    gopy.handled(fake.group_reply_update(&chi, &group, chat, "Vâng, tôi sẽ đến"))
+        .await;
     let topics = db
         .strings("SELECT topic_code FROM opinions ORDER BY id")
         .await;
     assert_eq!(topics, vec!["do-thi", "do-thi", "unclassified"]);
+    assert_eq!(db.int("SELECT count(*) FROM group_replies").await, 3);
 
     // An edit replaces the text and keeps the old one.
     gopy.handled(fake.group_edit_update(
