@@ -81,6 +81,19 @@ pub enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Trả lời trong nhóm thành ý kiến: đăng chuỗi bài, cách ghi nhận / group replies: post
+    /// a campaign's thread, acknowledgements, what was recorded.
+    Thread {
+        /// What to do with threads and replies.
+        #[command(subcommand)]
+        command: crate::replies::cli::ThreadCmd,
+    },
+    /// Báo cáo theo lịch: ngày báo cáo, cán bộ nhận / reports on their due dates.
+    Reports {
+        /// What to do with report dates.
+        #[command(subcommand)]
+        command: crate::reports::cli::ReportsCmd,
+    },
     /// Đo hiệu năng / benchmarks that print their figures.
     Bench {
         /// Which benchmark.
@@ -208,5 +221,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Bench { command } => crate::synthesis::cli::run_bench(&settings, command).await,
         Cmd::ZaloOa { command } => crate::channels::zalo_oa::cli::run(&settings, command).await,
         Cmd::Purge { dry_run } => crate::retention::run(&settings, dry_run).await,
+        Cmd::Thread { command } => crate::replies::cli::run(&settings, command).await,
+        Cmd::Reports { command } => crate::reports::cli::run(&settings, command).await,
     }
 }

@@ -14,6 +14,9 @@
 //! - [`moderation`]: word lists, detection, the moderators' queue and log.
 //! - [`synthesis`]: opinions recorded at meetings or imported, classification, the
 //!   synthesis report and its exports.
+//! - [`replies`]: replies in bound groups as opinions and agreements (threads, consent,
+//!   acknowledgements).
+//! - [`reports`]: report dates and who receives the reports on them.
 //! - [`text`]: Vietnamese text normalisation shared by moderation and synthesis.
 //! - [`config`], [`telemetry`], [`startup`], [`cli`]: process wiring.
 
@@ -28,6 +31,8 @@ pub mod domain;
 pub mod http;
 pub mod i18n;
 pub mod moderation;
+pub mod replies;
+pub mod reports;
 pub mod retention;
 pub mod service;
 pub mod startup;

@@ -106,6 +106,11 @@ impl Dialogs {
         })
     }
 
+    /// The screener new opinions are handed to, if moderation runs.
+    pub fn screener(&self) -> Option<&Screener> {
+        self.screener.as_ref()
+    }
+
     /// The same shell handing every new opinion, once committed, to `screener`.
     pub fn with_screener(mut self, screener: Screener) -> Self {
         self.screener = Some(screener);

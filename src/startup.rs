@@ -126,6 +126,9 @@ impl Application {
                 settings.telegram_api_url.clone(),
             )
             .with_moderation(detector.clone())
+            .with_media(crate::replies::files::MediaSettings::for_database(
+                &settings.database_url,
+            ))
         });
         Ok(Self {
             listener,

@@ -136,3 +136,12 @@ syn-rollup-topics = The bundle has topics this campaign lacks: { $topics }; noth
 syn-rollup-again = The bundle of { $name } was imported before; nothing imported again.
 syn-rollup-done = Imported { $count } opinion(s) from the bundle of { $name }.
 syn-screened = { $count } opinion(s) sent to the moderators for review; they count in the synthesis only once kept.
+
+## Replies in groups: unclassified opinions and agreements.
+syn-topic-unclassified = Unclassified (replies to the campaign's post)
+syn-h-agreements = Agreements replied in groups (emoji, “đồng ý”, “+1”; each person once per post)
+syn-file-voice-untranscribed = [Voice note, not transcribed]
+syn-file-photo = [Photo without caption]
+syn-file-document = [Attached file]
+syn-file-transcribed = [Transcribed from a voice note] { $text }
+syn-none = none

@@ -21,3 +21,41 @@ tg-error = Sorry, something went wrong while processing your last message. Opini
 
 ## Prompt shown when a message has only buttons.
 tg-choose = Please choose:
+
+## Replies in a group become opinions: a campaign's thread, the private notice the first time,
+## the resident's choices and the short acknowledgement in the group.
+gr-thread-campaign = 📢 <b>{ $issuer }</b> asks residents for their views: <b>{ $title }</b>
+    { $intro }
+gr-thread-consent = You can give your opinion right here: <b>reply</b> to the message of the topic you care about below. Every reply is recorded as an opinion and reported <b>anonymously</b> (reports never name who said what). An emoji, a sticker, “đồng ý” or “+1” counts as agreement. A reply to this message is a general opinion that officials will classify.
+gr-thread-link = To give your opinions privately and in full, follow: { $link }
+gr-thread-topic = 🗂 <b>Topic: { $title }</b>
+gr-thread-section = <i>{ $reference }. { $title }</i>: { $summary }
+gr-thread-question = ❓ { $question }
+gr-thread-reply-here = ↩️ Reply to this message to give your opinion on this topic.
+gr-thread-topic-gone = The topic { $code } is no longer in the campaign.
+gr-notice = Thank you for your opinion in <b>{ $group }</b> on “{ $campaign }”. Your reply has been recorded and will be reported anonymously. You can choose to:
+    • <b>Keep it</b> as you gave it;
+    • <b>Make it fully anonymous</b>: remove every link between it and your Telegram account;
+    • <b>Withdraw it</b>: it is kept on record but not counted.
+gr-notice-link = To give your opinions in full in a private chat, follow: { $link }
+gr-choice-keep = Keep it
+gr-choice-anonymous = Fully anonymous
+gr-choice-withdraw = Withdraw
+gr-chosen-keep = Your opinion is kept as given and reported anonymously. Thank you.
+gr-chosen-anonymous = Your replies in the group are no longer linked to your account. From now on, your replies in this campaign are stored fully anonymously.
+gr-chosen-withdraw = { $count } of your replies were withdrawn; they are not counted.
+gr-ack = Your opinion has been recorded. Thank you!
+gr-file-too-large = Your file is larger than { $mb } MB, so it was not recorded. Please send a smaller file or write your opinion as text.
+gr-file-type = This kind of file is not accepted. Please send a voice note, a photo (JPEG) or a PDF, or write your opinion as text.
+
+## Reports on their due dates, sent privately to the officials who subscribed.
+rp-report = 📊 <b>Scheduled synthesis report</b> of { $day }
+    { $title } — scope: { $scope }
+    Opinions counted: <b>{ $opinions }</b>; participants: { $participants }; excluded: { $excluded }; agreements replied in groups: { $agreements }.
+    The full report is in the attached file.
+rp-report-file = The full synthesis report (text file).
+rp-digest = 🗓 <b>Daily consultation digest</b>: { $title }
+    Scope: { $scope }
+    Residents who took part: <b>{ $participants }</b>, { $opinions } opinions counted.
+    Topics with few opinions: { $thin }.
+    Groups not yet reached by the campaign's posts or announcements: { $unreached }.

@@ -137,3 +137,12 @@ syn-rollup-topics = Gói có chủ đề không có trong đợt lấy ý kiến
 syn-rollup-again = Gói của { $name } đã được nhập trước đây; chưa nhập lại ý kiến nào.
 syn-rollup-done = Đã nhập { $count } ý kiến từ gói tổng hợp của { $name }.
 syn-screened = { $count } ý kiến được chuyển cho người kiểm duyệt xem xét; ý kiến chỉ được đưa vào tổng hợp sau khi được giữ lại.
+
+## Trả lời trong nhóm (replies): ý kiến chưa phân loại và ý kiến đồng tình.
+syn-topic-unclassified = Chưa phân loại (trả lời bài giới thiệu đợt)
+syn-h-agreements = Ý kiến đồng tình trả lời trong nhóm (biểu tượng cảm xúc, “đồng ý”, “+1”; mỗi người tính một lần cho mỗi bài)
+syn-file-voice-untranscribed = [Tin nhắn thoại, chưa ghi lời]
+syn-file-photo = [Ảnh, không có chú thích]
+syn-file-document = [Tệp đính kèm]
+syn-file-transcribed = [Ghi lời từ tin nhắn thoại] { $text }
+syn-none = không có

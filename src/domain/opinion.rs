@@ -17,6 +17,8 @@ pub enum OpinionSource {
     Meeting,
     /// Imported from a table a union sent.
     Import,
+    /// A resident's reply to one of gopy's posts in a bound group.
+    GroupReply,
 }
 
 impl OpinionSource {
@@ -27,6 +29,7 @@ impl OpinionSource {
             OpinionSource::Web => "web",
             OpinionSource::Meeting => "meeting",
             OpinionSource::Import => "import",
+            OpinionSource::GroupReply => "group-reply",
         }
     }
 
@@ -37,6 +40,7 @@ impl OpinionSource {
             "web" => Some(OpinionSource::Web),
             "meeting" => Some(OpinionSource::Meeting),
             "import" => Some(OpinionSource::Import),
+            "group-reply" => Some(OpinionSource::GroupReply),
             _ => None,
         }
     }

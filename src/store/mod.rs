@@ -12,6 +12,8 @@
 //!   attempts.
 //! - `moderation/`: [`ModerationStore`], the moderators' queue, log and watch list (one set
 //!   of queries for both backends).
+//! - `replies/`: [`replies::RepliesStore`], the posts gopy makes into groups and the replies
+//!   to them that became opinions or agreements.
 //! - `synthesis/`: [`synthesis::SynthesisStore`], meetings, recorded and imported opinions,
 //!   classification and the synthesis' GROUP BY queries.
 //! - `retention/`: [`retention::RetentionStore`], erasing identities once their campaigns'
@@ -26,6 +28,7 @@ mod codec;
 pub mod console;
 pub mod moderation;
 mod postgres;
+pub mod replies;
 pub mod retention;
 mod sqlite;
 pub mod synthesis;
@@ -167,6 +170,8 @@ pub trait Store:
     + synthesis::SynthesisStore
     + zalo_oa::ZaloOaStore
     + retention::RetentionStore
+    + replies::RepliesStore
+    + replies::ReportStore
     + Send
     + Sync
     + 'static

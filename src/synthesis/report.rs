@@ -56,6 +56,9 @@ pub struct Aggregates {
     pub opinions: i64,
     /// Distinct people who gave them.
     pub participants: i64,
+    /// Agreements replied in groups (an emoji, a sticker, "đồng ý"), by topic code
+    /// (`unclassified` for the campaign's post): each resident once per post.
+    pub agreements: Vec<(String, i64)>,
 }
 
 /// A count under a code, with the name officials read.
@@ -141,6 +144,8 @@ pub struct Synthesis {
     pub exclusions: Vec<ExclusionRow>,
     /// How many were excluded.
     pub excluded: i64,
+    /// Agreements replied in groups, by topic (counted apart from opinions).
+    pub agreements: Vec<Count>,
 }
 
 /// The sources in report order.
@@ -262,7 +267,13 @@ impl Synthesis {
                 .iter()
                 .find(|t| t.code == code)
                 .map(|t| t.title.clone())
-                .unwrap_or_else(|| code.to_owned())
+                .unwrap_or_else(|| {
+                    if code == crate::replies::UNCLASSIFIED {
+                        label(locale, "syn-topic-unclassified")
+                    } else {
+                        code.to_owned()
+                    }
+                })
         };
         let section_title = |r: &str| {
             campaign
@@ -483,6 +494,15 @@ impl Synthesis {
             days: agg.days.clone(),
             excluded: agg.exclusions.iter().map(|e| e.opinions).sum(),
             exclusions: agg.exclusions.clone(),
+            agreements: agg
+                .agreements
+                .iter()
+                .map(|(code, n)| Count {
+                    code: code.clone(),
+                    name: topic_title(code),
+                    opinions: *n,
+                })
+                .collect(),
         }
     }
 }
@@ -626,6 +646,12 @@ impl Synthesis {
                 .map(|d| d.format("%d/%m/%Y").to_string())
                 .unwrap_or_else(|_| day.clone());
             let _ = writeln!(out, "  {shown}  {n:>6}");
+        }
+        if !self.agreements.is_empty() {
+            let _ = writeln!(out, "\n{}", l("syn-h-agreements"));
+            for c in &self.agreements {
+                let _ = writeln!(out, "  {:>6}  {} [{}]", c.opinions, c.name, c.code);
+            }
         }
         let _ = writeln!(out, "\n{}", l("syn-h-excluded"));
         if self.exclusions.is_empty() {

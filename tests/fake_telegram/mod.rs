@@ -25,6 +25,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
+mod replies;
+
 /// The token the fake accepts; any other token is answered with 401.
 pub const TOKEN: &str = "123456:TEST-TOKEN";
 
@@ -416,6 +418,12 @@ struct FakeState {
     members: HashMap<(i64, i64), Member>,
     /// Messages people posted in groups, by (chat, message id).
     posts: HashMap<(i64, i64), Post>,
+    /// The bot's reactions on messages, by (chat, message id) (see `replies.rs`).
+    reactions: HashMap<(i64, i64), Vec<String>>,
+    /// Files people sent, by file id: their bytes and `file_path` (see `replies.rs`).
+    files: HashMap<String, (Vec<u8>, String)>,
+    /// Documents the bot sent: (chat, message id, content as text) (see `replies.rs`).
+    documents: Vec<(i64, i64, String)>,
 }
 
 impl FakeState {
@@ -506,6 +514,9 @@ impl FakeTelegram {
                 bot_rights: HashMap::new(),
                 members: HashMap::new(),
                 posts: HashMap::new(),
+                reactions: HashMap::new(),
+                files: HashMap::new(),
+                documents: Vec::new(),
             }),
             changed,
             token: TOKEN.to_owned(),
@@ -1257,6 +1268,9 @@ async fn serve(
     body: Bytes,
 ) -> Response {
     let path = percent_decode(uri.path());
+    if let Some(rest) = path.strip_prefix("/file/bot") {
+        return replies::download(&inner, rest);
+    }
     let Some((token, method)) = path
         .strip_prefix("/bot")
         .and_then(|rest| rest.split_once('/'))
@@ -1434,6 +1448,9 @@ fn call(s: &mut FakeState, method: &str, p: &Params) -> Result<Value, ApiFailure
         "unbanchatmember" => unban_member(s, p),
         "getchatmember" => get_member(s, p),
         "getchatadministrators" => get_administrators(s, p),
+        "setmessagereaction" => replies::set_message_reaction(s, p),
+        "getfile" => replies::get_file(s, p),
+        "senddocument" => replies::send_document(s, p),
         "deletewebhook" => Ok(json!(true)),
         "getwebhookinfo" => Ok(
             json!({"url": "", "has_custom_certificate": false, "pending_update_count": s.queue.len()}),
@@ -1580,6 +1597,15 @@ fn send_message(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
     let chat = chat_id(p)?;
     if let Some(to) = s.migrated.get(&chat) {
         return Err((&Fault::Migrated(*to)).into());
+    }
+    // A person the bot knows from a group but who never started it cannot be written to.
+    if chat > 0 && !s.chats.contains_key(&chat) && s.members.keys().any(|(_, u)| *u == chat) {
+        return Err(ApiFailure {
+            code: 403,
+            description: "Forbidden: bot can't initiate conversation with a user".to_owned(),
+            retry_after: None,
+            migrate_to: None,
+        });
     }
     check_limits(s, chat)?;
     let chat_json = s
@@ -2213,8 +2239,9 @@ impl FakeTelegram {
             .map(|p| p.deleted)
     }
 
-    /// A message in a group replying to an earlier post of that group (a `/report` or a
-    /// `/flag` is sent this way).
+    /// A message in a group replying to an earlier message of that group, someone's post or
+    /// the bot's own (a `/report` or a `/flag` is sent this way, and so is a resident's
+    /// answer to one of gopy's posts).
     pub fn group_reply_update(
         &self,
         from: &Resident,
@@ -2222,15 +2249,7 @@ impl FakeTelegram {
         reply_to: i64,
         text: &str,
     ) -> Value {
-        let original = self
-            .inner
-            .lock()
-            .posts
-            .get(&(group.id, reply_to))
-            .map(|p| p.message.clone())
-            .unwrap_or_else(
-                || json!({"message_id": reply_to, "chat": group.chat_json(), "date": unix_now()}),
-            );
+        let original = self.replied_message(group, reply_to);
         let mut msg = self.message(from, group.chat_json(), Self::text_body(text));
         msg["reply_to_message"] = original;
         json!({"update_id": self.next_update_id(), "message": msg})

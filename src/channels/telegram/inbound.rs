@@ -40,6 +40,12 @@ pub(super) enum Route {
     /// A group post to screen, `/report`, `/flag`, `/appeal` or a moderator's button (see
     /// `moderation.rs`).
     Moderation(super::moderation::ModEvent),
+    /// A reply or an edit in a group that may be an opinion, or a button of the replies'
+    /// private notice (see `replies.rs`); a group post is screened by moderation first.
+    Reply(
+        super::replies::ReplyEvent,
+        Option<super::moderation::ModEvent>,
+    ),
     /// Nothing to do (logged at debug by the caller).
     Skip,
 }
@@ -65,6 +71,10 @@ pub(super) struct DialogEvent {
 pub(super) fn route(update: &Update, bot_username: &str) -> (&'static str, Route) {
     if let Some((kind, ev)) = super::groups::route(update, bot_username) {
         return (kind, Route::Group(ev));
+    }
+    if let Some((kind, ev)) = super::replies::route(update) {
+        let screened = super::moderation::route(update, bot_username).map(|(_, m)| m);
+        return (kind, Route::Reply(ev, screened));
     }
     if let Some((kind, ev)) = super::moderation::route(update, bot_username) {
         return (kind, Route::Moderation(ev));

@@ -10,6 +10,9 @@
 //!   the staff commands `/link`, `/bind`, `/unbind` (stored through [`crate::announce`]).
 //! - `moderation/`: group posts screened, `/report`, `/flag`, moderators' cards and their
 //!   buttons, author notices and `/appeal` (decided by [`crate::moderation`]).
+//! - `replies.rs`: replies in bound groups recorded as opinions or agreements, the private
+//!   notice and its buttons, acknowledgements, and the loop that sends thread posts.
+//! - `reports.rs`: reports delivered to subscribed officials on their due dates.
 //! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
 //! - `polling.rs`: the loop: batches, one resident's updates in order, offsets confirmed only
 //!   after a batch is committed, retries while storage is down, shutdown.
@@ -23,6 +26,8 @@ mod inbound;
 mod moderation;
 mod outbound;
 mod polling;
+mod replies;
+mod reports;
 mod split;
 
 use std::sync::Arc;
@@ -84,12 +89,21 @@ pub trait Handler: Send + Sync + 'static {
     fn store(&self) -> Option<Arc<dyn Store>> {
         None
     }
+
+    /// Where opinions recorded outside the dialog (group replies) go to be screened.
+    fn screener(&self) -> Option<crate::moderation::Screener> {
+        None
+    }
 }
 
 #[async_trait]
 impl Handler for Dialogs {
     fn store(&self) -> Option<Arc<dyn Store>> {
         Some(Dialogs::store(self).clone())
+    }
+
+    fn screener(&self) -> Option<crate::moderation::Screener> {
+        Dialogs::screener(self).cloned()
     }
 
     async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
@@ -128,6 +142,8 @@ pub struct TelegramBot {
     api_url: url::Url,
     /// The word lists group posts are screened with; `None` leaves groups unmoderated.
     moderation: Option<crate::moderation::Detector>,
+    /// Where files given with group replies are kept; `None` keeps none.
+    media: Option<crate::replies::files::MediaSettings>,
 }
 
 impl TelegramBot {
@@ -149,7 +165,14 @@ impl TelegramBot {
             token,
             api_url,
             moderation: None,
+            media: None,
         }
+    }
+
+    /// Keeps voice notes, photos and documents given with group replies (`GOPY_MEDIA_*`).
+    pub fn with_media(mut self, media: crate::replies::files::MediaSettings) -> Self {
+        self.media = Some(media);
+        self
     }
 
     /// Moderates bound groups with these word lists (settings from `GOPY_MOD_*`).
@@ -222,6 +245,21 @@ impl TelegramBot {
             .handler
             .store()
             .map(|store| tokio::spawn(approvals::run(out.clone(), store, shutdown.clone())));
+        // Thread posts (a campaign's posts into a group) go out beside the poller too.
+        let posts = self.handler.store().map(|store| {
+            tokio::spawn(replies::post_loop(
+                out.clone(),
+                store,
+                username.clone(),
+                self.media.clone(),
+                shutdown.clone(),
+            ))
+        });
+        // Reports due on their dates go out beside the poller too.
+        let reports = self
+            .handler
+            .store()
+            .map(|store| tokio::spawn(reports::deliver(out.clone(), store, shutdown.clone())));
         let polled = Poller {
             out,
             bot,
@@ -229,6 +267,7 @@ impl TelegramBot {
             username,
             shutdown,
             moderation,
+            media: self.media.map(Arc::new),
         }
         .run()
         .await;
@@ -241,6 +280,16 @@ impl TelegramBot {
             && let Err(e) = task.await
         {
             tracing::error!(error = %e, "the approvals task panicked");
+        }
+        if let Some(task) = reports
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the report delivery task panicked");
+        }
+        if let Some(task) = posts
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "the thread post task panicked");
         }
         if let Some(worker) = outbox
             && let Err(e) = worker.await

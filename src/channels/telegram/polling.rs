@@ -103,6 +103,8 @@ pub(super) struct Poller {
     pub shutdown: CancellationToken,
     /// Group moderation (off when the bot was built without word lists).
     pub moderation: Option<Arc<super::moderation::Moderation>>,
+    /// Where files given with group replies are kept (none when `None`).
+    pub media: Option<Arc<crate::replies::files::MediaSettings>>,
 }
 
 impl Poller {
@@ -296,6 +298,7 @@ impl Poller {
                 }
                 Route::Group(ev) => ev.key(),
                 Route::Moderation(ev) => ev.key(),
+                Route::Reply(ev, _) => ev.key(),
                 Route::Skip => {
                     tracing::debug!(update_id = id, kind, "update skipped");
                     continue;
@@ -317,7 +320,7 @@ impl Poller {
                     callbacks.extend(ev.callback.take());
                     inbounds.push(inbound(*id, ev));
                 }
-                Route::Group(_) | Route::Moderation(_) => {
+                Route::Group(_) | Route::Moderation(_) | Route::Reply(..) => {
                     // Group events are stored here, before the batch can be confirmed, in
                     // the order they came (one chat's events build on each other).
                     group_events.push((*id, std::mem::replace(route, Route::Skip)));
@@ -470,7 +473,7 @@ impl Poller {
                 self.out.answer_callback(callback).await;
                 Outcome::Done
             }
-            route @ (Route::Group(_) | Route::Moderation(_)) => {
+            route @ (Route::Group(_) | Route::Moderation(_) | Route::Reply(..)) => {
                 match self.run_stored(update_id, route).await {
                     true => Outcome::Done,
                     false => Outcome::Unfinished,
@@ -492,6 +495,33 @@ impl Poller {
                 let moderation = self.moderation.as_deref();
                 super::moderation::run(&self.out, store, moderation, update_id, ev, &self.shutdown)
                     .await
+            }
+            Route::Reply(ev, screened) => {
+                // The post is screened as any group post first, then recorded as a reply.
+                if let Some(m) = screened {
+                    let moderation = self.moderation.as_deref();
+                    let stored = super::moderation::run(
+                        &self.out,
+                        store.clone(),
+                        moderation,
+                        update_id,
+                        m,
+                        &self.shutdown,
+                    )
+                    .await;
+                    if !stored {
+                        return false;
+                    }
+                }
+                let Some(store) = store else { return true };
+                let ctx = super::replies::Ctx {
+                    out: &self.out,
+                    store,
+                    screener: self.handler.screener(),
+                    username: &self.username,
+                    media: self.media.as_deref(),
+                };
+                super::replies::run(&ctx, update_id, &ev, &self.shutdown).await
             }
             _ => true,
         }

@@ -594,7 +594,12 @@ macro_rules! synthesis_store_impl {
                     )
                 );
                 let (opinions, participants) = totals.first().copied().unwrap_or((0, 0));
+                // Agreements given as replies in groups (an emoji, "đồng ý"): counted apart.
+                let agreements =
+                    $crate::store::replies::RepliesStore::agreement_counts(self, campaign, units)
+                        .await?;
                 Ok(Aggregates {
+                    agreements,
                     counts,
                     labels,
                     days,
