@@ -300,6 +300,11 @@ async fn story_whole_dialog_to_the_receipt(db: TestDb, via: Via) {
     let t = c.send("Tổ dân phố 1").await;
     assert!(any(&t, "Bỏ qua câu hỏi này"), "{t:#?}");
     let t = c.choose("Bỏ qua câu hỏi này").await;
+    assert!(any(&t, "nhận thông báo của địa phương"), "{t:#?}");
+    // The announcements question is numbered like every choice on Zalo.
+    assert!(any(&t, "1. Có, nhận thông báo"), "{t:#?}");
+    let t = c.choose("Có, nhận thông báo").await;
+    assert!(any(&t, "đã đăng ký nhận thông báo"), "{t:#?}");
     assert!(any(&t, "Các nội dung xin ý kiến"), "{t:#?}");
     let t = c.choose("Chỉnh trang đô thị").await;
     assert!(any(&t, "Nội dung 1/3: Chỉnh trang đô thị"), "{t:#?}");
@@ -376,6 +381,7 @@ async fn story_named_resident(db: TestDb, via: Via) {
     c.choose("góp ý có tên").await;
     c.choose("Tổ dân phố 2").await;
     c.choose("Bỏ qua câu hỏi này").await;
+    c.choose("Không, cảm ơn").await;
     c.choose("An ninh trật tự").await;
     c.send("Đề nghị lắp camera ở đầu ngõ.").await;
     c.choose("Về danh sách nội dung").await;
@@ -404,6 +410,7 @@ async fn story_long_text_is_split(db: TestDb, via: Via) {
     c.choose("góp ý ẩn danh").await;
     c.choose("Tổ dân phố 1").await;
     c.choose("Bỏ qua câu hỏi này").await;
+    c.choose("Không, cảm ơn").await;
     c.choose("Chỉnh trang đô thị").await;
     let sentence = "Đề nghị phường sớm nâng cấp tuyến đường ngõ xóm và lắp thêm đèn chiếu sáng. ";
     let long: String = sentence.repeat(60).chars().take(4000).collect();
@@ -472,6 +479,7 @@ async fn ready<'a>(g: &'a Gopy, who: Resident) -> Chat<'a> {
     c.choose("góp ý ẩn danh").await;
     c.choose("Tổ dân phố 1").await;
     c.choose("Bỏ qua câu hỏi này").await;
+    c.choose("Không, cảm ơn").await;
     c.choose("Chỉnh trang đô thị").await;
     c
 }
