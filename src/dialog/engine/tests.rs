@@ -657,6 +657,9 @@ fn inputs(sim: &Sim) -> Vec<Input> {
         Command::Notices(Some(true)),
         Command::Notices(Some(false)),
         Command::Notices(None),
+        Command::LinkAccount(LinkArg::Issue),
+        Command::LinkAccount(LinkArg::Off),
+        Command::LinkAccount(LinkArg::Code("ab3k7p".into())),
         Command::Unknown("foo".into()),
     ] {
         out.push(Input::Command(cmd));
