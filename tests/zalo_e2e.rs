@@ -387,11 +387,45 @@ async fn story_named_resident(db: TestDb, via: Via) {
     c.choose("Về danh sách nội dung").await;
     c.choose("Xem lại và gửi ý kiến").await;
     let receipt = receipt_in(&c.choose("Gửi ý kiến").await);
+    // A link code over Zalo, in plain text, then typed on Telegram: one person.
+    let t = c.send("/lienket").await;
+    assert!(any(&t, "giữ nguyên kênh gửi"), "{t:#?}");
+    let code = t
+        .iter()
+        .flat_map(|t| t.lines())
+        .find_map(|l| l.strip_prefix("Mã liên kết của Quý vị: "))
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_else(|| panic!("no link code in {t:#?}"));
+    assert_eq!(code.len(), 6, "{code}");
     let (db, ended) = g.stop().await;
     ended.expect("clean stop");
+    let dialogs = gopy::service::Dialogs::new(db.store.clone(), gopy::service::system_clock())
+        .await
+        .expect("shell");
+    let replies = dialogs
+        .handle(&gopy::service::Inbound {
+            update_key: Some("tg-1".into()),
+            contact: gopy::domain::ContactKey {
+                channel: gopy::domain::Channel::Telegram,
+                external_id: "555".into(),
+            },
+            identity: gopy::domain::Identity::default(),
+            locale_hint: None,
+            input: gopy::dialog::Input::from_text(&format!("/lienket {code}")),
+            has_buttons: true,
+        })
+        .await
+        .expect("the Telegram step");
+    assert_eq!(replies[0].paragraphs[0].key, "link-done", "{replies:#?}");
+    assert_eq!(
+        db.int("SELECT count(DISTINCT person_id) FROM contact_links")
+            .await,
+        1
+    );
     assert_eq!(
         db.strings("SELECT display_name FROM identities").await,
-        vec!["Lê Thị Hoa"]
+        vec!["Lê Thị Hoa"],
+        "no name copied to the Telegram contact"
     );
     let sql = format!(
         "SELECT count(*) FROM opinions WHERE NOT anonymous AND unit_code = 'TDP-2' \
