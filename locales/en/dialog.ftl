@@ -202,6 +202,7 @@ privacy-full =
        *[other] { $months } months
     } after the consultation closes ({ $closes }). Summary reports never name the people who gave opinions.
     <b>Your rights:</b> see, change or withdraw your opinions while the consultation is open (/my); withdraw your consent and erase your data at any time (/delete_me).
+    <b>Linking Zalo and Telegram:</b> only if you link them yourself (/link_account), your two chat accounts are recorded as one person so that the summary counts you once; no name or opinion is copied between them; undo it at any time (/link_account off).
 privacy-general =
     <b>How your personal data is handled</b>
     Your opinions are kept only if you agree to take part in a consultation. Opinions on political documents are sensitive personal data under Decree 13/2023/NĐ-CP. You may give them anonymously, see, change or withdraw them (/my), and erase your data at any time (/delete_me).

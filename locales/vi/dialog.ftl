@@ -185,6 +185,7 @@ privacy-full =
     <b>Dữ liệu nhạy cảm:</b> ý kiến về văn kiện chính trị là dữ liệu cá nhân nhạy cảm theo Nghị định 13/2023/NĐ-CP, chỉ được xử lý khi Quý vị đồng ý. Quý vị có thể góp ý ẩn danh.
     <b>Thời gian lưu trữ:</b> thông tin nhận dạng được lưu riêng với nội dung ý kiến và được xóa sau { $months } tháng kể từ khi kết thúc lấy ý kiến ({ $closes }). Báo cáo tổng hợp không nêu tên người góp ý.
     <b>Quyền của Quý vị:</b> xem, sửa, rút ý kiến trong thời gian lấy ý kiến (/my); rút lại sự đồng ý và xóa dữ liệu của mình bất cứ lúc nào (/delete_me).
+    <b>Liên kết Zalo và Telegram:</b> chỉ khi Quý vị tự liên kết (/lienket), hệ thống ghi hai tài khoản trò chuyện là của cùng một người để đếm một lần khi tổng hợp; không sao chép tên hay ý kiến giữa hai kênh; hủy bất cứ lúc nào (/lienket huy).
 privacy-general =
     <b>Thông báo về xử lý dữ liệu cá nhân</b>
     Hệ thống chỉ lưu ý kiến của Quý vị khi Quý vị đồng ý tham gia một đợt lấy ý kiến. Ý kiến về văn kiện chính trị là dữ liệu cá nhân nhạy cảm theo Nghị định 13/2023/NĐ-CP. Quý vị có thể góp ý ẩn danh, xem, sửa, rút ý kiến (/my) và xóa dữ liệu của mình bất cứ lúc nào (/delete_me).
