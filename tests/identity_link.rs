@@ -342,3 +342,45 @@ story!(
     sqlite_a_resident_links_telegram_and_zalo_and_counts_once,
     postgres_a_resident_links_telegram_and_zalo_and_counts_once
 );
+
+/// Two residents racing to use one code: exactly one links, the other is told it was used.
+async fn story_a_code_raced_by_two_contacts_links_once(db: TestDb) {
+    db.store
+        .insert_campaign(&common::sample_campaign("dua", common::now()))
+        .await
+        .expect("campaign");
+    let mut world = World::new(&db).await;
+    let mut tg = resident(Channel::Telegram, "7101", "A");
+    world.say(&mut tg, "/lienket").await;
+    let code = code_in(&tg.last);
+    let step = |id: &str| {
+        let ev = Inbound {
+            update_key: Some(format!("race-{id}")),
+            contact: ContactKey {
+                channel: Channel::Zalo,
+                external_id: id.to_owned(),
+            },
+            identity: Identity::default(),
+            locale_hint: None,
+            input: Input::from_text(&format!("/lienket {code}")),
+            has_buttons: false,
+        };
+        let dialogs = world.dialogs.clone();
+        async move { keys(&dialogs.handle(&ev).await.expect("the step succeeds")) }
+    };
+    let (a, b) = tokio::join!(step("z-1"), step("z-2"));
+    let done = |k: &[String]| k.contains(&"link-done".to_owned());
+    let used = |k: &[String]| k.contains(&"link-used".to_owned());
+    assert!(
+        (done(&a) && used(&b)) || (used(&a) && done(&b)),
+        "{a:?} / {b:?}"
+    );
+    assert_eq!(db.int("SELECT count(*) FROM contact_links").await, 2);
+    assert_eq!(db.int("SELECT count(*) FROM linked_persons").await, 1);
+}
+
+story!(
+    story_a_code_raced_by_two_contacts_links_once,
+    sqlite_a_code_raced_by_two_contacts_links_once,
+    postgres_a_code_raced_by_two_contacts_links_once
+);
