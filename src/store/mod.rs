@@ -7,6 +7,8 @@
 //! - `sqlite.rs`: the embedded default (WAL, busy timeout, `BEGIN IMMEDIATE` for writes).
 //! - `postgres.rs`: production (`SELECT … FOR UPDATE` serialises one resident's steps).
 //! - `announce/`: staff users, groups and (later) broadcasts ([`announce::AnnounceStore`]).
+//! - `links.rs`: identity across channels — hashed one-time link codes and the contacts
+//!   linked to one person (the [`Tx`] link methods of both backends).
 //! - `codec.rs`: how both backends write enums and dialog states as text and read them back.
 //! - `console/`: [`console::ConsoleStore`], the web console's passwords, sessions and login
 //!   attempts.
@@ -14,8 +16,6 @@
 //!   of queries for both backends).
 //! - `synthesis/`: [`synthesis::SynthesisStore`], meetings, recorded and imported opinions,
 //!   classification and the synthesis' GROUP BY queries.
-//! - `links.rs`: identity across channels — hashed one-time link codes and the contacts
-//!   linked to one person (the [`Tx`] link methods of both backends).
 //! - `zalo_oa/`: [`zalo_oa::ZaloOaStore`], the Zalo Official Account's tokens (encrypted),
 //!   webhook inbox, users' messaging window and messages not sent.
 //!
