@@ -10,7 +10,8 @@ use tokio::sync::RwLock;
 
 use crate::dialog::{self, Command, Context, DialogState, Effect, Input, Reply};
 use crate::domain::{
-    Campaign, CollectionWindow, ContactKey, Identity, IdentityMode, Locale, OpinionSource,
+    Campaign, CollectionWindow, ContactKey, Identity, IdentityMode, LINK_CODE_LEN, Locale,
+    OpinionSource, link_code_hash,
 };
 use crate::moderation::{OpinionToScan, Screener};
 use crate::store::{NewOpinion, Store, StoreError, Tx};
@@ -318,6 +319,13 @@ impl Dialogs {
         };
         let fresh_reference = (self.codes)(6);
         let fresh_receipt = format!("GY-{}", (self.codes)(6));
+        let (link, fresh_link_code) = if dialog::needs_link(&state, &ev.input) {
+            let hash = dialog::link_code(&ev.input).map(link_code_hash);
+            let status = tx.link_status(contact.id, hash.as_deref(), now).await?;
+            (Some(status), (self.codes)(LINK_CODE_LEN))
+        } else {
+            (None, String::new())
+        };
         let ctx = Context {
             campaign,
             now,
@@ -326,6 +334,8 @@ impl Dialogs {
             fresh_receipt: &fresh_receipt,
             has_buttons: ev.has_buttons,
             payload_unit,
+            link: link.as_ref(),
+            fresh_link_code: &fresh_link_code,
         };
         let (next, effects) = dialog::step(&state, &ev.input, &ctx);
 
@@ -406,12 +416,24 @@ impl Dialogs {
                     }
                 }
                 Effect::EraseContact { withdraw_opinions } => {
+                    tx.unlink_contact(contact.id, "erase", now).await?;
                     tx.erase_contact(contact.id, withdraw_opinions, now).await?;
                     erased = true;
                 }
                 Effect::SetLocale(locale) => tx.set_locale(contact.id, locale).await?,
                 Effect::SetNotices { on, unit } => {
                     tx.set_notices(contact.id, on, unit.as_deref(), now).await?;
+                }
+                Effect::IssueLinkCode { code, expires_at } => {
+                    tx.issue_link_code(contact.id, &link_code_hash(&code), now, expires_at)
+                        .await?;
+                }
+                Effect::LinkContacts { code, other } => {
+                    tx.link_contacts(contact.id, &link_code_hash(&code), other, now)
+                        .await?;
+                }
+                Effect::UnlinkContact => {
+                    tx.unlink_contact(contact.id, "command", now).await?;
                 }
             }
         }

@@ -82,6 +82,7 @@ async fn story_a_colliding_reference_is_drawn_again(db: TestDb) {
     let r = step(button(&r, "anon")).await;
     let r = step(button(&r, "u:")).await;
     let r = step(button(&r, "gskip")).await;
+    let r = step(button(&r, "notices:off")).await;
     let r = step(button(&r, "t:")).await;
     assert!(!r.is_empty());
     step(Input::Text("Ý kiến thứ nhất.".to_owned())).await;
@@ -146,7 +147,7 @@ async fn story_a_batch_is_all_or_nothing(db: TestDb) {
             .handle(&inbound_from(resident, Input::from_text("/start"), update))
             .await
             .expect("start");
-        for action in ["anon", "u:", "gskip", "t:"] {
+        for action in ["anon", "u:", "gskip", "notices:off", "t:"] {
             update += 1;
             r = dialogs
                 .handle(&inbound_from(resident, button(&r, action), update))

@@ -959,6 +959,7 @@ async fn story_an_opinion_edited_in_the_dialog_goes_back_to_the_queue(db: TestDb
     r.press("ẩn danh").await;
     r.press("Tổ dân phố 1").await;
     r.press("Bỏ qua").await;
+    r.press("Không, cảm ơn").await;
     r.press("Chỉnh trang đô thị").await;
     r.send("Đường ngõ 7 cần được nâng cấp.").await;
     r.press("Về danh sách").await;

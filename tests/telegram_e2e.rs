@@ -222,6 +222,7 @@ mod adapter {
                     "cancel",
                     "delete_me",
                     "notices",
+                    "lienket",
                     "appeal"
                 ]
             );
@@ -836,6 +837,8 @@ mod stories {
         .await;
         c.press("Tổ dân phố 1").await;
         let t = c.press(group.unwrap_or("Bỏ qua câu hỏi này")).await;
+        assert!(any(&t, "nhận thông báo của địa phương"), "{t:#?}");
+        let t = c.press("Không, cảm ơn").await;
         assert!(any(&t, "Các nội dung xin ý kiến"), "{t:#?}");
     }
 
@@ -1150,6 +1153,7 @@ mod stories {
         c.press("góp ý ẩn danh").await;
         c.press("Tổ dân phố 1").await;
         c.press("Bỏ qua câu hỏi này").await;
+        c.press("Không, cảm ơn").await;
         c.press("Chỉnh trang đô thị").await;
         c.send("Ý kiến đầu tiên.").await;
 
@@ -1351,6 +1355,7 @@ mod stories {
         let mut batch = Vec::new();
         for r in &residents {
             batch.push(fake.text_update(r, "Bỏ qua câu hỏi này"));
+            batch.push(fake.text_update(r, "Không, cảm ơn"));
             batch.push(fake.text_update(r, "Chỉnh trang đô thị"));
             batch.push(fake.text_update(r, &format!("Ý kiến của {}", r.first_name)));
         }

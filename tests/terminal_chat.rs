@@ -52,6 +52,7 @@ async fn story_anonymous_resident_submits_and_resumes(db: TestDb) {
             "2",  // consent: anonymously
             "1",  // unit: Tổ dân phố 1
             "12", // target group: skip
+            "2",  // announcements: no
             "1",  // topic 1
             "Cần thêm đèn chiếu sáng ở ngõ 5.",
             "Ý kiến <b>có thẻ</b> & ký hiệu",
@@ -102,7 +103,7 @@ async fn story_my_and_delete_me(db: TestDb) {
     chat(
         &db.url,
         "binh",
-        &["1", "1", "1", "1", "Đường ngõ 3 hay ngập."],
+        &["1", "1", "1", "2", "1", "Đường ngõ 3 hay ngập."],
     );
     let my = chat(&db.url, "binh", &["/my"]);
     assert!(my.contains("Đường ngõ 3 hay ngập."), "{my}");

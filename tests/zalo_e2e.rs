@@ -300,6 +300,11 @@ async fn story_whole_dialog_to_the_receipt(db: TestDb, via: Via) {
     let t = c.send("Tổ dân phố 1").await;
     assert!(any(&t, "Bỏ qua câu hỏi này"), "{t:#?}");
     let t = c.choose("Bỏ qua câu hỏi này").await;
+    assert!(any(&t, "nhận thông báo của địa phương"), "{t:#?}");
+    // The announcements question is numbered like every choice on Zalo.
+    assert!(any(&t, "1. Có, nhận thông báo"), "{t:#?}");
+    let t = c.choose("Có, nhận thông báo").await;
+    assert!(any(&t, "đã đăng ký nhận thông báo"), "{t:#?}");
     assert!(any(&t, "Các nội dung xin ý kiến"), "{t:#?}");
     let t = c.choose("Chỉnh trang đô thị").await;
     assert!(any(&t, "Nội dung 1/3: Chỉnh trang đô thị"), "{t:#?}");
@@ -376,16 +381,51 @@ async fn story_named_resident(db: TestDb, via: Via) {
     c.choose("góp ý có tên").await;
     c.choose("Tổ dân phố 2").await;
     c.choose("Bỏ qua câu hỏi này").await;
+    c.choose("Không, cảm ơn").await;
     c.choose("An ninh trật tự").await;
     c.send("Đề nghị lắp camera ở đầu ngõ.").await;
     c.choose("Về danh sách nội dung").await;
     c.choose("Xem lại và gửi ý kiến").await;
     let receipt = receipt_in(&c.choose("Gửi ý kiến").await);
+    // A link code over Zalo, in plain text, then typed on Telegram: one person.
+    let t = c.send("/lienket").await;
+    assert!(any(&t, "giữ nguyên kênh gửi"), "{t:#?}");
+    let code = t
+        .iter()
+        .flat_map(|t| t.lines())
+        .find_map(|l| l.strip_prefix("Mã liên kết của Quý vị: "))
+        .map(|c| c.trim().to_owned())
+        .unwrap_or_else(|| panic!("no link code in {t:#?}"));
+    assert_eq!(code.len(), 6, "{code}");
     let (db, ended) = g.stop().await;
     ended.expect("clean stop");
+    let dialogs = gopy::service::Dialogs::new(db.store.clone(), gopy::service::system_clock())
+        .await
+        .expect("shell");
+    let replies = dialogs
+        .handle(&gopy::service::Inbound {
+            update_key: Some("tg-1".into()),
+            contact: gopy::domain::ContactKey {
+                channel: gopy::domain::Channel::Telegram,
+                external_id: "555".into(),
+            },
+            identity: gopy::domain::Identity::default(),
+            locale_hint: None,
+            input: gopy::dialog::Input::from_text(&format!("/lienket {code}")),
+            has_buttons: true,
+        })
+        .await
+        .expect("the Telegram step");
+    assert_eq!(replies[0].paragraphs[0].key, "link-done", "{replies:#?}");
+    assert_eq!(
+        db.int("SELECT count(DISTINCT person_id) FROM contact_links")
+            .await,
+        1
+    );
     assert_eq!(
         db.strings("SELECT display_name FROM identities").await,
-        vec!["Lê Thị Hoa"]
+        vec!["Lê Thị Hoa"],
+        "no name copied to the Telegram contact"
     );
     let sql = format!(
         "SELECT count(*) FROM opinions WHERE NOT anonymous AND unit_code = 'TDP-2' \
@@ -404,6 +444,7 @@ async fn story_long_text_is_split(db: TestDb, via: Via) {
     c.choose("góp ý ẩn danh").await;
     c.choose("Tổ dân phố 1").await;
     c.choose("Bỏ qua câu hỏi này").await;
+    c.choose("Không, cảm ơn").await;
     c.choose("Chỉnh trang đô thị").await;
     let sentence = "Đề nghị phường sớm nâng cấp tuyến đường ngõ xóm và lắp thêm đèn chiếu sáng. ";
     let long: String = sentence.repeat(60).chars().take(4000).collect();
@@ -472,6 +513,7 @@ async fn ready<'a>(g: &'a Gopy, who: Resident) -> Chat<'a> {
     c.choose("góp ý ẩn danh").await;
     c.choose("Tổ dân phố 1").await;
     c.choose("Bỏ qua câu hỏi này").await;
+    c.choose("Không, cảm ơn").await;
     c.choose("Chỉnh trang đô thị").await;
     c
 }

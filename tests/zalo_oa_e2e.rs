@@ -214,6 +214,8 @@ async fn story_whole_dialog_over_the_oa(db: TestDb) {
     let t = c.send("Tổ dân phố 1").await;
     assert!(any(&t, "Bỏ qua câu hỏi này"), "{t:#?}");
     let t = c.choose("Bỏ qua câu hỏi này").await;
+    assert!(any(&t, "nhận thông báo của địa phương"), "{t:#?}");
+    let t = c.choose("Không, cảm ơn").await;
     assert!(any(&t, "Các nội dung xin ý kiến"), "{t:#?}");
     let t = c.choose("Chỉnh trang đô thị").await;
     assert!(any(&t, "Nội dung 1/3: Chỉnh trang đô thị"), "{t:#?}");

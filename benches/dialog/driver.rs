@@ -615,6 +615,10 @@ fn decide(
             _ => press(skip),
         };
     }
+    // Asked once after consent (and the unit and group questions): announcements, yes or no.
+    if let (Some(yes), Some(no)) = (find("notices:on"), find("notices:off")) {
+        return press(if i.is_multiple_of(2) { yes } else { no });
+    }
     if let Some(submit) = find("submit") {
         return press(submit);
     }

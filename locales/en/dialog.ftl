@@ -186,6 +186,7 @@ help =
     /privacy: how your personal data is handled
     /delete_me: erase your data
     /notices on or /notices off: get, or stop getting, your locality's announcements in this chat
+    /link_account: link your Zalo and Telegram accounts so you count as one person (/link_account off to undo)
     /language: change the language (Tiếng Việt / English)
     /cancel: leave the current step
     /help: show this help
@@ -201,6 +202,7 @@ privacy-full =
        *[other] { $months } months
     } after the consultation closes ({ $closes }). Summary reports never name the people who gave opinions.
     <b>Your rights:</b> see, change or withdraw your opinions while the consultation is open (/my); withdraw your consent and erase your data at any time (/delete_me).
+    <b>Linking Zalo and Telegram:</b> only if you link them yourself (/link_account), your two chat accounts are recorded as one person so that the summary counts you once; no name or opinion is copied between them; undo it at any time (/link_account off).
 privacy-general =
     <b>How your personal data is handled</b>
     Your opinions are kept only if you agree to take part in a consultation. Opinions on political documents are sensitive personal data under Decree 13/2023/NĐ-CP. You may give them anonymously, see, change or withdraw them (/my), and erase your data at any time (/delete_me).
@@ -218,3 +220,27 @@ error-no-letters = That message has only emoji or punctuation. Please type your 
 notices-on = You will now get your locality's announcements in this chat. To stop, send /notices off.
 notices-off = You will no longer get your locality's announcements in this chat. To start again, send /notices on.
 notices-usage = To get your locality's announcements in this chat, send /notices on; to stop, send /notices off.
+
+## Notices question after consent, and identity across channels (/link_account)
+
+notices-ask = Would you like to get your locality's announcements (consultation dates, reminders before the deadline, what was taken on board) in this chat? You can change your mind at any time with /notices on or /notices off.
+choice-notices-yes = Yes, send me announcements
+choice-notices-no = No, thank you
+notices-declined = You will not get your locality's announcements in this chat. To get them, send /notices on.
+link-code =
+    <b>Link your Zalo and Telegram accounts</b>
+    Your link code: <b>{ $code }</b>
+    Open your chat with gopy on the other channel (Zalo or Telegram) and send: /link_account { $code }
+    The code works once, within { $minutes } minutes.
+    Linking only makes the summary count you as one person, whichever channels you use. Your opinions keep the channel they were sent on; no name or other detail is copied between the two. You can undo the link at any time with /link_account off.
+link-status-linked = This account is already linked with your account on another channel.
+link-done = Your two accounts are linked. The summary counts you as one person; your opinions keep the channel they were sent on. To undo the link, send /link_account off.
+link-already = These two accounts are already linked.
+link-own-code = This code was made in this very chat. Please type it on the other channel (Zalo or Telegram).
+link-unknown = That link code is not right. Check it, or send /link_account on the other channel for a new one.
+link-expired = That link code has expired (a code works for { $minutes } minutes). Send /link_account on the other channel for a new one.
+link-used = That link code was used already; each code works once. Send /link_account on the other channel for a new one.
+link-removed = The link is undone. This account now counts on its own; the opinions you sent do not change.
+link-none = This account is not linked with any other channel. To link it, send /link_account.
+delete-linked = This account is linked with your account on another channel. Erasing your data also erases the link (the other account stays). To undo only the link, choose "Undo the link only".
+choice-delete-unlink = Undo the link only, erase nothing

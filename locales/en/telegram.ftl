@@ -10,6 +10,7 @@ tg-cmd-privacy = How your personal data is handled
 tg-cmd-cancel = Leave the current step
 tg-cmd-delete-me = Erase your data
 tg-cmd-notices = Turn announcements on or off (on / off)
+tg-cmd-link-account = Link your Zalo and Telegram accounts
 tg-cmd-appeal = Ask for a hidden post or opinion to be looked at again
 
 ## Answer to /start sent in a group: opinions are given in a private chat with the bot only.

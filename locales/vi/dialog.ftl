@@ -172,6 +172,7 @@ help =
     /privacy: thông báo về xử lý dữ liệu cá nhân
     /delete_me: xóa dữ liệu của Quý vị
     /notices on hoặc /notices off (/thongbao bat, /thongbao tat): nhận hoặc thôi nhận thông báo của địa phương qua tin nhắn riêng
+    /lienket: liên kết tài khoản Zalo và Telegram để được tính là một người (/lienket huy để hủy)
     /language: đổi ngôn ngữ (Tiếng Việt / English)
     /cancel: thoát bước đang làm
     /help: xem hướng dẫn này
@@ -184,6 +185,7 @@ privacy-full =
     <b>Dữ liệu nhạy cảm:</b> ý kiến về văn kiện chính trị là dữ liệu cá nhân nhạy cảm theo Nghị định 13/2023/NĐ-CP, chỉ được xử lý khi Quý vị đồng ý. Quý vị có thể góp ý ẩn danh.
     <b>Thời gian lưu trữ:</b> thông tin nhận dạng được lưu riêng với nội dung ý kiến và được xóa sau { $months } tháng kể từ khi kết thúc lấy ý kiến ({ $closes }). Báo cáo tổng hợp không nêu tên người góp ý.
     <b>Quyền của Quý vị:</b> xem, sửa, rút ý kiến trong thời gian lấy ý kiến (/my); rút lại sự đồng ý và xóa dữ liệu của mình bất cứ lúc nào (/delete_me).
+    <b>Liên kết Zalo và Telegram:</b> chỉ khi Quý vị tự liên kết (/lienket), hệ thống ghi hai tài khoản trò chuyện là của cùng một người để đếm một lần khi tổng hợp; không sao chép tên hay ý kiến giữa hai kênh; hủy bất cứ lúc nào (/lienket huy).
 privacy-general =
     <b>Thông báo về xử lý dữ liệu cá nhân</b>
     Hệ thống chỉ lưu ý kiến của Quý vị khi Quý vị đồng ý tham gia một đợt lấy ý kiến. Ý kiến về văn kiện chính trị là dữ liệu cá nhân nhạy cảm theo Nghị định 13/2023/NĐ-CP. Quý vị có thể góp ý ẩn danh, xem, sửa, rút ý kiến (/my) và xóa dữ liệu của mình bất cứ lúc nào (/delete_me).
@@ -201,3 +203,27 @@ error-no-letters = Tin nhắn chỉ có biểu tượng hoặc dấu câu. Quý 
 notices-on = Quý vị đã đăng ký nhận thông báo của địa phương qua tin nhắn riêng. Để thôi nhận, gõ /notices off (hoặc /thongbao tat).
 notices-off = Quý vị sẽ không nhận thông báo của địa phương qua tin nhắn riêng nữa. Để nhận lại, gõ /notices on (hoặc /thongbao bat).
 notices-usage = Để nhận thông báo của địa phương qua tin nhắn riêng, gõ /notices on (hoặc /thongbao bat); để thôi nhận, gõ /notices off (hoặc /thongbao tat).
+
+## Notices question after consent, and identity across channels (/lienket)
+
+notices-ask = Quý vị có muốn nhận thông báo của địa phương (lịch lấy ý kiến, nhắc hạn góp ý, kết quả tiếp thu) qua cuộc trò chuyện này không? Quý vị có thể đổi ý bất cứ lúc nào bằng /notices on hoặc /notices off (/thongbao bat, /thongbao tat).
+choice-notices-yes = Có, nhận thông báo
+choice-notices-no = Không, cảm ơn
+notices-declined = Quý vị sẽ không nhận thông báo của địa phương qua tin nhắn riêng. Khi muốn nhận, gõ /notices on (hoặc /thongbao bat).
+link-code =
+    <b>Liên kết tài khoản Zalo và Telegram</b>
+    Mã liên kết của Quý vị: <b>{ $code }</b>
+    Quý vị mở cuộc trò chuyện với gopy trên kênh kia (Zalo hoặc Telegram) và gõ: /lienket { $code }
+    Mã chỉ dùng được một lần, trong { $minutes } phút.
+    Liên kết chỉ để khi tổng hợp, Quý vị được tính là một người dù góp ý trên nhiều kênh. Ý kiến vẫn giữ nguyên kênh gửi; không có tên hay thông tin nào được sao chép giữa hai kênh. Quý vị có thể hủy liên kết bất cứ lúc nào bằng /lienket huy.
+link-status-linked = Tài khoản này đang được liên kết với tài khoản của Quý vị ở kênh khác.
+link-done = Đã liên kết hai tài khoản của Quý vị. Khi tổng hợp, Quý vị được tính là một người; ý kiến vẫn giữ nguyên kênh gửi. Để hủy liên kết, gõ /lienket huy.
+link-already = Hai tài khoản này đã được liên kết với nhau từ trước.
+link-own-code = Đây là mã được tạo trên chính cuộc trò chuyện này. Quý vị vui lòng gõ mã trên kênh kia (Zalo hoặc Telegram).
+link-unknown = Mã liên kết không đúng. Quý vị kiểm tra lại mã, hoặc gõ /lienket trên kênh kia để lấy mã mới.
+link-expired = Mã liên kết đã hết hạn (mã chỉ dùng được trong { $minutes } phút). Quý vị gõ /lienket trên kênh kia để lấy mã mới.
+link-used = Mã liên kết này đã được dùng; mỗi mã chỉ dùng được một lần. Quý vị gõ /lienket trên kênh kia để lấy mã mới.
+link-removed = Đã hủy liên kết. Tài khoản trên kênh này được tính riêng; các ý kiến đã gửi không thay đổi.
+link-none = Tài khoản này chưa liên kết với kênh nào. Để liên kết, gõ /lienket.
+delete-linked = Tài khoản này đang liên kết với tài khoản của Quý vị ở kênh khác. Xóa dữ liệu sẽ xóa cả liên kết (tài khoản kia giữ nguyên). Nếu chỉ muốn hủy liên kết, Quý vị chọn «Chỉ hủy liên kết».
+choice-delete-unlink = Chỉ hủy liên kết, không xóa

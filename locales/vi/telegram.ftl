@@ -10,6 +10,7 @@ tg-cmd-privacy = Thông báo về xử lý dữ liệu cá nhân
 tg-cmd-cancel = Thoát bước đang làm
 tg-cmd-delete-me = Xóa dữ liệu của Quý vị
 tg-cmd-notices = Bật/tắt nhận thông báo (on / off)
+tg-cmd-link-account = Liên kết tài khoản Zalo và Telegram
 tg-cmd-appeal = Đề nghị xem xét lại bài viết, ý kiến bị ẩn
 
 ## Trả lời lệnh /start gửi trong nhóm: việc góp ý chỉ thực hiện trong trò chuyện riêng với bot.

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{IdentityMode, Locale};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{ContactId, IdentityMode, Locale};
 
 /// An argument to a localised message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,4 +124,20 @@ pub enum Effect {
         /// The unit they chose in the dialog, so broadcasts to it reach them.
         unit: Option<String>,
     },
+    /// Keep a new one-time link code (hashed) for the resident until `expires_at`.
+    IssueLinkCode {
+        /// The code as shown to the resident.
+        code: String,
+        /// When it stops working.
+        expires_at: DateTime<Utc>,
+    },
+    /// Use the code typed and link the resident's contact with the code's owner (one person).
+    LinkContacts {
+        /// The code as typed.
+        code: String,
+        /// The contact the code was given to.
+        other: ContactId,
+    },
+    /// Undo the resident's link to their contacts on other channels.
+    UnlinkContact,
 }

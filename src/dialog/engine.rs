@@ -11,8 +11,11 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::choices::{self, Opt};
 use super::render::{self, Detail, View};
-use super::{Choice, Command, Context, DialogState, Effect, Input, Msg, Reply, Step};
-use crate::domain::{IdentityMode, Locale, MAX_OPINION_CHARS, Opinion, OpinionStatus};
+use super::{Choice, Command, Context, DialogState, Effect, Input, LinkArg, Msg, Reply, Step};
+use crate::domain::{
+    IdentityMode, LINK_CODE_MINUTES, LinkCodeCheck, Locale, MAX_OPINION_CHARS, Opinion,
+    OpinionStatus, link_code_lifetime,
+};
 
 /// Whether the shell must load the resident's opinions into [`Context::opinions`] before
 /// calling [`step`] with this state and input.
@@ -34,6 +37,26 @@ pub fn needs_opinions(state: &DialogState, input: &Input) -> bool {
             let my = [Opt::new("my", Msg::new("choice-my"))];
             choices::match_text(text, &my, true).is_some()
         }
+    }
+}
+
+/// Whether the shell must read the resident's cross-channel link into [`Context::link`]
+/// before calling [`step`]: for `/lienket`, `/delete_me` and the deletion question (which
+/// offers to undo a link).
+pub fn needs_link(state: &DialogState, input: &Input) -> bool {
+    state.step == Step::ConfirmDelete
+        || matches!(
+            input,
+            Input::Command(Command::LinkAccount(_) | Command::DeleteMe)
+        )
+}
+
+/// The link code this input redeems, if it is `/lienket CODE`: the shell looks it up for
+/// [`Context::link`].
+pub fn link_code(input: &Input) -> Option<&str> {
+    match input {
+        Input::Command(Command::LinkAccount(LinkArg::Code(code))) => Some(code),
+        _ => None,
     }
 }
 
@@ -199,7 +222,64 @@ impl<'a> Run<'a> {
             Command::Notices(None) => {
                 self.show(vec![Msg::new("notices-usage")], Detail::Compact);
             }
+            Command::LinkAccount(arg) => self.link_account(arg),
         }
+    }
+
+    /// `/lienket`: give a code, redeem one, or undo the link. Linking only makes the synthesis
+    /// count the resident once; opinions keep their channel and nothing else is shared.
+    fn link_account(&mut self, arg: &LinkArg) {
+        let Some(link) = self.ctx.link else {
+            tracing::warn!("/lienket stepped without the link status");
+            return self.show(vec![Msg::new("link-unknown")], Detail::Compact);
+        };
+        let linked = link.person.is_some();
+        let pre = match arg {
+            LinkArg::Issue => {
+                let code = self.ctx.fresh_link_code.to_owned();
+                self.effects.push(Effect::IssueLinkCode {
+                    code: code.clone(),
+                    expires_at: self.ctx.now + link_code_lifetime(),
+                });
+                let mut pre = vec![
+                    Msg::new("link-code")
+                        .text("code", code)
+                        .num("minutes", LINK_CODE_MINUTES),
+                ];
+                if linked {
+                    pre.push(Msg::new("link-status-linked"));
+                }
+                pre
+            }
+            LinkArg::Off if linked => {
+                self.effects.push(Effect::UnlinkContact);
+                vec![Msg::new("link-removed")]
+            }
+            LinkArg::Off => vec![Msg::new("link-none")],
+            LinkArg::Code(code) => match link.code {
+                None | Some(LinkCodeCheck::Unknown) => vec![Msg::new("link-unknown")],
+                Some(LinkCodeCheck::Expired) => {
+                    vec![Msg::new("link-expired").num("minutes", LINK_CODE_MINUTES)]
+                }
+                Some(LinkCodeCheck::Used) => vec![Msg::new("link-used")],
+                Some(LinkCodeCheck::Valid { contact, .. }) if contact == link.contact => {
+                    vec![Msg::new("link-own-code")]
+                }
+                Some(LinkCodeCheck::Valid { person, .. })
+                    if person.is_some() && person == link.person =>
+                {
+                    vec![Msg::new("link-already")]
+                }
+                Some(LinkCodeCheck::Valid { contact, .. }) => {
+                    self.effects.push(Effect::LinkContacts {
+                        code: code.clone(),
+                        other: contact,
+                    });
+                    vec![Msg::new("link-done")]
+                }
+            },
+        };
+        self.show(pre, Detail::Compact);
     }
 
     /// `/start`: begin the campaign, or show again exactly where the resident is.
@@ -375,6 +455,21 @@ impl<'a> Run<'a> {
                 self.show(Vec::new(), Detail::Full);
             }
             "wdyes" => self.withdraw(),
+            "unlink" => {
+                self.effects.push(Effect::UnlinkContact);
+                self.back_to_resume(vec![Msg::new("link-removed")]);
+            }
+            "notices" => {
+                let on = arg == "on";
+                self.effects.push(Effect::SetNotices {
+                    on,
+                    unit: self.s.unit.clone(),
+                });
+                self.s.notices_asked = true;
+                self.s.step = self.next_flow_step();
+                let key = if on { "notices-on" } else { "notices-declined" };
+                self.show(vec![Msg::new(key)], Detail::Full);
+            }
             "delw" | "delk" => {
                 let withdraw = verb == "delw";
                 self.effects.push(Effect::EraseContact {
@@ -418,7 +513,8 @@ impl<'a> Run<'a> {
         self.show(vec![Msg::new(key)], Detail::Full);
     }
 
-    /// The first flow step after consent still to do: unit, target group, then the menu.
+    /// The first flow step after consent still to do: unit, target group, the announcements
+    /// question, then the menu.
     /// Questions with a single or no possible answer are settled without asking.
     fn next_flow_step(&mut self) -> Step {
         let Some(c) = self.ctx.campaign else {
@@ -435,6 +531,9 @@ impl<'a> Run<'a> {
                 return Step::ChooseTargetGroup;
             }
             self.s.target_group_asked = true;
+        }
+        if !self.s.notices_asked {
+            return Step::AskNotices;
         }
         Step::Menu
     }

@@ -26,6 +26,10 @@ pub enum Command {
     /// `/notices on|off` (`/thongbao bat|tat`): start or stop announcements in private chat;
     /// `None` when the argument is missing or not understood.
     Notices(Option<bool>),
+    /// `/lienket [CODE|huy]` (`/link_account [CODE|off]`): link this chat with the resident's
+    /// chat on another channel, so that they are counted as one person (not `/link`, which is
+    /// the staff command).
+    LinkAccount(LinkArg),
     /// Any other `/word`.
     Unknown(String),
 }
@@ -51,8 +55,34 @@ impl Command {
             "my" | "cuatoi" => Command::My,
             "delete_me" | "xoa" => Command::DeleteMe,
             "notices" | "thongbao" => Command::Notices(arg.and_then(on_off)),
+            "lienket" | "link_account" => Command::LinkAccount(LinkArg::parse(arg)),
+            w if crate::text::fold(w) == "lienket" => Command::LinkAccount(LinkArg::parse(arg)),
             _ => Command::Unknown(word),
         })
+    }
+}
+
+/// What `/lienket` was asked to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkArg {
+    /// No argument: give a one-time code to type on the other channel.
+    Issue,
+    /// `huy` / `off`: undo the link.
+    Off,
+    /// A code given on the other channel, as typed.
+    Code(String),
+}
+
+impl LinkArg {
+    /// Reads the argument of `/lienket`.
+    fn parse(arg: Option<&str>) -> LinkArg {
+        let Some(arg) = arg else {
+            return LinkArg::Issue;
+        };
+        match crate::text::fold(arg.trim()).as_str() {
+            "huy" | "off" | "tat" | "xoa" | "unlink" | "cancel" => LinkArg::Off,
+            _ => LinkArg::Code(arg.to_owned()),
+        }
     }
 }
 

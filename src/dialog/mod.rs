@@ -21,13 +21,13 @@ mod render;
 mod state;
 
 pub use effect::{Arg, Choice, Effect, Msg, Reply};
-pub use engine::{needs_opinions, step};
-pub use input::{Command, Input, MediaKind};
+pub use engine::{link_code, needs_link, needs_opinions, step};
+pub use input::{Command, Input, LinkArg, MediaKind};
 pub use state::{DialogState, Step};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Campaign, Opinion};
+use crate::domain::{Campaign, LinkStatus, Opinion};
 
 /// Everything the engine may read besides the state and the input. Built by the shell.
 #[derive(Debug, Clone, Copy)]
@@ -48,4 +48,9 @@ pub struct Context<'a> {
     /// The unit code and campaign slug from a deep-link payload, already resolved by the shell:
     /// `Some(campaign)` when `/start <payload>` named a campaign that exists.
     pub payload_unit: Option<&'a str>,
+    /// The resident's cross-channel link (and the code this step redeems), read by the shell
+    /// only when [`needs_link`] says so; `None` otherwise.
+    pub link: Option<&'a LinkStatus>,
+    /// A fresh random link code, given if this step is `/lienket` (empty when not needed).
+    pub fresh_link_code: &'a str,
 }

@@ -149,6 +149,7 @@ pub fn view(state: &DialogState, ctx: &Context<'_>, opinions: &[Opinion], detail
         Step::Consent => consent(c, detail),
         Step::ChooseUnit => units(c),
         Step::ChooseTargetGroup => groups(c),
+        Step::AskNotices => notices_question(),
         Step::Menu => menu(state, c),
         Step::Topic { topic } => topic_view(state, c, topic, detail),
         Step::Review => review(ctx, c, opinions),
@@ -273,6 +274,22 @@ fn groups(c: &Campaign) -> View {
     View {
         paragraphs: vec![Msg::new("target-group-prompt")],
         options,
+        ..View::default()
+    }
+}
+
+/// Asked once after consent: announcements in this chat, yes or no.
+fn notices_question() -> View {
+    View {
+        paragraphs: vec![Msg::new("notices-ask")],
+        options: vec![
+            Opt::new("notices:on", Msg::new("choice-notices-yes"))
+                .alias("co")
+                .alias("yes"),
+            Opt::new("notices:off", Msg::new("choice-notices-no"))
+                .alias("khong")
+                .alias("no"),
+        ],
         ..View::default()
     }
 }
@@ -517,15 +534,25 @@ fn interrupt_view(state: &DialogState, ctx: &Context<'_>, opinions: &[Opinion], 
                 }
             }
         }
-        Step::ConfirmDelete => View {
-            paragraphs: vec![Msg::new("delete-explain")],
-            options: vec![
-                Opt::new("delw", Msg::new("choice-delete-withdraw")),
-                Opt::new("delk", Msg::new("choice-delete-keep")),
-                Opt::new("back", Msg::new("choice-delete-cancel")),
-            ],
-            ..View::default()
-        },
+        Step::ConfirmDelete => {
+            let mut v = View {
+                paragraphs: vec![Msg::new("delete-explain")],
+                options: vec![
+                    Opt::new("delw", Msg::new("choice-delete-withdraw")),
+                    Opt::new("delk", Msg::new("choice-delete-keep")),
+                ],
+                ..View::default()
+            };
+            // A resident linked across channels may undo only the link.
+            if ctx.link.is_some_and(|l| l.person.is_some()) {
+                v.paragraphs.push(Msg::new("delete-linked"));
+                v.options
+                    .push(Opt::new("unlink", Msg::new("choice-delete-unlink")));
+            }
+            v.options
+                .push(Opt::new("back", Msg::new("choice-delete-cancel")));
+            v
+        }
         Step::ChooseLanguage => View {
             paragraphs: vec![Msg::new("language-prompt")],
             options: vec![

@@ -19,6 +19,8 @@ pub enum Step {
     ChooseUnit,
     /// Choosing a target group (skippable).
     ChooseTargetGroup,
+    /// Asked once after consent: announcements in this chat, yes or no.
+    AskNotices,
     /// The topic menu.
     Menu,
     /// Giving opinions on one topic.
@@ -68,6 +70,9 @@ pub struct DialogState {
     pub target_group: Option<String>,
     /// Whether the target group question was answered or skipped.
     pub target_group_asked: bool,
+    /// Whether the announcements question was answered (asked once, after consent).
+    #[serde(default)]
+    pub notices_asked: bool,
     /// Number of opinions given per topic code in this dialog.
     pub given: BTreeMap<String, u32>,
     /// Topics the resident skipped.

@@ -3,12 +3,17 @@
 
 mod campaign;
 mod contact;
+mod link;
 mod opinion;
 
 pub use campaign::{
     Campaign, CampaignId, CollectionWindow, Phase, PhaseKind, Section, TargetGroup, Topic, Unit,
 };
 pub use contact::{Channel, Contact, ContactId, ContactKey, Identity, IdentityMode, Locale};
+pub use link::{
+    LINK_CODE_LEN, LINK_CODE_MINUTES, LinkCodeCheck, LinkStatus, link_code_hash,
+    link_code_lifetime, normalize_link_code,
+};
 pub use opinion::{Opinion, OpinionSource, OpinionStatus, ReceiptCode};
 
 /// A time as residents and officials read it: `13/07/2025 07:00`, Vietnam time.

@@ -7,6 +7,8 @@
 //! - `sqlite.rs`: the embedded default (WAL, busy timeout, `BEGIN IMMEDIATE` for writes).
 //! - `postgres.rs`: production (`SELECT … FOR UPDATE` serialises one resident's steps).
 //! - `announce/`: staff users, groups and (later) broadcasts ([`announce::AnnounceStore`]).
+//! - `links.rs`: identity across channels — hashed one-time link codes and the contacts
+//!   linked to one person (the [`Tx`] link methods of both backends).
 //! - `codec.rs`: how both backends write enums and dialog states as text and read them back.
 //! - `console/`: [`console::ConsoleStore`], the web console's passwords, sessions and login
 //!   attempts.
@@ -26,6 +28,7 @@
 pub mod announce;
 mod codec;
 pub mod console;
+mod links;
 pub mod moderation;
 mod postgres;
 pub mod replies;
@@ -41,6 +44,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::dialog::DialogState;
+use crate::domain::LinkStatus;
 use crate::domain::{
     Campaign, CampaignId, Channel, Contact, ContactId, ContactKey, Identity, IdentityMode, Locale,
     Opinion, OpinionSource,
@@ -366,6 +370,44 @@ pub trait Tx: Send {
         unit: Option<&str>,
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    /// The contact's cross-channel link, and what the link code with this hash is (when the
+    /// step redeems one).
+    async fn link_status(
+        &mut self,
+        contact: ContactId,
+        code_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<LinkStatus>;
+
+    /// Keeps a new link code (its hash only) for the contact until `expires_at`, replacing
+    /// the contact's unused one. A hash already kept is a [`StoreError::Conflict`].
+    async fn issue_link_code(
+        &mut self,
+        contact: ContactId,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Uses the code given to `other` and links `contact` with it as one person (audited,
+    /// contact ids only); returns the person. A code used meanwhile is a
+    /// [`StoreError::Conflict`].
+    async fn link_contacts(
+        &mut self,
+        contact: ContactId,
+        code_hash: &str,
+        other: ContactId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64>;
+
+    /// Unlinks the contact from its person (audited with `why`); whether it was linked.
+    async fn unlink_contact(
+        &mut self,
+        contact: ContactId,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// Commits.
     async fn commit(self: Box<Self>) -> StoreResult<()>;

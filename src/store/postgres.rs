@@ -778,6 +778,45 @@ impl Tx for PgTx {
         Ok(())
     }
 
+    async fn link_status(
+        &mut self,
+        contact: ContactId,
+        code_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::domain::LinkStatus> {
+        super::links::postgres::link_status(self.conn(), contact, code_hash, now).await
+    }
+
+    async fn issue_link_code(
+        &mut self,
+        contact: ContactId,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        super::links::postgres::issue_link_code(self.conn(), contact, code_hash, now, expires_at)
+            .await
+    }
+
+    async fn link_contacts(
+        &mut self,
+        contact: ContactId,
+        code_hash: &str,
+        other: ContactId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        super::links::postgres::link_contacts(self.conn(), contact, code_hash, other, now).await
+    }
+
+    async fn unlink_contact(
+        &mut self,
+        contact: ContactId,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        super::links::postgres::unlink_contact(self.conn(), contact, why, now).await
+    }
+
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         let pending = self.pending.drain()?;
         if !pending.is_empty() {

@@ -742,6 +742,45 @@ impl Tx for SqliteTx {
         Ok(())
     }
 
+    async fn link_status(
+        &mut self,
+        contact: ContactId,
+        code_hash: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<crate::domain::LinkStatus> {
+        super::links::sqlite::link_status(&mut self.tx, contact, code_hash, now).await
+    }
+
+    async fn issue_link_code(
+        &mut self,
+        contact: ContactId,
+        code_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        super::links::sqlite::issue_link_code(&mut self.tx, contact, code_hash, now, expires_at)
+            .await
+    }
+
+    async fn link_contacts(
+        &mut self,
+        contact: ContactId,
+        code_hash: &str,
+        other: ContactId,
+        now: DateTime<Utc>,
+    ) -> StoreResult<i64> {
+        super::links::sqlite::link_contacts(&mut self.tx, contact, code_hash, other, now).await
+    }
+
+    async fn unlink_contact(
+        &mut self,
+        contact: ContactId,
+        why: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        super::links::sqlite::unlink_contact(&mut self.tx, contact, why, now).await
+    }
+
     async fn commit(mut self: Box<Self>) -> StoreResult<()> {
         let pending = self.pending.drain()?;
         if !pending.is_empty() {

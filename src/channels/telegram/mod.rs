@@ -51,7 +51,7 @@ use outbound::{Outbound, redact};
 use polling::{POLL_TIMEOUT_SECS, Poller};
 
 /// The commands shown in Telegram's menu, with the Fluent id of their description.
-const COMMANDS: [(&str, &str); 9] = [
+const COMMANDS: [(&str, &str); 10] = [
     ("start", "tg-cmd-start"),
     ("my", "tg-cmd-my"),
     ("help", "tg-cmd-help"),
@@ -60,6 +60,7 @@ const COMMANDS: [(&str, &str); 9] = [
     ("cancel", "tg-cmd-cancel"),
     ("delete_me", "tg-cmd-delete-me"),
     ("notices", "tg-cmd-notices"),
+    ("lienket", "tg-cmd-link-account"),
     ("appeal", "tg-cmd-appeal"),
 ];
 

@@ -4,13 +4,15 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use unicode_normalization::UnicodeNormalization;
 
-use super::{needs_opinions, step};
+use super::{link_code, needs_link, needs_opinions, step};
 use crate::dialog::choices::{self, MAX_DATA_BYTES};
 use crate::dialog::render::{self, Detail};
-use crate::dialog::{Command, Context, DialogState, Effect, Input, MediaKind, Msg, Reply, Step};
+use crate::dialog::{
+    Command, Context, DialogState, Effect, Input, LinkArg, MediaKind, Msg, Reply, Step,
+};
 use crate::domain::{
-    Campaign, Channel, IdentityMode, Locale, Opinion, OpinionSource, OpinionStatus, Phase,
-    PhaseKind, Section, TargetGroup, Topic, Unit,
+    Campaign, Channel, IdentityMode, LinkCodeCheck, LinkStatus, Locale, Opinion, OpinionSource,
+    OpinionStatus, Phase, PhaseKind, Section, TargetGroup, Topic, Unit,
 };
 use crate::i18n::{self, Localizer, Markup};
 
@@ -194,6 +196,12 @@ struct Sim {
     consents: Vec<IdentityMode>,
     /// Set when the resident erased themselves: whether their opinions were withdrawn.
     erased: Option<bool>,
+    /// Link codes given to this resident.
+    link_codes: Vec<String>,
+    /// The person this resident's contact (id 1) is linked to.
+    person: Option<i64>,
+    /// What the store would say of codes typed with `/lienket CODE` (unknown otherwise).
+    known_codes: Vec<(String, LinkCodeCheck)>,
 }
 
 impl Sim {
@@ -208,6 +216,24 @@ impl Sim {
             effects: Vec::new(),
             consents: Vec::new(),
             erased: None,
+            link_codes: Vec::new(),
+            person: None,
+            known_codes: Vec::new(),
+        }
+    }
+
+    /// The link status the shell would read for this input (the resident is contact 1).
+    fn link_status(&self, input: &Input) -> LinkStatus {
+        let code = link_code(input).map(|typed| {
+            self.known_codes
+                .iter()
+                .find(|(c, _)| c == typed)
+                .map_or(LinkCodeCheck::Unknown, |(_, check)| *check)
+        });
+        LinkStatus {
+            contact: 1,
+            person: self.person,
+            code,
         }
     }
 
@@ -229,6 +255,7 @@ impl Sim {
             payload_unit.filter(|u| self.campaign.as_ref().is_some_and(|c| c.unit(u).is_some()));
         let loaded = needs_opinions(&self.state, &input);
         let all = self.opinions.clone();
+        let link = needs_link(&self.state, &input).then(|| self.link_status(&input));
         let ctx = Context {
             campaign: self.campaign.as_ref(),
             now: self.now,
@@ -237,6 +264,8 @@ impl Sim {
             fresh_receipt: &receipt,
             has_buttons: self.has_buttons,
             payload_unit: payload_unit.as_deref(),
+            link: link.as_ref(),
+            fresh_link_code: "LNK234",
         };
         let (next, effects) = step(&self.state, &input, &ctx);
         if !loaded {
@@ -265,6 +294,9 @@ impl Sim {
         for e in effects {
             match e {
                 Effect::Reply(_) | Effect::SetLocale(_) | Effect::SetNotices { .. } => {}
+                Effect::IssueLinkCode { code, .. } => self.link_codes.push(code.clone()),
+                Effect::LinkContacts { other, .. } => self.person = Some(*other),
+                Effect::UnlinkContact => self.person = None,
                 Effect::RecordConsent { mode, .. } => self.consents.push(*mode),
                 Effect::SaveOpinion {
                     reference,
@@ -503,6 +535,7 @@ fn every_step() -> Vec<Step> {
         Step::Consent,
         Step::ChooseUnit,
         Step::ChooseTargetGroup,
+        Step::AskNotices,
         Step::Menu,
         Step::Topic {
             topic: r("van-hoa"),
@@ -546,6 +579,7 @@ fn sim_at(win: Win, step: &Step, has_buttons: bool) -> Sim {
         unit: consented.then(|| "to-1".into()),
         target_group: None,
         target_group_asked: consented && *step != Step::ChooseTargetGroup,
+        notices_asked: consented && *step != Step::AskNotices,
         given: [("kinh-te".to_owned(), 1)].into_iter().collect(),
         skipped: vec!["an-ninh".into()],
         locale: Locale::Vi,
@@ -623,6 +657,9 @@ fn inputs(sim: &Sim) -> Vec<Input> {
         Command::Notices(Some(true)),
         Command::Notices(Some(false)),
         Command::Notices(None),
+        Command::LinkAccount(LinkArg::Issue),
+        Command::LinkAccount(LinkArg::Off),
+        Command::LinkAccount(LinkArg::Code("ab3k7p".into())),
         Command::Unknown("foo".into()),
     ] {
         out.push(Input::Command(cmd));
@@ -646,6 +683,8 @@ fn options(sim: &Sim) -> Vec<choices::Opt> {
         fresh_receipt: "GY-ZZZZZZ",
         has_buttons: sim.has_buttons,
         payload_unit: None,
+        link: None,
+        fresh_link_code: "",
     };
     render::view(&sim.state, &ctx, &sim.opinions, Detail::Compact).options
 }
@@ -731,6 +770,7 @@ fn a_named_resident_goes_through_every_topic_to_a_receipt() {
     sim.press("u:to-2");
     assert_eq!(sim.state.step, Step::ChooseTargetGroup);
     sim.press("g:veteran");
+    sim.press("notices:off");
     assert_eq!(sim.state.step, Step::Menu);
     assert!(sim.shown().contains("0/6"), "{}", sim.shown());
 
@@ -839,6 +879,18 @@ fn an_anonymous_resident_in_a_terminal_types_numbers_and_labels() {
     sim.text("5");
     assert_eq!(sim.state.target_group, None);
     assert!(sim.state.target_group_asked);
+    assert_eq!(sim.state.step, Step::AskNotices);
+    assert!(
+        sim.shown().contains("\n2. Không, cảm ơn"),
+        "{}",
+        sim.shown()
+    );
+    sim.text("Không");
+    assert!(matches!(
+        sim.effects.first(),
+        Some(Effect::SetNotices { on: false, unit: Some(u) }) if u == "na-lang"
+    ));
+    assert!(sim.state.notices_asked);
     assert_eq!(sim.state.step, Step::Menu);
     sim.text("Văn hoá - xã hội");
     assert_eq!(
@@ -923,6 +975,7 @@ fn notices_are_switched_at_any_step_with_the_residents_unit_and_the_step_kept() 
     sim.press("anon");
     sim.press("u:to-1");
     sim.press("gskip");
+    sim.press("notices:off");
     sim.press("t:do-thi");
     let step = sim.state.step.clone();
     sim.cmd(Command::Notices(Some(true)));
@@ -957,6 +1010,7 @@ fn start_resumes_exactly_where_the_resident_was() {
     sim.press("anon");
     sim.press("u:to-1");
     sim.press("gskip");
+    sim.press("notices:off");
     sim.press("t:do-thi");
     sim.text("Ý kiến thứ nhất.");
     let state = sim.state.clone();
@@ -998,6 +1052,7 @@ fn a_deep_link_unit_skips_the_unit_question_and_a_new_campaign_asks_consent_agai
     sim.press("named");
     assert_eq!(sim.state.step, Step::ChooseTargetGroup);
     sim.press("g:farmer");
+    sim.press("notices:off");
     sim.press("t:kinh-te");
     sim.text("Một ý kiến.");
 
@@ -1021,6 +1076,7 @@ fn opinions_can_be_changed_and_withdrawn_through_my() {
     sim.press("named");
     sim.press("u:to-1");
     sim.press("gskip");
+    sim.press("notices:off");
     sim.press("t:cai-cach");
     sim.text("Rút ngắn thời gian cấp giấy phép.");
     let reference = sim.opinions[0].reference.clone();
@@ -1372,6 +1428,7 @@ fn choice_data_fits_in_64_bytes_even_with_the_longest_codes() {
     }
     sim.press(&format!("u:{}", "u".repeat(24)));
     sim.press("gskip");
+    sim.press("notices:off");
     sim.press(&format!("t:{}", "t".repeat(16)));
     assert_eq!(
         sim.state.step,
@@ -1438,4 +1495,117 @@ fn an_opinion_on_a_topic_needs_no_opinions_loaded_but_the_review_does() {
     let mut review = delete.state.clone();
     review.resume = Some(Box::new(Step::Review));
     assert!(needs_opinions(&review, &Input::Command(Command::Cancel)));
+}
+
+#[test]
+fn after_consent_the_notices_question_is_asked_once_and_sets_the_subscription() {
+    let mut sim = Sim::new(Win::Open);
+    sim.start();
+    sim.press("anon");
+    sim.press("u:to-2");
+    sim.press("gskip");
+    assert_eq!(sim.state.step, Step::AskNotices);
+    assert!(
+        sim.shown().contains("thông báo của địa phương"),
+        "{}",
+        sim.shown()
+    );
+    sim.press("notices:on");
+    assert!(matches!(
+        sim.effects.first(),
+        Some(Effect::SetNotices { on: true, unit: Some(u) }) if u == "to-2"
+    ));
+    assert!(sim.has_key("notices-on"));
+    assert_eq!(sim.state.step, Step::Menu);
+    // Never again: /cancel, /start and a stale button leave it answered.
+    sim.cmd(Command::Cancel);
+    sim.start();
+    assert_eq!(sim.state.step, Step::Menu);
+    assert!(!sim.has_key("notices-ask"));
+}
+
+#[test]
+fn link_account_gives_a_code_and_redeems_codes_with_a_clear_answer_for_each_case() {
+    assert_eq!(
+        Command::parse("/lienket"),
+        Some(Command::LinkAccount(LinkArg::Issue))
+    );
+    assert_eq!(
+        Command::parse("/link_account ab3 k7p"),
+        Some(Command::LinkAccount(LinkArg::Code("ab3 k7p".into())))
+    );
+    assert_eq!(
+        Command::parse("/liênkết Hủy"),
+        Some(Command::LinkAccount(LinkArg::Off))
+    );
+    assert_eq!(
+        Command::parse("/link_account off"),
+        Some(Command::LinkAccount(LinkArg::Off))
+    );
+    assert!(matches!(
+        Command::parse("/link X"),
+        Some(Command::Unknown(_))
+    ));
+
+    let mut sim = Sim::new(Win::Open);
+    sim.start();
+    sim.press("named");
+    let step = sim.state.step.clone();
+    sim.cmd(Command::LinkAccount(LinkArg::Issue));
+    assert_eq!(sim.link_codes, vec!["LNK234".to_owned()]);
+    assert!(matches!(
+        sim.effects.first(),
+        Some(Effect::IssueLinkCode { expires_at, .. }) if *expires_at == now() + Duration::minutes(15)
+    ));
+    let shown = sim.shown();
+    assert!(
+        shown.contains("LNK234") && shown.contains("15 phút"),
+        "{shown}"
+    );
+    assert!(shown.contains("giữ nguyên kênh gửi"), "{shown}");
+    assert_eq!(sim.state.step, step, "the dialog goes on where it was");
+
+    let valid = |contact, person| LinkCodeCheck::Valid { contact, person };
+    sim.known_codes = vec![
+        ("OLD111".into(), LinkCodeCheck::Expired),
+        ("USED22".into(), LinkCodeCheck::Used),
+        ("MINE33".into(), valid(1, None)),
+        ("GOOD44".into(), valid(7, None)),
+    ];
+    let code = |c: &str| Command::LinkAccount(LinkArg::Code(c.into()));
+    for (typed, key) in [
+        ("NOPE99", "link-unknown"),
+        ("OLD111", "link-expired"),
+        ("USED22", "link-used"),
+        ("MINE33", "link-own-code"),
+    ] {
+        let effects = sim.cmd(code(typed));
+        assert!(sim.has_key(key), "{typed}: {:?}", sim.keys());
+        assert!(
+            effects.iter().all(|e| matches!(e, Effect::Reply(_))),
+            "{typed} acted: {effects:?}"
+        );
+    }
+    sim.cmd(code("GOOD44"));
+    assert!(sim.has_key("link-done"));
+    assert!(matches!(
+        sim.effects.first(),
+        Some(Effect::LinkContacts { code, other: 7 }) if code == "GOOD44"
+    ));
+    sim.known_codes = vec![("AGAIN5".into(), valid(7, Some(7)))];
+    sim.cmd(code("AGAIN5"));
+    assert!(sim.has_key("link-already"), "{:?}", sim.keys());
+
+    // /delete_me offers to undo only the link; choosing it unlinks and goes back.
+    sim.cmd(Command::DeleteMe);
+    assert!(sim.has_key("delete-linked"));
+    sim.press("unlink");
+    assert!(matches!(sim.effects.first(), Some(Effect::UnlinkContact)));
+    assert!(sim.has_key("link-removed"));
+    assert_eq!(sim.state.step, step);
+    sim.cmd(Command::DeleteMe);
+    assert!(!sim.has_key("delete-linked"), "not linked any more");
+    sim.cmd(Command::Cancel);
+    sim.cmd(Command::LinkAccount(LinkArg::Off));
+    assert!(sim.has_key("link-none"));
 }
