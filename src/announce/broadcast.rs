@@ -12,8 +12,8 @@ use chrono::{DateTime, Days, NaiveTime, TimeZone as _, Utc};
 use super::access::{UnitTree, in_scope};
 use crate::domain::TZ;
 use crate::store::announce::{
-    Audience, Broadcast, BroadcastState, ChatGroup, GroupState, NewBroadcast, Role, Schedule,
-    StaffUser, Transition,
+    Attachment, Audience, Broadcast, BroadcastState, ChatGroup, GroupState, NewBroadcast, Role,
+    Schedule, StaffUser, Transition,
 };
 use crate::store::{Store, StoreError};
 
@@ -37,6 +37,9 @@ pub enum Action {
     Approve,
     /// Replace its text; an approved broadcast goes back for approval.
     Edit(String),
+    /// Replace its attachment (checked by [`super::attachment::check`]); like a new text, an
+    /// approved broadcast goes back for approval.
+    Attach(Box<Attachment>),
     /// Put it in the outbox with this schedule.
     Schedule(Schedule),
     /// Stop it; what is not sent yet is never sent.
@@ -50,6 +53,7 @@ impl Action {
             Action::Submit => "broadcast.submit",
             Action::Approve => "broadcast.approve",
             Action::Edit(_) => "broadcast.edit",
+            Action::Attach(_) => "broadcast.attach",
             Action::Schedule(_) => "broadcast.schedule",
             Action::Cancel => "broadcast.cancel",
         }
@@ -101,6 +105,11 @@ pub enum BroadcastError {
     /// A unit in the audience does not exist.
     #[error("không có địa bàn mang mã `{0}` / no unit with code `{0}`")]
     UnknownUnit(String),
+    /// A button was asked for without a campaign, or without one unit to lead to.
+    #[error(
+        "nút «Góp ý ngay» cần một đợt lấy ý kiến và một địa bàn (nêu rõ địa bàn khi đối tượng nhận có nhiều địa bàn) / the “Góp ý ngay” button needs a campaign and one unit (name the unit when the audience has several)"
+    )]
+    ButtonWithoutTarget,
     /// Refused by the rules.
     #[error(transparent)]
     Refused(#[from] BroadcastRefusal),
@@ -173,6 +182,13 @@ pub fn decide(
         }
         Action::Edit(text) if matches!(state, S::Draft | S::Submitted | S::Approved) => {
             check_text(text)?;
+            if state == S::Draft {
+                S::Draft
+            } else {
+                S::Submitted
+            }
+        }
+        Action::Attach(_) if matches!(state, S::Draft | S::Submitted | S::Approved) => {
             if state == S::Draft {
                 S::Draft
             } else {
@@ -318,6 +334,38 @@ pub async fn create(
     campaign_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Broadcast, BroadcastError> {
+    create_with(
+        store,
+        by,
+        text,
+        audience,
+        campaign_id,
+        Extras::default(),
+        now,
+    )
+    .await
+}
+
+/// What a draft may carry besides its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// A checked file (see [`super::attachment::check`]).
+    pub attachment: Option<Attachment>,
+    /// The "Góp ý ngay" button: `Some(None)` leads to the audience's one unit,
+    /// `Some(Some(code))` to that unit.
+    pub button: Option<Option<String>>,
+}
+
+/// Creates a draft written by the staff user `by`, with an attachment and a button.
+pub async fn create_with(
+    store: &Arc<dyn Store>,
+    by: &str,
+    text: &str,
+    audience: Audience,
+    campaign_id: Option<i64>,
+    extras: Extras,
+    now: DateTime<Utc>,
+) -> Result<Broadcast, BroadcastError> {
     let author = staff(store, by).await?;
     check_text(text)?;
     let tree = UnitTree::new(store.unit_nodes().await?);
@@ -335,11 +383,26 @@ pub async fn create(
     if !covers(&author, &audience_units(&audience, &groups), &tree) {
         return Err(BroadcastRefusal::Scope.into());
     }
+    let button_unit = match extras.button {
+        None => None,
+        Some(_) if campaign_id.is_none() => return Err(BroadcastError::ButtonWithoutTarget),
+        Some(Some(u)) => Some(
+            tree.find(&u)
+                .ok_or(BroadcastError::UnknownUnit(u.clone()))?
+                .to_owned(),
+        ),
+        Some(None) => match audience.units.as_slice() {
+            [one] => Some(one.clone()),
+            _ => return Err(BroadcastError::ButtonWithoutTarget),
+        },
+    };
     let new = NewBroadcast {
         campaign_id,
         text: text.trim().to_owned(),
         audience,
         created_by: author.id,
+        attachment: extras.attachment,
+        button_unit,
     };
     Ok(store.create_broadcast(&new, &author.name, now).await?)
 }
@@ -376,6 +439,7 @@ pub async fn act(
         approved_by: None,
         deliveries: Vec::new(),
         resident_deliveries: Vec::new(),
+        attachment: None,
         action: action.audit(),
         actor: user.name.clone(),
     };
@@ -383,6 +447,7 @@ pub async fn act(
         Action::Submit => t.submitted_by = Some(user.id),
         Action::Approve => t.approved_by = Some(user.id),
         Action::Edit(text) => t.text = Some(text.trim().to_owned()),
+        Action::Attach(a) => t.attachment = Some(*a),
         Action::Schedule(schedule) => {
             let at = first_send_time(&schedule, now);
             t.deliveries = targets(&b.audience, &groups, &tree)
@@ -458,6 +523,7 @@ mod tests {
             submitted_by: None,
             approved_by: None,
             approved_revision: None,
+            button_unit: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

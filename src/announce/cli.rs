@@ -91,6 +91,27 @@ pub enum BroadcastCmd {
         /// hoặc tất cả nếu không nêu địa bàn) / also send to residents who asked for notices.
         #[arg(long)]
         residents: bool,
+        /// Đợt lấy ý kiến (mã) / the campaign it belongs to (slug).
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Tệp đính kèm: PDF, DOCX (≤ 10 MB), JPEG, PNG (≤ 5 MB) / a file to attach.
+        #[arg(long)]
+        attach: Option<std::path::PathBuf>,
+        /// Nút «Góp ý ngay» mở hội thoại góp ý của địa bàn (mặc định: địa bàn nhận) / a button
+        /// that opens the campaign dialog for a unit (default: the audience's unit).
+        #[arg(long, num_args = 0..=1, default_missing_value = "", requires = "campaign")]
+        button: Option<String>,
+    },
+    /// Đính kèm tệp, thay tệp cũ (thông báo đã duyệt phải duyệt lại) / attach a file,
+    /// replacing any (an approved broadcast needs approval again).
+    Attach {
+        /// Broadcast id.
+        id: i64,
+        /// Tệp PDF, DOCX, JPEG hoặc PNG / the file.
+        file: std::path::PathBuf,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
     },
     /// Sửa nội dung (cần phê duyệt lại) / edit the text (needs approval again).
     Edit {
@@ -607,7 +628,7 @@ async fn groups(store: &Arc<dyn Store>, cmd: GroupsCmd) -> anyhow::Result<ExitCo
 
 /// `gopy broadcast …`
 async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<ExitCode> {
-    use super::broadcast::{Action, BroadcastError, act, create, parse_local, parse_window};
+    use super::broadcast::{Action, BroadcastError, act, parse_local, parse_window};
     let now = Utc::now();
     let done = match cmd {
         BroadcastCmd::Create {
@@ -617,6 +638,9 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
             subunits,
             groups,
             residents,
+            campaign,
+            attach,
+            button,
         } => {
             let audience = Audience {
                 units,
@@ -624,7 +648,40 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
                 groups,
                 residents,
             };
-            create(store, &by, &text, audience, None, now).await
+            let campaign_id = match campaign {
+                None => None,
+                Some(slug) => match store
+                    .campaign_summaries()
+                    .await?
+                    .iter()
+                    .find(|c| c.slug == slug)
+                {
+                    Some(c) => Some(c.id),
+                    None => {
+                        return bad(&format!("Không có đợt `{slug}` / no campaign `{slug}`"));
+                    }
+                },
+            };
+            let attachment = match attach {
+                None => None,
+                Some(path) => match read_attachment(&path) {
+                    Ok(a) => Some(a),
+                    Err(code) => return Ok(code),
+                },
+            };
+            let extras = super::broadcast::Extras {
+                attachment,
+                button: button.map(|u| Some(u).filter(|u| !u.trim().is_empty())),
+            };
+            super::broadcast::create_with(store, &by, &text, audience, campaign_id, extras, now)
+                .await
+        }
+        BroadcastCmd::Attach { id, file, by } => {
+            let a = match read_attachment(&file) {
+                Ok(a) => a,
+                Err(code) => return Ok(code),
+            };
+            act(store, id, &by, Action::Attach(Box::new(a)), now).await
         }
         BroadcastCmd::Edit { id, by, text } => act(store, id, &by, Action::Edit(text), now).await,
         BroadcastCmd::Submit { id, by } => act(store, id, &by, Action::Submit, now).await,
@@ -677,6 +734,28 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
         Err(BroadcastError::Store(e)) => Err(e).context("cannot store the broadcast"),
         Err(e) => bad(&e.to_string()),
     }
+}
+
+/// Reads and checks a file to attach; a refusal is printed (exit code 65).
+fn read_attachment(path: &std::path::Path) -> Result<crate::store::announce::Attachment, ExitCode> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!(
+                "Không đọc được tệp / cannot read the file {}: {e}",
+                path.display()
+            );
+            return Err(ExitCode::from(exit::NOINPUT));
+        }
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().nfc().collect::<String>())
+        .unwrap_or_default();
+    super::attachment::check(&name, bytes).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(exit::DATA)
+    })
 }
 
 /// `gopy broadcast confirm DELIVERY`

@@ -60,6 +60,7 @@ fn problem(e: &BroadcastError) -> Option<&'static str> {
             BroadcastRefusal::BadText => "console-broadcast-bad-text",
         },
         BroadcastError::UnknownUnit(_) => "console-broadcast-unknown-unit",
+        BroadcastError::ButtonWithoutTarget => "console-broadcast-button-without-target",
         BroadcastError::Changed => "console-broadcast-changed",
         BroadcastError::UnknownBroadcast(_) | BroadcastError::UnknownStaff(_) => {
             "console-not-found"
@@ -415,6 +416,7 @@ async fn run(
         Action::Schedule(_) => "broadcast.schedule",
         Action::Cancel => "broadcast.cancel",
         Action::Edit(_) => "broadcast.edit",
+        Action::Attach(_) => "broadcast.attach",
     };
     match broadcast::act(
         console.store(),

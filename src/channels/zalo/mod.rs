@@ -334,6 +334,8 @@ impl ZaloBot {
                 client: client.clone(),
                 l10n: self.core.out.l10n.clone(),
                 fatal: self.core.out.fatal.clone(),
+                public_url: crate::announce::attachment::public_url_from_env(),
+                warned: std::sync::atomic::AtomicBool::new(false),
             };
             let name = format!("zalo-{}-{}", std::process::id(), rand::random::<u32>());
             let worker = crate::announce::outbox::Outbox::new(
