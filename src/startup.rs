@@ -105,7 +105,8 @@ impl Application {
             )?
             .router(),
         );
-        let zalo = ZaloBot::new(dialogs.clone(), l10n.clone(), &settings.zalo)?;
+        let zalo = ZaloBot::new(dialogs.clone(), l10n.clone(), &settings.zalo)?
+            .map(|z| z.with_public_url(settings.public_url.clone()));
         if let Some(webhook) = zalo.as_ref().and_then(ZaloBot::webhook_router) {
             router = router.merge(webhook);
         }

@@ -152,25 +152,21 @@ pub fn check(file_name: &str, bytes: Vec<u8>) -> Result<Attachment, AttachmentRe
     })
 }
 
-/// The public base address from `GOPY_PUBLIC_URL`, without a trailing slash: https, or http
-/// for a loopback host (a test or a local trial). `None` when unset or not usable (logged).
-pub fn public_url_from_env() -> Option<String> {
-    let raw = std::env::var(PUBLIC_URL_VAR).ok()?;
+/// Checks `GOPY_PUBLIC_URL`, the public base address of gopy: https, or http for a loopback
+/// host (a test or a local trial). Returns it without a trailing slash.
+pub fn check_public_url(raw: &str) -> Result<String, String> {
     let url = raw.trim().trim_end_matches('/').to_owned();
-    if url.is_empty() {
-        return None;
-    }
-    let ok = url.starts_with("https://")
+    let ok = url.len() > "https://".len() && url.starts_with("https://")
         || ["http://127.0.0.1", "http://localhost", "http://[::1]"]
             .iter()
             .any(|p| url.starts_with(p));
-    if !ok {
-        tracing::warn!(
-            "GOPY_PUBLIC_URL phải là địa chỉ https / GOPY_PUBLIC_URL must be an https address: {url}; links to attachments are off"
-        );
-        return None;
+    if ok {
+        Ok(url)
+    } else {
+        Err(format!(
+            "{PUBLIC_URL_VAR} phải là địa chỉ https, ví dụ https://gopy.phuong.gov.vn / must be an https address: {url}"
+        ))
     }
-    Some(url)
 }
 
 /// The public link of an attachment.
@@ -248,6 +244,17 @@ mod tests {
         assert_eq!(a.media_type, PDF);
         assert!(is_token(&a.token));
         assert_eq!(a.sha256.len(), 64);
+    }
+
+    #[test]
+    fn the_public_address_must_be_https_but_for_a_local_trial() {
+        assert_eq!(
+            check_public_url("https://gopy.example.vn/"),
+            Ok("https://gopy.example.vn".to_owned())
+        );
+        assert!(check_public_url("http://gopy.example.vn").is_err());
+        assert!(check_public_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_public_url("https://").is_err());
     }
 
     #[test]
