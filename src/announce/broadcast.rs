@@ -20,11 +20,15 @@ use crate::store::{Store, StoreError};
 /// The longest text a broadcast may have: Telegram's limit for one message.
 pub const MAX_TEXT_CHARS: usize = 4096;
 
+/// The longest caption under a Telegram photo or document; a longer text goes as a message
+/// of its own after the file.
+pub const CAPTION_CHARS: usize = 1024;
+
 /// Each channel's limit on one message's text, for the preview: Telegram's message (a
 /// caption, with an attachment, allows 1,024), and Zalo's.
 pub const CHANNEL_LIMITS: [(&str, usize); 3] = [
     ("Telegram", MAX_TEXT_CHARS),
-    ("Telegram (chú thích tệp / caption)", 1024),
+    ("Telegram (chú thích tệp / caption)", CAPTION_CHARS),
     ("Zalo", 2000),
 ];
 

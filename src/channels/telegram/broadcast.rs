@@ -43,9 +43,6 @@ pub(super) struct TelegramSender {
     pub files: std::sync::Mutex<HashMap<String, String>>,
 }
 
-/// The longest caption Telegram takes under a photo or a document.
-pub const CAPTION_LIMIT: usize = 1024;
-
 /// The label of the deep-link button.
 const BUTTON_LABEL: &str = "Góp ý ngay";
 
@@ -88,7 +85,7 @@ impl TelegramSender {
         let Some(a) = &d.attachment else {
             return self.send_message(chat, &d.text, button).await;
         };
-        if d.text.chars().count() <= CAPTION_LIMIT {
+        if d.text.chars().count() <= crate::announce::broadcast::CAPTION_CHARS {
             return self.send_file(chat, a, Some(&d.text), button).await;
         }
         let id = self.send_file(chat, a, None, None).await?;

@@ -1067,6 +1067,8 @@ pub(crate) struct BroadcastRow {
     submitted_by: Option<i64>,
     approved_by: Option<i64>,
     approved_revision: Option<i64>,
+    /// Absent from queries that list broadcasts without it (the console's recent list).
+    #[sqlx(default)]
     button_unit: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
