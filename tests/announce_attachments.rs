@@ -475,6 +475,17 @@ async fn story_files_are_checked_and_a_new_one_needs_approval_again(db: TestDb) 
         detail.contains("so-do.png") && detail.contains(&a.sha256),
         "{detail}"
     );
+    // The preview shows the file, the caption check and what Zalo residents read.
+    let out = common::gopy(&db.url, &["broadcast", "preview", "1"]);
+    assert!(out.status.success());
+    let shown = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "Tệp đính kèm / attachment: so-do.png (ảnh / photo, 2 KB)",
+        "Telegram (chú thích tệp / caption): 17/1024 ký tự / characters — vừa / fits",
+        "Mời bà con góp ý.\n\nGóp ý: nhắn /start bk-2026_TDP-1 cho bot",
+    ] {
+        assert!(shown.contains(line), "{line} in {shown}");
+    }
     // A wrong file for `attach` changes nothing.
     let out = common::gopy(
         &db.url,

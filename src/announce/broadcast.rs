@@ -32,6 +32,30 @@ pub const CHANNEL_LIMITS: [(&str, usize); 3] = [
     ("Zalo", 2000),
 ];
 
+/// The text a Zalo resident reads: the broadcast's text, then the link to a document (when
+/// gopy has a public address) and how to start the campaign dialog (Zalo has no buttons).
+pub fn zalo_text(
+    text: &str,
+    attachment: Option<&Attachment>,
+    public_url: Option<&str>,
+    button: Option<&crate::store::announce::DeepLink>,
+) -> String {
+    let mut out = text.to_owned();
+    if let (Some(a), Some(base)) = (attachment, public_url)
+        && !a.is_image()
+    {
+        let link = crate::announce::attachment::link(base, &a.token);
+        out.push_str(&format!(
+            "\n\nTệp đính kèm / attachment: {} {link}",
+            a.file_name
+        ));
+    }
+    if let Some(b) = button {
+        out.push_str(&format!("\n\nGóp ý: nhắn /start {} cho bot", b.payload()));
+    }
+    out
+}
+
 /// What a staff user asks to do with a broadcast.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
@@ -535,6 +559,38 @@ mod tests {
 
     fn units() -> Vec<Option<String>> {
         vec![Some("T1".to_owned())]
+    }
+
+    #[test]
+    fn zalo_gets_the_document_link_and_the_start_line_under_the_text() {
+        use crate::store::announce::DeepLink;
+        let doc = Attachment {
+            token: "ab".repeat(16),
+            file_name: "du-thao.pdf".into(),
+            media_type: "application/pdf".into(),
+            sha256: String::new(),
+            bytes: vec![1],
+        };
+        let button = DeepLink {
+            campaign: "bk-2026".into(),
+            unit: "TDP-1".into(),
+        };
+        assert_eq!(
+            zalo_text(
+                "Mời góp ý.",
+                Some(&doc),
+                Some("https://g.vn"),
+                Some(&button)
+            ),
+            format!(
+                "Mời góp ý.\n\nTệp đính kèm / attachment: du-thao.pdf https://g.vn/tep/{}\n\nGóp ý: nhắn /start bk-2026_TDP-1 cho bot",
+                "ab".repeat(16)
+            )
+        );
+        assert_eq!(
+            zalo_text("Mời góp ý.", Some(&doc), None, None),
+            "Mời góp ý."
+        );
     }
 
     #[test]

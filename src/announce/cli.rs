@@ -271,7 +271,9 @@ pub async fn run(settings: &Settings, cmd: AnnounceCmd) -> anyhow::Result<ExitCo
     match cmd {
         AnnounceCmd::Staff { command } => staff(&store, command).await,
         AnnounceCmd::Groups { command } => groups(&store, command).await,
-        AnnounceCmd::Broadcast { command } => broadcast(&store, command).await,
+        AnnounceCmd::Broadcast { command } => {
+            broadcast(&store, command, settings.public_url.as_deref()).await
+        }
         AnnounceCmd::Reminders { command } => reminders(&store, command).await,
     }
 }
@@ -627,7 +629,11 @@ async fn groups(store: &Arc<dyn Store>, cmd: GroupsCmd) -> anyhow::Result<ExitCo
 }
 
 /// `gopy broadcast …`
-async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<ExitCode> {
+async fn broadcast(
+    store: &Arc<dyn Store>,
+    cmd: BroadcastCmd,
+    public_url: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     use super::broadcast::{Action, BroadcastError, act, parse_local, parse_window};
     let now = Utc::now();
     let done = match cmd {
@@ -715,7 +721,7 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
         }
         BroadcastCmd::Status { id } => return status(store, id).await,
         BroadcastCmd::Confirm { delivery } => return confirm(store, delivery).await,
-        BroadcastCmd::Preview { id } => return preview(store, id).await,
+        BroadcastCmd::Preview { id } => return preview(store, id, public_url).await,
     };
     match done {
         Ok(b) => {
@@ -813,15 +819,56 @@ async fn status(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
 
 /// `gopy broadcast preview ID`: the text exactly as it is sent (plain text: nothing in it is
 /// read as markup), and its length against each channel's limit.
-async fn preview(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
+async fn preview(
+    store: &Arc<dyn Store>,
+    id: i64,
+    public_url: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use super::broadcast::{CAPTION_CHARS, CHANNEL_LIMITS, zalo_text};
     let Some(b) = store.broadcast(id).await? else {
         return bad(&format!("Không có thông báo số {id} / no broadcast {id}"));
     };
+    let file = store.broadcast_attachment(id).await?;
+    let slug = match b.campaign_id {
+        Some(c) => store
+            .campaign_summaries()
+            .await?
+            .into_iter()
+            .find(|s| s.id == c)
+            .map(|s| s.slug),
+        None => None,
+    };
+    let button = slug
+        .zip(b.button_unit.clone())
+        .map(|(campaign, unit)| crate::store::announce::DeepLink { campaign, unit });
     let n = b.text.chars().count();
     println!("----- Telegram -----\n{}\n--------------------", b.text);
-    for (channel, limit) in super::broadcast::CHANNEL_LIMITS {
+    if let Some(a) = &file {
+        let kind = if a.is_image() {
+            "ảnh / photo"
+        } else {
+            "tài liệu / document"
+        };
+        println!(
+            "Tệp đính kèm / attachment: {} ({kind}, {} KB)",
+            a.file_name,
+            a.bytes.len().div_ceil(1024)
+        );
+    }
+    if let Some(d) = &button {
+        println!(
+            "Nút «Góp ý ngay» / button: https://t.me/<bot>?start={}",
+            d.payload()
+        );
+    }
+    for (channel, limit) in CHANNEL_LIMITS {
+        if limit == CAPTION_CHARS && file.is_none() {
+            continue;
+        }
         let verdict = if n <= limit {
             "vừa / fits".to_owned()
+        } else if limit == CAPTION_CHARS {
+            "dài hơn chú thích: tệp gửi trước, nội dung gửi thành tin riêng / too long for a caption: the file goes first, the text as a message of its own".to_owned()
         } else {
             format!(
                 "QUÁ {} ký tự / {} characters too long",
@@ -830,6 +877,13 @@ async fn preview(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
             )
         };
         println!("{channel}: {n}/{limit} ký tự / characters — {verdict}");
+    }
+    let zalo = zalo_text(&b.text, file.as_ref(), public_url, button.as_ref());
+    println!("----- Zalo -----\n{zalo}\n----------------");
+    if file.is_some() && public_url.is_none() {
+        println!(
+            "Lưu ý: chưa đặt GOPY_PUBLIC_URL nên tệp không gửi được qua Zalo / note: GOPY_PUBLIC_URL is not set, so Zalo gets no file"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,11 +14,12 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::announce::broadcast::zalo_text;
 use crate::announce::outbox::{SendError, Sender};
 use crate::dialog::Msg;
 use crate::domain::Locale;
 use crate::i18n::{Localizer, Markup};
-use crate::store::announce::{Attachment, ClaimedDelivery, DeepLink};
+use crate::store::announce::ClaimedDelivery;
 
 use super::client::{ApiError, CALL_TIMEOUT, Client, Failure};
 use super::split::{MAX_CHARS, split_plain};
@@ -38,30 +39,6 @@ pub(super) struct ZaloSender {
     pub public_url: Option<String>,
     /// Set once the missing `GOPY_PUBLIC_URL` was logged.
     pub warned: AtomicBool,
-}
-
-/// The text a Zalo resident reads: the broadcast's text, then the link to a document (when
-/// gopy has a public address) and how to start the campaign dialog (Zalo has no buttons).
-pub fn zalo_text(
-    text: &str,
-    attachment: Option<&Attachment>,
-    public_url: Option<&str>,
-    button: Option<&DeepLink>,
-) -> String {
-    let mut out = text.to_owned();
-    if let (Some(a), Some(base)) = (attachment, public_url)
-        && !a.is_image()
-    {
-        let link = crate::announce::attachment::link(base, &a.token);
-        out.push_str(&format!(
-            "\n\nTệp đính kèm / attachment: {} {link}",
-            a.file_name
-        ));
-    }
-    if let Some(b) = button {
-        out.push_str(&format!("\n\nGóp ý: nhắn /start {} cho bot", b.payload()));
-    }
-    out
 }
 
 /// Sorts a Zalo error into the outbox's classes.
