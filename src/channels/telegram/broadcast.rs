@@ -127,10 +127,36 @@ impl TelegramSender {
             .lock()
             .ok()
             .and_then(|f| f.get(&a.token).cloned());
+        let by_id = known.is_some();
         let file = match known {
             Some(id) => InputFile::file_id(FileId(id)),
             None => InputFile::memory(a.bytes.clone()).file_name(a.file_name.clone()),
         };
+        match self
+            .send_input(chat, a, file, caption, markup.clone())
+            .await
+        {
+            // A file_id Telegram no longer knows: forget it and upload the bytes again.
+            Err(SendError::Refused(_)) if by_id => {
+                if let Ok(mut f) = self.files.lock() {
+                    f.remove(&a.token);
+                }
+                let file = InputFile::memory(a.bytes.clone()).file_name(a.file_name.clone());
+                self.send_input(chat, a, file, caption, markup).await
+            }
+            other => other,
+        }
+    }
+
+    /// One `sendPhoto` or `sendDocument` of `file`; remembers the `file_id` Telegram gives.
+    async fn send_input(
+        &self,
+        chat: ChatId,
+        a: &Attachment,
+        file: InputFile,
+        caption: Option<&str>,
+        markup: Option<InlineKeyboardMarkup>,
+    ) -> Result<String, SendError> {
         let sent = if a.is_image() {
             let mut req = self.bot.send_photo(chat, file);
             if let Some(c) = caption {

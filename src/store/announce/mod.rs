@@ -503,7 +503,7 @@ pub struct NewBroadcast {
 }
 
 /// A broadcast's attachment as stored: the bytes with what gopy checked about them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Attachment {
     /// The 128-bit random token of its link (`/tep/<token>`), 32 hex digits.
     pub token: String,
@@ -515,6 +515,18 @@ pub struct Attachment {
     pub sha256: String,
     /// The bytes.
     pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    /// Without the bytes (up to 10 MB) and the token (the key to the file's link).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("file_name", &self.file_name)
+            .field("media_type", &self.media_type)
+            .field("sha256", &self.sha256)
+            .field("size", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Attachment {
