@@ -2,6 +2,8 @@
 //! real one (token check, case-insensitive method names, JSON, form and multipart bodies,
 //! `getUpdates` with offsets and long polling, HTML and keyboard validation, per-chat message
 //! ids), records every call, and can be told to fail the next calls with 429, 403 or 5xx.
+//! `sendPhoto`/`sendDocument` take a multipart upload (also by `attach://<part>`) or a
+//! `file_id` they gave before, check the 1,024-character caption, and keep the bytes.
 //!
 //! Test files include it with `mod fake_telegram;`. The test side pushes updates (built with the
 //! helpers below, or as raw JSON), reads what the bot sent, and waits with bounded waits that

@@ -2,7 +2,8 @@
 //! `<url>/bot<TOKEN>/<method>` by GET or POST; errors in the body with HTTP 200; `getUpdates`
 //! hands out ONE update per call (no offset, no `update_id`) and answers 408 when nothing
 //! came during its long poll; it refuses to work while a webhook is set; `sendMessage` takes
-//! 1–2,000 characters (after NFC) and answers with an opaque id and a date in milliseconds.
+//! 1–2,000 characters (after NFC) and answers with an opaque id and a date in milliseconds;
+//! `sendPhoto` takes the photo by an http(s) URL only (no upload).
 //! Tests queue events (duplicates too), inject 429/401/403/5xx, and read back every call and
 //! every message sent.
 #![allow(dead_code)]
