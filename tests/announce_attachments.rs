@@ -364,6 +364,43 @@ async fn story_zalo_gets_the_photo_by_the_link_gopy_serves(db: TestDb) {
 
     shutdown.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
+
+    // Without GOPY_PUBLIC_URL Zalo cannot fetch a photo: the text alone goes.
+    let settings = Settings {
+        database_url: db.url.clone(),
+        http_addr: "127.0.0.1:0".parse().expect("address"),
+        demo: false,
+        zalo: ZaloSettings {
+            token: Some(TOKEN.to_owned()),
+            api_url: fake.api_url(),
+            webhook_secret: None,
+            webhook_url: None,
+        },
+        ..Settings::default()
+    };
+    let app = Application::build(settings).await.expect("gopy builds");
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(app.run(shutdown.clone()));
+    let id = send(
+        &store,
+        campaign,
+        "Ảnh gửi không kèm đường dẫn.",
+        check("anh.png", png()).expect("a PNG"),
+        false,
+    )
+    .await;
+    sent(&store, id).await;
+    assert_eq!(
+        fake.photos().len(),
+        1,
+        "no new photo without a public address"
+    );
+    assert_eq!(
+        fake.texts_to(group).last().map(String::as_str),
+        Some("Ảnh gửi không kèm đường dẫn.")
+    );
+    shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(15), task).await;
 }
 
 async fn story_files_are_checked_and_a_new_one_needs_approval_again(db: TestDb) {
