@@ -45,6 +45,9 @@ pub struct Settings {
     pub console: ConsoleSettings,
     /// The Zalo Official Account adapter (`ZALO_OA_*`, `GOPY_SECRET_KEY`).
     pub zalo_oa: ZaloOaSettings,
+    /// `GOPY_PUBLIC_URL`: gopy's public https address, the base of links to broadcast
+    /// attachments (`/tep/<token>`); Zalo fetches images from it.
+    pub public_url: Option<String>,
 }
 
 /// How the web console treats its cookies and its clients' addresses.
@@ -91,6 +94,7 @@ impl Default for Settings {
             zalo: ZaloSettings::default(),
             console: ConsoleSettings::default(),
             zalo_oa: ZaloOaSettings::default(),
+            public_url: None,
         }
     }
 }
@@ -257,6 +261,10 @@ impl Settings {
             zalo: ZaloSettings::from_vars(var)?,
             console,
             zalo_oa: ZaloOaSettings::from_vars(var)?,
+            public_url: var(crate::announce::attachment::PUBLIC_URL_VAR)
+                .map(|u| crate::announce::attachment::check_public_url(&u))
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
         })
     }
 }

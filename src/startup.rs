@@ -110,7 +110,8 @@ impl Application {
             l10n.clone(),
             &settings.zalo,
             Some(detector.clone()),
-        )?;
+        )?
+        .map(|z| z.with_public_url(settings.public_url.clone()));
         if let Some(webhook) = zalo.as_ref().and_then(ZaloBot::webhook_router) {
             router = router.merge(webhook);
         }

@@ -340,3 +340,17 @@ console-import-columns = The template's columns
 console-broadcast-group = Or send to one chosen group
 console-broadcast-group-hint = A group alone may be chosen, with no unit; tick the box below to send it also to residents who asked for notices.
 console-broadcast-groups-chosen = Chosen group
+
+## Broadcast attachments and the "Góp ý ngay" button
+console-broadcast-file = Attachment (optional)
+console-broadcast-file-hint = PDF or DOCX up to 10 MB, JPEG or PNG images up to 5 MB. After a preview, choose the file again, then save.
+console-broadcast-file-chosen = File: { $name } ({ $kb } KB).
+console-broadcast-caption-fits = On Telegram the text goes as the image's caption.
+console-broadcast-caption-apart = The text is over 1,024 characters, so on Telegram the image goes first and the text as a message of its own.
+console-broadcast-button = add a "Góp ý ngay" button that opens the campaign dialog for the audience's unit
+console-broadcast-file-type = Only PDF, DOCX, JPEG or PNG files are accepted (judged by their content, not their name). Nothing was saved.
+console-broadcast-image-too-large = The image is too large: at most 5 MB. Nothing was saved.
+console-broadcast-file-too-large = The document is too large: at most 10 MB. Nothing was saved.
+console-broadcast-button-without-target = The "Góp ý ngay" button needs a campaign and exactly one unit in the audience.
+console-broadcast-attachment = Attachment: { $name } ({ $kb } KB)
+console-broadcast-button-unit = The "Góp ý ngay" button leads to unit { $unit }

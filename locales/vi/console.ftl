@@ -340,3 +340,17 @@ console-import-columns = Các cột của mẫu
 console-broadcast-group = Hoặc gửi riêng cho một nhóm
 console-broadcast-group-hint = Có thể chỉ chọn một nhóm mà không ghi địa bàn; đánh dấu ô bên dưới để gửi cả cho người dân đã đăng ký nhận thông báo.
 console-broadcast-groups-chosen = Nhóm được chọn
+
+## Tệp đính kèm và nút «Góp ý ngay» của thông báo
+console-broadcast-file = Tệp đính kèm (không bắt buộc)
+console-broadcast-file-hint = PDF hoặc DOCX đến 10 MB, ảnh JPEG hoặc PNG đến 5 MB. Sau khi xem trước, Quý vị chọn lại tệp rồi lưu.
+console-broadcast-file-chosen = Tệp: { $name } ({ $kb } KB).
+console-broadcast-caption-fits = Trên Telegram, nội dung đi kèm ảnh làm chú thích.
+console-broadcast-caption-apart = Nội dung dài hơn 1.024 ký tự nên trên Telegram ảnh được gửi trước, nội dung gửi thành tin riêng.
+console-broadcast-button = thêm nút «Góp ý ngay» mở hội thoại góp ý của địa bàn nhận
+console-broadcast-file-type = Chỉ nhận tệp PDF, DOCX, JPEG hoặc PNG (xét theo nội dung tệp, không theo tên). Chưa lưu gì.
+console-broadcast-image-too-large = Ảnh quá lớn: tối đa 5 MB. Chưa lưu gì.
+console-broadcast-file-too-large = Tài liệu quá lớn: tối đa 10 MB. Chưa lưu gì.
+console-broadcast-button-without-target = Nút «Góp ý ngay» cần chọn một đợt lấy ý kiến và đúng một địa bàn nhận.
+console-broadcast-attachment = Tệp đính kèm: { $name } ({ $kb } KB)
+console-broadcast-button-unit = Nút «Góp ý ngay» dẫn tới địa bàn { $unit }

@@ -12,21 +12,49 @@ use chrono::{DateTime, Days, NaiveTime, TimeZone as _, Utc};
 use super::access::{UnitTree, in_scope};
 use crate::domain::TZ;
 use crate::store::announce::{
-    Audience, Broadcast, BroadcastState, ChatGroup, GroupState, NewBroadcast, Role, Schedule,
-    StaffUser, Transition,
+    Attachment, Audience, Broadcast, BroadcastState, ChatGroup, GroupState, NewBroadcast, Role,
+    Schedule, StaffUser, Transition,
 };
 use crate::store::{Store, StoreError};
 
 /// The longest text a broadcast may have: Telegram's limit for one message.
 pub const MAX_TEXT_CHARS: usize = 4096;
 
+/// The longest caption under a Telegram photo or document; a longer text goes as a message
+/// of its own after the file.
+pub const CAPTION_CHARS: usize = 1024;
+
 /// Each channel's limit on one message's text, for the preview: Telegram's message (a
 /// caption, with an attachment, allows 1,024), and Zalo's.
 pub const CHANNEL_LIMITS: [(&str, usize); 3] = [
     ("Telegram", MAX_TEXT_CHARS),
-    ("Telegram (chú thích tệp / caption)", 1024),
+    ("Telegram (chú thích tệp / caption)", CAPTION_CHARS),
     ("Zalo", 2000),
 ];
+
+/// The text a Zalo resident reads: the broadcast's text, then the link to a document (when
+/// gopy has a public address) and how to start the campaign dialog (Zalo has no buttons).
+pub fn zalo_text(
+    text: &str,
+    attachment: Option<&Attachment>,
+    public_url: Option<&str>,
+    button: Option<&crate::store::announce::DeepLink>,
+) -> String {
+    let mut out = text.to_owned();
+    if let (Some(a), Some(base)) = (attachment, public_url)
+        && !a.is_image()
+    {
+        let link = crate::announce::attachment::link(base, &a.token);
+        out.push_str(&format!(
+            "\n\nTệp đính kèm / attachment: {} {link}",
+            a.file_name
+        ));
+    }
+    if let Some(b) = button {
+        out.push_str(&format!("\n\nGóp ý: nhắn /start {} cho bot", b.payload()));
+    }
+    out
+}
 
 /// What a staff user asks to do with a broadcast.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +65,9 @@ pub enum Action {
     Approve,
     /// Replace its text; an approved broadcast goes back for approval.
     Edit(String),
+    /// Replace its attachment (checked by [`super::attachment::check`]); like a new text, an
+    /// approved broadcast goes back for approval.
+    Attach(Box<Attachment>),
     /// Put it in the outbox with this schedule.
     Schedule(Schedule),
     /// Stop it; what is not sent yet is never sent.
@@ -50,6 +81,7 @@ impl Action {
             Action::Submit => "broadcast.submit",
             Action::Approve => "broadcast.approve",
             Action::Edit(_) => "broadcast.edit",
+            Action::Attach(_) => "broadcast.attach",
             Action::Schedule(_) => "broadcast.schedule",
             Action::Cancel => "broadcast.cancel",
         }
@@ -101,6 +133,11 @@ pub enum BroadcastError {
     /// A unit in the audience does not exist.
     #[error("không có địa bàn mang mã `{0}` / no unit with code `{0}`")]
     UnknownUnit(String),
+    /// A button was asked for without a campaign, or without one unit to lead to.
+    #[error(
+        "nút «Góp ý ngay» cần một đợt lấy ý kiến và một địa bàn (nêu rõ địa bàn khi đối tượng nhận có nhiều địa bàn) / the “Góp ý ngay” button needs a campaign and one unit (name the unit when the audience has several)"
+    )]
+    ButtonWithoutTarget,
     /// Refused by the rules.
     #[error(transparent)]
     Refused(#[from] BroadcastRefusal),
@@ -173,6 +210,13 @@ pub fn decide(
         }
         Action::Edit(text) if matches!(state, S::Draft | S::Submitted | S::Approved) => {
             check_text(text)?;
+            if state == S::Draft {
+                S::Draft
+            } else {
+                S::Submitted
+            }
+        }
+        Action::Attach(_) if matches!(state, S::Draft | S::Submitted | S::Approved) => {
             if state == S::Draft {
                 S::Draft
             } else {
@@ -318,6 +362,38 @@ pub async fn create(
     campaign_id: Option<i64>,
     now: DateTime<Utc>,
 ) -> Result<Broadcast, BroadcastError> {
+    create_with(
+        store,
+        by,
+        text,
+        audience,
+        campaign_id,
+        Extras::default(),
+        now,
+    )
+    .await
+}
+
+/// What a draft may carry besides its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// A checked file (see [`super::attachment::check`]).
+    pub attachment: Option<Attachment>,
+    /// The "Góp ý ngay" button: `Some(None)` leads to the audience's one unit,
+    /// `Some(Some(code))` to that unit.
+    pub button: Option<Option<String>>,
+}
+
+/// Creates a draft written by the staff user `by`, with an attachment and a button.
+pub async fn create_with(
+    store: &Arc<dyn Store>,
+    by: &str,
+    text: &str,
+    audience: Audience,
+    campaign_id: Option<i64>,
+    extras: Extras,
+    now: DateTime<Utc>,
+) -> Result<Broadcast, BroadcastError> {
     let author = staff(store, by).await?;
     check_text(text)?;
     let tree = UnitTree::new(store.unit_nodes().await?);
@@ -335,11 +411,26 @@ pub async fn create(
     if !covers(&author, &audience_units(&audience, &groups), &tree) {
         return Err(BroadcastRefusal::Scope.into());
     }
+    let button_unit = match extras.button {
+        None => None,
+        Some(_) if campaign_id.is_none() => return Err(BroadcastError::ButtonWithoutTarget),
+        Some(Some(u)) => Some(
+            tree.find(&u)
+                .ok_or(BroadcastError::UnknownUnit(u.clone()))?
+                .to_owned(),
+        ),
+        Some(None) => match audience.units.as_slice() {
+            [one] => Some(one.clone()),
+            _ => return Err(BroadcastError::ButtonWithoutTarget),
+        },
+    };
     let new = NewBroadcast {
         campaign_id,
         text: text.trim().to_owned(),
         audience,
         created_by: author.id,
+        attachment: extras.attachment,
+        button_unit,
     };
     Ok(store.create_broadcast(&new, &author.name, now).await?)
 }
@@ -376,6 +467,7 @@ pub async fn act(
         approved_by: None,
         deliveries: Vec::new(),
         resident_deliveries: Vec::new(),
+        attachment: None,
         action: action.audit(),
         actor: user.name.clone(),
     };
@@ -383,6 +475,7 @@ pub async fn act(
         Action::Submit => t.submitted_by = Some(user.id),
         Action::Approve => t.approved_by = Some(user.id),
         Action::Edit(text) => t.text = Some(text.trim().to_owned()),
+        Action::Attach(a) => t.attachment = Some(*a),
         Action::Schedule(schedule) => {
             let at = first_send_time(&schedule, now);
             t.deliveries = targets(&b.audience, &groups, &tree)
@@ -458,6 +551,7 @@ mod tests {
             submitted_by: None,
             approved_by: None,
             approved_revision: None,
+            button_unit: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }
@@ -465,6 +559,38 @@ mod tests {
 
     fn units() -> Vec<Option<String>> {
         vec![Some("T1".to_owned())]
+    }
+
+    #[test]
+    fn zalo_gets_the_document_link_and_the_start_line_under_the_text() {
+        use crate::store::announce::DeepLink;
+        let doc = Attachment {
+            token: "ab".repeat(16),
+            file_name: "du-thao.pdf".into(),
+            media_type: "application/pdf".into(),
+            sha256: String::new(),
+            bytes: vec![1],
+        };
+        let button = DeepLink {
+            campaign: "bk-2026".into(),
+            unit: "TDP-1".into(),
+        };
+        assert_eq!(
+            zalo_text(
+                "Mời góp ý.",
+                Some(&doc),
+                Some("https://g.vn"),
+                Some(&button)
+            ),
+            format!(
+                "Mời góp ý.\n\nTệp đính kèm / attachment: du-thao.pdf https://g.vn/tep/{}\n\nGóp ý: nhắn /start bk-2026_TDP-1 cho bot",
+                "ab".repeat(16)
+            )
+        );
+        assert_eq!(
+            zalo_text("Mời góp ý.", Some(&doc), None, None),
+            "Mời góp ý."
+        );
     }
 
     #[test]

@@ -91,6 +91,27 @@ pub enum BroadcastCmd {
         /// hoặc tất cả nếu không nêu địa bàn) / also send to residents who asked for notices.
         #[arg(long)]
         residents: bool,
+        /// Đợt lấy ý kiến (mã) / the campaign it belongs to (slug).
+        #[arg(long)]
+        campaign: Option<String>,
+        /// Tệp đính kèm: PDF, DOCX (≤ 10 MB), JPEG, PNG (≤ 5 MB) / a file to attach.
+        #[arg(long)]
+        attach: Option<std::path::PathBuf>,
+        /// Nút «Góp ý ngay» mở hội thoại góp ý của địa bàn (mặc định: địa bàn nhận) / a button
+        /// that opens the campaign dialog for a unit (default: the audience's unit).
+        #[arg(long, num_args = 0..=1, default_missing_value = "", requires = "campaign")]
+        button: Option<String>,
+    },
+    /// Đính kèm tệp, thay tệp cũ (thông báo đã duyệt phải duyệt lại) / attach a file,
+    /// replacing any (an approved broadcast needs approval again).
+    Attach {
+        /// Broadcast id.
+        id: i64,
+        /// Tệp PDF, DOCX, JPEG hoặc PNG / the file.
+        file: std::path::PathBuf,
+        /// The staff user.
+        #[arg(long = "as")]
+        by: String,
     },
     /// Sửa nội dung (cần phê duyệt lại) / edit the text (needs approval again).
     Edit {
@@ -250,7 +271,9 @@ pub async fn run(settings: &Settings, cmd: AnnounceCmd) -> anyhow::Result<ExitCo
     match cmd {
         AnnounceCmd::Staff { command } => staff(&store, command).await,
         AnnounceCmd::Groups { command } => groups(&store, command).await,
-        AnnounceCmd::Broadcast { command } => broadcast(&store, command).await,
+        AnnounceCmd::Broadcast { command } => {
+            broadcast(&store, command, settings.public_url.as_deref()).await
+        }
         AnnounceCmd::Reminders { command } => reminders(&store, command).await,
     }
 }
@@ -606,8 +629,12 @@ async fn groups(store: &Arc<dyn Store>, cmd: GroupsCmd) -> anyhow::Result<ExitCo
 }
 
 /// `gopy broadcast …`
-async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<ExitCode> {
-    use super::broadcast::{Action, BroadcastError, act, create, parse_local, parse_window};
+async fn broadcast(
+    store: &Arc<dyn Store>,
+    cmd: BroadcastCmd,
+    public_url: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use super::broadcast::{Action, BroadcastError, act, parse_local, parse_window};
     let now = Utc::now();
     let done = match cmd {
         BroadcastCmd::Create {
@@ -617,6 +644,9 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
             subunits,
             groups,
             residents,
+            campaign,
+            attach,
+            button,
         } => {
             let audience = Audience {
                 units,
@@ -624,7 +654,40 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
                 groups,
                 residents,
             };
-            create(store, &by, &text, audience, None, now).await
+            let campaign_id = match campaign {
+                None => None,
+                Some(slug) => match store
+                    .campaign_summaries()
+                    .await?
+                    .iter()
+                    .find(|c| c.slug == slug)
+                {
+                    Some(c) => Some(c.id),
+                    None => {
+                        return bad(&format!("Không có đợt `{slug}` / no campaign `{slug}`"));
+                    }
+                },
+            };
+            let attachment = match attach {
+                None => None,
+                Some(path) => match read_attachment(&path) {
+                    Ok(a) => Some(a),
+                    Err(code) => return Ok(code),
+                },
+            };
+            let extras = super::broadcast::Extras {
+                attachment,
+                button: button.map(|u| Some(u).filter(|u| !u.trim().is_empty())),
+            };
+            super::broadcast::create_with(store, &by, &text, audience, campaign_id, extras, now)
+                .await
+        }
+        BroadcastCmd::Attach { id, file, by } => {
+            let a = match read_attachment(&file) {
+                Ok(a) => a,
+                Err(code) => return Ok(code),
+            };
+            act(store, id, &by, Action::Attach(Box::new(a)), now).await
         }
         BroadcastCmd::Edit { id, by, text } => act(store, id, &by, Action::Edit(text), now).await,
         BroadcastCmd::Submit { id, by } => act(store, id, &by, Action::Submit, now).await,
@@ -658,7 +721,7 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
         }
         BroadcastCmd::Status { id } => return status(store, id).await,
         BroadcastCmd::Confirm { delivery } => return confirm(store, delivery).await,
-        BroadcastCmd::Preview { id } => return preview(store, id).await,
+        BroadcastCmd::Preview { id } => return preview(store, id, public_url).await,
     };
     match done {
         Ok(b) => {
@@ -677,6 +740,28 @@ async fn broadcast(store: &Arc<dyn Store>, cmd: BroadcastCmd) -> anyhow::Result<
         Err(BroadcastError::Store(e)) => Err(e).context("cannot store the broadcast"),
         Err(e) => bad(&e.to_string()),
     }
+}
+
+/// Reads and checks a file to attach; a refusal is printed (exit code 65).
+fn read_attachment(path: &std::path::Path) -> Result<crate::store::announce::Attachment, ExitCode> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!(
+                "Không đọc được tệp / cannot read the file {}: {e}",
+                path.display()
+            );
+            return Err(ExitCode::from(exit::NOINPUT));
+        }
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().nfc().collect::<String>())
+        .unwrap_or_default();
+    super::attachment::check(&name, bytes).map_err(|e| {
+        eprintln!("{e}");
+        ExitCode::from(exit::DATA)
+    })
 }
 
 /// `gopy broadcast confirm DELIVERY`
@@ -734,15 +819,56 @@ async fn status(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
 
 /// `gopy broadcast preview ID`: the text exactly as it is sent (plain text: nothing in it is
 /// read as markup), and its length against each channel's limit.
-async fn preview(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
+async fn preview(
+    store: &Arc<dyn Store>,
+    id: i64,
+    public_url: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use super::broadcast::{CAPTION_CHARS, CHANNEL_LIMITS, zalo_text};
     let Some(b) = store.broadcast(id).await? else {
         return bad(&format!("Không có thông báo số {id} / no broadcast {id}"));
     };
+    let file = store.broadcast_attachment(id).await?;
+    let slug = match b.campaign_id {
+        Some(c) => store
+            .campaign_summaries()
+            .await?
+            .into_iter()
+            .find(|s| s.id == c)
+            .map(|s| s.slug),
+        None => None,
+    };
+    let button = slug
+        .zip(b.button_unit.clone())
+        .map(|(campaign, unit)| crate::store::announce::DeepLink { campaign, unit });
     let n = b.text.chars().count();
     println!("----- Telegram -----\n{}\n--------------------", b.text);
-    for (channel, limit) in super::broadcast::CHANNEL_LIMITS {
+    if let Some(a) = &file {
+        let kind = if a.is_image() {
+            "ảnh / photo"
+        } else {
+            "tài liệu / document"
+        };
+        println!(
+            "Tệp đính kèm / attachment: {} ({kind}, {} KB)",
+            a.file_name,
+            a.bytes.len().div_ceil(1024)
+        );
+    }
+    if let Some(d) = &button {
+        println!(
+            "Nút «Góp ý ngay» / button: https://t.me/<bot>?start={}",
+            d.payload()
+        );
+    }
+    for (channel, limit) in CHANNEL_LIMITS {
+        if limit == CAPTION_CHARS && file.is_none() {
+            continue;
+        }
         let verdict = if n <= limit {
             "vừa / fits".to_owned()
+        } else if limit == CAPTION_CHARS {
+            "dài hơn chú thích: tệp gửi trước, nội dung gửi thành tin riêng / too long for a caption: the file goes first, the text as a message of its own".to_owned()
         } else {
             format!(
                 "QUÁ {} ký tự / {} characters too long",
@@ -751,6 +877,13 @@ async fn preview(store: &Arc<dyn Store>, id: i64) -> anyhow::Result<ExitCode> {
             )
         };
         println!("{channel}: {n}/{limit} ký tự / characters — {verdict}");
+    }
+    let zalo = zalo_text(&b.text, file.as_ref(), public_url, button.as_ref());
+    println!("----- Zalo -----\n{zalo}\n----------------");
+    if file.is_some() && public_url.is_none() {
+        println!(
+            "Lưu ý: chưa đặt GOPY_PUBLIC_URL nên tệp không gửi được qua Zalo / note: GOPY_PUBLIC_URL is not set, so Zalo gets no file"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

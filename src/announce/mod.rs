@@ -17,6 +17,7 @@
 //! `channels::telegram::groups`.
 
 pub mod access;
+pub mod attachment;
 pub mod broadcast;
 pub mod cli;
 pub mod groups;

@@ -34,11 +34,12 @@ struct ChannelPreview {
     over: bool,
 }
 
-/// Previews of a text on every channel.
-fn previews(text: &str) -> Vec<ChannelPreview> {
+/// Previews of a text on every channel; the caption limit counts only with an attachment.
+fn previews(text: &str, with_file: bool) -> Vec<ChannelPreview> {
     let chars = text.trim().nfc().count();
     CHANNEL_LIMITS
         .iter()
+        .filter(|(_, limit)| with_file || *limit != broadcast::CAPTION_CHARS)
         .map(|(channel, limit)| ChannelPreview {
             channel,
             chars,
@@ -60,6 +61,7 @@ fn problem(e: &BroadcastError) -> Option<&'static str> {
             BroadcastRefusal::BadText => "console-broadcast-bad-text",
         },
         BroadcastError::UnknownUnit(_) => "console-broadcast-unknown-unit",
+        BroadcastError::ButtonWithoutTarget => "console-broadcast-button-without-target",
         BroadcastError::Changed => "console-broadcast-changed",
         BroadcastError::UnknownBroadcast(_) | BroadcastError::UnknownStaff(_) => {
             "console-not-found"
@@ -167,6 +169,79 @@ pub struct ComposeForm {
     /// `preview` or `save`.
     #[serde(default)]
     intent: String,
+    /// `on` for the "Góp ý ngay" button to the campaign dialog of the audience's unit.
+    #[serde(default)]
+    button: Option<String>,
+    /// The file chosen (multipart only), checked.
+    #[serde(skip)]
+    file: Option<crate::store::announce::Attachment>,
+}
+
+/// Reads the compose form: a multipart body (with the file field `file`) or, without a
+/// file, a plain form. A file that is not accepted is the refusal's Fluent key.
+async fn read_compose(
+    console: &Console,
+    req: axum::extract::Request,
+) -> Result<(ComposeForm, Option<&'static str>), Failure> {
+    use axum::extract::FromRequest as _;
+    let headers = req.headers().clone();
+    let multipart = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let axum::Form(f) = axum::Form::<ComposeForm>::from_request(req, console)
+            .await
+            .map_err(|_| Failure::FormExpired)?;
+        return Ok((f, None));
+    }
+    let body = axum::body::Bytes::from_request(req, console)
+        .await
+        .map_err(|_| Failure::FormExpired)?;
+    let parts = super::upload::parts(&headers, &body).ok_or(Failure::FormExpired)?;
+    let text = |name: &str| {
+        parts
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| String::from_utf8_lossy(&p.data).into_owned())
+    };
+    let mut f = ComposeForm {
+        csrf: text("csrf").unwrap_or_default(),
+        text: text("text").unwrap_or_default(),
+        units: text("units").unwrap_or_default(),
+        subunits: text("subunits"),
+        residents: text("residents"),
+        campaign: text("campaign").unwrap_or_default(),
+        group: text("group").unwrap_or_default(),
+        intent: text("intent").unwrap_or_default(),
+        button: text("button"),
+        file: None,
+    };
+    let mut refusal = None;
+    if let Some(p) = parts
+        .iter()
+        .find(|p| p.name == "file" && !p.data.is_empty())
+    {
+        let name: String = p.file_name.clone().unwrap_or_default().nfc().collect();
+        match crate::announce::attachment::check(&name, p.data.clone()) {
+            Ok(a) => f.file = Some(a),
+            Err(e) => refusal = Some(file_problem(&e)),
+        }
+    }
+    Ok((f, refusal))
+}
+
+/// The Fluent message for a refused file.
+fn file_problem(e: &crate::announce::attachment::AttachmentRefusal) -> &'static str {
+    use crate::announce::attachment::AttachmentRefusal as R;
+    match e {
+        R::Empty | R::WrongType => "console-broadcast-file-type",
+        R::TooLarge {
+            kind_en: "an image",
+            ..
+        } => "console-broadcast-image-too-large",
+        R::TooLarge { .. } => "console-broadcast-file-too-large",
+    }
 }
 
 /// Renders the compose page.
@@ -207,7 +282,14 @@ async fn compose_page(
             group => form.map(|f| f.group.clone()).unwrap_or_default(),
             groups => groups.into_iter().map(|(id, name)| context! { id => id.to_string(), name => name }).collect::<Vec<_>>(),
             campaigns => campaigns.iter().map(|c| context! { slug => c.slug.clone(), title => c.title.clone() }).collect::<Vec<_>>(),
-            previews => form.map(|f| previews(&f.text)),
+            previews => form.map(|f| previews(&f.text, f.file.is_some())),
+            button => form.is_some_and(|f| f.button.is_some()),
+            file => form.and_then(|f| f.file.as_ref()).map(|a| context! {
+                name => a.file_name.clone(),
+                image => a.is_image(),
+                kb => a.bytes.len().div_ceil(1024),
+                caption_fits => f_caption_fits(form),
+            }),
             limits => CHANNEL_LIMITS.to_vec(),
             max => MAX_TEXT_CHARS,
             error => error,
@@ -224,14 +306,27 @@ pub async fn new(State(console): State<Console>, signed: Signed) -> Response {
     compose_page(&console, &signed, None, None).await
 }
 
-/// `POST /console/broadcasts`: preview, or save as a draft.
+/// Whether the form's text fits in a Telegram caption.
+fn f_caption_fits(form: Option<&ComposeForm>) -> bool {
+    form.is_some_and(|f| f.text.chars().count() <= broadcast::CAPTION_CHARS)
+}
+
+/// `POST /console/broadcasts` (a form, or multipart with a file): preview, or save as a
+/// draft. A refused file is said on the page and nothing is stored.
 pub async fn create(
     State(console): State<Console>,
     signed: Signed,
-    axum::Form(f): axum::Form<ComposeForm>,
+    req: axum::extract::Request,
 ) -> Response {
+    let (f, refused) = match read_compose(&console, req).await {
+        Ok(read) => read,
+        Err(e) => return console.error_page(&signed.ctx, Some(&signed.session), e),
+    };
     if !signed.csrf_ok(&f.csrf) {
         return console.error_page(&signed.ctx, Some(&signed.session), Failure::FormExpired);
+    }
+    if refused.is_some() {
+        return compose_page(&console, &signed, Some(&f), refused).await;
     }
     if f.intent != "save" {
         return compose_page(&console, &signed, Some(&f), None).await;
@@ -269,12 +364,17 @@ pub async fn create(
     };
     let text: String = f.text.nfc().collect();
     let now = console.now();
-    match broadcast::create(
+    let extras = broadcast::Extras {
+        attachment: f.file.clone(),
+        button: f.button.is_some().then_some(None),
+    };
+    match broadcast::create_with(
         console.store(),
         &signed.session.staff.name,
         &text,
         audience,
         campaign_id,
+        extras,
         now,
     )
     .await
@@ -325,6 +425,7 @@ async fn show_with(
         }
         let counts = store.delivery_counts(id).await?;
         let report = store.delivery_report(id).await?;
+        let attachment = store.broadcast_attachment(id).await?;
         let names = store.staff().await?;
         let name_of = |id: Option<i64>| {
             id.and_then(|id| names.iter().find(|s| s.id == id).map(|s| s.name.clone()))
@@ -353,7 +454,13 @@ async fn show_with(
                 schedule => schedule,
                 updated => format_local(b.updated_at),
             },
-            previews => previews(&b.text),
+            previews => previews(&b.text, attachment.is_some()),
+            attachment => attachment.as_ref().map(|a| context! {
+                name => a.file_name.clone(),
+                kb => a.bytes.len().div_ceil(1024),
+                link => format!("{}{}", crate::announce::attachment::PATH, a.token),
+            }),
+            button_unit => b.button_unit.clone(),
             counts => counts,
             report => report,
             may_submit => b.state.as_str() == "draft" && (b.created_by == staff.id || signed.has_any(&[Role::Official])),
@@ -415,6 +522,7 @@ async fn run(
         Action::Schedule(_) => "broadcast.schedule",
         Action::Cancel => "broadcast.cancel",
         Action::Edit(_) => "broadcast.edit",
+        Action::Attach(_) => "broadcast.attach",
     };
     match broadcast::act(
         console.store(),

@@ -162,7 +162,10 @@ fn entries() -> Vec<Entry> {
             "/console/broadcasts",
             Roles(OFFICIALS),
             "/console/broadcasts",
-            post(broadcasts::create),
+            // A document may be 10 MB, over axum's default 2 MB body limit.
+            post(broadcasts::create).layer(axum::extract::DefaultBodyLimit::max(
+                crate::announce::attachment::MAX_DOCUMENT_BYTES + 64 * 1024,
+            )),
         ),
         entry(
             "GET",

@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/tep/{token}", get(attachment))
         .with_state(state)
 }
 
@@ -52,4 +53,34 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         [("content-type", "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+}
+
+/// A broadcast's attachment, by the unguessable token of its link: its bytes with its media
+/// type and file name; 404 for anything else (no listing, no hint whether a token existed).
+async fn attachment(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+) -> axum::response::Response {
+    use crate::announce::attachment::{disposition, is_token};
+    use axum::http::header;
+    if !is_token(&token) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    match state.store.attachment_by_token(&token).await {
+        Ok(Some(a)) => (
+            [
+                (header::CONTENT_TYPE, a.media_type.clone()),
+                (header::CONTENT_DISPOSITION, disposition(&a)),
+                (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+                (header::CACHE_CONTROL, "private, max-age=3600".to_owned()),
+            ],
+            a.bytes,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read an attachment");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! real one (token check, case-insensitive method names, JSON, form and multipart bodies,
 //! `getUpdates` with offsets and long polling, HTML and keyboard validation, per-chat message
 //! ids), records every call, and can be told to fail the next calls with 429, 403 or 5xx.
+//! `sendPhoto`/`sendDocument` take a multipart upload (also by `attach://<part>`) or a
+//! `file_id` they gave before, check the 1,024-character caption, and keep the bytes.
 //!
 //! Test files include it with `mod fake_telegram;`. The test side pushes updates (built with the
 //! helpers below, or as raw JSON), reads what the bot sent, and waits with bounded waits that
@@ -421,9 +423,46 @@ struct FakeState {
     /// The bot's reactions on messages, by (chat, message id) (see `replies.rs`).
     reactions: HashMap<(i64, i64), Vec<String>>,
     /// Files people sent, by file id: their bytes and `file_path` (see `replies.rs`).
-    files: HashMap<String, (Vec<u8>, String)>,
+    received_files: HashMap<String, (Vec<u8>, String)>,
     /// Documents the bot sent: (chat, message id, content as text) (see `replies.rs`).
     documents: Vec<(i64, i64, String)>,
+    /// Files uploaded with the call being answered (multipart parts with a file name).
+    uploads: Vec<(String, String, Vec<u8>)>,
+    /// Files Telegram keeps, by the `file_id` it gave them: (file name, bytes).
+    files: HashMap<String, (String, Vec<u8>)>,
+    /// Every photo and document the bot sent, in order.
+    media: Vec<SentMedia>,
+}
+
+/// A photo or a document the bot sent (`sendPhoto`, `sendDocument`).
+#[derive(Debug, Clone)]
+pub struct SentMedia {
+    /// `sendPhoto` or `sendDocument`.
+    pub method: &'static str,
+    /// The chat.
+    pub chat_id: i64,
+    /// Its id in the chat.
+    pub message_id: i64,
+    /// The file's name as uploaded.
+    pub file_name: String,
+    /// The file's bytes (those uploaded, or those the `file_id` refers to).
+    pub bytes: Vec<u8>,
+    /// Whether it was sent again by `file_id` rather than uploaded.
+    pub by_file_id: bool,
+    /// The caption, if any.
+    pub caption: Option<String>,
+    /// The reply markup as sent, if any.
+    pub reply_markup: Option<Value>,
+}
+
+impl SentMedia {
+    /// Every button of the inline keyboard, in order.
+    pub fn buttons(&self) -> Vec<Button> {
+        keyboard_of(self.reply_markup.as_ref())
+            .into_iter()
+            .flatten()
+            .collect()
+    }
 }
 
 impl FakeState {
@@ -505,6 +544,9 @@ impl FakeTelegram {
                 injections: Vec::new(),
                 record_calls: true,
                 keep_sent: None,
+                uploads: Vec::new(),
+                files: HashMap::new(),
+                media: Vec::new(),
                 sent_tx: None,
                 limits: None,
                 recent_all: Default::default(),
@@ -515,7 +557,7 @@ impl FakeTelegram {
                 members: HashMap::new(),
                 posts: HashMap::new(),
                 reactions: HashMap::new(),
-                files: HashMap::new(),
+                received_files: HashMap::new(),
                 documents: Vec::new(),
             }),
             changed,
@@ -927,6 +969,11 @@ impl FakeTelegram {
     /// Every call so far.
     pub fn calls(&self) -> Vec<Call> {
         self.inner.lock().calls.clone()
+    }
+
+    /// Every photo and document the bot sent, in order.
+    pub fn media(&self) -> Vec<SentMedia> {
+        self.inner.lock().media.clone()
     }
 
     /// Every call of one method (case-insensitive).
@@ -1341,7 +1388,9 @@ async fn serve(
         }
         None => {
             let mut s = inner.lock();
+            s.uploads = file_parts(&headers, &body);
             let result = call(&mut s, &method, &params);
+            s.uploads.clear();
             finish(&mut s, index, result)
         }
     };
@@ -1370,6 +1419,8 @@ fn call(s: &mut FakeState, method: &str, p: &Params) -> Result<Value, ApiFailure
     match method {
         "getme" => Ok(me_json()),
         "sendmessage" => send_message(s, p),
+        "sendphoto" => send_media(s, p, "sendPhoto", "photo"),
+        "senddocument" => send_media(s, p, "sendDocument", "document"),
         "editmessagetext" => edit_message(s, p, true),
         "editmessagereplymarkup" => edit_message(s, p, false),
         "deletemessage" => {
@@ -1450,7 +1501,6 @@ fn call(s: &mut FakeState, method: &str, p: &Params) -> Result<Value, ApiFailure
         "getchatadministrators" => get_administrators(s, p),
         "setmessagereaction" => replies::set_message_reaction(s, p),
         "getfile" => replies::get_file(s, p),
-        "senddocument" => replies::send_document(s, p),
         "deletewebhook" => Ok(json!(true)),
         "getwebhookinfo" => Ok(
             json!({"url": "", "has_custom_certificate": false, "pending_update_count": s.queue.len()}),
@@ -1642,6 +1692,180 @@ fn send_message(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
         s.sent.drain(..256);
     }
     Ok(answer)
+}
+
+/// `sendPhoto` and `sendDocument`: the file uploaded in the multipart body (under `field`,
+/// with a file name) or a `file_id` given before; a caption of at most 1,024 characters.
+/// Telegram's size limits: a photo up to 10 MB, a document up to 50 MB.
+fn send_media(
+    s: &mut FakeState,
+    p: &Params,
+    method: &'static str,
+    field: &str,
+) -> Result<Value, ApiFailure> {
+    let chat = chat_id(p)?;
+    if let Some(to) = s.migrated.get(&chat) {
+        return Err((&Fault::Migrated(*to)).into());
+    }
+    let chat_json = s
+        .chats
+        .get(&chat)
+        .cloned()
+        .ok_or_else(|| bad("Bad Request: chat not found"))?;
+    // Uploaded under the field's own name, or in a part named by `attach://<name>`.
+    let part = p
+        .str(field)
+        .and_then(|v| v.strip_prefix("attach://"))
+        .unwrap_or(field)
+        .to_owned();
+    let upload = s
+        .uploads
+        .iter()
+        .find(|(name, _, _)| *name == part)
+        .map(|(_, file_name, bytes)| (file_name.clone(), bytes.clone()));
+    let (file_name, bytes, by_file_id) = match upload {
+        Some((n, b)) => (n, b, false),
+        None => {
+            let id = p
+                .str(field)
+                .ok_or_else(|| bad(&format!("Bad Request: there is no {field} in the request")))?;
+            let (n, b) = s
+                .files
+                .get(id)
+                .cloned()
+                .ok_or_else(|| bad("Bad Request: wrong file identifier/HTTP URL specified"))?;
+            (n, b, true)
+        }
+    };
+    let max = if field == "photo" { 10 << 20 } else { 50 << 20 };
+    if bytes.is_empty() || bytes.len() > max {
+        return Err(bad(
+            "Bad Request: file must be non-empty and within the size limit",
+        ));
+    }
+    if field == "photo"
+        && !(bytes.starts_with(&[0xFF, 0xD8, 0xFF]) || bytes.starts_with(b"\x89PNG"))
+    {
+        return Err(bad("Bad Request: IMAGE_PROCESS_FAILED"));
+    }
+    let caption = p.str("caption").map(str::to_owned);
+    let parse_mode = p.str("parse_mode").map(str::to_owned);
+    // What the caption shows (its markup read as Telegram reads it).
+    let visible = match caption.as_deref() {
+        Some(c) if !c.is_empty() => check_text(c, parse_mode.as_deref())?,
+        _ => String::new(),
+    };
+    if visible.chars().count() > 1024 {
+        return Err(bad("Bad Request: message caption is too long"));
+    }
+    let markup = p.json("reply_markup");
+    check_markup(markup.as_ref())?;
+    check_limits(s, chat)?;
+    let message_id = s.next_message_id(chat);
+    let file_id = format!("fake-file-{}-{}", s.files.len() + 1, message_id);
+    s.files
+        .insert(file_id.clone(), (file_name.clone(), bytes.clone()));
+    let size = bytes.len();
+    let mut answer = json!({
+        "message_id": message_id,
+        "from": bot_user(),
+        "chat": chat_json,
+        "date": unix_now(),
+    });
+    let unique = format!("u{file_id}");
+    if field == "photo" {
+        answer["photo"] = json!([{"file_id": file_id, "file_unique_id": unique,
+            "width": 800, "height": 600, "file_size": size}]);
+    } else {
+        answer["document"] = json!({"file_id": file_id, "file_unique_id": unique,
+            "file_name": file_name, "file_size": size});
+    }
+    if let Some(c) = &caption {
+        answer["caption"] = json!(c);
+    }
+    if let Some(rm) = markup
+        .as_ref()
+        .filter(|r| r.get("inline_keyboard").is_some())
+    {
+        answer["reply_markup"] = rm.clone();
+    }
+    if method == "sendDocument" {
+        s.documents.push((
+            chat,
+            message_id,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        ));
+    }
+    let sent = Sent {
+        chat_id: chat,
+        message_id,
+        text: caption.clone().unwrap_or_default(),
+        visible,
+        parse_mode,
+        reply_markup: markup.clone(),
+        edited: false,
+        deleted: false,
+        at: Instant::now(),
+    };
+    if let Some(tx) = &s.sent_tx {
+        let _ = tx.send(sent.clone());
+    }
+    s.sent.push(sent);
+    s.media.push(SentMedia {
+        method,
+        chat_id: chat,
+        message_id,
+        file_name,
+        bytes,
+        by_file_id,
+        caption,
+        reply_markup: markup,
+    });
+    Ok(answer)
+}
+
+/// The file parts of a multipart body, byte for byte: (field name, file name, bytes).
+fn file_parts(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String, Vec<u8>)> {
+    let Some(boundary) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"))
+        .and_then(|c| {
+            c.split(';')
+                .find_map(|p| p.trim().strip_prefix("boundary="))
+                .map(|b| b.trim_matches('"').to_owned())
+        })
+    else {
+        return Vec::new();
+    };
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let delimiter = format!("\r\n--{boundary}").into_bytes();
+    // The first delimiter has no line break before it.
+    let mut rest: Vec<u8> = b"\r\n".to_vec();
+    rest.extend_from_slice(body);
+    let mut rest = rest.as_slice();
+    let mut out = Vec::new();
+    while let Some(at) = find(rest, &delimiter) {
+        rest = &rest[at + delimiter.len()..];
+        let Some(head_end) = find(rest, b"\r\n\r\n") else {
+            break;
+        };
+        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let data = &rest[head_end + 4..];
+        let end = find(data, &delimiter).unwrap_or(data.len());
+        let attr = |key: &str| {
+            head.split(';').find_map(|p| {
+                p.trim()
+                    .strip_prefix(key)
+                    .map(|v| v.lines().next().unwrap_or(v).trim_matches('"').to_owned())
+            })
+        };
+        if let (Some(name), Some(file_name)) = (attr("name="), attr("filename=")) {
+            out.push((name, file_name, data[..end].to_vec()));
+        }
+        rest = data;
+    }
+    out
 }
 
 /// Refuses a message over the enforced limits with 429 and the wait that lets it through;

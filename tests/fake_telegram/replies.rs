@@ -122,7 +122,7 @@ impl FakeTelegram {
         let size = size.unwrap_or(bytes.len() as u64);
         let file_id = {
             let mut s = self.inner.lock();
-            let n = s.files.len() + 1;
+            let n = s.received_files.len() + 1;
             let id = format!("BQACAgIAAx{kind}{n:04}");
             let folder = match kind {
                 "photo" => "photos",
@@ -130,7 +130,7 @@ impl FakeTelegram {
                 "audio" => "music",
                 _ => "documents",
             };
-            s.files.insert(
+            s.received_files.insert(
                 id.clone(),
                 (bytes.to_vec(), format!("{folder}/file_{n}.bin")),
             );
@@ -226,7 +226,7 @@ pub(super) fn set_message_reaction(s: &mut FakeState, p: &Params) -> Result<Valu
 /// `getFile`: a file someone sent (its `file_path` to download it), unless it is over 20 MB.
 pub(super) fn get_file(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
     let id = p.str("file_id").unwrap_or_default();
-    let Some((bytes, path)) = s.files.get(id) else {
+    let Some((bytes, path)) = s.received_files.get(id) else {
         return Err(bad("Bad Request: invalid file_id"));
     };
     if bytes.len() as u64 > MAX_DOWNLOAD {
@@ -249,65 +249,8 @@ pub(super) fn download(inner: &Inner, rest: &str) -> Response {
         return StatusCode::UNAUTHORIZED.into_response();
     }
     let s = inner.lock();
-    match s.files.values().find(|(_, p)| p == path) {
+    match s.received_files.values().find(|(_, p)| p == path) {
         Some((bytes, _)) => (StatusCode::OK, bytes.clone()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
-}
-
-/// `sendDocument` (multipart upload): like `sendMessage` for the chat (known, or 403 for a
-/// person who never started the bot), with a caption of at most 1,024 characters.
-pub(super) fn send_document(s: &mut FakeState, p: &Params) -> Result<Value, ApiFailure> {
-    let chat = p
-        .i64("chat_id")
-        .ok_or_else(|| bad("Bad Request: chat_id is empty"))?;
-    if !s.chats.contains_key(&chat) {
-        return Err(bad("Bad Request: chat not found"));
-    }
-    // The file is a multipart part, named in `document` as `attach://<part>` (or the part is
-    // `document` itself).
-    let content = match p.str("document") {
-        Some(v) => match v.strip_prefix("attach://") {
-            Some(part) => p.str(part).map(str::to_owned),
-            None => Some(v.to_owned()),
-        },
-        None => None,
-    };
-    let Some(content) = content else {
-        return Err(bad("Bad Request: there is no document in the request"));
-    };
-    let caption = p.str("caption").unwrap_or_default().to_owned();
-    let parse_mode = p.str("parse_mode").map(str::to_owned);
-    let visible = check_text(&caption, parse_mode.as_deref()).or_else(|e| {
-        if caption.is_empty() {
-            Ok(String::new())
-        } else {
-            Err(e)
-        }
-    })?;
-    if visible.chars().count() > 1024 {
-        return Err(bad("Bad Request: message caption is too long"));
-    }
-    let message_id = s.next_message_id(chat);
-    s.sent.push(Sent {
-        chat_id: chat,
-        message_id,
-        text: caption,
-        visible,
-        parse_mode,
-        reply_markup: None,
-        edited: false,
-        deleted: false,
-        at: std::time::Instant::now(),
-    });
-    s.documents.push((chat, message_id, content));
-    Ok(json!({
-        "message_id": message_id,
-        "from": bot_user(),
-        "chat": s.chats.get(&chat).cloned().unwrap_or_default(),
-        "date": unix_now(),
-        "document": {"file_id": format!("BQACAgIAAxdoc{message_id}"),
-                     "file_unique_id": format!("AgADdoc{message_id}"),
-                     "file_name": "bao-cao.txt", "mime_type": "text/plain"},
-    }))
 }

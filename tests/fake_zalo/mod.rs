@@ -2,7 +2,8 @@
 //! `<url>/bot<TOKEN>/<method>` by GET or POST; errors in the body with HTTP 200; `getUpdates`
 //! hands out ONE update per call (no offset, no `update_id`) and answers 408 when nothing
 //! came during its long poll; it refuses to work while a webhook is set; `sendMessage` takes
-//! 1–2,000 characters (after NFC) and answers with an opaque id and a date in milliseconds.
+//! 1–2,000 characters (after NFC) and answers with an opaque id and a date in milliseconds;
+//! `sendPhoto` takes the photo by an http(s) URL only (no upload).
 //! Tests queue events (duplicates too), inject 429/401/403/5xx, and read back every call and
 //! every message sent.
 #![allow(dead_code)]
@@ -98,6 +99,21 @@ struct World {
     next_id: u64,
     /// What `getMe` says about groups.
     can_join_groups: bool,
+    /// Every photo sent (`sendPhoto`).
+    photos: Vec<Photo>,
+}
+
+/// A photo the bot sent: Zalo takes it by URL only.
+#[derive(Debug, Clone)]
+pub struct Photo {
+    /// `chat_id`.
+    pub chat: String,
+    /// `photo`: the image's URL.
+    pub url: String,
+    /// `caption`, if any.
+    pub caption: Option<String>,
+    /// The id the fake gave it.
+    pub message_id: String,
 }
 
 /// The fake server.
@@ -246,6 +262,11 @@ impl FakeZalo {
             .filter(|c| c.method == method)
             .cloned()
             .collect()
+    }
+
+    /// Every photo sent, in order.
+    pub fn photos(&self) -> Vec<Photo> {
+        self.world().photos.clone()
     }
 
     /// Every message sent, in order.
@@ -407,6 +428,7 @@ async fn handle(
             record(&s, &method, body, 0, ok(json!({})))
         }
         "sendMessage" => send_message(&s, body),
+        "sendPhoto" => send_photo(&s, body),
         "getUpdates" => get_updates(&s, body).await,
         _ => record(&s, &method, body, 400, error(400, "Unknown method")),
     }
@@ -453,6 +475,43 @@ fn send_message(s: &Shared, body: Value) -> Response {
     record(
         s,
         "sendMessage",
+        body,
+        0,
+        ok(json!({"message_id": message_id, "date": date})),
+    )
+}
+
+/// `sendPhoto {chat_id, photo, caption?}`: the photo by an http(s) URL only (no upload).
+fn send_photo(s: &Shared, body: Value) -> Response {
+    let chat = match &body["chat_id"] {
+        Value::String(c) if !c.is_empty() => c.clone(),
+        Value::Number(n) => n.to_string(),
+        _ => return record(s, "sendPhoto", body, 400, error(400, "chat_id is required")),
+    };
+    let url = body["photo"].as_str().unwrap_or_default().to_owned();
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return record(s, "sendPhoto", body, 400, error(400, "photo must be a URL"));
+    }
+    let caption = body["caption"].as_str().map(str::to_owned);
+    if caption.as_ref().is_some_and(|c| c.nfc().count() > 2000) {
+        return record(s, "sendPhoto", body, 400, error(400, "caption is too long"));
+    }
+    let message_id = {
+        let mut w = s.world.lock().expect("lock");
+        w.next_id += 1;
+        let id = format!("{:020x}", w.next_id * 0x85eb_ca6b);
+        w.photos.push(Photo {
+            chat,
+            url,
+            caption,
+            message_id: id.clone(),
+        });
+        id
+    };
+    let date = chrono::Utc::now().timestamp_millis();
+    record(
+        s,
+        "sendPhoto",
         body,
         0,
         ok(json!({"message_id": message_id, "date": date})),

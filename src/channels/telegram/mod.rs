@@ -207,6 +207,8 @@ impl TelegramBot {
                 token: token.clone(),
                 paid: settings.paid,
                 l10n: self.l10n.clone(),
+                username: username.clone(),
+                files: std::sync::Mutex::new(std::collections::HashMap::new()),
             };
             let name = format!("{}-{}", std::process::id(), rand::random::<u32>());
             let worker = crate::announce::outbox::Outbox::new(

@@ -1,15 +1,20 @@
 //! Sending broadcasts on Zalo: the outbox's [`Sender`] over the Zalo Bot API, to groups the
 //! bot is a member of, to residents' private chats, and to the leads of assisted groups.
 //! Texts are split into parts of at most 2,000 characters; Zalo's errors (read from the body
-//! even with HTTP 200) are sorted into the outbox's classes.
+//! even with HTTP 200) are sorted into the outbox's classes. Zalo takes a photo only by URL:
+//! an image attachment goes as `sendPhoto` with gopy's public link to it (when
+//! `GOPY_PUBLIC_URL` is set), a document as a link under the text; Zalo has no buttons, so the
+//! "Góp ý ngay" button becomes a line telling how to start the campaign dialog.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use crate::announce::broadcast::zalo_text;
 use crate::announce::outbox::{SendError, Sender};
 use crate::dialog::Msg;
 use crate::domain::Locale;
@@ -30,6 +35,10 @@ pub(super) struct ZaloSender {
     pub l10n: Arc<Localizer>,
     /// Cancelled when Zalo refuses the token: the adapter stops with a clear message.
     pub fatal: CancellationToken,
+    /// gopy's public base address (`GOPY_PUBLIC_URL`), for links to attachments.
+    pub public_url: Option<String>,
+    /// Set once the missing `GOPY_PUBLIC_URL` was logged.
+    pub warned: AtomicBool,
 }
 
 /// Sorts a Zalo error into the outbox's classes.
@@ -75,6 +84,44 @@ impl ZaloSender {
     }
 }
 
+impl ZaloSender {
+    /// Sends a broadcast's post: an image first (`sendPhoto` by its public link), then the
+    /// text with what Zalo cannot show otherwise. Returns the first message's id.
+    async fn send_post(&self, chat: &str, d: &ClaimedDelivery) -> Result<String, SendError> {
+        let attachment = d.attachment.as_deref();
+        if attachment.is_some()
+            && self.public_url.is_none()
+            && !self.warned.swap(true, Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "chưa đặt GOPY_PUBLIC_URL: tệp đính kèm không gửi được qua Zalo, chỉ gửi nội dung / \
+                 GOPY_PUBLIC_URL is not set: attachments cannot go to Zalo, only the text does"
+            );
+        }
+        let mut first = None;
+        if let (Some(a), Some(base)) = (attachment, self.public_url.as_deref())
+            && a.is_image()
+        {
+            let photo = crate::announce::attachment::link(base, &a.token);
+            let body = json!({"chat_id": chat, "photo": photo});
+            let result = self
+                .client
+                .call("sendPhoto", &body, CALL_TIMEOUT)
+                .await
+                .map_err(|e| sort(&e, &self.fatal))?;
+            first = Some(message_id(&result));
+        }
+        let text = zalo_text(
+            &d.text,
+            attachment,
+            self.public_url.as_deref(),
+            d.button.as_ref(),
+        );
+        let id = self.send_parts(chat, &text).await?;
+        Ok(first.unwrap_or(id))
+    }
+}
+
 #[async_trait]
 impl Sender for ZaloSender {
     async fn send(&self, chat: &str, text: &str) -> Result<String, SendError> {
@@ -85,7 +132,7 @@ impl Sender for ZaloSender {
     /// is), and how to confirm: Zalo has no buttons, so they reply `ĐÃ ĐĂNG <số>`.
     async fn send_delivery(&self, d: &ClaimedDelivery) -> Result<String, SendError> {
         let Some(a) = &d.assisted else {
-            return self.send_parts(&d.chat, &d.text).await;
+            return self.send_post(&d.chat, d).await;
         };
         let plain = |msg: Msg| self.l10n.msg(Locale::Vi, &msg, Markup::Plain);
         let intro = if a.reminder {
@@ -95,7 +142,7 @@ impl Sender for ZaloSender {
         };
         let intro = plain(Msg::new(intro).text("group", a.group_title.clone()));
         self.send_parts(&d.chat, &intro).await?;
-        let id = self.send_parts(&d.chat, &d.text).await?;
+        let id = self.send_post(&d.chat, d).await?;
         let ask = plain(Msg::new("assisted-confirm-text-hint").num("number", d.id));
         self.send_parts(&d.chat, &ask).await?;
         Ok(id)

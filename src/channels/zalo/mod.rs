@@ -241,6 +241,8 @@ pub struct ZaloBot {
     webhook: Option<Arc<webhook::Webhook>>,
     /// `ZALO_BOT_API_URL`, for messages.
     api_url: url::Url,
+    /// `GOPY_PUBLIC_URL`, for links to broadcast attachments.
+    public_url: Option<String>,
 }
 
 impl ZaloBot {
@@ -293,7 +295,15 @@ impl ZaloBot {
             mode,
             webhook,
             api_url: settings.api_url.clone(),
+            public_url: None,
         }))
+    }
+
+    /// Sends images of broadcasts by their link under gopy's public address
+    /// (`GOPY_PUBLIC_URL`), and documents as that link; without it only the text goes.
+    pub fn with_public_url(mut self, public_url: Option<String>) -> Self {
+        self.public_url = public_url;
+        self
     }
 
     /// "long polling" or "webhook", for the start-up log line.
@@ -353,6 +363,8 @@ impl ZaloBot {
                 client: client.clone(),
                 l10n: self.core.out.l10n.clone(),
                 fatal: self.core.out.fatal.clone(),
+                public_url: self.public_url.clone(),
+                warned: std::sync::atomic::AtomicBool::new(false),
             };
             let name = format!("zalo-{}-{}", std::process::id(), rand::random::<u32>());
             let worker = crate::announce::outbox::Outbox::new(

@@ -477,6 +477,8 @@ pub struct Broadcast {
     pub approved_by: Option<i64>,
     /// The revision that was approved.
     pub approved_revision: Option<i64>,
+    /// The unit of its "Góp ý ngay" button, if it has one.
+    pub button_unit: Option<String>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -494,6 +496,60 @@ pub struct NewBroadcast {
     pub audience: Audience,
     /// The staff user writing it.
     pub created_by: i64,
+    /// The file that goes with it, checked (see [`crate::announce::attachment`]).
+    pub attachment: Option<Attachment>,
+    /// The unit whose campaign dialog the "Góp ý ngay" button opens; `None`: no button.
+    pub button_unit: Option<String>,
+}
+
+/// A broadcast's attachment as stored: the bytes with what gopy checked about them.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The 128-bit random token of its link (`/tep/<token>`), 32 hex digits.
+    pub token: String,
+    /// The file name shown to residents.
+    pub file_name: String,
+    /// The media type, read from the bytes (PDF, DOCX, JPEG or PNG).
+    pub media_type: String,
+    /// The SHA-256 of the bytes, hex.
+    pub sha256: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    /// Without the bytes (up to 10 MB) and the token (the key to the file's link).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("file_name", &self.file_name)
+            .field("media_type", &self.media_type)
+            .field("sha256", &self.sha256)
+            .field("size", &self.bytes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Attachment {
+    /// Whether it is an image (sent as a photo).
+    pub fn is_image(&self) -> bool {
+        self.media_type.starts_with("image/")
+    }
+}
+
+/// Where a broadcast's "Góp ý ngay" button leads: the campaign's dialog for a unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeepLink {
+    /// The campaign's slug.
+    pub campaign: String,
+    /// The unit's code.
+    pub unit: String,
+}
+
+impl DeepLink {
+    /// The `/start` payload the dialog reads: `<slug>_<unit>`.
+    pub fn payload(&self) -> String {
+        format!("{}_{}", self.campaign, self.unit)
+    }
 }
 
 /// A change of a broadcast's state, applied only if it is still where the caller saw it.
@@ -517,6 +573,8 @@ pub struct Transition {
     pub deliveries: Vec<(i64, DateTime<Utc>)>,
     /// Outbox rows for residents' private chats: (contact id, not before).
     pub resident_deliveries: Vec<(i64, DateTime<Utc>)>,
+    /// A new attachment (an edit: the revision grows, like a new text).
+    pub attachment: Option<Attachment>,
     /// The audit action, e.g. `broadcast.approve`.
     pub action: &'static str,
     /// Who, for the audit log.
@@ -581,6 +639,10 @@ pub struct ClaimedDelivery {
     /// For an assisted group: the post goes to its lead (`chat` is the lead's private chat),
     /// with what the lead needs to post it and confirm.
     pub assisted: Option<AssistedPost>,
+    /// The broadcast's attachment (shared by its deliveries claimed together).
+    pub attachment: Option<std::sync::Arc<Attachment>>,
+    /// The "Góp ý ngay" button, when the broadcast has one and belongs to a campaign.
+    pub button: Option<DeepLink>,
 }
 
 /// What the lead of an assisted group is sent with the post.
@@ -778,6 +840,12 @@ pub trait AnnounceStore: Send + Sync {
     /// The broadcast with this id.
     async fn broadcast(&self, id: i64) -> StoreResult<Option<Broadcast>>;
 
+    /// A broadcast's attachment, if it has one.
+    async fn broadcast_attachment(&self, broadcast: i64) -> StoreResult<Option<Attachment>>;
+
+    /// The attachment whose link token is `token`.
+    async fn attachment_by_token(&self, token: &str) -> StoreResult<Option<Attachment>>;
+
     /// Applies a transition in one transaction with its audit entry and its outbox rows
     /// (scheduling), or cancels the pending deliveries (cancelling). `false` when the
     /// broadcast is no longer in the state and revision the caller saw.
@@ -973,6 +1041,8 @@ struct ClaimRow {
     posting: Option<String>,
     title: Option<String>,
     reminded_at: Option<DateTime<Utc>>,
+    slug: Option<String>,
+    button_unit: Option<String>,
 }
 
 impl ClaimRow {
@@ -993,6 +1063,11 @@ impl ClaimRow {
             attempts: self.attempts,
             schedule: self.schedule.0,
             assisted,
+            attachment: None,
+            button: self
+                .slug
+                .zip(self.button_unit)
+                .map(|(campaign, unit)| DeepLink { campaign, unit }),
         })
     }
 }
@@ -1011,6 +1086,9 @@ pub(crate) struct BroadcastRow {
     submitted_by: Option<i64>,
     approved_by: Option<i64>,
     approved_revision: Option<i64>,
+    /// Absent from queries that list broadcasts without it (the console's recent list).
+    #[sqlx(default)]
+    button_unit: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -1032,9 +1110,32 @@ impl TryFrom<BroadcastRow> for Broadcast {
             submitted_by: r.submitted_by,
             approved_by: r.approved_by,
             approved_revision: r.approved_revision,
+            button_unit: r.button_unit,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
+    }
+}
+
+/// An attachment row as both backends read it.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AttachmentRow {
+    token: String,
+    file_name: String,
+    media_type: String,
+    sha256: String,
+    bytes: Vec<u8>,
+}
+
+impl From<AttachmentRow> for Attachment {
+    fn from(r: AttachmentRow) -> Self {
+        Attachment {
+            token: r.token,
+            file_name: r.file_name,
+            media_type: r.media_type,
+            sha256: r.sha256,
+            bytes: r.bytes,
+        }
     }
 }
 

@@ -141,7 +141,32 @@ macro_rules! route_deliveries {
 
 /// The columns of `broadcasts` in the order [`super::BroadcastRow`] names them.
 pub(super) const BROADCAST_COLUMNS: &str = "id, campaign_id, text, audience, schedule, state, \
-     revision, created_by, submitted_by, approved_by, approved_revision, created_at, updated_at";
+     revision, created_by, submitted_by, approved_by, approved_revision, button_unit, created_at, updated_at";
+
+/// Stores (or replaces) a broadcast's attachment inside the transaction `$tx`.
+macro_rules! put_attachment {
+    ($tx:ident, $broadcast:expr, $a:expr, $now:expr) => {{
+        let a: &$crate::store::announce::Attachment = $a;
+        sqlx::query(
+            "INSERT INTO broadcast_attachments (broadcast_id, token, file_name, media_type, sha256, \
+             size, bytes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (broadcast_id) DO UPDATE SET token = excluded.token, \
+             file_name = excluded.file_name, media_type = excluded.media_type, \
+             sha256 = excluded.sha256, size = excluded.size, bytes = excluded.bytes, \
+             created_at = excluded.created_at",
+        )
+        .bind($broadcast)
+        .bind(&a.token)
+        .bind(&a.file_name)
+        .bind(&a.media_type)
+        .bind(&a.sha256)
+        .bind(i64::try_from(a.bytes.len()).unwrap_or(i64::MAX))
+        .bind(&a.bytes)
+        .bind($now)
+        .execute(&mut *$tx)
+        .await?;
+    }};
+}
 
 /// Moves every scheduled or sending broadcast with nothing pending left to `sent` or
 /// `partly_failed`, auditing each.
@@ -565,8 +590,8 @@ macro_rules! announce_store {
                 let mut tx = self.announce_write().await?;
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO broadcasts (campaign_id, text, audience, schedule, state, revision, \
-                     created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, 'draft', 1, $5, $6, $6) \
-                     RETURNING id",
+                     created_by, created_at, updated_at, button_unit) \
+                     VALUES ($1, $2, $3, $4, 'draft', 1, $5, $6, $6, $7) RETURNING id",
                 )
                 .bind(new.campaign_id)
                 .bind(&new.text)
@@ -574,10 +599,19 @@ macro_rules! announce_store {
                 .bind(sqlx::types::Json($crate::store::announce::Schedule::Now))
                 .bind(new.created_by)
                 .bind(now)
+                .bind(&new.button_unit)
                 .fetch_one(&mut *tx)
                 .await?;
+                if let Some(a) = &new.attachment {
+                    put_attachment!(tx, id, a, now);
+                }
                 audit_in!(tx, now, actor, "broadcast.create", serde_json::json!({
                     "broadcast": id, "audience": new.audience, "chars": new.text.chars().count(),
+                    "button_unit": new.button_unit,
+                    "attachment": new.attachment.as_ref().map(|a| serde_json::json!({
+                        "file_name": a.file_name, "media_type": a.media_type,
+                        "size": a.bytes.len(), "sha256": a.sha256,
+                    })),
                 }));
                 let sql = format!("SELECT {} FROM broadcasts WHERE id = $1", $crate::store::announce::sql::BROADCAST_COLUMNS);
                 let row: $crate::store::announce::BroadcastRow =
@@ -591,6 +625,34 @@ macro_rules! announce_store {
                 let row: Option<$crate::store::announce::BroadcastRow> =
                     sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.announce_read()).await?;
                 row.map(TryInto::try_into).transpose()
+            }
+
+            async fn broadcast_attachment(
+                &self,
+                broadcast: i64,
+            ) -> $crate::store::StoreResult<Option<$crate::store::announce::Attachment>> {
+                let row: Option<$crate::store::announce::AttachmentRow> = sqlx::query_as(
+                    "SELECT token, file_name, media_type, sha256, bytes FROM broadcast_attachments \
+                     WHERE broadcast_id = $1",
+                )
+                .bind(broadcast)
+                .fetch_optional(self.announce_read())
+                .await?;
+                Ok(row.map(Into::into))
+            }
+
+            async fn attachment_by_token(
+                &self,
+                token: &str,
+            ) -> $crate::store::StoreResult<Option<$crate::store::announce::Attachment>> {
+                let row: Option<$crate::store::announce::AttachmentRow> = sqlx::query_as(
+                    "SELECT token, file_name, media_type, sha256, bytes FROM broadcast_attachments \
+                     WHERE token = $1",
+                )
+                .bind(token)
+                .fetch_optional(self.announce_read())
+                .await?;
+                Ok(row.map(Into::into))
             }
 
             async fn transition(
@@ -609,7 +671,17 @@ macro_rules! announce_store {
                 if (state.as_str(), rev) != (t.from.0.as_str(), t.from.1) {
                     return Ok(false);
                 }
-                let revision = t.from.1 + i64::from(t.text.is_some());
+                let revision = t.from.1 + i64::from(t.text.is_some() || t.attachment.is_some());
+                let mut previous_attachment: Option<String> = None;
+                if let Some(a) = &t.attachment {
+                    previous_attachment = sqlx::query_scalar(
+                        "SELECT sha256 FROM broadcast_attachments WHERE broadcast_id = $1",
+                    )
+                    .bind(t.broadcast)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    put_attachment!(tx, t.broadcast, a, now);
+                }
                 sqlx::query(
                     "UPDATE broadcasts SET state = $1, text = COALESCE($2, text), \
                      schedule = COALESCE($3, schedule), revision = $4, \
@@ -675,6 +747,11 @@ macro_rules! announce_store {
                     "text": t.text.as_ref().map(|new| serde_json::json!({"from": previous_text, "to": new})),
                     "schedule": t.schedule, "deliveries": t.deliveries.len(),
                     "cancelled_deliveries": cancelled,
+                    "attachment": t.attachment.as_ref().map(|a| serde_json::json!({
+                        "file_name": a.file_name, "media_type": a.media_type,
+                        "size": a.bytes.len(), "sha256": a.sha256,
+                        "previous_sha256": previous_attachment,
+                    })),
                 }));
                 if t.to == BroadcastState::Scheduled {
                     finish_broadcasts!(tx, now);
@@ -771,11 +848,13 @@ macro_rules! announce_store {
                          CASE WHEN g.posting = 'assisted' THEN (CASE WHEN d.channel = 'zalo' \
                          THEN s.zalo_user_id ELSE CAST(s.telegram_user_id AS TEXT) END) \
                          ELSE COALESCE(g.external_id, c.external_id) END AS chat, \
-                         b.text, d.attempts, b.schedule, g.posting, g.title, d.reminded_at \
+                         b.text, d.attempts, b.schedule, g.posting, g.title, d.reminded_at, \
+                         cp.slug, b.button_unit \
                          FROM deliveries d LEFT JOIN chat_groups g ON g.id = d.chat_group_id \
                          LEFT JOIN staff_users s ON s.id = g.lead_staff_id \
                          LEFT JOIN contacts c ON c.id = d.contact_id \
                          JOIN broadcasts b ON b.id = d.broadcast_id \
+                         LEFT JOIN campaigns cp ON cp.id = b.campaign_id \
                          WHERE d.leased_by = $1 AND d.lease_until = $2 AND d.state = 'pending' \
                          ORDER BY d.not_before, d.id",
                     )
@@ -801,6 +880,22 @@ macro_rules! announce_store {
                         .filter(|r| claimed.contains(&r.id))
                         .filter_map($crate::store::announce::ClaimRow::into_claimed)
                         .collect();
+                    // Each broadcast's attachment is read once and shared by its deliveries.
+                    let mut files: std::collections::HashMap<i64, Option<std::sync::Arc<$crate::store::announce::Attachment>>> =
+                        std::collections::HashMap::new();
+                    for d in &mut out {
+                        if !files.contains_key(&d.broadcast_id) {
+                            let row: Option<$crate::store::announce::AttachmentRow> = sqlx::query_as(
+                                "SELECT token, file_name, media_type, sha256, bytes FROM broadcast_attachments \
+                                 WHERE broadcast_id = $1",
+                            )
+                            .bind(d.broadcast_id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                            files.insert(d.broadcast_id, row.map(|r| std::sync::Arc::new(r.into())));
+                        }
+                        d.attachment = files.get(&d.broadcast_id).cloned().flatten();
+                    }
                 }
                 if gone > 0 {
                     finish_broadcasts!(tx, now);
