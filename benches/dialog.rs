@@ -403,7 +403,8 @@ async fn bench(args: &Args) -> Result<()> {
             "Closed loop: each resident sends its next step as soon as the previous reply arrives"
         );
         println!(
-            "(gopy: complete six-topic dialogs by buttons; baselines: the same number of texts)"
+            "(gopy: complete six-topic dialogs by buttons; gopy-zalo: the same dialogs by numbered \
+             replies; baselines: the same number of texts)"
         );
         print!("{}", report::closed_table(&runs));
         println!();
