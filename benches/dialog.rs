@@ -4,15 +4,21 @@
 //! residents through complete six-topic dialogs: a closed loop (throughput) and an open loop
 //! at a fixed offered rate (latency). In the same run, with the same fake and the same
 //! delivery (long polling), it drives two baselines: a bare teloxide echo bot and the same bot
-//! doing one Postgres INSERT per update. Figures go to stdout as text and as one JSON line,
-//! and to `target/bench-dialog.json`. A missed target is reported, never a failure.
+//! doing one Postgres INSERT per update. The `zalo` scenario runs the same dialogs over the
+//! Zalo Bot API in webhook mode (the fake Zalo from `tests/fake_zalo`; the harness POSTs each
+//! event to gopy's webhook and times its acknowledgement). Figures go to stdout as text and
+//! as one JSON line, and to `target/bench-dialog.json`. A missed target is reported, never a
+//! failure.
 //!
 //! Layout: `dialog/driver.rs` (residents and the loops), `dialog/procs.rs` (processes,
 //! databases, memory), `dialog/baseline.rs` (the baseline bots, run via `--baseline`),
-//! `dialog/verify.rs` (the database check), `dialog/report.rs` (tables, targets, JSON).
+//! `dialog/verify.rs` (the database check), `dialog/report.rs` (tables, targets, JSON),
+//! `dialog/zalo.rs` (the Zalo webhook run: residents replying by numbers, acknowledgements).
 
 #[path = "../tests/fake_telegram/mod.rs"]
 mod fake_telegram;
+#[path = "../tests/fake_zalo/mod.rs"]
+mod fake_zalo;
 
 #[path = "dialog/baseline.rs"]
 mod baseline;
@@ -24,6 +30,8 @@ mod procs;
 mod report;
 #[path = "dialog/verify.rs"]
 mod verify;
+#[path = "dialog/zalo.rs"]
+mod zalo;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -36,6 +44,7 @@ use serde_json::json;
 use baseline::Kind;
 use driver::{Bot, Limits, OpenLoad, Plan};
 use fake_telegram::{FakeTelegram, TOKEN};
+use gopy::domain::Channel;
 use procs::{Backend, Db, Proc};
 use report::{Machine, Run};
 
@@ -136,6 +145,8 @@ enum Scenario {
     Open,
     /// The echo and echo+INSERT baselines, closed loop.
     Baselines,
+    /// gopy over Zalo (webhook), closed loop.
+    Zalo,
     /// All of them.
     All,
 }
@@ -270,7 +281,10 @@ async fn bench(args: &Args) -> Result<()> {
             machine.load_at_start
         );
     }
-    println!("updates arrive by {DELIVERY}; every bot is a separate process");
+    println!(
+        "updates arrive by {DELIVERY} (the zalo scenario: webhook POSTs from the harness); \
+         every bot is a separate process"
+    );
     if args.quick {
         println!("--quick: small numbers, for a smoke run; not the figures the targets are about");
     }
@@ -343,6 +357,19 @@ async fn bench(args: &Args) -> Result<()> {
             }
         }
     }
+    if wants(Scenario::Zalo) {
+        for &backend in &backends {
+            for &n in &sizes.closed {
+                let plans = driver::plans(n, 42);
+                let label = format!("gopy-zalo/{} closed loop, {n} residents", backend.name());
+                eprintln!("running {label}");
+                record(
+                    label,
+                    zalo::run(&gopy, &args.gopy_log, backend, &plans, &logs).await,
+                );
+            }
+        }
+    }
     if wants(Scenario::Open) {
         for &backend in &backends {
             let plans = driver::plans(sizes.open_residents, 43);
@@ -376,9 +403,19 @@ async fn bench(args: &Args) -> Result<()> {
             "Closed loop: each resident sends its next step as soon as the previous reply arrives"
         );
         println!(
-            "(gopy: complete six-topic dialogs by buttons; baselines: the same number of texts)"
+            "(gopy: complete six-topic dialogs by buttons; gopy-zalo: the same dialogs by numbered \
+             replies; baselines: the same number of texts)"
         );
         print!("{}", report::closed_table(&runs));
+        println!();
+    }
+    if runs.iter().any(|r| r.acks.is_some()) {
+        println!(
+            "Zalo webhook acknowledgements: each step is a POST from the harness to gopy's \
+             /zalo/webhook, answered once the step is committed (Zalo allows 2 s); gopy-zalo's \
+             step latency above is POST sent → first sendMessage to that resident at the fake"
+        );
+        print!("{}", report::ack_table(&runs));
         println!();
     }
     if runs.iter().any(|r| r.scenario == "open") {
@@ -408,7 +445,7 @@ async fn bench(args: &Args) -> Result<()> {
         }
         println!();
     }
-    if runs.iter().any(|r| r.system == "gopy") {
+    if runs.iter().any(|r| r.is_gopy()) {
         println!(
             "Where gopy's latency goes: end to end (update queued → first reply) beside gopy's own \
              step time (gopy_dialog_step_seconds: the step handled and its replies sent; \
@@ -553,7 +590,7 @@ async fn run_gopy(
     run.peak_rss_mb = rss.map(kib_to_mb);
     cpu.fill(&mut run);
     run.warnings = warnings;
-    let check = verify::gopy(&db.url, &outcome.residents).await;
+    let check = verify::gopy(&db.url, &outcome.residents, Channel::Telegram).await;
     db.remove().await?;
     let check = check?;
     run.losses = Some(check.losses);

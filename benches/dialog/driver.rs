@@ -31,7 +31,7 @@ pub const PLANNED_TOPICS: usize = 6;
 const MAX_ANOMALIES: usize = 12;
 
 /// Opinion texts residents send (a counter makes each one different).
-const OPINIONS: [&str; 6] = [
+pub const OPINIONS: [&str; 6] = [
     "Đề nghị phường lắp thêm đèn chiếu sáng ở ngõ nhỏ và sửa rãnh thoát nước trước mùa mưa.",
     "Cần công khai tiến độ giải ngân vốn đầu tư công trên bảng tin của tổ dân phố.",
     "Nên tổ chức lớp dạy nghề ngắn hạn cho thanh niên chưa có việc làm ổn định.",
@@ -666,7 +666,7 @@ fn echo_text(i: usize, k: u32) -> String {
 }
 
 /// The start of a text, for reports.
-fn short(text: &str) -> String {
+pub fn short(text: &str) -> String {
     let t: String = text.chars().take(100).collect();
     if t.len() < text.len() {
         format!("{t}…")

@@ -163,6 +163,10 @@ impl Proc {
             "GOPY_HTTP_ADDR",
             "GOPY_DEMO",
             "RUST_LOG",
+            "ZALO_BOT_TOKEN",
+            "ZALO_BOT_API_URL",
+            "ZALO_WEBHOOK_SECRET",
+            "ZALO_WEBHOOK_URL",
         ] {
             cmd.env_remove(var);
         }

@@ -87,6 +87,18 @@ pub struct Run {
     pub problems: Vec<String>,
     /// Warnings and errors from the bot's log.
     pub warnings: Vec<String>,
+    /// Zalo webhook runs: webhook POSTs answered.
+    pub acks: Option<u64>,
+    /// Zalo webhook runs: median time from a POST sent to its response, in ms.
+    pub ack_p50_ms: Option<f64>,
+    /// Zalo webhook runs: 99th percentile acknowledgement time, in ms.
+    pub ack_p99_ms: Option<f64>,
+    /// Zalo webhook runs: longest acknowledgement time, in ms.
+    pub ack_max_ms: Option<f64>,
+    /// Zalo webhook runs: POSTs answered after the 2 s Zalo allows (must be 0).
+    pub acks_over_2s: Option<u64>,
+    /// Zalo webhook runs: POSTs answered with something other than 200, or not at all.
+    pub acks_refused: Option<u64>,
 }
 
 impl Run {
@@ -145,13 +157,37 @@ impl Run {
             anomalies: o.anomalies.clone(),
             problems: Vec::new(),
             warnings: Vec::new(),
+            acks: None,
+            ack_p50_ms: None,
+            ack_p99_ms: None,
+            ack_max_ms: None,
+            acks_over_2s: None,
+            acks_refused: None,
         }
+    }
+
+    /// Records the acknowledgement times of a webhook run (microseconds per POST).
+    pub fn set_acks(&mut self, us: &[u32], refused: u64, limit: std::time::Duration) {
+        let mut sorted = us.to_vec();
+        sorted.sort_unstable();
+        let limit = u32::try_from(limit.as_micros()).unwrap_or(u32::MAX);
+        self.acks = Some(sorted.len() as u64);
+        self.ack_p50_ms = percentile(&sorted, 0.50);
+        self.ack_p99_ms = percentile(&sorted, 0.99);
+        self.ack_max_ms = sorted.last().map(|v| f64::from(*v) / 1000.0);
+        self.acks_over_2s = Some(sorted.iter().filter(|v| **v > limit).count() as u64);
+        self.acks_refused = Some(refused);
+    }
+
+    /// Whether this is gopy (over Telegram or over Zalo), not a baseline.
+    pub fn is_gopy(&self) -> bool {
+        self.system.starts_with("gopy")
     }
 
     /// `system/backend`, for tables.
     pub fn label(&self) -> String {
         match &self.backend {
-            Some(b) if self.system == "gopy" => format!("gopy/{b}"),
+            Some(b) if self.is_gopy() => format!("{}/{b}", self.system),
             _ => self.system.clone(),
         }
     }
@@ -386,7 +422,7 @@ pub fn open_table(runs: &[Run]) -> String {
 pub fn inside_table(runs: &[Run]) -> String {
     let rows: Vec<Vec<String>> = runs
         .iter()
-        .filter(|r| r.system == "gopy")
+        .filter(|r| r.is_gopy())
         .map(|r| {
             vec![
                 r.label(),
@@ -423,13 +459,14 @@ pub fn inside_table(runs: &[Run]) -> String {
 pub fn ratios(runs: &[Run]) -> Vec<Value> {
     let closed: Vec<&Run> = runs.iter().filter(|r| r.scenario == "closed").collect();
     let mut out = Vec::new();
-    for g in closed.iter().filter(|r| r.system == "gopy") {
+    for g in closed.iter().filter(|r| r.is_gopy()) {
         for b in closed
             .iter()
-            .filter(|r| r.system != "gopy" && r.residents == g.residents)
+            .filter(|r| !r.is_gopy() && r.residents == g.residents)
         {
             if b.steps_per_s > 0.0 {
                 out.push(json!({
+                    "gopy": g.label(),
                     "gopy_backend": g.backend,
                     "baseline": b.system,
                     "residents": g.residents,
@@ -448,14 +485,14 @@ pub fn ratio_table(ratios: &[Value]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<15} {:<13} {:>9} {:>11} {:>12} {:>7}",
+        "{:<20} {:<13} {:>9} {:>11} {:>12} {:>7}",
         "gopy", "baseline", "residents", "gopy st/s", "base st/s", "ratio"
     );
     for r in ratios {
         let _ = writeln!(
             s,
-            "{:<15} {:<13} {:>9} {:>11.0} {:>12.0} {:>6.2}×",
-            format!("gopy/{}", r["gopy_backend"].as_str().unwrap_or("-")),
+            "{:<20} {:<13} {:>9} {:>11.0} {:>12.0} {:>6.2}×",
+            r["gopy"].as_str().unwrap_or("-"),
             r["baseline"].as_str().unwrap_or("-"),
             r["residents"],
             r["gopy_steps_per_s"].as_f64().unwrap_or(0.0),
@@ -466,25 +503,23 @@ pub fn ratio_table(ratios: &[Value]) -> String {
     s
 }
 
-/// The targets of the issue, judged on the runs with the most residents.
-pub fn targets(runs: &[Run]) -> Vec<Target> {
-    let closed = |system: &str, backend: Option<&str>| {
-        runs.iter()
-            .filter(|r| {
-                r.scenario == "closed" && r.system == system && r.backend.as_deref() == backend
-            })
-            .max_by_key(|r| r.residents)
-    };
-    let mut out = Vec::new();
+/// The closed-loop run of `system` on `backend` with the most residents.
+fn closed<'a>(runs: &'a [Run], system: &str, backend: Option<&str>) -> Option<&'a Run> {
+    runs.iter()
+        .filter(|r| r.scenario == "closed" && r.system == system && r.backend.as_deref() == backend)
+        .max_by_key(|r| r.residents)
+}
 
-    let pg = closed("gopy", Some("postgres"));
-    let ins = closed("echo+INSERT", Some("postgres"));
-    out.push(match (pg, ins) {
+/// `system` on Postgres against the echo+INSERT baseline: at least half its throughput.
+fn vs_insert(runs: &[Run], system: &str) -> Target {
+    let pg = closed(runs, system, Some("postgres"));
+    let ins = closed(runs, "echo+INSERT", Some("postgres"));
+    match (pg, ins) {
         (Some(g), Some(b)) if g.residents == b.residents && b.steps_per_s > 0.0 => {
             let ratio = g.steps_per_s / b.steps_per_s;
             Target {
                 name: format!(
-                    "gopy/postgres vs echo+INSERT, closed loop, {} residents",
+                    "{system}/postgres vs echo+INSERT, closed loop, {} residents",
                     g.residents
                 ),
                 target: "≥ 0.5×".to_owned(),
@@ -495,26 +530,56 @@ pub fn targets(runs: &[Run]) -> Vec<Target> {
                 pass: Some(ratio >= 0.5),
             }
         }
-        _ => not_measured("gopy/postgres vs echo+INSERT, closed loop", "≥ 0.5×"),
-    });
+        _ => not_measured(
+            &format!("{system}/postgres vs echo+INSERT, closed loop"),
+            "≥ 0.5×",
+        ),
+    }
+}
 
-    out.push(match closed("gopy", Some("sqlite")) {
+/// `system` on SQLite: at least 3000 steps/s in the closed loop.
+fn sqlite_throughput(runs: &[Run], system: &str) -> Target {
+    match closed(runs, system, Some("sqlite")) {
         Some(g) => Target {
             name: format!(
-                "gopy/sqlite throughput, closed loop, {} residents",
+                "{system}/sqlite throughput, closed loop, {} residents",
                 g.residents
             ),
             target: "≥ 3000 steps/s".to_owned(),
             value: format!("{:.0} steps/s", g.steps_per_s),
             pass: Some(g.steps_per_s >= 3000.0),
         },
-        None => not_measured("gopy/sqlite throughput, closed loop", "≥ 3000 steps/s"),
-    });
+        None => not_measured(
+            &format!("{system}/sqlite throughput, closed loop"),
+            "≥ 3000 steps/s",
+        ),
+    }
+}
+
+/// `system`'s peak memory in the closed loop: at most 150 MB.
+fn peak_rss(runs: &[Run], system: &str, backend: &str) -> Target {
+    let name = format!("{system}/{backend} peak RSS, closed loop");
+    match closed(runs, system, Some(backend)).and_then(|r| r.peak_rss_mb.map(|m| (r, m))) {
+        Some((r, mb)) => Target {
+            name: format!("{name}, {} residents", r.residents),
+            target: "≤ 150 MB".to_owned(),
+            value: format!("{mb:.1} MB"),
+            pass: Some(mb <= 150.0),
+        },
+        None => not_measured(&name, "≤ 150 MB"),
+    }
+}
+
+/// The targets of the issue, judged on the runs with the most residents.
+pub fn targets(runs: &[Run]) -> Vec<Target> {
+    let mut out = vec![vs_insert(runs, "gopy"), sqlite_throughput(runs, "gopy")];
 
     for backend in ["sqlite", "postgres"] {
         let open = runs
             .iter()
-            .filter(|r| r.scenario == "open" && r.backend.as_deref() == Some(backend))
+            .filter(|r| {
+                r.scenario == "open" && r.system == "gopy" && r.backend.as_deref() == Some(backend)
+            })
             .max_by_key(|r| r.residents);
         let name = format!("gopy/{backend} open-loop p99");
         out.push(match open.and_then(|r| r.p99_ms.map(|p| (r, p))) {
@@ -533,19 +598,40 @@ pub fn targets(runs: &[Run]) -> Vec<Target> {
     }
 
     for backend in ["sqlite", "postgres"] {
-        let name = format!("gopy/{backend} peak RSS, closed loop");
-        out.push(
-            match closed("gopy", Some(backend)).and_then(|r| r.peak_rss_mb.map(|m| (r, m))) {
-                Some((r, mb)) => Target {
-                    name: format!("{name}, {} residents", r.residents),
-                    target: "≤ 150 MB".to_owned(),
-                    value: format!("{mb:.1} MB"),
-                    pass: Some(mb <= 150.0),
-                },
-                None => not_measured(&name, "≤ 150 MB"),
-            },
-        );
+        out.push(peak_rss(runs, "gopy", backend));
     }
+
+    // The same targets for gopy over Zalo (webhook), and Zalo's 2-second acknowledgement.
+    out.push(vs_insert(runs, "gopy-zalo"));
+    out.push(sqlite_throughput(runs, "gopy-zalo"));
+    out.push(not_measured(
+        "gopy-zalo/postgres open-loop p99 (Zalo: closed loop only)",
+        "≤ 25 ms",
+    ));
+    for backend in ["sqlite", "postgres"] {
+        out.push(peak_rss(runs, "gopy-zalo", backend));
+    }
+    let zalo: Vec<&Run> = runs.iter().filter(|r| r.acks.is_some()).collect();
+    let over: u64 = zalo.iter().filter_map(|r| r.acks_over_2s).sum();
+    let refused: u64 = zalo.iter().filter_map(|r| r.acks_refused).sum();
+    let acks: u64 = zalo.iter().filter_map(|r| r.acks).sum();
+    let worst = zalo
+        .iter()
+        .filter_map(|r| r.ack_max_ms)
+        .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
+    out.push(Target {
+        name: "gopy-zalo webhook acks over 2 s (or refused), every Zalo run".to_owned(),
+        target: "0".to_owned(),
+        value: if zalo.is_empty() {
+            "not measured".to_owned()
+        } else {
+            format!(
+                "{over} over 2 s, {refused} refused, of {acks} (longest {} ms)",
+                worst.map_or("-".to_owned(), |w| format!("{w:.1}"))
+            )
+        },
+        pass: (!zalo.is_empty()).then_some(over == 0 && refused == 0),
+    });
 
     let lossy: u64 = runs.iter().filter_map(|r| r.losses).sum();
     let checked = runs.iter().any(|r| r.losses.is_some());
@@ -560,6 +646,41 @@ pub fn targets(runs: &[Run]) -> Vec<Target> {
         pass: checked.then_some(lossy == 0),
     });
     out
+}
+
+/// The acknowledgement times of the Zalo webhook runs.
+pub fn ack_table(runs: &[Run]) -> String {
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .filter(|r| r.acks.is_some())
+        .map(|r| {
+            vec![
+                r.label(),
+                r.residents.to_string(),
+                r.acks.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+                opt(r.ack_p50_ms, 2),
+                opt(r.ack_p99_ms, 2),
+                opt(r.ack_max_ms, 1),
+                r.acks_over_2s
+                    .map_or_else(|| "-".to_owned(), |a| a.to_string()),
+                r.acks_refused
+                    .map_or_else(|| "-".to_owned(), |a| a.to_string()),
+            ]
+        })
+        .collect();
+    table(
+        &[
+            "system",
+            "residents",
+            "POSTs",
+            "ack p50 ms",
+            "ack p99 ms",
+            "ack max ms",
+            "over 2 s",
+            "refused",
+        ],
+        &rows,
+    )
 }
 
 /// A target this run did not measure.

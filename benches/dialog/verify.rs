@@ -41,8 +41,9 @@ struct Counts {
     submitted: u64,
 }
 
-/// Checks gopy's database at `url` (gopy must have stopped, for SQLite) against the residents.
-pub async fn gopy(url: &str, residents: &[ResidentResult]) -> Result<Check> {
+/// Checks gopy's database at `url` (gopy must have stopped, for SQLite) against the residents,
+/// who talked to gopy on `channel` (Telegram: the user id; Zalo: the id as 20 hex digits).
+pub async fn gopy(url: &str, residents: &[ResidentResult], channel: Channel) -> Result<Check> {
     let store = gopy::store::open(url)
         .await
         .context("cannot open gopy's database to check it")?;
@@ -63,8 +64,11 @@ pub async fn gopy(url: &str, residents: &[ResidentResult]) -> Result<Check> {
     let mut check = Check::default();
     for r in residents {
         let key = ContactKey {
-            channel: Channel::Telegram,
-            external_id: r.id.to_string(),
+            channel,
+            external_id: match channel {
+                Channel::Zalo => format!("{:020x}", r.id),
+                _ => r.id.to_string(),
+            },
         };
         let counts = match store.find_contact(&key).await? {
             Some(contact) => by_contact.get(&contact.id).copied().unwrap_or_default(),

@@ -10,8 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::{
-    ApiFailure, FakeState, FakeTelegram, Group, Inner, Params, Resident, Sent, bad, bot_user,
-    check_text, unix_now,
+    ApiFailure, FakeState, FakeTelegram, Group, Inner, Params, Resident, bad, bot_user, unix_now,
 };
 
 /// The largest file a bot may download (`getFile` refuses larger ones).

@@ -5,7 +5,7 @@
 //! 1–2,000 characters (after NFC) and answers with an opaque id and a date in milliseconds;
 //! `sendPhoto` takes the photo by an http(s) URL only (no upload).
 //! Tests queue events (duplicates too), inject 429/401/403/5xx, and read back every call and
-//! every message sent.
+//! every message sent; the dialog benchmark streams the messages sent as they arrive instead.
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -57,6 +57,8 @@ pub struct Sent {
     pub text: String,
     /// The id the fake gave it.
     pub message_id: String,
+    /// When the fake accepted it.
+    pub at: Instant,
 }
 
 /// A Zalo user.
@@ -101,6 +103,10 @@ struct World {
     can_join_groups: bool,
     /// Every photo sent (`sendPhoto`).
     photos: Vec<Photo>,
+    /// Told of every message the bot sends, as it arrives (see [`FakeZalo::subscribe_sent`]).
+    sent_tx: Option<tokio::sync::mpsc::UnboundedSender<Sent>>,
+    /// Lean (benchmarks): calls and sent messages are not kept (see [`FakeZalo::set_lean`]).
+    lean: bool,
 }
 
 /// A photo the bot sent: Zalo takes it by URL only.
@@ -252,6 +258,23 @@ impl FakeZalo {
     /// The webhook set, if any.
     pub fn webhook(&self) -> Option<(String, String)> {
         self.world().webhook.clone()
+    }
+
+    /// Streams every message the bot sends from now on, with the instant the fake accepted it
+    /// (for benchmarks; a second subscription replaces the first).
+    pub fn subscribe_sent(&self) -> tokio::sync::mpsc::UnboundedReceiver<Sent> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.world().sent_tx = Some(tx);
+        rx
+    }
+
+    /// For long benchmark runs: stops keeping calls and sent messages (a subscriber still gets
+    /// every message), so memory stays bounded.
+    pub fn set_lean(&self) {
+        let mut w = self.world();
+        w.lean = true;
+        w.calls.clear();
+        w.sent.clear();
     }
 
     /// Every call of `method`.
@@ -464,11 +487,18 @@ fn send_message(s: &Shared, body: Value) -> Response {
         let mut w = s.world.lock().expect("lock");
         w.next_id += 1;
         let id = format!("{:020x}", w.next_id * 0x85eb_ca6b);
-        w.sent.push(Sent {
+        let sent = Sent {
             chat,
             text: text.to_owned(),
             message_id: id.clone(),
-        });
+            at: Instant::now(),
+        };
+        if let Some(tx) = &w.sent_tx {
+            let _ = tx.send(sent.clone());
+        }
+        if !w.lean {
+            w.sent.push(sent);
+        }
         id
     };
     let date = chrono::Utc::now().timestamp_millis();
@@ -570,12 +600,17 @@ async fn get_updates(s: &Shared, body: Value) -> Response {
 
 /// Records a call and passes its answer through.
 fn record(s: &Shared, method: &str, body: Value, code: i64, answer: Response) -> Response {
-    s.world.lock().expect("lock").calls.push(Call {
-        method: method.to_owned(),
-        body,
-        code,
-        at: Instant::now(),
-    });
+    {
+        let mut w = s.world.lock().expect("lock");
+        if !w.lean {
+            w.calls.push(Call {
+                method: method.to_owned(),
+                body,
+                code,
+                at: Instant::now(),
+            });
+        }
+    }
     s.changed.notify_waiters();
     answer
 }

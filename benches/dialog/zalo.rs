@@ -1,0 +1,772 @@
+//! The Zalo webhook run of the dialog benchmark: gopy (a separate process) in Zalo webhook
+//! mode against the fake Zalo Bot API from `tests/fake_zalo`, driven by simulated residents
+//! in a closed loop. Each step is an HTTP POST of a Zalo event (flat and wrapped bodies in
+//! turn) from the harness to gopy's `/zalo/webhook`; gopy answers 200 once the step is
+//! committed and sends its replies with `sendMessage` to the fake. Measured per step: the
+//! acknowledgement (POST sent → response received; Zalo wants it within 2 s) and the step
+//! latency (POST sent → the first message to that resident arriving at the fake).
+//!
+//! Residents play the whole demo dialog as the Telegram residents do (the same
+//! [`driver::plans`], so the step counts match), replying with the NUMBER of the choice they
+//! want: the numbered lines of gopy's reply are matched against the labels read from
+//! `locales/vi/dialog.ftl` through gopy's own [`Localizer`].
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result, bail};
+use serde_json::json;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use gopy::dialog::Msg;
+use gopy::domain::{Channel, Locale};
+use gopy::i18n::{Localizer, Markup};
+
+use crate::driver::{self, BASE_ID, Limits, OPINIONS, Outcome, PLANNED_TOPICS, Plan, short};
+use crate::fake_zalo::{FakeZalo, Resident, Sent, TOKEN};
+use crate::procs::{self, Backend, Db, Proc};
+use crate::report::Run;
+use crate::{CpuSplit, STEP_TIMEOUT, kib_to_mb, verify};
+
+/// The webhook secret gopy is given (`ZALO_WEBHOOK_SECRET`).
+const SECRET: &str = "bi-mat-benchmark-zalo-2026";
+
+/// Zalo wants each webhook call answered within this.
+pub const ACK_LIMIT: Duration = Duration::from_secs(2);
+
+/// At most this many anomalies are kept for the report.
+const MAX_ANOMALIES: usize = 12;
+
+/// How long gopy may take to start serving its webhook.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The labels of the choices a resident looks for, as gopy renders them in Vietnamese.
+#[derive(Debug, Clone)]
+pub struct Labels {
+    /// `choice-named`.
+    named: String,
+    /// `choice-anonymous`.
+    anonymous: String,
+    /// `choice-skip-target-group`.
+    skip_group: String,
+    /// `choice-review`.
+    review: String,
+    /// `choice-next-topic`.
+    next_topic: String,
+    /// `choice-submit`.
+    submit: String,
+    /// `choice-notices-no`, when the locale has it (a question after consent).
+    notices_no: Option<String>,
+}
+
+impl Labels {
+    /// Reads the labels through gopy's localizer (the embedded `locales/vi/dialog.ftl`).
+    pub fn read() -> Result<Labels> {
+        let l = Localizer::new().context("gopy's locale files do not load")?;
+        let get = |key: &str| {
+            l.msg(Locale::Vi, &Msg::new(key), Markup::Plain)
+                .trim()
+                .to_owned()
+        };
+        Ok(Labels {
+            named: get("choice-named"),
+            anonymous: get("choice-anonymous"),
+            skip_group: get("choice-skip-target-group"),
+            review: get("choice-review"),
+            next_topic: get("choice-next-topic"),
+            submit: get("choice-submit"),
+            notices_no: l
+                .has(Locale::Vi, "choice-notices-no")
+                .then(|| get("choice-notices-no")),
+        })
+    }
+}
+
+/// The numbered choices at the end of a reply (`1. …`, `2. …`, a paragraph of their own),
+/// labels only; empty when the reply offers none.
+fn choices(text: &str) -> Vec<String> {
+    let last = text.rsplit("\n\n").next().unwrap_or_default();
+    let mut out = Vec::new();
+    for (k, line) in last.lines().enumerate() {
+        match line.split_once(". ") {
+            Some((n, label)) if n == (k + 1).to_string() => out.push(label.trim().to_owned()),
+            _ => return Vec::new(),
+        }
+    }
+    out
+}
+
+/// What a resident does once a step is answered.
+#[derive(Debug, Clone)]
+enum Decision {
+    /// Sends this text next (a number, an opinion).
+    Send {
+        /// The text.
+        text: String,
+        /// Whether it is an opinion.
+        opinion: bool,
+        /// Whether it is the number of "submit" (the reply is the receipt).
+        submit: bool,
+    },
+    /// The receipt came: the dialog is over.
+    Done,
+    /// A reply it could not understand.
+    Fail(String),
+}
+
+/// A step sent and not yet complete (answered with its choices and acknowledged).
+#[derive(Debug)]
+struct Pending {
+    /// Which of the resident's steps (acknowledgements of older ones are told apart).
+    seq: u64,
+    /// When the POST was sent.
+    at: Instant,
+    /// Whether a first message arrived (its latency is recorded once).
+    replied: bool,
+    /// Whether the POST was answered 200.
+    acked: bool,
+    /// What to do next, once a usable reply arrived.
+    decided: Option<Decision>,
+    /// Whether the step is an opinion.
+    opinion: bool,
+    /// Whether the step is the choice "submit" (the reply is the receipt).
+    submit: bool,
+    /// The last message seen for this step that did not decide it (for the report).
+    last_text: Option<String>,
+    /// What was sent, for the report.
+    what: String,
+}
+
+/// One simulated Zalo resident.
+struct Sim {
+    /// As Zalo describes them (id: `BASE_ID + i` as 20 hex digits).
+    who: Resident,
+    /// What they will do.
+    plan: Plan,
+    /// Whether the unit question was answered.
+    unit_chosen: bool,
+    /// Topics finished ("next topic" chosen after the last opinion).
+    topics_done: usize,
+    /// Opinions given on the current topic.
+    given_here: u8,
+    /// Steps sent.
+    seq: u64,
+    /// The step in flight.
+    pending: Option<Pending>,
+    /// Whether it is still going (false: finished or failed).
+    active: bool,
+    /// Whether it got its receipt.
+    finished: bool,
+    /// Opinions sent.
+    sent_opinions: u32,
+    /// Opinions acknowledged (their POST answered 200: committed).
+    acked_opinions: u32,
+}
+
+/// One webhook POST answered (or failed).
+#[derive(Debug)]
+struct Ack {
+    /// The resident.
+    i: usize,
+    /// Their step.
+    seq: u64,
+    /// The HTTP status, 0 when the request failed.
+    status: u16,
+    /// From the POST sent to the response received.
+    took: Duration,
+    /// Why the request failed, if it did.
+    error: Option<String>,
+}
+
+/// The acknowledgement times of one run.
+#[derive(Debug, Default)]
+pub struct Acks {
+    /// Microseconds from each POST sent to its response.
+    pub us: Vec<u32>,
+    /// POSTs answered with something other than 200 (or not at all).
+    pub refused: u64,
+}
+
+/// The residents of one run, the webhook they post to, and what they measured.
+struct Fleet<'a> {
+    /// The fake (it makes the events).
+    fake: &'a FakeZalo,
+    /// The labels to look for.
+    labels: &'a Labels,
+    /// HTTP client for the webhook.
+    client: reqwest::Client,
+    /// `http://<gopy>/zalo/webhook`.
+    url: String,
+    /// Where the POST tasks report.
+    acks_tx: UnboundedSender<Ack>,
+    /// Residents by index.
+    sims: Vec<Sim>,
+    /// Resident index by Zalo id.
+    by_chat: HashMap<String, usize>,
+    /// Residents still going.
+    active: usize,
+    /// POSTs sent so far (flat and wrapped bodies alternate).
+    posts: u64,
+    /// Measurements.
+    out: Outcome,
+    /// Acknowledgements.
+    acks: Acks,
+    /// When the first step was sent.
+    started: Option<Instant>,
+    /// When the last step was complete.
+    last_done: Option<Instant>,
+    /// The origin of `queued_at_ms`.
+    created: Instant,
+}
+
+impl<'a> Fleet<'a> {
+    /// Sends resident `i` the text `text` as a webhook POST.
+    fn issue(&mut self, i: usize, text: String, opinion: bool, submit: bool) {
+        let Some(sim) = self.sims.get_mut(i) else {
+            return;
+        };
+        let event = self.fake.text_event(&sim.who, &text);
+        self.posts += 1;
+        let body = if self.posts.is_multiple_of(2) {
+            json!({"ok": true, "result": event})
+        } else {
+            event
+        };
+        let (what, submit) = if opinion {
+            sim.sent_opinions += 1;
+            self.out.mix.opinions += 1;
+            ("an opinion".to_owned(), false)
+        } else if text.starts_with('/') {
+            self.out.mix.commands += 1;
+            (text.clone(), false)
+        } else {
+            self.out.mix.buttons += 1;
+            (format!("choice {text}"), submit)
+        };
+        sim.seq += 1;
+        let seq = sim.seq;
+        let at = Instant::now();
+        sim.pending = Some(Pending {
+            seq,
+            at,
+            replied: false,
+            acked: false,
+            decided: None,
+            opinion,
+            submit,
+            last_text: None,
+            what,
+        });
+        self.started.get_or_insert(at);
+        self.out.issued += 1;
+        let request = self
+            .client
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("X-Bot-Api-Secret-Token", SECRET)
+            .body(body.to_string());
+        let tx = self.acks_tx.clone();
+        tokio::spawn(async move {
+            let (status, error) = match request.send().await {
+                Ok(r) => (r.status().as_u16(), None),
+                Err(e) => (0, Some(e.to_string())),
+            };
+            let _ = tx.send(Ack {
+                i,
+                seq,
+                status,
+                took: at.elapsed(),
+                error,
+            });
+        });
+    }
+
+    /// Takes in one message gopy sent.
+    fn on_sent(&mut self, sent: Sent) {
+        let Some(&i) = self.by_chat.get(&sent.chat) else {
+            self.out.strays += 1;
+            return;
+        };
+        let labels = self.labels;
+        let Some(sim) = self.sims.get_mut(i) else {
+            return;
+        };
+        let Some(p) = sim.pending.as_mut() else {
+            self.out.strays += 1;
+            return;
+        };
+        if !p.replied {
+            p.replied = true;
+            let us = sent.at.saturating_duration_since(p.at).as_micros();
+            self.out
+                .latencies_us
+                .push(u32::try_from(us).unwrap_or(u32::MAX));
+            let at = p.at.saturating_duration_since(self.created).as_millis();
+            self.out
+                .queued_at_ms
+                .push(u32::try_from(at).unwrap_or(u32::MAX));
+        }
+        if p.decided.is_some() {
+            // A further part of a reply already understood.
+            return;
+        }
+        let found = choices(&sent.text);
+        let decision = if p.submit {
+            Decision::Done
+        } else if found.is_empty() {
+            // A message without choices: wait for the one that carries them.
+            p.last_text = Some(short(&sent.text));
+            return;
+        } else {
+            let opinion_k = sim.sent_opinions as usize;
+            decide(sim, i, &found, labels, opinion_k, &sent.text)
+        };
+        if let Some(p) = sim.pending.as_mut() {
+            p.decided = Some(decision);
+        }
+        self.try_complete(i, sent.at);
+    }
+
+    /// Takes in one webhook answer.
+    fn on_ack(&mut self, ack: Ack) {
+        self.acks
+            .us
+            .push(u32::try_from(ack.took.as_micros()).unwrap_or(u32::MAX));
+        let Some(sim) = self.sims.get_mut(ack.i) else {
+            return;
+        };
+        let Some(p) = sim.pending.as_mut().filter(|p| p.seq == ack.seq) else {
+            return;
+        };
+        if ack.status != 200 {
+            self.acks.refused += 1;
+            let why = format!(
+                "the webhook answered {} ({})",
+                ack.status,
+                ack.error.as_deref().unwrap_or("no error")
+            );
+            p.decided = Some(Decision::Fail(why));
+            p.acked = true;
+        } else {
+            p.acked = true;
+            if p.opinion {
+                sim.acked_opinions += 1;
+            }
+        }
+        self.try_complete(ack.i, Instant::now());
+    }
+
+    /// Completes resident `i`'s step once it is both acknowledged and answered, and sends the
+    /// next one.
+    fn try_complete(&mut self, i: usize, now: Instant) {
+        let Some(sim) = self.sims.get_mut(i) else {
+            return;
+        };
+        let ready = sim
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.acked && p.decided.is_some());
+        if !ready {
+            return;
+        }
+        let Some(p) = sim.pending.take() else { return };
+        let failed = matches!(p.decided, Some(Decision::Fail(_)));
+        if !failed {
+            self.out.completed += 1;
+            self.last_done = Some(now);
+        }
+        match p.decided {
+            Some(Decision::Send {
+                text,
+                opinion,
+                submit,
+            }) => self.issue(i, text, opinion, submit),
+            Some(Decision::Done) => {
+                sim.active = false;
+                sim.finished = true;
+                self.active -= 1;
+                self.out.finished += 1;
+            }
+            Some(Decision::Fail(why)) => {
+                sim.active = false;
+                self.active -= 1;
+                self.out.failed += 1;
+                if self.out.anomalies.len() < MAX_ANOMALIES {
+                    self.out
+                        .anomalies
+                        .push(format!("resident {i}: after {}, {why}", p.what));
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Marks steps not complete within `timeout` as timeouts; their residents stop.
+    fn check_timeouts(&mut self, timeout: Duration) {
+        let now = Instant::now();
+        for (i, sim) in self.sims.iter_mut().enumerate() {
+            let Some(p) = &sim.pending else { continue };
+            if now.duration_since(p.at) < timeout {
+                continue;
+            }
+            self.out.timeouts += 1;
+            if self.out.anomalies.len() < MAX_ANOMALIES {
+                self.out.anomalies.push(format!(
+                    "resident {i}: {} to {} within {timeout:?} ({}){}",
+                    if p.replied {
+                        "no usable reply"
+                    } else {
+                        "no reply"
+                    },
+                    p.what,
+                    if p.acked {
+                        "acknowledged"
+                    } else {
+                        "not acknowledged"
+                    },
+                    p.last_text
+                        .as_ref()
+                        .map(|t| format!(" (last message: {t:?})"))
+                        .unwrap_or_default()
+                ));
+            }
+            sim.pending = None;
+            sim.active = false;
+            self.active -= 1;
+            self.out.failed += 1;
+        }
+    }
+
+    /// The measurements.
+    fn finish(mut self) -> (Outcome, Acks) {
+        self.out.elapsed = match (self.started, self.last_done) {
+            (Some(a), Some(b)) => b.saturating_duration_since(a),
+            _ => Duration::ZERO,
+        };
+        self.out.residents = self
+            .sims
+            .iter()
+            .enumerate()
+            .map(|(i, s)| driver::ResidentResult {
+                id: BASE_ID + i as i64,
+                sent_opinions: s.sent_opinions,
+                acked_opinions: s.acked_opinions,
+                finished: s.finished,
+                planned_opinions: s.plan.opinions(),
+            })
+            .collect();
+        (self.out, self.acks)
+    }
+}
+
+/// Chooses the next step from the numbered choices of a reply.
+fn decide(
+    sim: &mut Sim,
+    i: usize,
+    found: &[String],
+    labels: &Labels,
+    opinion_k: usize,
+    text: &str,
+) -> Decision {
+    let number = |k: usize| (k + 1).to_string();
+    let position = |label: &str| found.iter().position(|l| l == label);
+    let others = |known: &str| -> Vec<usize> {
+        (0..found.len())
+            .filter(|k| found[*k] != known)
+            .collect::<Vec<_>>()
+    };
+    let choose = |k: usize| Decision::Send {
+        text: number(k),
+        opinion: false,
+        submit: false,
+    };
+
+    if let (Some(named), Some(anon)) = (position(&labels.named), position(&labels.anonymous)) {
+        return choose(if sim.plan.named { named } else { anon });
+    }
+    if let Some(skip) = position(&labels.skip_group) {
+        let groups = others(&labels.skip_group);
+        return match sim.plan.group {
+            Some(g) if !groups.is_empty() => choose(groups[g % groups.len()]),
+            _ => choose(skip),
+        };
+    }
+    if let Some(submit) = position(&labels.submit) {
+        return Decision::Send {
+            text: number(submit),
+            opinion: false,
+            submit: true,
+        };
+    }
+    if let Some(review) = position(&labels.review) {
+        let topics = others(&labels.review);
+        if sim.topics_done >= topics.len() {
+            return choose(review);
+        }
+        sim.given_here = 0;
+        return choose(topics[sim.topics_done]);
+    }
+    if let Some(next) = position(&labels.next_topic) {
+        let planned = sim.plan.per_topic[sim.topics_done.min(PLANNED_TOPICS - 1)];
+        if sim.given_here < planned {
+            sim.given_here += 1;
+            return Decision::Send {
+                text: format!(
+                    "{} (ý kiến {} của cư dân {i})",
+                    OPINIONS[opinion_k % OPINIONS.len()],
+                    opinion_k + 1
+                ),
+                opinion: true,
+                submit: false,
+            };
+        }
+        sim.topics_done += 1;
+        sim.given_here = 0;
+        return choose(next);
+    }
+    // A question this resident does not know: "no notices" if offered (a question after
+    // consent), the unit (the first unknown question after consent), else the first choice.
+    if let Some(no) = labels.notices_no.as_deref().and_then(position) {
+        return choose(no);
+    }
+    if !sim.unit_chosen {
+        sim.unit_chosen = true;
+        return choose(sim.plan.unit % found.len());
+    }
+    if found.is_empty() {
+        return Decision::Fail(format!("no choices in {:?}", short(text)));
+    }
+    choose(0)
+}
+
+/// Closed loop: every resident sends `/start` at once and each next step as soon as the
+/// previous one is acknowledged and answered, until every resident finished or failed.
+async fn closed(
+    fake: &FakeZalo,
+    rx: &mut UnboundedReceiver<Sent>,
+    http: &str,
+    plans: &[Plan],
+    labels: &Labels,
+    limits: Limits,
+    alive: &mut dyn FnMut() -> Result<()>,
+) -> Result<(Outcome, Acks)> {
+    let (acks_tx, mut acks_rx) = unbounded_channel();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let sims: Vec<Sim> = plans
+        .iter()
+        .enumerate()
+        .map(|(i, plan)| Sim {
+            who: Resident::new(
+                u64::try_from(BASE_ID).unwrap_or_default() + i as u64,
+                &format!("Nguyễn Cư Dân {i}"),
+            ),
+            plan: plan.clone(),
+            unit_chosen: false,
+            topics_done: 0,
+            given_here: 0,
+            seq: 0,
+            pending: None,
+            active: true,
+            finished: false,
+            sent_opinions: 0,
+            acked_opinions: 0,
+        })
+        .collect();
+    let by_chat = sims
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.who.id.clone(), i))
+        .collect();
+    let mut fleet = Fleet {
+        fake,
+        labels,
+        client,
+        url: format!("http://{http}/zalo/webhook"),
+        acks_tx,
+        active: sims.len(),
+        sims,
+        by_chat,
+        posts: 0,
+        out: Outcome::default(),
+        acks: Acks::default(),
+        started: None,
+        last_done: None,
+        created: Instant::now(),
+    };
+    let start = Instant::now();
+    for i in 0..fleet.sims.len() {
+        fleet.issue(i, "/start".to_owned(), false, false);
+    }
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    while fleet.active > 0 {
+        tokio::select! {
+            biased;
+            sent = rx.recv() => {
+                let Some(sent) = sent else { break };
+                fleet.on_sent(sent);
+                while let Ok(sent) = rx.try_recv() {
+                    fleet.on_sent(sent);
+                }
+            }
+            ack = acks_rx.recv() => {
+                let Some(ack) = ack else { break };
+                fleet.on_ack(ack);
+            }
+            _ = tick.tick() => {
+                fleet.check_timeouts(limits.step_timeout);
+                alive()?;
+                if start.elapsed() > limits.deadline {
+                    fleet.out.hit_deadline = true;
+                    break;
+                }
+            }
+        }
+    }
+    // Acknowledgements of the last steps may still be on their way.
+    while let Ok(ack) = acks_rx.try_recv() {
+        fleet.on_ack(ack);
+    }
+    Ok(fleet.finish())
+}
+
+/// Waits until gopy serves its webhook (a POST without the secret is refused with 401).
+async fn wait_webhook(proc: &mut Proc, http: &str) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let started = Instant::now();
+    loop {
+        proc.check_alive()?;
+        let answered = client
+            .post(format!("http://{http}/zalo/webhook"))
+            .body("{}")
+            .send()
+            .await;
+        if answered.is_ok_and(|r| r.status().as_u16() == 401) {
+            return Ok(());
+        }
+        if started.elapsed() > READY_TIMEOUT {
+            bail!(
+                "gopy did not serve its Zalo webhook within {READY_TIMEOUT:?}; the end of its log:\n{}",
+                proc.log_tail(30)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Starts gopy in Zalo webhook mode on a fresh database against a fresh fake Zalo, drives the
+/// residents in a closed loop, stops it and checks its database.
+pub async fn run(
+    gopy: &Path,
+    gopy_log: &str,
+    backend: Backend,
+    plans: &[Plan],
+    logs: &Path,
+) -> Result<Run> {
+    let labels = Labels::read()?;
+    let db = Db::fresh(backend).await?;
+    let fake = FakeZalo::start().await;
+    let http = format!("127.0.0.1:{}", procs::free_port()?);
+    let log = logs.join(format!(
+        "gopy-zalo-{}-closed-{}.log",
+        backend.name(),
+        plans.len()
+    ));
+    let mut proc = Proc::spawn(
+        "gopy",
+        gopy,
+        &["serve".to_owned()],
+        &[
+            ("DATABASE_URL", db.url.clone()),
+            ("ZALO_BOT_TOKEN", TOKEN.to_owned()),
+            ("ZALO_BOT_API_URL", fake.api_url().to_string()),
+            ("ZALO_WEBHOOK_SECRET", SECRET.to_owned()),
+            ("GOPY_HTTP_ADDR", http.clone()),
+            ("GOPY_DEMO", "on".to_owned()),
+            ("RUST_LOG", gopy_log.to_owned()),
+        ],
+        log,
+    )?;
+    let result = drive(&fake, &mut proc, &http, plans, &labels).await;
+    let rss = proc.peak_rss_kib();
+    let inside = procs::step_metrics(&http).await.unwrap_or_default();
+    // The readiness probe's POST without the secret is refused on purpose: not a warning.
+    let mut warnings = proc.log_warnings(9);
+    if let Some(k) = warnings
+        .iter()
+        .position(|w| w.contains("without the right secret"))
+    {
+        warnings.remove(k);
+    }
+    warnings.truncate(8);
+    proc.stop().await?;
+    let (outcome, acks, cpu) = match result {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = db.remove().await;
+            return Err(e);
+        }
+    };
+    let mut run = Run::new(
+        "gopy-zalo",
+        Some(backend.name()),
+        "closed",
+        plans.len(),
+        &outcome,
+    );
+    run.set_acks(&acks.us, acks.refused, ACK_LIMIT);
+    run.inside_p50_ms = inside.p50_ms;
+    run.inside_p99_ms = inside.p99_ms;
+    run.inside_max_ms = inside.max_ms;
+    run.inside_mean_ms = inside.mean_ms;
+    run.peak_rss_mb = rss.map(kib_to_mb);
+    cpu.fill(&mut run);
+    run.warnings = warnings;
+    let check = verify::gopy(&db.url, &outcome.residents, Channel::Zalo).await;
+    db.remove().await?;
+    let check = check?;
+    run.losses = Some(check.losses);
+    run.doubled = Some(check.doubled);
+    run.complete = Some(check.complete);
+    run.problems = check.problems;
+    if check.complete != plans.len() {
+        run.problems.push(format!(
+            "{} of {} residents have all their 6–12 opinions submitted",
+            check.complete,
+            plans.len()
+        ));
+    }
+    if check.doubled > 0 {
+        run.problems.push(format!(
+            "{} opinions stored more often than sent",
+            check.doubled
+        ));
+    }
+    Ok(run)
+}
+
+/// Waits for the webhook, subscribes to the messages sent, and runs the closed loop.
+async fn drive(
+    fake: &FakeZalo,
+    proc: &mut Proc,
+    http: &str,
+    plans: &[Plan],
+    labels: &Labels,
+) -> Result<(Outcome, Acks, CpuSplit)> {
+    wait_webhook(proc, http).await?;
+    let mut rx = fake.subscribe_sent();
+    fake.set_lean();
+    let before = CpuSplit::now(proc);
+    let limits = Limits {
+        step_timeout: STEP_TIMEOUT,
+        deadline: Duration::from_secs(900),
+    };
+    let mut alive = || proc.check_alive();
+    let (outcome, acks) = closed(fake, &mut rx, http, plans, labels, limits, &mut alive).await?;
+    let spent = before.until(CpuSplit::now(proc));
+    Ok((outcome, acks, spent))
+}
