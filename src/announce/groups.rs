@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use super::access::{Refusal, UnitTree, may_manage_group, normalise_code};
 use crate::dialog::Msg;
 use crate::domain::Channel;
-use crate::store::announce::{ChatGroup, ConfirmOutcome, LinkOutcome, StaffUser};
+use crate::store::announce::{AssistedPost, ChatGroup, ConfirmOutcome, LinkOutcome, StaffUser};
 use crate::store::{Store, StoreResult};
 
 /// What a `/bind` or `/unbind` from a chat came to.
@@ -125,6 +125,17 @@ pub fn posted_answer(outcome: Option<ConfirmOutcome>, delivery: i64) -> Msg {
         Some(ConfirmOutcome::Unknown) => Msg::new("assisted-unknown").num("number", delivery),
         Some(ConfirmOutcome::NotYours) => Msg::new("assisted-not-yours"),
     }
+}
+
+/// What the lead of an assisted group is told above the post: where to post it (again, for a
+/// reminder). The same on every platform; only how to confirm differs.
+pub fn assisted_intro(a: &AssistedPost) -> Msg {
+    let key = if a.reminder {
+        "assisted-reminder-intro"
+    } else {
+        "assisted-intro"
+    };
+    Msg::new(key).text("group", a.group_title.clone())
 }
 
 /// The staff user who speaks as this chat account, if any.

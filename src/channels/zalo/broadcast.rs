@@ -135,12 +135,7 @@ impl Sender for ZaloSender {
             return self.send_post(&d.chat, d).await;
         };
         let plain = |msg: Msg| self.l10n.msg(Locale::Vi, &msg, Markup::Plain);
-        let intro = if a.reminder {
-            "assisted-reminder-intro"
-        } else {
-            "assisted-intro"
-        };
-        let intro = plain(Msg::new(intro).text("group", a.group_title.clone()));
+        let intro = plain(crate::announce::groups::assisted_intro(a));
         self.send_parts(&d.chat, &intro).await?;
         let id = self.send_post(&d.chat, d).await?;
         let ask = plain(Msg::new("assisted-confirm-text-hint").num("number", d.id));
