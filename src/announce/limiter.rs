@@ -4,10 +4,11 @@
 //! the instant and sleeps until the one it gets back; messages are spaced evenly, so steady
 //! sending never bursts over a limit.
 //!
-//! Replies to residents go first: bulk messages (broadcasts) are spaced over the account's
-//! rate less a small reserve ([`Limiter::reserved`]), and every reply sent
-//! ([`Limiter::note_reply`]) pushes the next bulk slot back by one, so a resident mid-dialog
-//! never waits behind a broadcast and the two together stay within the limit.
+//! Replies to residents go first: every reply sent ([`Limiter::note_reply`]) pushes the next
+//! bulk slot back by one, so a resident mid-dialog never waits behind a broadcast and the two
+//! together stay within the limit; while residents are being answered, bulk messages
+//! (broadcasts) are also spaced over the account's rate less a small reserve
+//! ([`Limiter::reserved`]). With nobody to answer, a broadcast has the whole rate.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -45,7 +46,12 @@ pub struct Limiter {
     next_any: Option<Instant>,
     /// The earliest instant the next message to each chat may go.
     next_chat: HashMap<i64, Instant>,
+    /// When the last reply to a resident went.
+    last_reply: Option<Instant>,
 }
+
+/// How long after a reply to a resident bulk keeps the reserve free for the next ones.
+pub const REPLY_SPELL: Duration = Duration::from_secs(10);
 
 /// Added to every period before it is divided among its messages: requests reach Telegram
 /// with varying delays, and a limit counted over a sliding window would see `n + 1` messages
@@ -68,10 +74,14 @@ fn interval(period: Duration, n: u32) -> Duration {
 }
 
 impl Limiter {
-    /// Messages a second kept free of bulk for replies to residents: a twentieth of the
-    /// rate, at least 1 and at most 10 (1 of Telegram's 30, 10 of the paid 1,000).
-    pub fn reserved(&self) -> u32 {
-        if self.limits.per_second <= 1 {
+    /// Messages a second kept free of bulk for replies to residents at `now`: while a reply
+    /// went within [`REPLY_SPELL`], a twentieth of the rate, at least 1 and at most 10 (1 of
+    /// Telegram's 30, 10 of the paid 1,000); none while nobody is being answered.
+    pub fn reserved(&self, now: Instant) -> u32 {
+        let answering = self
+            .last_reply
+            .is_some_and(|t| now.saturating_duration_since(t) < REPLY_SPELL);
+        if self.limits.per_second <= 1 || !answering {
             0
         } else {
             (self.limits.per_second / 20).clamp(1, 10)
@@ -83,6 +93,7 @@ impl Limiter {
     pub fn note_reply(&mut self, now: Instant) {
         let step = interval(Duration::from_secs(1), self.limits.per_second);
         self.next_any = Some(self.next_any.map_or(now, |t| t.max(now)) + step);
+        self.last_reply = Some(self.last_reply.map_or(now, |t| t.max(now)));
     }
 
     /// A limiter with nothing sent yet.
@@ -91,6 +102,7 @@ impl Limiter {
             limits,
             next_any: None,
             next_chat: HashMap::new(),
+            last_reply: None,
         }
     }
 
@@ -111,7 +123,7 @@ impl Limiter {
             .flatten()
             .max()
             .unwrap_or(now);
-        let bulk = self.limits.per_second - self.reserved();
+        let bulk = self.limits.per_second - self.reserved(now);
         self.next_any = Some(at + interval(Duration::from_secs(1), bulk));
         self.next_chat.insert(chat, at + per_chat);
         at
@@ -160,12 +172,12 @@ mod tests {
         let mut l = Limiter::new(Limits::default());
         let start = Instant::now();
         let slots: Vec<Instant> = (0..90).map(|i| l.reserve(-1000 - i, start)).collect();
-        // 90 messages take a little over three seconds (29 a second: one is kept for
-        // replies); no second holds more than 30.
+        // 90 messages take a little over three seconds (30 a second, spread over 1.05 s: no
+        // resident is being answered, so nothing is kept back); no second holds more than 30.
         assert_eq!(slots[0], start);
         assert_eq!(
             slots[1] - slots[0],
-            Duration::from_nanos(1_050_000_000 / 29)
+            Duration::from_nanos(1_050_000_000 / 30)
         );
         assert!(slots[89] - start < Duration::from_millis(3300));
         for w in slots.windows(31) {
@@ -215,11 +227,27 @@ mod tests {
         });
         let start = Instant::now();
         let last = (0..1000).map(|i| l.reserve(-i - 1, start)).last();
-        // 990 a second for bulk (10 kept for replies), with a 2% guard: 97% of the paid rate.
+        // The whole rate for bulk while nobody is being answered, with a 2% guard: 98% of
+        // the paid rate.
         assert_eq!(
             last,
-            Some(start + Duration::from_nanos(1_020_000_000 / 990 * 999))
+            Some(start + Duration::from_nanos(1_020_000_000 / 1000 * 999))
         );
+        // After a reply, 10 a second are kept free for the next ones, for ten seconds.
+        let mut l = Limiter::new(Limits {
+            per_second: 1000,
+            ..Limits::default()
+        });
+        l.note_reply(start);
+        let after = l.next_any.unwrap_or(start);
+        let a = l.reserve(-1, start);
+        let b = l.reserve(-2, start);
+        assert_eq!(a, after);
+        assert_eq!(b - a, Duration::from_nanos(1_020_000_000 / 990));
+        let later = start + REPLY_SPELL;
+        let c = l.reserve(-3, later);
+        let d = l.reserve(-4, later);
+        assert_eq!(d - c, Duration::from_nanos(1_020_000_000 / 1000));
     }
 
     #[test]
@@ -228,7 +256,7 @@ mod tests {
         let start = Instant::now();
         let first = l.reserve(-1, start);
         assert_eq!(first, start);
-        let step = Duration::from_nanos(1_050_000_000 / 29);
+        let step = Duration::from_nanos(1_050_000_000 / 30);
         // Three replies in the same instant: bulk's next slot moves back by three of the
         // account's intervals.
         for _ in 0..3 {

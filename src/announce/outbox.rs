@@ -111,7 +111,9 @@ pub struct OutboxSettings {
     pub batch: i64,
     /// How long a claim holds a row; another worker takes it after that.
     pub lease: Duration,
-    /// The pause between two looks at an empty outbox.
+    /// The pause between two looks at an empty outbox (a look is one indexed read, no write
+    /// transaction, so it can be short: a broadcast scheduled by another process starts
+    /// within this).
     pub idle: Duration,
     /// Tries of a target before a transient failure counts as final.
     pub max_attempts: i64,
@@ -138,6 +140,10 @@ const LOOKAHEAD: Duration = Duration::from_millis(100);
 
 /// Claimed deliveries waiting for a send slot, at most.
 const QUEUE: usize = 1024;
+
+/// Deliveries claimed at once, at most: a claim reads its rows back by id, and more than the
+/// queue holds would only wait in memory.
+const MAX_BATCH: i64 = QUEUE as i64;
 
 /// Results recorded in one transaction, at most.
 const RECORD_BATCH: usize = 512;
@@ -179,7 +185,7 @@ impl OutboxSettings {
         {
             s.limits.per_second = rate;
         }
-        s.batch = i64::from(s.limits.per_second);
+        s.batch = i64::from(s.limits.per_second).min(MAX_BATCH);
         if let Some(secs) = std::env::var(LEASE_VAR)
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())
@@ -192,14 +198,14 @@ impl OutboxSettings {
 }
 
 impl Default for OutboxSettings {
-    /// Claims of one second's worth of messages, leased for a minute.
+    /// Claims of one second's worth of messages (at most [`MAX_BATCH`]), leased for a minute.
     fn default() -> Self {
         let limits = Limits::default();
         Self {
             limits,
-            batch: i64::from(limits.per_second),
+            batch: i64::from(limits.per_second).min(MAX_BATCH),
             lease: Duration::from_secs(60),
-            idle: Duration::from_secs(1),
+            idle: Duration::from_millis(200),
             max_attempts: 8,
             max_backoff: Duration::from_secs(300),
             paid: false,

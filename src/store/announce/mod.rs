@@ -1043,6 +1043,12 @@ struct ClaimRow {
     reminded_at: Option<DateTime<Utc>>,
     slug: Option<String>,
     button_unit: Option<String>,
+    /// The broadcast's state when the claim read it.
+    broadcast_state: String,
+    /// How many attachments the broadcast has (0 or 1).
+    attachments: i64,
+    /// Why the target can no longer be reached, if it cannot.
+    gone: Option<String>,
 }
 
 impl ClaimRow {

@@ -221,7 +221,7 @@ macro_rules! finish_broadcast {
 /// exclude each other); `$claim_lock` a statement that serialises claimers (a transaction
 /// advisory lock on Postgres, a no-op on SQLite).
 macro_rules! announce_store {
-    ($store:ty, $skip_locked:literal, $for_update:literal, $claim_lock:literal) => {
+    ($store:ty, $db:ty, $skip_locked:literal, $for_update:literal, $claim_lock:literal) => {
         #[async_trait::async_trait]
         impl $crate::store::announce::AnnounceStore for $store {
             async fn unit_nodes(&self) -> $crate::store::StoreResult<Vec<$crate::store::announce::UnitNode>> {
@@ -702,29 +702,27 @@ macro_rules! announce_store {
                 .bind(t.broadcast)
                 .execute(&mut *tx)
                 .await?;
-                for (contact, not_before) in &t.resident_deliveries {
-                    sqlx::query(
-                        "INSERT INTO deliveries (broadcast_id, contact_id, state, not_before, updated_at) \
-                         VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(t.broadcast)
-                    .bind(contact)
-                    .bind(not_before)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                for (group, not_before) in &t.deliveries {
-                    sqlx::query(
-                        "INSERT INTO deliveries (broadcast_id, chat_group_id, state, not_before, updated_at) \
-                         VALUES ($1, $2, 'pending', $3, $4) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(t.broadcast)
-                    .bind(group)
-                    .bind(not_before)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+                // The outbox rows go in a few multi-row statements (a thousand rows each), not
+                // one round trip per target.
+                for (column, targets) in [
+                    ("contact_id", &t.resident_deliveries),
+                    ("chat_group_id", &t.deliveries),
+                ] {
+                    for chunk in targets.chunks(1000) {
+                        let mut insert: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
+                            "INSERT INTO deliveries (broadcast_id, ",
+                        );
+                        insert.push(column).push(", state, not_before, updated_at) ");
+                        insert.push_values(chunk, |mut row, (target, not_before)| {
+                            row.push_bind(t.broadcast)
+                                .push_bind(*target)
+                                .push_bind("pending")
+                                .push_bind(*not_before)
+                                .push_bind(now);
+                        });
+                        insert.push(" ON CONFLICT DO NOTHING");
+                        insert.build().execute(&mut *tx).await?;
+                    }
                 }
                 if !t.deliveries.is_empty() || !t.resident_deliveries.is_empty() {
                     route_deliveries!(tx, t.broadcast);
@@ -769,6 +767,18 @@ macro_rules! announce_store {
                 lease_until: chrono::DateTime<chrono::Utc>,
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<Vec<$crate::store::announce::ClaimedDelivery>> {
+                // A look on the read side first: an idle outbox costs no write transaction.
+                let due: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM deliveries WHERE state = 'pending' AND channel = $1 \
+                     AND not_before <= $2 AND (lease_until IS NULL OR lease_until <= $2) LIMIT 1",
+                )
+                .bind(route)
+                .bind(now)
+                .fetch_optional(self.announce_read())
+                .await?;
+                if due.is_none() {
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.announce_write().await?;
                 let mut limit = limit;
                 if let Some(per_second) = per_second {
@@ -789,116 +799,146 @@ macro_rules! announce_store {
                         return Ok(Vec::new());
                     }
                 }
-                // Targets whose group is gone fail at once: nothing can reach them. Residents
-                // who asked to stop (or erased themselves) since it was scheduled get nothing.
-                let mut gone = sqlx::query(
-                    "UPDATE deliveries SET state = 'failed', error = 'group inactive', \
-                     lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
-                     AND not_before <= $1 AND chat_group_id IN \
-                     (SELECT id FROM chat_groups WHERE state = 'inactive')",
-                )
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                // An assisted group whose lead has no chat account to receive the post.
-                gone += sqlx::query(
-                    "UPDATE deliveries SET state = 'failed', error = 'assisted group without a linked lead', \
-                     lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
-                     AND not_before <= $1 AND chat_group_id IN \
-                     (SELECT g.id FROM chat_groups g LEFT JOIN staff_users s ON s.id = g.lead_staff_id \
-                      WHERE g.posting = 'assisted' AND (s.id IS NULL OR s.disabled_at IS NOT NULL \
-                      OR (s.zalo_user_id IS NULL AND s.telegram_user_id IS NULL)))",
-                )
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                gone += sqlx::query(
-                    "UPDATE deliveries SET state = 'cancelled', error = 'resident opted out', \
-                     lease_until = NULL, updated_at = $1 WHERE state = 'pending' \
-                     AND not_before <= $1 AND chat_group_id IS NULL AND (contact_id IS NULL \
-                     OR contact_id IN (SELECT contact_id FROM resident_notices WHERE subscribed = $2))",
-                )
-                .bind(now)
-                .bind(false)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
                 let sql = concat!(
                     "UPDATE deliveries SET lease_until = $1, leased_by = $2, attempts = attempts + 1, \
                      updated_at = $3 WHERE id IN (SELECT id FROM deliveries WHERE state = 'pending' \
                      AND channel = $5 AND not_before <= $3 AND (lease_until IS NULL OR lease_until <= $3) \
                      ORDER BY not_before, id LIMIT $4 ", $skip_locked, ") RETURNING id"
                 );
-                let claimed: std::collections::HashSet<i64> = sqlx::query_scalar(sql)
+                let claimed: Vec<i64> = sqlx::query_scalar(sql)
                     .bind(lease_until)
                     .bind(worker)
                     .bind(now)
                     .bind(limit)
                     .bind(route)
                     .fetch_all(&mut *tx)
-                    .await?
-                    .into_iter()
-                    .collect();
-                let mut out = Vec::with_capacity(claimed.len());
-                if !claimed.is_empty() {
-                    let rows: Vec<$crate::store::announce::ClaimRow> = sqlx::query_as(
-                        "SELECT d.id, d.broadcast_id, d.chat_group_id, d.contact_id, \
-                         CASE WHEN g.posting = 'assisted' THEN (CASE WHEN d.channel = 'zalo' \
-                         THEN s.zalo_user_id ELSE CAST(s.telegram_user_id AS TEXT) END) \
-                         ELSE COALESCE(g.external_id, c.external_id) END AS chat, \
-                         b.text, d.attempts, b.schedule, g.posting, g.title, d.reminded_at, \
-                         cp.slug, b.button_unit \
-                         FROM deliveries d LEFT JOIN chat_groups g ON g.id = d.chat_group_id \
-                         LEFT JOIN staff_users s ON s.id = g.lead_staff_id \
-                         LEFT JOIN contacts c ON c.id = d.contact_id \
-                         JOIN broadcasts b ON b.id = d.broadcast_id \
-                         LEFT JOIN campaigns cp ON cp.id = b.campaign_id \
-                         WHERE d.leased_by = $1 AND d.lease_until = $2 AND d.state = 'pending' \
-                         ORDER BY d.not_before, d.id",
-                    )
-                    .bind(worker)
-                    .bind(lease_until)
-                    .fetch_all(&mut *tx)
                     .await?;
-                    let started: Vec<i64> = sqlx::query_scalar(
-                        "UPDATE broadcasts SET state = 'sending', updated_at = $1 WHERE state = 'scheduled' \
-                         AND id IN (SELECT broadcast_id FROM deliveries WHERE leased_by = $2 AND lease_until = $3) \
-                         RETURNING id",
-                    )
-                    .bind(now)
-                    .bind(worker)
-                    .bind(lease_until)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                    for id in started {
-                        audit_in!(tx, now, "system", "broadcast.sending", serde_json::json!({ "broadcast": id }));
-                    }
-                    out = rows
-                        .into_iter()
-                        .filter(|r| claimed.contains(&r.id))
-                        .filter_map($crate::store::announce::ClaimRow::into_claimed)
+                if claimed.is_empty() {
+                    tx.commit().await?;
+                    return Ok(Vec::new());
+                }
+                // What to send, read by the claimed ids (one statement, however many rows are
+                // pending elsewhere), with the reason a target can no longer be reached: its
+                // group is gone, an assisted group's lead has no chat account, or a resident
+                // asked to stop (or erased themselves) since it was scheduled.
+                let mut read: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
+                    "SELECT d.id, d.broadcast_id, d.chat_group_id, d.contact_id, \
+                     CASE WHEN g.posting = 'assisted' THEN (CASE WHEN d.channel = 'zalo' \
+                     THEN s.zalo_user_id ELSE CAST(s.telegram_user_id AS TEXT) END) \
+                     ELSE COALESCE(g.external_id, c.external_id) END AS chat, \
+                     b.text, d.attempts, b.schedule, g.posting, g.title, d.reminded_at, \
+                     cp.slug, b.button_unit, b.state AS broadcast_state, \
+                     (SELECT count(*) FROM broadcast_attachments a WHERE a.broadcast_id = b.id) AS attachments, \
+                     CASE WHEN g.state = 'inactive' THEN 'group inactive' \
+                     WHEN g.posting = 'assisted' AND (s.id IS NULL OR s.disabled_at IS NOT NULL \
+                      OR (s.zalo_user_id IS NULL AND s.telegram_user_id IS NULL)) \
+                     THEN 'assisted group without a linked lead' \
+                     WHEN d.chat_group_id IS NULL AND (d.contact_id IS NULL OR n.subscribed = ",
+                );
+                read.push_bind(false);
+                read.push(
+                    ") THEN 'resident opted out' END AS gone \
+                     FROM deliveries d LEFT JOIN chat_groups g ON g.id = d.chat_group_id \
+                     LEFT JOIN staff_users s ON s.id = g.lead_staff_id \
+                     LEFT JOIN contacts c ON c.id = d.contact_id \
+                     LEFT JOIN resident_notices n ON n.contact_id = d.contact_id \
+                     JOIN broadcasts b ON b.id = d.broadcast_id \
+                     LEFT JOIN campaigns cp ON cp.id = b.campaign_id WHERE d.id IN (",
+                );
+                let mut ids = read.separated(", ");
+                for id in &claimed {
+                    ids.push_bind(*id);
+                }
+                read.push(") ORDER BY d.not_before, d.id");
+                let rows: Vec<$crate::store::announce::ClaimRow> =
+                    read.build_query_as().fetch_all(&mut *tx).await?;
+                // Targets that cannot be reached end here: failed, or cancelled for a resident
+                // who asked to stop.
+                let mut ended: Vec<i64> = Vec::new();
+                for (reason, state) in [
+                    ("group inactive", "failed"),
+                    ("assisted group without a linked lead", "failed"),
+                    ("resident opted out", "cancelled"),
+                ] {
+                    let gone: Vec<i64> = rows
+                        .iter()
+                        .filter(|r| r.gone.as_deref() == Some(reason))
+                        .map(|r| r.id)
                         .collect();
-                    // Each broadcast's attachment is read once and shared by its deliveries.
-                    let mut files: std::collections::HashMap<i64, Option<std::sync::Arc<$crate::store::announce::Attachment>>> =
-                        std::collections::HashMap::new();
-                    for d in &mut out {
-                        if !files.contains_key(&d.broadcast_id) {
-                            let row: Option<$crate::store::announce::AttachmentRow> = sqlx::query_as(
-                                "SELECT token, file_name, media_type, sha256, bytes FROM broadcast_attachments \
-                                 WHERE broadcast_id = $1",
-                            )
-                            .bind(d.broadcast_id)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                            files.insert(d.broadcast_id, row.map(|r| std::sync::Arc::new(r.into())));
+                    if gone.is_empty() {
+                        continue;
+                    }
+                    let mut end: sqlx::QueryBuilder<$db> =
+                        sqlx::QueryBuilder::new("UPDATE deliveries SET state = ");
+                    end.push_bind(state)
+                        .push(", error = ")
+                        .push_bind(reason)
+                        .push(", lease_until = NULL, updated_at = ")
+                        .push_bind(now)
+                        .push(" WHERE id IN (");
+                    let mut ids = end.separated(", ");
+                    for id in &gone {
+                        ids.push_bind(*id);
+                    }
+                    end.push(")");
+                    end.build().execute(&mut *tx).await?;
+                    for r in rows.iter().filter(|r| r.gone.as_deref() == Some(reason)) {
+                        if !ended.contains(&r.broadcast_id) {
+                            ended.push(r.broadcast_id);
                         }
-                        d.attachment = files.get(&d.broadcast_id).cloned().flatten();
                     }
                 }
-                if gone > 0 {
-                    finish_broadcasts!(tx, now);
+                // Broadcasts whose first deliveries these are start sending.
+                let mut starting: Vec<i64> = Vec::new();
+                for r in rows.iter().filter(|r| r.gone.is_none() && r.broadcast_state == "scheduled") {
+                    if !starting.contains(&r.broadcast_id) {
+                        starting.push(r.broadcast_id);
+                    }
+                }
+                for id in starting {
+                    let started = sqlx::query(
+                        "UPDATE broadcasts SET state = 'sending', updated_at = $1 WHERE state = 'scheduled' AND id = $2",
+                    )
+                    .bind(now)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if started > 0 {
+                        audit_in!(tx, now, "system", "broadcast.sending", serde_json::json!({ "broadcast": id }));
+                    }
+                }
+                let with_files: std::collections::HashSet<i64> = rows
+                    .iter()
+                    .filter(|r| r.gone.is_none() && r.attachments > 0)
+                    .map(|r| r.broadcast_id)
+                    .collect();
+                let mut out: Vec<$crate::store::announce::ClaimedDelivery> = rows
+                    .into_iter()
+                    .filter(|r| r.gone.is_none())
+                    .filter_map($crate::store::announce::ClaimRow::into_claimed)
+                    .collect();
+                // Each broadcast's attachment is read once and shared by its deliveries.
+                let mut files: std::collections::HashMap<i64, Option<std::sync::Arc<$crate::store::announce::Attachment>>> =
+                    std::collections::HashMap::new();
+                for d in &mut out {
+                    if !with_files.contains(&d.broadcast_id) {
+                        continue;
+                    }
+                    if !files.contains_key(&d.broadcast_id) {
+                        let row: Option<$crate::store::announce::AttachmentRow> = sqlx::query_as(
+                            "SELECT token, file_name, media_type, sha256, bytes FROM broadcast_attachments \
+                             WHERE broadcast_id = $1",
+                        )
+                        .bind(d.broadcast_id)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        files.insert(d.broadcast_id, row.map(|r| std::sync::Arc::new(r.into())));
+                    }
+                    d.attachment = files.get(&d.broadcast_id).cloned().flatten();
+                }
+                for b in ended {
+                    finish_broadcast!(tx, now, b);
                 }
                 tx.commit().await?;
                 Ok(out)
@@ -914,22 +954,19 @@ macro_rules! announce_store {
                     return Ok(());
                 }
                 let mut tx = self.announce_write().await?;
-                let mut broadcasts: Vec<i64> = Vec::new();
+                // The usual result, a message sent, is recorded for the whole batch at once.
+                let sent: Vec<(i64, &str)> = results
+                    .iter()
+                    .filter_map(|(d, r)| match r {
+                        DeliveryResult::Sent(m) => Some((*d, m.as_str())),
+                        _ => None,
+                    })
+                    .collect();
+                let mut broadcasts: Vec<i64> = <$store>::mark_sent(&mut tx, &sent, now).await?;
                 for (delivery, result) in results {
                     let delivery = *delivery;
                     let broadcast: Option<i64> = match result {
-                        DeliveryResult::Sent(message_id) => {
-                            sqlx::query_scalar(
-                                "UPDATE deliveries SET state = 'sent', message_id = $1, sent_at = $2, \
-                                 updated_at = $2, lease_until = NULL, error = NULL WHERE id = $3 \
-                                 RETURNING broadcast_id",
-                            )
-                            .bind(message_id)
-                            .bind(now)
-                            .bind(delivery)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                        }
+                        DeliveryResult::Sent(_) => None,
                         DeliveryResult::Retry(at, error) => {
                             sqlx::query_scalar(
                                 "UPDATE deliveries SET not_before = $1, error = $2, lease_until = NULL, \

@@ -1,6 +1,7 @@
 //! [`super::AnnounceStore`] on SQLite: writes take the writer connection (`BEGIN IMMEDIATE`),
 //! reads the reader pool.
 
+use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use crate::store::{SqliteStore, StoreResult};
@@ -15,6 +16,32 @@ impl SqliteStore {
     fn announce_read(&self) -> &SqlitePool {
         self.read_pool()
     }
+
+    /// Records deliveries the platform accepted, `(delivery, message id)`, one statement each
+    /// (SQLite runs in process: a statement costs no round trip); returns their broadcasts.
+    async fn mark_sent(
+        tx: &mut Transaction<'static, Sqlite>,
+        sent: &[(i64, &str)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<i64>> {
+        let mut broadcasts: Vec<i64> = Vec::new();
+        for (id, message) in sent {
+            let b: Option<i64> = sqlx::query_scalar(
+                "UPDATE deliveries SET state = 'sent', message_id = $1, sent_at = $2, \
+                 updated_at = $2, lease_until = NULL, error = NULL WHERE id = $3 \
+                 RETURNING broadcast_id",
+            )
+            .bind(message)
+            .bind(now)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            broadcasts.extend(b);
+        }
+        broadcasts.sort_unstable();
+        broadcasts.dedup();
+        Ok(broadcasts)
+    }
 }
 
-announce_store!(SqliteStore, "", "", "SELECT 1");
+announce_store!(SqliteStore, sqlx::Sqlite, "", "", "SELECT 1");
