@@ -212,7 +212,7 @@ mod tests {
         // The next one keeps its spacing after the first.
         assert_eq!(
             l.reserve(-5, start),
-            start + Duration::from_secs(7) + Duration::from_nanos(1_050_000_000 / 29)
+            start + Duration::from_secs(7) + Duration::from_nanos(1_050_000_000 / 30)
         );
         // Time moves on: the limiter does not hold back what is due.
         let now = start + Duration::from_secs(100);
