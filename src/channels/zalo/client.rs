@@ -131,6 +131,16 @@ pub(super) fn redact(text: &str, token: &str) -> String {
     }
 }
 
+/// The hosts (and their subdomains) Zalo serves users' files from.
+const ZALO_FILE_HOSTS: &[&str] = &[
+    "zalo.me",
+    "zadn.vn",
+    "zdn.vn",
+    "zaloapp.com",
+    "zaloplatforms.com",
+    "zapps.me",
+];
+
 /// The client. Cheap to clone.
 #[derive(Clone)]
 pub(super) struct Client {
@@ -169,6 +179,58 @@ impl Client {
         let status = response.status().as_u16();
         let bytes = response.bytes().await.map_err(|e| self.network(e))?;
         read_envelope(status, &bytes)
+    }
+
+    /// Downloads a file Zalo gave a link to, refusing more than `max` bytes (`Ok(None)`).
+    /// Only links on Zalo's hosts (or the configured API's host) are followed: a message's
+    /// payload cannot make gopy fetch an arbitrary address.
+    pub(super) async fn download(
+        &self,
+        link: &str,
+        max: u64,
+        timeout: Duration,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        let parsed = url::Url::parse(link)
+            .map_err(|_| ApiError::Network("not a link to a file".to_owned()))?;
+        let api_host = url::Url::parse(&self.base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned));
+        let host = parsed.host_str().unwrap_or_default().to_ascii_lowercase();
+        let zalo = ZALO_FILE_HOSTS
+            .iter()
+            .any(|h| host == *h || host.ends_with(&format!(".{h}")));
+        if !(matches!(parsed.scheme(), "http" | "https")
+            && (zalo || api_host.as_deref() == Some(host.as_str())))
+        {
+            return Err(ApiError::Network(format!(
+                "a file link to a host that is not Zalo's ({host})"
+            )));
+        }
+        let mut response = self
+            .http
+            .get(parsed)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| self.network(e))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(ApiError::Api {
+                code: i64::from(status),
+                description: format!("HTTP {status} for a file"),
+            });
+        }
+        if response.content_length().is_some_and(|n| n > max) {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.network(e))? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > max {
+                return Ok(None);
+            }
+        }
+        Ok(Some(bytes))
     }
 
     /// A transport error as text without the URL (which holds the token).
