@@ -119,7 +119,12 @@ async fn sqlite_files_at_the_opinion_step_become_opinions_are_refused_clearly_an
     gopy.press(&an, "Chỉnh trang đô thị").await;
 
     // A voice note: an opinion under the topic that says what it is, the file kept.
-    let voice: Vec<u8> = b"OggS\0voice of An".iter().copied().cycle().take(3000).collect();
+    let voice: Vec<u8> = b"OggS\0voice of An"
+        .iter()
+        .copied()
+        .cycle()
+        .take(3000)
+        .collect();
     gopy.handled(fake.private_file_update(&an, "voice", Some("audio/ogg"), &voice, None))
         .await;
     let said = fake.texts_to(an.id);
@@ -128,14 +133,8 @@ async fn sqlite_files_at_the_opinion_step_become_opinions_are_refused_clearly_an
         "{said:?}"
     );
     // A photo with a caption: the caption is the opinion's text.
-    gopy.handled(fake.private_file_update(
-        &an,
-        "photo",
-        None,
-        &photo,
-        Some("Ngõ 5 ngập sau mưa"),
-    ))
-    .await;
+    gopy.handled(fake.private_file_update(&an, "photo", None, &photo, Some("Ngõ 5 ngập sau mưa")))
+        .await;
     let rows = db
         .strings(
             "SELECT o.topic_code || '|' || o.source || '|' || o.channel || '|' || o.text || '|' || \

@@ -257,7 +257,9 @@ async fn story_replies_in_a_zalo_group_become_opinions_under_their_topic_with_no
     fake.wait_idle().await;
     let notice = fake.wait_messages(&lan.id, to_lan_before + 1).await;
     assert!(
-        notice.last().is_some_and(|t| t.contains("GIỮ") && t.contains("RÚT")),
+        notice
+            .last()
+            .is_some_and(|t| t.contains("GIỮ") && t.contains("RÚT")),
         "{notice:?}"
     );
     wait_until("the notices", || async {
@@ -310,7 +312,8 @@ async fn story_replies_in_a_zalo_group_become_opinions_under_their_topic_with_no
     fake.send_text(&lan, "rút lại");
     let said = fake.wait_messages(&lan.id, to_lan_before + 2).await;
     assert!(
-        said.last().is_some_and(|t| t.contains("Đã rút lại 1 ý kiến")),
+        said.last()
+            .is_some_and(|t| t.contains("Đã rút lại 1 ý kiến")),
         "{said:?}"
     );
     assert_eq!(

@@ -704,9 +704,18 @@ fn wrong_report_rows_are_reported_with_their_row_and_field() {
     let found = problems(&text);
     let messages: Vec<String> = found.iter().map(ToString::to_string).collect();
     let all = messages.join("\n");
-    assert!(all.contains("báo cáo thứ 1: `hour` phải từ 0 đến 23"), "{all}");
-    assert!(all.contains("báo cáo thứ 2: ngày không hợp lệ `23/07/2025`"), "{all}");
-    assert!(all.contains("báo cáo thứ 3: địa bàn `to-9` không có"), "{all}");
+    assert!(
+        all.contains("báo cáo thứ 1: `hour` phải từ 0 đến 23"),
+        "{all}"
+    );
+    assert!(
+        all.contains("báo cáo thứ 2: ngày không hợp lệ `23/07/2025`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("báo cáo thứ 3: địa bàn `to-9` không có"),
+        "{all}"
+    );
     assert!(all.contains("báo cáo thứ 4: `hour` chỉ dùng khi"), "{all}");
     assert!(all.contains("`date`"), "a missing date is named: {all}");
     assert!(all.contains("hours"), "an unknown field is named: {all}");

@@ -614,8 +614,12 @@ pub(super) fn reports(raw: &RawCampaign, problems: &mut Problems<'_>) -> Vec<sup
                 let v = h.get_ref();
                 problems.add(
                     &h.span(),
-                    format_args!("báo cáo thứ {row}: `hour` phải từ 0 đến 23 (giờ Việt Nam), không phải {v}"),
-                    format_args!("report {row}: `hour` must be between 0 and 23 (Vietnam time), not {v}"),
+                    format_args!(
+                        "báo cáo thứ {row}: `hour` phải từ 0 đến 23 (giờ Việt Nam), không phải {v}"
+                    ),
+                    format_args!(
+                        "report {row}: `hour` must be between 0 and 23 (Vietnam time), not {v}"
+                    ),
                 );
                 None
             }
@@ -663,7 +667,9 @@ pub(super) fn reports(raw: &RawCampaign, problems: &mut Problems<'_>) -> Vec<sup
         if !seen.insert((unit.clone(), due_at)) {
             problems.add(
                 &r.at,
-                format_args!("báo cáo thứ {row}: trùng ngày, giờ và địa bàn với một báo cáo ở trên"),
+                format_args!(
+                    "báo cáo thứ {row}: trùng ngày, giờ và địa bàn với một báo cáo ở trên"
+                ),
                 format_args!("report {row}: the same date, hour and unit as a report above"),
             );
             continue;

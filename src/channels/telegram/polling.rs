@@ -602,7 +602,10 @@ impl Poller {
             Some(Err(refused)) => {
                 let msg = match refused {
                     Some(r) => {
-                        let max = self.media.as_ref().map_or(0, |m| m.max_bytes / (1024 * 1024));
+                        let max = self
+                            .media
+                            .as_ref()
+                            .map_or(0, |m| m.max_bytes / (1024 * 1024));
                         let key = match r {
                             crate::replies::files::Refusal::TooLarge => "gr-file-too-large",
                             crate::replies::files::Refusal::Type => "gr-file-type",

@@ -678,7 +678,12 @@ pub(super) async fn post_loop(
         }
         let now = Utc::now();
         let claimed = match store
-            .claim_posts(Channel::Telegram, now, chrono::Duration::seconds(POST_LEASE_SECS), 20)
+            .claim_posts(
+                Channel::Telegram,
+                now,
+                chrono::Duration::seconds(POST_LEASE_SECS),
+                20,
+            )
             .await
         {
             Ok(c) => c,

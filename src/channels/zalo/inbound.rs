@@ -78,7 +78,13 @@ pub(super) struct ZaloFile {
 /// `quoted_message` or `reply_to` as an object (`message_id`, `msg_id`, `global_msg_id` or
 /// `id`), or `reply_to_message_id`, `quote_message_id`, `quote_msg_id`, `reply_to` as an id.
 pub(super) fn reply_target(msg: &Value) -> Option<String> {
-    for key in ["reply_to_message", "quote", "quoted_message", "reply_to", "quoted"] {
+    for key in [
+        "reply_to_message",
+        "quote",
+        "quoted_message",
+        "reply_to",
+        "quoted",
+    ] {
         if let Some(obj) = msg.get(key).filter(|v| v.is_object()) {
             for field in ["message_id", "msg_id", "global_msg_id", "id"] {
                 if let Some(found) = obj.get(field).and_then(id) {
@@ -140,9 +146,10 @@ pub(super) fn file_of(kind: &str, msg: &Value) -> Option<ZaloFile> {
         .map(|m| m.trim().to_ascii_lowercase())
         .filter(|m| m.contains('/'))
         .unwrap_or_else(|| default_mime.to_owned());
-    let size = field("file_size")
-        .or_else(|| field("size"))
-        .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())));
+    let size = field("file_size").or_else(|| field("size")).and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    });
     Some(ZaloFile {
         url,
         kind: file_kind,
@@ -452,6 +459,62 @@ mod tests {
         assert!(matches!(route(&bot), Ok(("bot", Route::Ignore(_)))));
         let follow = json!({"event_name": "user.follow", "follower": {"id": "1"}});
         assert!(matches!(route(&follow), Ok(("other", Route::Ignore(_)))));
+    }
+
+    #[test]
+    fn every_shape_of_a_reply_or_quote_in_a_group_gives_the_message_it_answers() {
+        let group = json!({"id": "g1", "chat_type": "GROUP"});
+        for extra in [
+            json!({"reply_to_message": {"message_id": "p1", "from": {"id": "bot"}}}),
+            json!({"quote": {"msg_id": "p1", "text": "…"}}),
+            json!({"quoted_message": {"global_msg_id": 7}}),
+            json!({"reply_to": {"id": "p1"}}),
+            json!({"reply_to_message_id": "p1"}),
+            json!({"quote_msg_id": "p1"}),
+            json!({"reply_to": "p1"}),
+        ] {
+            let mut fields = extra.clone();
+            fields["chat"] = group.clone();
+            fields["text"] = json!("@Bot Cần thêm đèn");
+            let ev = dialog(&message("message.text.received", fields));
+            let want = if extra.get("quoted_message").is_some() {
+                "7"
+            } else {
+                "p1"
+            };
+            assert_eq!(ev.reply_to.as_deref(), Some(want), "{extra}");
+        }
+        let plain = dialog(&message(
+            "message.text.received",
+            json!({"text": "@Bot chào", "chat": group}),
+        ));
+        assert_eq!(plain.reply_to, None);
+    }
+
+    #[test]
+    fn a_photo_replying_in_a_group_is_kept_with_its_link_and_caption() {
+        let body = message(
+            "message.image.received",
+            json!({"chat": {"id": "g1", "chat_type": "GROUP"}, "quote": {"msg_id": "p2"},
+                   "photo_url": "https://photo.zadn.vn/a.jpg", "caption": " Ngập "}),
+        );
+        let ev = dialog(&body);
+        assert_eq!(ev.input, Input::Media(MediaKind::Photo));
+        assert_eq!(ev.caption.as_deref(), Some("Ngập"));
+        let f = ev.file.expect("a file");
+        assert_eq!(f.url, "https://photo.zadn.vn/a.jpg");
+        assert_eq!(f.mime, "image/jpeg");
+        let doc = file_of(
+            "document",
+            &json!({"document": {"url": "https://f.zdn.vn/x.pdf", "mime_type": "application/pdf",
+                                 "file_size": "2048"}}),
+        )
+        .expect("a document");
+        assert_eq!(
+            (doc.mime.as_str(), doc.size),
+            ("application/pdf", Some(2048))
+        );
+        assert_eq!(file_of("sticker", &json!({"url": "https://x"})), None);
     }
 
     #[test]

@@ -212,8 +212,7 @@ impl Core {
         };
         metrics::counter!("gopy_group_replies_total", "kind" => kind, "channel" => "zalo")
             .increment(1);
-        if let (Some((opinion_id, author)), Some(s)) = (recorded.opinion, self.dialogs.screener())
-        {
+        if let (Some((opinion_id, author)), Some(s)) = (recorded.opinion, self.dialogs.screener()) {
             s.submit(OpinionToScan {
                 opinion_id,
                 author,
