@@ -159,13 +159,17 @@ async fn story_replies_in_a_zalo_group_become_opinions_under_their_topic_with_no
             == posts
     );
 
-    // Lan chatted with the bot before; Hoa and Bình never did.
+    // Lan and Dũng chatted with the bot before; Hoa and Bình never did.
     let lan = Resident::new(0x701, "Lan");
     let hoa = Resident::new(0x702, "Hoa");
     let binh = Resident::new(0x703, "Bình");
     let dung = Resident::new(0x704, "Dũng");
+    // Dũng too: his agreements stay linked to him, so they are counted once per post (an
+    // anonymous resident's agreements cannot be told apart).
     fake.send_text(&lan, "Xin chào");
+    fake.send_text(&dung, "Xin chào");
     fake.wait_messages(&lan.id, 1).await;
+    fake.wait_messages(&dung.id, 1).await;
     fake.wait_idle().await;
     let to_lan_before = fake.texts_to(&lan.id).len();
 
