@@ -240,15 +240,26 @@ async fn sqlite_a_photo_at_the_opinion_step_on_zalo_becomes_an_opinion_with_its_
     let task = tokio::spawn(app.run(shutdown.clone()));
     fake.wait_idle().await;
     let hoa = ZaloResident::new(0x511, "Hoa");
-    for text in [
-        "/start",
-        "2",
+    fake.send_text(&hoa, "/start");
+    fake.wait_idle().await;
+    // Zalo shows numbered choices: type the number of the one that says `label`.
+    for label in [
+        "ẩn danh",
         "Tổ dân phố 1",
         "Bỏ qua",
-        "Không, cảm ơn",
+        "Không",
         "Chỉnh trang đô thị",
     ] {
-        fake.send_text(&hoa, text);
+        let last = fake.texts_to(&hoa.id).pop().expect("a question");
+        let number = last
+            .lines()
+            .find_map(|l| {
+                let (n, rest) = l.split_once(". ")?;
+                (n.chars().all(|c| c.is_ascii_digit()) && rest.contains(label))
+                    .then(|| n.to_owned())
+            })
+            .unwrap_or_else(|| panic!("no choice {label:?} in {last}"));
+        fake.send_text(&hoa, &number);
         fake.wait_idle().await;
     }
     let photo: Vec<u8> = b"\xff\xd8\xff\xe0 broken lamp"
