@@ -117,6 +117,12 @@ pub enum CampaignCmd {
         /// Id or slug.
         campaign: String,
     },
+    /// Xuất tệp TOML của đợt, kèm ngày báo cáo / write a campaign back as its file, with its
+    /// report dates.
+    File {
+        /// Id or slug.
+        campaign: String,
+    },
 }
 
 /// `gopy opinions …`

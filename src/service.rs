@@ -185,6 +185,76 @@ impl Dialogs {
         Ok(self.committed(ev, stepped))
     }
 
+    /// The topic whose opinion step the resident is at (`Step::Topic`) while its campaign
+    /// collects, or `None`: a voice note, photo or document is kept as an opinion only then.
+    /// A read without a lock; [`Dialogs::handle_with_file`] steps the dialog for real.
+    pub async fn opinion_topic(&self, key: &ContactKey) -> Result<Option<String>, ServiceError> {
+        let Some(contact) = self.store.find_contact(key).await? else {
+            return Ok(None);
+        };
+        let Some(state) = self.store.dialog_state(contact.id).await? else {
+            return Ok(None);
+        };
+        let crate::dialog::Step::Topic { topic } = &state.step else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let open = self.campaigns(state.campaign).await?.iter().any(|c| {
+            Some(c.id) == state.campaign
+                && matches!(c.window(now), crate::domain::CollectionWindow::Open(_))
+        });
+        Ok(open.then(|| topic.clone()))
+    }
+
+    /// Runs one event like [`Dialogs::handle`] whose input is a file's caption (or the words
+    /// that stand for a file without one) at a topic's opinion step, and attaches the file,
+    /// already kept in the file store, to the opinion the step saved. Returns the replies and
+    /// whether the file was attached (not when the step saved no opinion: a redelivery, or the
+    /// dialog moved on meanwhile; the unnamed file is swept later).
+    pub async fn handle_with_file(
+        &self,
+        ev: &Inbound,
+        file: &crate::store::replies::NewFile,
+    ) -> Result<(Vec<Reply>, bool), ServiceError> {
+        let mut attempt = 1;
+        loop {
+            let now = self.now();
+            let attempted = async {
+                let mut tx = self.store.begin().await?;
+                let stepped = self.step_in(tx.as_mut(), ev, now).await?;
+                tx.commit().await?;
+                Ok::<_, ServiceError>(stepped)
+            }
+            .await;
+            let stepped = match attempted {
+                Err(ServiceError::Store(StoreError::Conflict(what)))
+                    if attempt < MAX_STEP_ATTEMPTS =>
+                {
+                    tracing::debug!(attempt, conflict = %what, "a fresh code collided; running the step again");
+                    attempt += 1;
+                    continue;
+                }
+                other => other?,
+            };
+            let saved = match &stepped {
+                Stepped::Replies { saved, .. } => saved.first().map(|o| (o.opinion_id, o.author)),
+                Stepped::Duplicate => None,
+            };
+            let mut attached = false;
+            if let Some((opinion, author)) = saved {
+                // After the step's commit: a failure leaves the opinion's words without the
+                // file (logged), never the step undone.
+                match self.store.attach_file(opinion, author, file, now).await {
+                    Ok(()) => attached = true,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot attach a file to the opinion it came with")
+                    }
+                }
+            }
+            return Ok((self.committed(ev, stepped), attached));
+        }
+    }
+
     /// Runs a batch of events in as few transactions as the store allows and returns, for
     /// each event, its replies when its step was committed, `None` when it was not (the
     /// caller then runs it with [`Dialogs::handle`], which isolates a failing step, draws

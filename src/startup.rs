@@ -111,7 +111,11 @@ impl Application {
             &settings.zalo,
             Some(detector.clone()),
         )?
-        .map(|z| z.with_public_url(settings.public_url.clone()));
+        .map(|z| {
+            z.with_public_url(settings.public_url.clone()).with_media(
+                crate::replies::files::MediaSettings::for_database(&settings.database_url),
+            )
+        });
         if let Some(webhook) = zalo.as_ref().and_then(ZaloBot::webhook_router) {
             router = router.merge(webhook);
         }

@@ -1165,13 +1165,20 @@ mod stories {
         let t = c.send(&"ă".repeat(4001)).await;
         assert!(any(&t, "4.001 ký tự"), "{t:#?}");
         assert!(any(&t, "vẫn được giữ nguyên"), "{t:#?}");
-        for m in [Media::Photo, Media::Voice, Media::Document, Media::Location] {
+        // At a topic's step a voice note, photo or document is an opinion (issue 9); these
+        // cannot be downloaded (the fake has no bytes for them): said so, nothing stored.
+        for m in [Media::Photo, Media::Voice, Media::Document] {
             let t = c.media(m).await;
             assert!(
-                any(&t, "chỉ nhận ý kiến bằng tin nhắn văn bản"),
+                any(&t, "chưa tải được tệp") || any(&t, "chưa được ghi nhận"),
                 "{m:?}: {t:#?}"
             );
         }
+        let t = c.media(Media::Location).await;
+        assert!(
+            any(&t, "chỉ nhận ý kiến bằng tin nhắn văn bản"),
+            "{t:#?}"
+        );
         // Exactly at the limit, with characters that are markup in Telegram HTML.
         let limit_text = "<&>".repeat(1333) + "a";
         let t = c.send(&limit_text).await;

@@ -48,6 +48,8 @@ gr-chosen-withdraw = { $count } of your replies were withdrawn; they are not cou
 gr-ack = Your opinion has been recorded. Thank you!
 gr-file-too-large = Your file is larger than { $mb } MB, so it was not recorded. Please send a smaller file or write your opinion as text.
 gr-file-type = This kind of file is not accepted. Please send a voice note, a photo (JPEG) or a PDF, or write your opinion as text.
+dm-file-kept = Your file (a voice note, photo or document) was received and kept with your opinion on this topic. Only authorised officials listen to it, view it and transcribe it; you may add more in writing.
+dm-file-not-received = Sorry, the system could not download the file you sent, so it was not recorded. Please send it again in a few minutes, or write your opinion.
 
 ## Reports on their due dates, sent privately to the officials who subscribed.
 rp-report = 📊 <b>Scheduled synthesis report</b> of { $day }

@@ -48,6 +48,8 @@ gr-chosen-withdraw = Đã rút lại { $count } ý kiến trả lời của Quý
 gr-ack = Đã ghi nhận ý kiến của Quý vị. Xin cảm ơn!
 gr-file-too-large = Tệp của Quý vị lớn hơn { $mb } MB nên chưa được ghi nhận. Quý vị vui lòng gửi tệp nhỏ hơn hoặc viết ý kiến bằng chữ.
 gr-file-type = Loại tệp này chưa được tiếp nhận. Quý vị vui lòng gửi tin nhắn thoại, ảnh (JPEG) hoặc tệp PDF, hoặc viết ý kiến bằng chữ.
+dm-file-kept = Đã nhận tệp của Quý vị (tin nhắn thoại, ảnh hoặc tài liệu) và lưu kèm ý kiến về chủ đề này. Tệp chỉ được cán bộ có thẩm quyền nghe, xem và ghi lại nội dung; Quý vị có thể viết thêm ý kiến bằng chữ.
+dm-file-not-received = Xin lỗi Quý vị, hệ thống chưa tải được tệp vừa gửi nên chưa ghi nhận. Quý vị vui lòng gửi lại sau ít phút hoặc viết ý kiến bằng chữ.
 
 ## Báo cáo theo lịch (reports): gửi riêng cho cán bộ đã đăng ký nhận.
 rp-report = 📊 <b>Báo cáo tổng hợp ý kiến theo lịch</b> ngày { $day }

@@ -26,6 +26,7 @@ pub async fn run(settings: &Settings, cmd: CampaignCmd) -> anyhow::Result<ExitCo
         CampaignCmd::Import { file } => import(settings, &file).await,
         CampaignCmd::List => list(settings).await,
         CampaignCmd::Show { campaign } => show(settings, &campaign).await,
+        CampaignCmd::File { campaign } => write_file(settings, &campaign).await,
     }
 }
 
@@ -80,8 +81,8 @@ async fn import(settings: &Settings, path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(exit::NOINPUT));
         }
     };
-    let campaign = match super::parse(&text) {
-        Ok(c) => c,
+    let (campaign, reports) = match super::parse_file(&text) {
+        Ok(f) => (f.campaign, f.reports),
         Err(problems) => {
             for p in &problems {
                 match (p.line, p.column) {
@@ -137,6 +138,37 @@ async fn import(settings: &Settings, path: &Path) -> anyhow::Result<ExitCode> {
         .await
         .context("cannot write the audit log")?;
     println!("Đã nhập đợt lấy ý kiến / imported campaign: id {id}, slug {slug}");
+    let dates = crate::reports::import_dates(store.as_ref(), id, &reports, &actor(), Utc::now())
+        .await
+        .context("cannot store the report dates")?;
+    print_imported(dates);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Says what importing a file's report dates did (nothing when it has none).
+pub(crate) fn print_imported(d: crate::reports::Imported) {
+    if d.added + d.known + d.past == 0 {
+        return;
+    }
+    println!(
+        "Ngày báo cáo / report dates: thêm {} / added, đã có {} / already there, đã qua {} (bỏ qua) / past (left out)",
+        d.added, d.known, d.past
+    );
+}
+
+/// `gopy campaign file`: the campaign as its file, with its report dates, on standard output.
+async fn write_file(settings: &Settings, wanted: &str) -> anyhow::Result<ExitCode> {
+    let store = match store(settings).await {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let Some(c) = find(&store, wanted).await? else {
+        return Ok(ExitCode::from(exit::DATA));
+    };
+    let reports = crate::reports::plans_of(store.as_ref(), c.id)
+        .await
+        .context("cannot read the report dates")?;
+    print!("{}", super::to_toml_with_reports(&c, &reports)?);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -111,6 +111,21 @@ pub(super) struct RawCampaign {
     pub phases: Vec<RawPhase>,
     /// Where the `[[phases]]` list starts, to point at when a phase is missing.
     pub phases_at: Option<Range<usize>>,
+    /// `[[reports]]` (optional), in file order.
+    pub reports: Vec<RawReport>,
+}
+
+/// One `[[reports]]` table: a date on which the campaign's report is due.
+#[derive(Debug)]
+pub(super) struct RawReport {
+    /// The table header, to point at when a field is missing.
+    pub at: Range<usize>,
+    /// `date`: a day (`2026-07-23`), or a day and time (`2026-07-23 08:30`) without `hour`.
+    pub date: Option<At<String>>,
+    /// `unit` (optional: the whole campaign).
+    pub unit: Option<At<String>>,
+    /// `hour` (optional, 0–23, Vietnam time).
+    pub hour: Option<At<i64>>,
 }
 
 /// One `[[units]]` table.
@@ -262,6 +277,22 @@ pub(super) fn read(text: &str, problems: &mut Problems<'_>) -> Option<RawCampaig
             })
             .collect();
     }
+    if let Some((_, tables)) = t.tables("reports", false) {
+        raw.reports = tables
+            .into_iter()
+            .map(|(at, table)| {
+                let mut f = Fields::new(table, at.clone(), "[[reports]]", &mut *t.problems);
+                let report = RawReport {
+                    at,
+                    date: f.date_time("date"),
+                    unit: f.string("unit", false),
+                    hour: f.integer("hour"),
+                };
+                f.finish(&["date", "unit", "hour"]);
+                report
+            })
+            .collect();
+    }
     t.finish(&[
         "slug",
         "issuer",
@@ -276,6 +307,7 @@ pub(super) fn read(text: &str, problems: &mut Problems<'_>) -> Option<RawCampaig
         "sections",
         "topics",
         "phases",
+        "reports",
     ]);
     Some(raw)
 }
@@ -546,6 +578,23 @@ struct OutFile<'a> {
     topics: &'a [Topic],
     /// `[[phases]]`.
     phases: Vec<OutPhase>,
+    /// `[[reports]]`, when there are any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reports: Vec<OutReport>,
+}
+
+/// A report date as written back: the day and the hour, or the day and time when it is not
+/// on the hour.
+#[derive(Serialize)]
+struct OutReport {
+    /// `date`.
+    date: String,
+    /// `unit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit: Option<String>,
+    /// `hour`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hour: Option<u32>,
 }
 
 /// A time written the way the format reads it: `2025-07-13 07:00` in Vietnam time (seconds
@@ -561,7 +610,10 @@ pub(super) fn local_text(at: DateTime<Utc>) -> String {
 
 /// Writes a campaign in the file format (without comments); [`super::parse`] reads it back to
 /// the same campaign (with `id` 0).
-pub(super) fn to_toml(c: &Campaign) -> Result<String, toml::ser::Error> {
+pub(super) fn to_toml(
+    c: &Campaign,
+    reports: &[super::ReportPlan],
+) -> Result<String, toml::ser::Error> {
     toml::to_string(&OutFile {
         slug: &c.slug,
         issuer: &c.issuer,
@@ -591,6 +643,22 @@ pub(super) fn to_toml(c: &Campaign) -> Result<String, toml::ser::Error> {
                 kind: p.kind.as_str(),
                 starts: local_text(p.starts_at),
                 ends: local_text(p.ends_at),
+            })
+            .collect(),
+        reports: reports
+            .iter()
+            .map(|r| {
+                let local = r.due_at.with_timezone(&TZ);
+                let on_the_hour = local.minute() == 0 && local.second() == 0;
+                OutReport {
+                    date: if on_the_hour {
+                        local.format("%Y-%m-%d").to_string()
+                    } else {
+                        local_text(r.due_at)
+                    },
+                    unit: r.unit.clone(),
+                    hour: on_the_hour.then(|| local.hour()),
+                }
             })
             .collect(),
     })

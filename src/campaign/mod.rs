@@ -63,13 +63,40 @@ impl std::fmt::Display for Problem {
 /// Parses and validates a campaign file. Returns every problem found, in file order, or the
 /// campaign (with `id` 0, every text NFC-normalised) when there is none.
 pub fn parse(text: &str) -> Result<Campaign, Vec<Problem>> {
+    parse_file(text).map(|f| f.campaign)
+}
+
+/// A date on which a campaign's report is due, as the file's `[[reports]]` declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPlan {
+    /// The unit the report is for (`None`: the whole campaign).
+    pub unit: Option<String>,
+    /// When it is due (the day at its hour, Vietnam time; 08:00 when the file gives no hour).
+    pub due_at: DateTime<Utc>,
+}
+
+/// Everything a campaign file declares: the campaign, and the report dates that go into
+/// `report_dates` on import.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignFile {
+    /// The campaign.
+    pub campaign: Campaign,
+    /// Its `[[reports]]`, in file order.
+    pub reports: Vec<ReportPlan>,
+}
+
+/// Parses and validates a campaign file with its report dates; every problem in file order.
+pub fn parse_file(text: &str) -> Result<CampaignFile, Vec<Problem>> {
     // Editors on Windows often save UTF-8 with a byte-order mark; it is not part of the TOML.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut problems = file::Problems::new(text);
-    let campaign =
-        file::read(text, &mut problems).and_then(|raw| validate::validate(&raw, &mut problems));
+    let Some(raw) = file::read(text, &mut problems) else {
+        return Err(problems.into_sorted());
+    };
+    let reports = validate::reports(&raw, &mut problems);
+    let campaign = validate::validate(&raw, &mut problems);
     match campaign {
-        Some(c) if problems.is_empty() => Ok(c),
+        Some(campaign) if problems.is_empty() => Ok(CampaignFile { campaign, reports }),
         _ => Err(problems.into_sorted()),
     }
 }
@@ -77,7 +104,13 @@ pub fn parse(text: &str) -> Result<Campaign, Vec<Problem>> {
 /// Writes a campaign back in the file format (without comments). [`parse`] reads the text back
 /// to the same campaign, with `id` 0.
 pub fn to_toml(campaign: &Campaign) -> anyhow::Result<String> {
-    file::to_toml(campaign).context("cannot write the campaign as TOML")
+    to_toml_with_reports(campaign, &[])
+}
+
+/// Writes a campaign and its report dates back in the file format; [`parse_file`] reads the
+/// text back to the same campaign and dates.
+pub fn to_toml_with_reports(campaign: &Campaign, reports: &[ReportPlan]) -> anyhow::Result<String> {
+    file::to_toml(campaign, reports).context("cannot write the campaign as TOML")
 }
 
 /// The payload of a deep link to a campaign and unit: `<slug>_<unit>`.

@@ -652,3 +652,88 @@ fn ends_at_midnight_read_as_the_end_of_the_day_before() {
         "20/07/2025 17:00"
     );
 }
+
+/// `BASE` with `rows` appended (the `[[reports]]` section).
+fn with_reports(rows: &str) -> String {
+    format!("{BASE}\n{rows}")
+}
+
+#[test]
+fn report_dates_are_read_at_their_hour_in_vietnam_time_and_written_back() {
+    let text = with_reports(
+        "[[reports]]\ndate = \"2025-07-23\"\n\n[[reports]]\ndate = 2025-07-24\nhour = 17\nunit = \"to-1\"\n\n\
+         [[reports]]\ndate = \"2025-07-25 14:30\"\n",
+    );
+    let f = parse_file(&text).unwrap();
+    assert_eq!(
+        f.reports,
+        vec![
+            ReportPlan {
+                unit: None,
+                due_at: utc("2025-07-23T01:00:00Z")
+            },
+            ReportPlan {
+                unit: Some("to-1".to_owned()),
+                due_at: utc("2025-07-24T10:00:00Z")
+            },
+            ReportPlan {
+                unit: None,
+                due_at: utc("2025-07-25T07:30:00Z")
+            },
+        ]
+    );
+    // The campaign is the same with or without the dates.
+    assert_eq!(f.campaign, parse(BASE).unwrap());
+    let written = to_toml_with_reports(&f.campaign, &f.reports).unwrap();
+    assert!(written.contains("[[reports]]"), "{written}");
+    assert_eq!(parse_file(&written).unwrap(), f, "{written}");
+    // Without dates nothing about reports is written.
+    assert!(!to_toml(&f.campaign).unwrap().contains("reports"));
+}
+
+#[test]
+fn wrong_report_rows_are_reported_with_their_row_and_field() {
+    let text = with_reports(
+        "[[reports]]\ndate = \"2025-07-23\"\nhour = 24\n\n\
+         [[reports]]\ndate = \"23/07/2025\"\n\n\
+         [[reports]]\ndate = \"2025-07-23\"\nunit = \"to-9\"\n\n\
+         [[reports]]\ndate = \"2025-07-23 08:00\"\nhour = 9\n\n\
+         [[reports]]\nhour = 9\n\n\
+         [[reports]]\ndate = \"2025-07-23\"\nhours = 9\n",
+    );
+    let found = problems(&text);
+    let messages: Vec<String> = found.iter().map(ToString::to_string).collect();
+    let all = messages.join("\n");
+    assert!(
+        all.contains("báo cáo thứ 1: `hour` phải từ 0 đến 23"),
+        "{all}"
+    );
+    assert!(
+        all.contains("báo cáo thứ 2: ngày không hợp lệ `23/07/2025`"),
+        "{all}"
+    );
+    assert!(
+        all.contains("báo cáo thứ 3: địa bàn `to-9` không có"),
+        "{all}"
+    );
+    assert!(all.contains("báo cáo thứ 4: `hour` chỉ dùng khi"), "{all}");
+    assert!(all.contains("`date`"), "a missing date is named: {all}");
+    assert!(all.contains("hours"), "an unknown field is named: {all}");
+    let hour_line = line_of(&text, "hour = 24", 1);
+    assert!(
+        found.iter().any(|p| p.line == Some(hour_line)),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn the_same_report_date_twice_is_refused() {
+    let text = with_reports(
+        "[[reports]]\ndate = \"2025-07-23\"\n\n[[reports]]\ndate = \"2025-07-23 08:00\"\n",
+    );
+    one_problem(
+        &text,
+        line_of(&text, "[[reports]]", 2),
+        "báo cáo thứ 2: trùng ngày",
+    );
+}

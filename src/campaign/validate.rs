@@ -576,6 +576,109 @@ fn phase_time(
     parsed
 }
 
+/// The hour a report is due when its `[[reports]]` row gives none (Vietnam time).
+pub const DEFAULT_REPORT_HOUR: i64 = 8;
+
+/// Checks the optional `[[reports]]` rows: a readable day (or day and time, then without
+/// `hour`), an hour from 0 to 23, a unit of the file's unit tree, no row twice. Each problem
+/// names the row (counted from 1) and the field.
+pub(super) fn reports(raw: &RawCampaign, problems: &mut Problems<'_>) -> Vec<super::ReportPlan> {
+    let codes: HashSet<&str> = raw
+        .units
+        .iter()
+        .filter_map(|u| u.code.as_ref().map(|c| c.get_ref().as_str()))
+        .collect();
+    let mut seen: HashSet<(Option<String>, DateTime<Utc>)> = HashSet::new();
+    let mut out = Vec::new();
+    for (i, r) in raw.reports.iter().enumerate() {
+        let row = i + 1;
+        let Some(date) = &r.date else {
+            continue;
+        };
+        let text = date.get_ref();
+        let day = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+        let hour = match &r.hour {
+            Some(h) if day.is_none() => {
+                problems.add(
+                    &h.span(),
+                    format_args!(
+                        "báo cáo thứ {row}: `hour` chỉ dùng khi `date` là một ngày (2026-07-23); ngày giờ `{text}` đã có giờ"
+                    ),
+                    format_args!(
+                        "report {row}: `hour` goes only with a `date` that is a day (2026-07-23); `{text}` has its time already"
+                    ),
+                );
+                None
+            }
+            Some(h) if !(0..=23).contains(h.get_ref()) => {
+                let v = h.get_ref();
+                problems.add(
+                    &h.span(),
+                    format_args!(
+                        "báo cáo thứ {row}: `hour` phải từ 0 đến 23 (giờ Việt Nam), không phải {v}"
+                    ),
+                    format_args!(
+                        "report {row}: `hour` must be between 0 and 23 (Vietnam time), not {v}"
+                    ),
+                );
+                None
+            }
+            Some(h) => Some(*h.get_ref()),
+            None => Some(DEFAULT_REPORT_HOUR),
+        };
+        let due = match day {
+            Some(d) => hour
+                .and_then(|h| u32::try_from(h).ok())
+                .and_then(|h| d.and_hms_opt(h, 0, 0))
+                .and_then(|n| TZ.from_local_datetime(&n).earliest())
+                .map(|t| t.with_timezone(&Utc)),
+            None => {
+                let parsed = parse_local(text, Edge::Start);
+                if parsed.is_none() {
+                    problems.add(
+                        &date.span(),
+                        format_args!(
+                            "báo cáo thứ {row}: ngày không hợp lệ `{text}` (viết 2026-07-23, hoặc 2026-07-23 08:30, giờ Việt Nam)"
+                        ),
+                        format_args!(
+                            "report {row}: invalid date `{text}` (write 2026-07-23, or 2026-07-23 08:30, Vietnam time)"
+                        ),
+                    );
+                }
+                parsed
+            }
+        };
+        let unit = match &r.unit {
+            Some(u) if !codes.contains(u.get_ref().as_str()) => {
+                let v = u.get_ref();
+                problems.add(
+                    &u.span(),
+                    format_args!("báo cáo thứ {row}: địa bàn `{v}` không có trong [[units]]"),
+                    format_args!("report {row}: unit `{v}` is not among the [[units]]"),
+                );
+                continue;
+            }
+            Some(u) => Some(u.get_ref().clone()),
+            None => None,
+        };
+        let Some(due_at) = due else {
+            continue;
+        };
+        if !seen.insert((unit.clone(), due_at)) {
+            problems.add(
+                &r.at,
+                format_args!(
+                    "báo cáo thứ {row}: trùng ngày, giờ và địa bàn với một báo cáo ở trên"
+                ),
+                format_args!("report {row}: the same date, hour and unit as a report above"),
+            );
+            continue;
+        }
+        out.push(super::ReportPlan { unit, due_at });
+    }
+    out
+}
+
 /// Checks the phases: known kinds, readable dates, each closing after it opens, no duplicate,
 /// in the order announce › collect › synthesise › report, not overlapping, and a collect phase.
 fn phases(raw: &RawCampaign, problems: &mut Problems<'_>, whole: &Range<usize>) -> Vec<Phase> {

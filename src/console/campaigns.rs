@@ -150,8 +150,8 @@ pub async fn import(
     if !signed.csrf_ok(&f.csrf) {
         return console.error_page(&signed.ctx, Some(&signed.session), Failure::FormExpired);
     }
-    let campaign = match crate::campaign::parse(&f.toml) {
-        Ok(c) => c,
+    let (campaign, reports) = match crate::campaign::parse_file(&f.toml) {
+        Ok(f) => (f.campaign, f.reports),
         Err(problems) => {
             let problems = problems.iter().map(ToString::to_string).collect();
             return list_with(&console, &signed, &f.toml, Some(problems)).await;
@@ -166,6 +166,19 @@ pub async fn import(
             );
             if let Err(e) = console.store().audit(&entry).await {
                 tracing::warn!(error = %e, "cannot audit a campaign import");
+            }
+            // The file's report dates, each audited as the official who imported it.
+            let by = entry.actor.clone();
+            if let Err(e) = crate::reports::import_dates(
+                console.store().as_ref(),
+                id,
+                &reports,
+                &by,
+                console.now(),
+            )
+            .await
+            {
+                tracing::warn!(error = %e, "cannot store a campaign file's report dates");
             }
             Redirect::to(&format!("/console/campaigns/{}", campaign.slug)).into_response()
         }

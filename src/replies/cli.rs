@@ -25,7 +25,7 @@ pub enum ThreadCmd {
         /// Mã đợt lấy ý kiến / the campaign's slug.
         #[arg(long)]
         campaign: String,
-        /// Số thứ tự trong `groups list`, hoặc mã nhóm Telegram (số âm) / id or Telegram chat id.
+        /// Số thứ tự trong `groups list`, mã nhóm Telegram (số âm) hoặc `zalo:<mã nhóm>` / id, Telegram chat id or `zalo:<group id>`.
         #[arg(long)]
         group: String,
     },
@@ -33,7 +33,7 @@ pub enum ThreadCmd {
     /// acknowledged.
     #[command(allow_negative_numbers = true)]
     Ack {
-        /// Số thứ tự trong `groups list`, hoặc mã nhóm Telegram (số âm) / id or Telegram chat id.
+        /// Số thứ tự trong `groups list`, mã nhóm Telegram (số âm) hoặc `zalo:<mã nhóm>` / id, Telegram chat id or `zalo:<group id>`.
         #[arg(long)]
         group: String,
         /// reaction (mặc định / default), reply, silent.
@@ -122,9 +122,13 @@ pub async fn post_thread(
         .await?)
 }
 
-/// Finds the group named on the command line: a gopy id, or a Telegram chat id (negative).
+/// Finds the group named on the command line: a gopy id, a Telegram chat id (negative), or a
+/// Zalo group id written `zalo:<id>`.
 async fn find_group(store: &dyn Store, chat: &str) -> crate::store::StoreResult<Option<ChatGroup>> {
     let chat = chat.trim();
+    if let Some(zalo) = chat.strip_prefix("zalo:") {
+        return store.group_by_external(Channel::Zalo, zalo.trim()).await;
+    }
     if chat.starts_with('-') {
         return store.group_by_external(Channel::Telegram, chat).await;
     }

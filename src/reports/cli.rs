@@ -47,6 +47,13 @@ pub enum ReportsCmd {
         #[arg(long, conflicts_with = "hour")]
         off: bool,
     },
+    /// Nhập (lại) các ngày báo cáo `[[reports]]` từ tệp của một đợt đã có; ngày đã có không
+    /// thêm lần nữa / import (again) the `[[reports]]` of an existing campaign's file; dates
+    /// it has already are not added twice.
+    Import {
+        /// Tệp đợt lấy ý kiến (TOML) / the campaign file.
+        file: std::path::PathBuf,
+    },
     /// Liệt kê ngày báo cáo / list the report dates.
     List {
         /// Mã đợt lấy ý kiến / the campaign's slug.
@@ -67,6 +74,52 @@ pub fn parse_local(s: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// `gopy reports import FILE`: the file's report dates into its (existing) campaign.
+async fn import(
+    store: &dyn crate::store::Store,
+    file: &std::path::Path,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<ExitCode> {
+    let shown = file.display();
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{shown}: không đọc được tệp / cannot read the file: {e}");
+            return Ok(ExitCode::from(exit::NOINPUT));
+        }
+    };
+    let parsed = match crate::campaign::parse_file(&text) {
+        Ok(f) => f,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("{shown}: {p}");
+            }
+            let n = problems.len();
+            eprintln!("Có {n} lỗi; chưa nhập gì. / {n} problem(s); nothing imported.");
+            return Ok(ExitCode::from(exit::DATA));
+        }
+    };
+    let slug = &parsed.campaign.slug;
+    let Some(c) = store
+        .campaigns()
+        .await?
+        .into_iter()
+        .find(|c| &c.slug == slug)
+    else {
+        eprintln!(
+            "Chưa có đợt lấy ý kiến mã {slug}: hãy nhập tệp bằng `gopy campaign import` / no campaign {slug}: import the file with `gopy campaign import`"
+        );
+        return Ok(ExitCode::from(exit::DATA));
+    };
+    let done = crate::reports::import_dates(store, c.id, &parsed.reports, by, now).await?;
+    crate::campaign::cli::print_imported(done);
+    if done.added + done.known + done.past == 0 {
+        println!("Tệp không có [[reports]] / the file has no [[reports]]");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Runs `gopy reports …`.
 pub async fn run(settings: &Settings, cmd: ReportsCmd) -> anyhow::Result<ExitCode> {
     let store = match crate::startup::open_store(settings).await {
@@ -78,7 +131,11 @@ pub async fn run(settings: &Settings, cmd: ReportsCmd) -> anyhow::Result<ExitCod
     };
     let by = crate::announce::cli::actor();
     let now = Utc::now();
+    if let ReportsCmd::Import { file } = &cmd {
+        return import(store.as_ref(), file, &by, now).await;
+    }
     let slug = match &cmd {
+        ReportsCmd::Import { .. } => String::new(),
         ReportsCmd::Date { campaign, .. }
         | ReportsCmd::Subscribe { campaign, .. }
         | ReportsCmd::Digest { campaign, .. }
@@ -154,6 +211,8 @@ pub async fn run(settings: &Settings, cmd: ReportsCmd) -> anyhow::Result<ExitCod
                 );
             }
         }
+        // Handled above, before the campaign is looked up by slug.
+        ReportsCmd::Import { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
 }

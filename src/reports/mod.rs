@@ -19,6 +19,65 @@ use crate::domain::{Campaign, Locale};
 use crate::store::{Store, StoreResult};
 use crate::synthesis::report::Synthesis;
 
+/// What importing a campaign file's report dates did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Imported {
+    /// Dates added to `report_dates`.
+    pub added: usize,
+    /// Dates the campaign had already (a file imported again adds nothing twice).
+    pub known: usize,
+    /// Dates already past, left out (they would go at once).
+    pub past: usize,
+}
+
+/// Adds a campaign file's `[[reports]]` to the campaign's report dates, each audited: a date
+/// already there (same unit and time) is left alone, so importing the same file again changes
+/// nothing; a date already past is left out. Dates set by CLI are never removed.
+pub async fn import_dates(
+    store: &dyn Store,
+    campaign: crate::domain::CampaignId,
+    plans: &[crate::campaign::ReportPlan],
+    by: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Imported> {
+    let mut have: std::collections::HashSet<(Option<String>, i64)> = store
+        .report_dates(campaign)
+        .await?
+        .into_iter()
+        .map(|d| (d.unit, d.due_at.timestamp()))
+        .collect();
+    let mut done = Imported::default();
+    for p in plans {
+        if !have.insert((p.unit.clone(), p.due_at.timestamp())) {
+            done.known += 1;
+        } else if p.due_at <= now {
+            done.past += 1;
+        } else {
+            store
+                .add_report_date(campaign, p.unit.as_deref(), p.due_at, by, now)
+                .await?;
+            done.added += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// The campaign's report dates as the file writes them back (`[[reports]]`).
+pub async fn plans_of(
+    store: &dyn Store,
+    campaign: crate::domain::CampaignId,
+) -> StoreResult<Vec<crate::campaign::ReportPlan>> {
+    Ok(store
+        .report_dates(campaign)
+        .await?
+        .into_iter()
+        .map(|d| crate::campaign::ReportPlan {
+            unit: d.unit,
+            due_at: d.due_at,
+        })
+        .collect())
+}
+
 /// The unit a subscriber's report covers: the date's unit, or the subscriber's own when it is
 /// narrower; `None` when the date's unit lies outside their scope (they get nothing).
 /// `Some(None)` is the whole campaign.

@@ -162,6 +162,30 @@ impl FakeTelegram {
         json!({"update_id": self.next_update_id(), "message": msg})
     }
 
+    /// A resident's file in their private chat with the bot (as
+    /// [`FakeTelegram::group_file_reply_update`] describes it, without the group and reply).
+    pub fn private_file_update(
+        &self,
+        from: &Resident,
+        kind: &str,
+        mime: Option<&str>,
+        bytes: &[u8],
+        caption: Option<&str>,
+    ) -> Value {
+        let nowhere = Group {
+            id: -1,
+            title: String::new(),
+            supergroup: false,
+        };
+        let mut u =
+            self.group_file_reply_update(from, &nowhere, 0, kind, mime, bytes, None, caption);
+        u["message"]["chat"] = from.chat_json();
+        if let Some(m) = u["message"].as_object_mut() {
+            m.remove("reply_to_message");
+        }
+        u
+    }
+
     /// The documents the bot sent to a chat (their content as text), oldest first.
     pub fn documents_to(&self, chat: i64) -> Vec<String> {
         self.inner

@@ -107,6 +107,15 @@ struct World {
     sent_tx: Option<tokio::sync::mpsc::UnboundedSender<Sent>>,
     /// Lean (benchmarks): calls and sent messages are not kept (see [`FakeZalo::set_lean`]).
     lean: bool,
+    /// Whether a private message reaches only people who wrote to the bot (see
+    /// [`FakeZalo::set_private_only_after_chat`]).
+    private_only_after_chat: bool,
+    /// Who wrote to the bot in private (their updates were handed out).
+    chatted: std::collections::HashSet<String>,
+    /// Group ids the bot heard from.
+    groups: std::collections::HashSet<String>,
+    /// Files served under `/files/<name>`: (bytes, content type).
+    files: std::collections::HashMap<String, (Vec<u8>, String)>,
 }
 
 /// A photo the bot sent: Zalo takes it by URL only.
@@ -158,6 +167,7 @@ impl FakeZalo {
             poll_cap,
         };
         let app = Router::new()
+            .route("/files/{name}", axum::routing::get(serve_file))
             .route("/{bot}/{method}", any(handle))
             .with_state(shared);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -206,6 +216,56 @@ impl FakeZalo {
             message[k] = v.clone();
         }
         json!({"event_name": format!("message.{kind}.received"), "message": message})
+    }
+
+    /// Makes `sendMessage` to a private chat refuse (`400`) anyone who never wrote to the bot,
+    /// as Zalo lets a bot write only to people who chatted with it.
+    pub fn set_private_only_after_chat(&self, on: bool) {
+        self.world().private_only_after_chat = on;
+    }
+
+    /// Serves `bytes` as `content_type` at a link on the fake (`<api>/files/<name>`), as Zalo
+    /// serves a photo or file a user sent; returns the link.
+    pub fn host_file(&self, name: &str, bytes: Vec<u8>, content_type: &str) -> String {
+        self.world()
+            .files
+            .insert(name.to_owned(), (bytes, content_type.to_owned()));
+        format!("http://{}/files/{name}", self.addr)
+    }
+
+    /// A message `who` posts in a group replying to `reply_to` (gopy's post or another
+    /// message), in one of the shapes clients report: `shape` is `reply_to_message`
+    /// (an object with `message_id`), `quote` (an object with `msg_id`) or
+    /// `reply_to_message_id` (the id alone). `extra` adds fields (a photo, a caption).
+    pub fn group_reply_event(
+        &self,
+        who: &Resident,
+        group: &str,
+        kind: &str,
+        reply_to: &str,
+        shape: &str,
+        extra: Value,
+    ) -> Value {
+        let mut fields = json!({"chat": {"id": group, "chat_type": "GROUP"}});
+        fields[shape] = match shape {
+            "reply_to_message" => json!({"message_id": reply_to, "from": {"id": "bot"}}),
+            "quote" => json!({"msg_id": reply_to, "text": "…"}),
+            _ => json!(reply_to),
+        };
+        for (k, v) in extra.as_object().expect("an object") {
+            fields[k] = v.clone();
+        }
+        self.event(who, kind, fields)
+    }
+
+    /// Every message sent to a chat, with its id, in order.
+    pub fn sent_to(&self, chat: &str) -> Vec<Sent> {
+        self.world()
+            .sent
+            .iter()
+            .filter(|s| s.chat == chat)
+            .cloned()
+            .collect()
     }
 
     /// Makes `getMe` say the bot may join groups (the limited rollout).
@@ -472,6 +532,19 @@ fn send_message(s: &Shared, body: Value) -> Response {
             );
         }
     };
+    {
+        let w = s.world.lock().expect("lock");
+        if w.private_only_after_chat && !w.chatted.contains(&chat) && !w.groups.contains(&chat) {
+            drop(w);
+            return record(
+                s,
+                "sendMessage",
+                body,
+                400,
+                error(400, "The user has not interacted with the bot"),
+            );
+        }
+    }
     let text = body["text"].as_str().unwrap_or_default();
     let len = text.nfc().count();
     if !(1..=2000).contains(&len) {
@@ -582,6 +655,13 @@ async fn get_updates(s: &Shared, body: Value) -> Response {
         {
             let mut w = s.world.lock().expect("lock");
             if let Some(update) = w.queue.pop_front() {
+                let chat = &update["message"]["chat"];
+                let id = chat["id"].as_str().map(str::to_owned).unwrap_or_default();
+                if chat["chat_type"].as_str() == Some("GROUP") {
+                    w.groups.insert(id);
+                } else {
+                    w.chatted.insert(id);
+                }
                 // Handed out and uncounted in one step: a test that sees the queue empty
                 // and a poll waiting knows this update was finished.
                 w.polls_waiting -= 1;
@@ -595,6 +675,17 @@ async fn get_updates(s: &Shared, body: Value) -> Response {
             return record(s, "getUpdates", body, 408, error(408, "Request timeout"));
         }
         let _ = tokio::time::timeout(left, notified).await;
+    }
+}
+
+/// `GET /files/<name>`: a file hosted with [`FakeZalo::host_file`].
+async fn serve_file(State(s): State<Shared>, Path(name): Path<String>) -> Response {
+    let file = s.world.lock().expect("lock").files.get(&name).cloned();
+    match file {
+        Some((bytes, content_type)) => {
+            ([(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response()
+        }
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

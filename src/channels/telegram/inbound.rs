@@ -65,6 +65,9 @@ pub(super) struct DialogEvent {
     pub locale_hint: Option<Locale>,
     /// The callback query to answer, when the event is a button press.
     pub callback: Option<CallbackQueryId>,
+    /// A voice note, audio, photo or document sent in private, with its caption (NFC,
+    /// trimmed): kept as (part of) an opinion when the dialog is at a topic's opinion step.
+    pub file: Option<(super::replies::TgFile, String)>,
 }
 
 /// Routes one update; also returns its kind for the `gopy_telegram_updates_total` metric.
@@ -96,6 +99,7 @@ pub(super) fn route(update: &Update, bot_username: &str) -> (&'static str, Route
                     identity: identity(&q.from),
                     locale_hint: locale(&q.from),
                     callback: Some(q.id.clone()),
+                    file: None,
                 }),
                 _ => Route::AnswerOnly {
                     resident,
@@ -145,6 +149,7 @@ fn private_message(msg: &Message) -> (&'static str, Route) {
             identity: identity(from),
             locale_hint: locale(from),
             callback: None,
+            file: super::replies::file_of(msg).map(|f| (f, super::replies::text_of(msg))),
         }),
     )
 }

@@ -42,7 +42,7 @@ use teloxide::{ApiError, Bot, RequestError};
 use tokio_util::sync::CancellationToken;
 
 use crate::dialog::{Msg, Reply};
-use crate::domain::{CollectionWindow, Locale, PhaseKind};
+use crate::domain::{CollectionWindow, ContactKey, Locale, PhaseKind};
 use crate::i18n::{Localizer, Markup};
 use crate::service::{Dialogs, Inbound, ServiceError};
 use crate::store::Store;
@@ -95,6 +95,22 @@ pub trait Handler: Send + Sync + 'static {
     fn screener(&self) -> Option<crate::moderation::Screener> {
         None
     }
+
+    /// The topic whose opinion step the resident is at, if any (see
+    /// [`Dialogs::opinion_topic`]). This default says none: files are not kept.
+    async fn opinion_topic(&self, _key: &ContactKey) -> Result<Option<String>, ServiceError> {
+        Ok(None)
+    }
+
+    /// Runs an event whose file was kept and attaches it to the opinion the step saves (see
+    /// [`Dialogs::handle_with_file`]). This default only runs the event.
+    async fn handle_with_file(
+        &self,
+        ev: &Inbound,
+        _file: &crate::store::replies::NewFile,
+    ) -> Result<(Vec<Reply>, bool), ServiceError> {
+        Ok((self.handle(ev).await?, false))
+    }
 }
 
 #[async_trait]
@@ -113,6 +129,18 @@ impl Handler for Dialogs {
 
     async fn handle_batch(&self, evs: &[Inbound]) -> Vec<Option<Vec<Reply>>> {
         Dialogs::handle_batch(self, evs).await
+    }
+
+    async fn opinion_topic(&self, key: &ContactKey) -> Result<Option<String>, ServiceError> {
+        Dialogs::opinion_topic(self, key).await
+    }
+
+    async fn handle_with_file(
+        &self,
+        ev: &Inbound,
+        file: &crate::store::replies::NewFile,
+    ) -> Result<(Vec<Reply>, bool), ServiceError> {
+        Dialogs::handle_with_file(self, ev, file).await
     }
 
     async fn start_payload(&self) -> Option<String> {

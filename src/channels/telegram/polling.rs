@@ -24,7 +24,7 @@ use teloxide::types::{AllowedUpdate, InlineKeyboardButton, InlineKeyboardMarkup,
 use teloxide::{ApiError, Bot, RequestError};
 use tokio_util::sync::CancellationToken;
 
-use crate::dialog::{Msg, Reply};
+use crate::dialog::{Input, Msg, Reply};
 use crate::domain::{Channel, ContactKey};
 use crate::i18n::Markup;
 use crate::service::{Inbound, ServiceError};
@@ -311,10 +311,24 @@ impl Poller {
             groups[slot].push((id, route));
         }
 
+        // A resident who sent a file in private is run one by one, in order: the file is
+        // downloaded before its step, which the batch cannot wait for.
+        let with_file: Vec<bool> = groups
+            .iter()
+            .map(|g| {
+                g.iter()
+                    .any(|(_, r)| matches!(r, Route::Dialog(ev) if ev.file.is_some()))
+            })
+            .collect();
         let mut inbounds = Vec::new();
         let mut callbacks = Vec::new();
         let mut group_events = Vec::new();
-        for (id, route) in groups.iter_mut().flatten() {
+        for (id, route) in groups
+            .iter_mut()
+            .zip(&with_file)
+            .filter(|(_, file)| !**file)
+            .flat_map(|(g, _)| g.iter_mut())
+        {
             match route {
                 Route::Dialog(ev) => {
                     callbacks.extend(ev.callback.take());
@@ -361,7 +375,11 @@ impl Poller {
             first,
             last,
         };
-        for group in groups {
+        for (group, file) in groups.into_iter().zip(with_file) {
+            if file {
+                batch.leftover.push(group);
+                continue;
+            }
             let mut items = Vec::with_capacity(group.len());
             let mut committed = true;
             for (id, route) in group {
@@ -445,6 +463,10 @@ impl Poller {
     /// Runs one update to the end: the step committed and its replies sent.
     async fn run_one(&self, update_id: i64, route: Route, outage: &Outage) -> Outcome {
         match route {
+            Route::Dialog(ev) if ev.file.is_some() => match self.run_file(update_id, ev).await {
+                true => Outcome::Done,
+                false => Outcome::Unfinished,
+            },
             Route::Dialog(ev) => self.run_dialog(update_id, ev, outage).await,
             Route::GroupStart {
                 chat,
@@ -525,6 +547,123 @@ impl Poller {
             }
             _ => true,
         }
+    }
+
+    /// A voice note, audio, photo or document sent in private. At a topic's opinion step it
+    /// is downloaded, checked and kept, and its caption (or the words that stand for it)
+    /// becomes the opinion with the file attached; a refused file is said so and nothing is
+    /// stored; anywhere else the dialog answers it as any other media. Returns `false` when
+    /// shutdown came while the database was down.
+    async fn run_file(&self, update_id: i64, mut ev: DialogEvent) -> bool {
+        let Some((file, caption)) = ev.file.take() else {
+            return true;
+        };
+        let locale = ev.locale_hint.unwrap_or_default();
+        let key = ContactKey {
+            channel: Channel::Telegram,
+            external_id: ev.resident.to_string(),
+        };
+        let mut pause = Duration::from_millis(100);
+        let topic = loop {
+            match self.handler.opinion_topic(&key).await {
+                Ok(t) => break t,
+                Err(e) if e.is_transient() => {
+                    tokio::select! {
+                        _ = self.shutdown.cancelled() => return false,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(30));
+                }
+                Err(e) => {
+                    tracing::error!(update_id, error = %e, "cannot read a resident's step for a file");
+                    break None;
+                }
+            }
+        };
+        let store = self.handler.store();
+        let kept = match (topic, store) {
+            (Some(_), Some(store)) => {
+                let ctx = super::replies::Ctx {
+                    out: &self.out,
+                    store,
+                    screener: self.handler.screener(),
+                    username: &self.username,
+                    media: self.media.as_deref(),
+                };
+                Some(super::replies::keep_file(&ctx, &file).await)
+            }
+            _ => None,
+        };
+        let kept = match kept {
+            // Not at an opinion step (or files are not kept here): the dialog answers it.
+            None => return self.run_plain(update_id, ev).await,
+            Some(Err(None)) if self.media.is_none() => return self.run_plain(update_id, ev).await,
+            Some(Ok(kept)) => kept,
+            Some(Err(refused)) => {
+                let msg = match refused {
+                    Some(r) => {
+                        let max = self
+                            .media
+                            .as_ref()
+                            .map_or(0, |m| m.max_bytes / (1024 * 1024));
+                        let key = match r {
+                            crate::replies::files::Refusal::TooLarge => "gr-file-too-large",
+                            crate::replies::files::Refusal::Type => "gr-file-type",
+                        };
+                        Msg::new(key).num("mb", i64::try_from(max).unwrap_or(i64::MAX))
+                    }
+                    None => Msg::new("dm-file-not-received"),
+                };
+                self.out.send_notice(ev.chat, locale, &msg).await;
+                return true;
+            }
+        };
+        let words = if caption.is_empty() {
+            crate::replies::files::placeholder(kept.kind)
+        } else {
+            caption
+        };
+        ev.input = Input::Text(words);
+        let inbound = inbound(update_id, &ev);
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match self.handler.handle_with_file(&inbound, &kept).await {
+                Ok((replies, attached)) => {
+                    if attached {
+                        metrics::counter!("gopy_dialog_files_total", "channel" => "telegram")
+                            .increment(1);
+                        self.out
+                            .send_notice(ev.chat, locale, &Msg::new("dm-file-kept"))
+                            .await;
+                    }
+                    self.out.send_replies(ev.chat, &replies).await;
+                    return true;
+                }
+                Err(e) if e.is_transient() => {
+                    tokio::select! {
+                        _ = self.shutdown.cancelled() => return false,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(30));
+                }
+                Err(e) => {
+                    tracing::error!(update_id, error = %e, "cannot step the dialog for a file");
+                    self.out
+                        .send_notice(ev.chat, locale, &Msg::new("tg-error"))
+                        .await;
+                    return true;
+                }
+            }
+        }
+    }
+
+    /// Runs a private event the plain way (the dialog answers it), retrying an outage.
+    async fn run_plain(&self, update_id: i64, ev: DialogEvent) -> bool {
+        let outage = Outage::default();
+        !matches!(
+            self.run_dialog(update_id, ev, &outage).await,
+            Outcome::Unfinished
+        )
     }
 
     /// Runs a dialog step: answers the button press at once, steps the dialog (retrying while

@@ -87,7 +87,7 @@ pub(super) struct TgFile {
 }
 
 /// The file a message carries, if it is one gopy may keep with an opinion.
-fn file_of(msg: &Message) -> Option<TgFile> {
+pub(super) fn file_of(msg: &Message) -> Option<TgFile> {
     let MessageKind::Common(common) = &msg.kind else {
         return None;
     };
@@ -260,7 +260,7 @@ fn in_group(msg: &Message) -> Option<&User> {
 }
 
 /// A message's text or caption, NFC and trimmed.
-fn text_of(msg: &Message) -> String {
+pub(super) fn text_of(msg: &Message) -> String {
     msg.text()
         .or_else(|| msg.caption())
         .unwrap_or_default()
@@ -392,6 +392,7 @@ async fn handle(ctx: &Ctx<'_>, update_id: i64, ev: &ReplyEvent) -> StoreResult<(
             let text = &text;
             let contact = contact(ctx.store.as_ref(), author).await?;
             let reply = NewReply {
+                channel: Channel::Telegram,
                 update_key: format!("reply:{update_id}"),
                 group: group.id,
                 unit: group.unit.clone(),
@@ -496,7 +497,7 @@ async fn handle(ctx: &Ctx<'_>, update_id: i64, ev: &ReplyEvent) -> StoreResult<(
 
 /// Downloads a reply's file and keeps it. `Err(Some(_))`: refused by the limits (the resident
 /// is told); `Err(None)`: files are not kept here, or the download failed (logged).
-async fn keep_file(ctx: &Ctx<'_>, f: &TgFile) -> Result<NewFile, Option<Refusal>> {
+pub(super) async fn keep_file(ctx: &Ctx<'_>, f: &TgFile) -> Result<NewFile, Option<Refusal>> {
     let Some(media) = ctx.media else {
         return Err(None);
     };
@@ -677,7 +678,12 @@ pub(super) async fn post_loop(
         }
         let now = Utc::now();
         let claimed = match store
-            .claim_posts(now, chrono::Duration::seconds(POST_LEASE_SECS), 20)
+            .claim_posts(
+                Channel::Telegram,
+                now,
+                chrono::Duration::seconds(POST_LEASE_SECS),
+                20,
+            )
             .await
         {
             Ok(c) => c,

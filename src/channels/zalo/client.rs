@@ -131,6 +131,28 @@ pub(super) fn redact(text: &str, token: &str) -> String {
     }
 }
 
+/// The hosts (and their subdomains) Zalo serves users' files from.
+const ZALO_FILE_HOSTS: &[&str] = &[
+    "zalo.me",
+    "zadn.vn",
+    "zdn.vn",
+    "zaloapp.com",
+    "zaloplatforms.com",
+    "zapps.me",
+];
+
+/// A link to a file gopy may fetch: http(s) on one of Zalo's hosts (or a subdomain), or on
+/// the configured API's host (a proxy, or the fake in tests).
+fn file_link(link: &str, api_host: Option<&str>) -> Option<url::Url> {
+    let parsed = url::Url::parse(link).ok()?;
+    let host = parsed.host_str()?.to_ascii_lowercase();
+    let zalo = ZALO_FILE_HOSTS
+        .iter()
+        .any(|h| host == *h || host.ends_with(&format!(".{h}")));
+    let ours = api_host.is_some_and(|a| a.eq_ignore_ascii_case(&host));
+    (matches!(parsed.scheme(), "http" | "https") && (zalo || ours)).then_some(parsed)
+}
+
 /// The client. Cheap to clone.
 #[derive(Clone)]
 pub(super) struct Client {
@@ -171,6 +193,50 @@ impl Client {
         read_envelope(status, &bytes)
     }
 
+    /// Downloads a file Zalo gave a link to, refusing more than `max` bytes (`Ok(None)`).
+    /// Only links on Zalo's hosts (or the configured API's host) are followed: a message's
+    /// payload cannot make gopy fetch an arbitrary address.
+    pub(super) async fn download(
+        &self,
+        link: &str,
+        max: u64,
+        timeout: Duration,
+    ) -> Result<Option<Vec<u8>>, ApiError> {
+        let api_host = url::Url::parse(&self.base)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned));
+        let Some(parsed) = file_link(link, api_host.as_deref()) else {
+            return Err(ApiError::Network(
+                "a file link that is not to Zalo's hosts".to_owned(),
+            ));
+        };
+        let mut response = self
+            .http
+            .get(parsed)
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| self.network(e))?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(ApiError::Api {
+                code: i64::from(status),
+                description: format!("HTTP {status} for a file"),
+            });
+        }
+        if response.content_length().is_some_and(|n| n > max) {
+            return Ok(None);
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.network(e))? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > max {
+                return Ok(None);
+            }
+        }
+        Ok(Some(bytes))
+    }
+
     /// A transport error as text without the URL (which holds the token).
     fn network(&self, e: reqwest::Error) -> ApiError {
         let timeout = e.is_timeout();
@@ -188,6 +254,18 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn files_are_fetched_only_from_zalos_hosts_or_the_api_host() {
+        let api = Some("127.0.0.1");
+        assert!(file_link("https://photo-stal-1.zadn.vn/a.jpg", api).is_some());
+        assert!(file_link("https://zalo.me/f", api).is_some());
+        assert!(file_link("http://127.0.0.1:9/files/a.jpg", api).is_some());
+        assert!(file_link("https://evilzadn.vn/a.jpg", api).is_none());
+        assert!(file_link("http://169.254.169.254/latest", api).is_none());
+        assert!(file_link("file:///etc/passwd", api).is_none());
+        assert!(file_link("not a link", None).is_none());
+    }
 
     fn body(v: Value) -> Vec<u8> {
         v.to_string().into_bytes()

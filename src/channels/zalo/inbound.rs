@@ -52,6 +52,110 @@ pub(super) struct DialogEvent {
     pub link: Option<String>,
     /// `ĐÃ ĐĂNG <số>` (or `/posted <số>`) in private: the delivery a lead says they posted.
     pub posted: Option<i64>,
+    /// In a group: the message it replies to or quotes, whatever field Zalo put it in.
+    pub reply_to: Option<String>,
+    /// A photo, voice note or document it carries, by its link.
+    pub file: Option<ZaloFile>,
+    /// The caption of a photo or file (NFC, trimmed), if any.
+    pub caption: Option<String>,
+}
+
+/// A file a message carries: Zalo gives a link to it, not an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ZaloFile {
+    /// Where to download it.
+    pub url: String,
+    /// Voice, audio, photo or document.
+    pub kind: crate::replies::files::FileKind,
+    /// Its type when Zalo says, else the usual one for its kind.
+    pub mime: String,
+    /// Its size when Zalo says.
+    pub size: Option<u64>,
+}
+
+/// The id of the message a group message replies to or quotes. The Bot API documents no
+/// shape for it, so every one clients report is accepted: `reply_to_message`, `quote`,
+/// `quoted_message` or `reply_to` as an object (`message_id`, `msg_id`, `global_msg_id` or
+/// `id`), or `reply_to_message_id`, `quote_message_id`, `quote_msg_id`, `reply_to` as an id.
+pub(super) fn reply_target(msg: &Value) -> Option<String> {
+    for key in [
+        "reply_to_message",
+        "quote",
+        "quoted_message",
+        "reply_to",
+        "quoted",
+    ] {
+        if let Some(obj) = msg.get(key).filter(|v| v.is_object()) {
+            for field in ["message_id", "msg_id", "global_msg_id", "id"] {
+                if let Some(found) = obj.get(field).and_then(id) {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    [
+        "reply_to_message_id",
+        "quote_message_id",
+        "quote_msg_id",
+        "quoted_message_id",
+        "reply_to",
+    ]
+    .iter()
+    .find_map(|k| msg.get(*k).and_then(id))
+}
+
+/// The file a message of this kind carries, by its link (`photo_url`, `photo`, `url`,
+/// `voice_url`, `file_url`, or an object under `photo`, `voice`, `audio`, `document`, `file`
+/// with `url`; an array of photo sizes gives its last, largest one).
+pub(super) fn file_of(kind: &str, msg: &Value) -> Option<ZaloFile> {
+    use crate::replies::files::FileKind;
+    let (file_kind, default_mime, keys) = match kind {
+        "image" | "photo" => (FileKind::Photo, "image/jpeg", ["photo", "image"]),
+        "voice" => (FileKind::Voice, "audio/mp4", ["voice", "audio"]),
+        "audio" => (FileKind::Audio, "audio/mpeg", ["audio", "voice"]),
+        "document" | "file" => (
+            FileKind::Document,
+            "application/octet-stream",
+            ["document", "file"],
+        ),
+        _ => return None,
+    };
+    let url_of = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) if s.starts_with("http") => Some(s.clone()),
+            Value::Object(o) => ["url", "file_url", "href"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(Value::as_str).map(str::to_owned)),
+            Value::Array(a) => a.iter().rev().find_map(|x| match x {
+                Value::String(s) if s.starts_with("http") => Some(s.clone()),
+                Value::Object(o) => o.get("url").and_then(Value::as_str).map(str::to_owned),
+                _ => None,
+            }),
+            _ => None,
+        }
+    };
+    let nested = keys.iter().find_map(|k| msg.get(*k));
+    let url = ["photo_url", "voice_url", "file_url", "url"]
+        .iter()
+        .find_map(|k| msg.get(*k).and_then(Value::as_str).map(str::to_owned))
+        .or_else(|| nested.and_then(url_of))?;
+    let field = |k: &str| msg.get(k).or_else(|| nested.and_then(|n| n.get(k)));
+    let mime = field("mime_type")
+        .or_else(|| field("mime"))
+        .and_then(Value::as_str)
+        .map(|m| m.trim().to_ascii_lowercase())
+        .filter(|m| m.contains('/'))
+        .unwrap_or_else(|| default_mime.to_owned());
+    let size = field("file_size").or_else(|| field("size")).and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    });
+    Some(ZaloFile {
+        url,
+        kind: file_kind,
+        mime,
+        size,
+    })
 }
 
 /// Why a body is not a Zalo event (answered 400 on the webhook).
@@ -119,9 +223,16 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
     if from.and_then(|f| f.get("is_bot")).and_then(Value::as_bool) == Some(true) {
         return Ok(("bot", Route::Ignore("a message from a bot")));
     }
-    if group.is_some() && kind != "text" {
+    let reply_to = group.as_ref().and_then(|_| reply_target(msg));
+    if group.is_some() && kind != "text" && reply_to.is_none() {
         return Ok(("group", Route::Ignore("a group message that is not text")));
     }
+    let file = file_of(kind, msg);
+    let caption = msg
+        .get("caption")
+        .and_then(Value::as_str)
+        .map(|c| c.nfc().collect::<String>().trim().to_owned())
+        .filter(|c| !c.is_empty());
     let message_id = msg
         .get("message_id")
         .or_else(|| msg.get("msg_id"))
@@ -193,6 +304,9 @@ pub(super) fn route(body: &Value) -> Result<(&'static str, Route), Malformed> {
             link: link.filter(|_| group.is_none()),
             posted: posted.filter(|_| group.is_none()),
             group,
+            reply_to,
+            file,
+            caption,
         })),
     ))
 }
@@ -345,6 +459,62 @@ mod tests {
         assert!(matches!(route(&bot), Ok(("bot", Route::Ignore(_)))));
         let follow = json!({"event_name": "user.follow", "follower": {"id": "1"}});
         assert!(matches!(route(&follow), Ok(("other", Route::Ignore(_)))));
+    }
+
+    #[test]
+    fn every_shape_of_a_reply_or_quote_in_a_group_gives_the_message_it_answers() {
+        let group = json!({"id": "g1", "chat_type": "GROUP"});
+        for extra in [
+            json!({"reply_to_message": {"message_id": "p1", "from": {"id": "bot"}}}),
+            json!({"quote": {"msg_id": "p1", "text": "…"}}),
+            json!({"quoted_message": {"global_msg_id": 7}}),
+            json!({"reply_to": {"id": "p1"}}),
+            json!({"reply_to_message_id": "p1"}),
+            json!({"quote_msg_id": "p1"}),
+            json!({"reply_to": "p1"}),
+        ] {
+            let mut fields = extra.clone();
+            fields["chat"] = group.clone();
+            fields["text"] = json!("@Bot Cần thêm đèn");
+            let ev = dialog(&message("message.text.received", fields));
+            let want = if extra.get("quoted_message").is_some() {
+                "7"
+            } else {
+                "p1"
+            };
+            assert_eq!(ev.reply_to.as_deref(), Some(want), "{extra}");
+        }
+        let plain = dialog(&message(
+            "message.text.received",
+            json!({"text": "@Bot chào", "chat": group}),
+        ));
+        assert_eq!(plain.reply_to, None);
+    }
+
+    #[test]
+    fn a_photo_replying_in_a_group_is_kept_with_its_link_and_caption() {
+        let body = message(
+            "message.image.received",
+            json!({"chat": {"id": "g1", "chat_type": "GROUP"}, "quote": {"msg_id": "p2"},
+                   "photo_url": "https://photo.zadn.vn/a.jpg", "caption": " Ngập "}),
+        );
+        let ev = dialog(&body);
+        assert_eq!(ev.input, Input::Media(MediaKind::Photo));
+        assert_eq!(ev.caption.as_deref(), Some("Ngập"));
+        let f = ev.file.expect("a file");
+        assert_eq!(f.url, "https://photo.zadn.vn/a.jpg");
+        assert_eq!(f.mime, "image/jpeg");
+        let doc = file_of(
+            "document",
+            &json!({"document": {"url": "https://f.zdn.vn/x.pdf", "mime_type": "application/pdf",
+                                 "file_size": "2048"}}),
+        )
+        .expect("a document");
+        assert_eq!(
+            (doc.mime.as_str(), doc.size),
+            ("application/pdf", Some(2048))
+        );
+        assert_eq!(file_of("sticker", &json!({"url": "https://x"})), None);
     }
 
     #[test]

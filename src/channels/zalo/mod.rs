@@ -26,6 +26,7 @@ mod inbound;
 mod moderation;
 mod outbound;
 mod polling;
+mod replies;
 pub(crate) mod split;
 mod staff;
 mod webhook;
@@ -61,6 +62,12 @@ pub(super) struct Core {
     unsupported: Mutex<Recent>,
     /// Screening of posts in bound groups, when moderation is on.
     moderation: Option<GroupModeration>,
+    /// Where files given with replies are kept, and their size limit (set once at start).
+    media: std::sync::OnceLock<crate::replies::files::MediaSettings>,
+    /// The bot's names from `getMe`, to leave the mention that opens a group reply out of it.
+    bot_names: std::sync::OnceLock<Vec<String>>,
+    /// Spacing of what gopy itself starts in groups: thread posts and acknowledgements.
+    group_limiter: Arc<tokio::sync::Mutex<crate::announce::limiter::Limiter>>,
 }
 
 /// What screening Zalo group posts needs: the word lists (the watch list is merged in per
@@ -127,9 +134,20 @@ impl Core {
     /// dialog.
     async fn step(&self, ev: &DialogEvent) -> Result<Vec<Reply>, crate::service::ServiceError> {
         if let Some(title) = &ev.group {
-            return self.group_step(ev, title).await;
+            let replies = self.group_step(ev, title).await?;
+            // A reply to (or quote of) gopy's thread post is an opinion too, once screened.
+            if ev.reply_to.is_some() && replies.is_empty() {
+                self.group_reply(ev).await?;
+            }
+            return Ok(replies);
         }
         if let Some(replies) = self.staff_step(ev).await? {
+            return Ok(replies);
+        }
+        if let Some(replies) = self.choice_step(ev).await? {
+            return Ok(replies);
+        }
+        if let Some(replies) = self.private_file(ev).await? {
             return Ok(replies);
         }
         let Some(text) = &ev.appeal else {
@@ -279,6 +297,9 @@ impl ZaloBot {
                 base,
                 flood: Mutex::new(crate::moderation::group::GroupSettings::from_env().flood_gate()),
             }),
+            media: std::sync::OnceLock::new(),
+            bot_names: std::sync::OnceLock::new(),
+            group_limiter: replies::group_limiter(),
         });
         let (mode, webhook) = match &settings.webhook_secret {
             None => (Mode::Polling, None),
@@ -303,6 +324,13 @@ impl ZaloBot {
     /// (`GOPY_PUBLIC_URL`), and documents as that link; without it only the text goes.
     pub fn with_public_url(mut self, public_url: Option<String>) -> Self {
         self.public_url = public_url;
+        self
+    }
+
+    /// Keeps the voice notes, photos and documents residents give as opinions (group replies
+    /// and the private dialog) in this folder, within its size limit.
+    pub fn with_media(self, media: crate::replies::files::MediaSettings) -> Self {
+        let _ = self.core.media.set(media);
         self
     }
 
@@ -335,6 +363,11 @@ impl ZaloBot {
             .unwrap_or("?")
             .to_owned();
         let groups = me.get("can_join_groups").and_then(Value::as_bool) == Some(true);
+        let names = ["account_name", "display_name", "name"]
+            .iter()
+            .filter_map(|k| me.get(*k).and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        let _ = self.core.bot_names.set(names);
         tracing::info!(
             account = %name,
             can_join_groups = groups,
@@ -376,9 +409,14 @@ impl ZaloBot {
             );
             tokio::spawn(worker.run(stop.clone()))
         };
+        // Thread posts go into the groups the bot is in, beside the adapter.
+        let posts = tokio::spawn(replies::post_loop(self.core.clone(), stop.clone()));
         let ran = self.run_mode(shutdown).await;
         // The adapter may stop on its own (a refused token): the notices stop with it.
         stop.cancel();
+        if let Err(e) = posts.await {
+            tracing::error!(error = %e, "the Zalo thread post task panicked");
+        }
         if let Err(e) = notices.await {
             tracing::error!(error = %e, "the Zalo moderation notice task panicked");
         }

@@ -95,6 +95,28 @@ impl Outbound {
         Sent::Ok
     }
 
+    /// Sends one message of at most 2,000 characters once, without retrying; returns the id
+    /// Zalo gave it (for thread posts, whose replies are matched by it; and for the notice to
+    /// a group reply's author, where any failure means "cannot be reached").
+    pub(super) async fn send_once(
+        &self,
+        chat: &str,
+        text: &str,
+    ) -> Result<String, super::client::ApiError> {
+        let body = json!({"chat_id": chat, "text": text});
+        let answer = self.client.call("sendMessage", &body, CALL_TIMEOUT).await?;
+        let id = answer
+            .get("message_id")
+            .or_else(|| answer.get("msg_id"))
+            .and_then(|v| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        Ok(id)
+    }
+
     /// Sends one message of at most 2,000 characters, following the policy on failures.
     pub(super) async fn send(&self, chat: &str, text: &str) -> Sent {
         let body = json!({"chat_id": chat, "text": text});

@@ -69,6 +69,8 @@ pub struct PostRef {
 /// A resident's reply to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReply {
+    /// The platform it came from (the update key's and the opinion's channel).
+    pub channel: crate::domain::Channel,
     /// The update it came in (claimed, so a redelivery records nothing twice).
     pub update_key: String,
     /// The group (database id).
@@ -199,10 +201,12 @@ pub trait RepliesStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<Vec<i64>>;
 
-    /// Claims the posts due by `now` (oldest first, at most `limit`) for `lease`; a post is
-    /// claimed again when its lease runs out unfinished.
+    /// Claims the posts due by `now` into groups of `channel` (oldest first, at most
+    /// `limit`) for `lease`; a post is claimed again when its lease runs out unfinished.
+    /// Zalo OA groups (`oa:` ids) are never claimed: the Bot API cannot post there.
     async fn claim_posts(
         &self,
+        channel: crate::domain::Channel,
         now: DateTime<Utc>,
         lease: chrono::Duration,
         limit: i64,
@@ -250,6 +254,10 @@ pub trait RepliesStore: Send + Sync {
         at: DateTime<Utc>,
     ) -> StoreResult<u64>;
 
+    /// The campaign of the newest notice that reached the resident (`sent`), if any: where a
+    /// choice typed in a private chat (Zalo has no buttons) applies.
+    async fn latest_notice(&self, contact: ContactId) -> StoreResult<Option<CampaignId>>;
+
     /// Sets how a group's replies are acknowledged, audited.
     async fn set_ack_mode(
         &self,
@@ -279,6 +287,16 @@ pub trait RepliesStore: Send + Sync {
         campaign: CampaignId,
         reference: &str,
     ) -> StoreResult<Vec<OpinionFile>>;
+
+    /// Attaches a file kept in the file store to an opinion given in a private dialog (its
+    /// author's contact, so that `/delete_me` takes the row with them).
+    async fn attach_file(
+        &self,
+        opinion: i64,
+        contact: Option<ContactId>,
+        file: &NewFile,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// Every key the file store must keep (files no row names are swept).
     async fn file_keys(&self) -> StoreResult<std::collections::HashSet<String>>;
@@ -452,6 +470,7 @@ macro_rules! replies_store_impl {
 
             async fn claim_posts(
                 &self,
+                channel: $crate::domain::Channel,
                 now: chrono::DateTime<chrono::Utc>,
                 lease: chrono::Duration,
                 limit: i64,
@@ -463,10 +482,12 @@ macro_rules! replies_store_impl {
                      p.attempts FROM group_posts p JOIN chat_groups g ON g.id = p.chat_group_id \
                      WHERE p.state = 'pending' AND p.not_before <= $1 \
                      AND (p.lease_until IS NULL OR p.lease_until < $1) \
+                     AND g.channel = $3 AND g.external_id NOT LIKE 'oa:%' \
                      ORDER BY p.id LIMIT $2",
                 )
                 .bind(now)
                 .bind(limit)
+                .bind(channel.as_str())
                 .fetch_all(&mut *tx)
                 .await?;
                 let mut claimed = Vec::with_capacity(rows.len());
@@ -583,10 +604,11 @@ macro_rules! replies_store_impl {
                 let mut tx = self.replies_write().await?;
                 let claimed = sqlx::query(
                     "INSERT INTO processed_updates (channel, update_key, processed_at) \
-                     VALUES ('telegram', $1, $2) ON CONFLICT DO NOTHING",
+                     VALUES ($3, $1, $2) ON CONFLICT DO NOTHING",
                 )
                 .bind(&r.update_key)
                 .bind(r.at)
+                .bind(r.channel.as_str())
                 .execute(&mut *tx)
                 .await?;
                 let known: Option<i64> = sqlx::query_scalar(
@@ -637,7 +659,7 @@ macro_rules! replies_store_impl {
                         "INSERT INTO opinions (reference, campaign_id, contact_id, topic_code, \
                          section_ref, unit_code, target_group, channel, source, anonymous, text, \
                          status, created_at, submitted_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, NULL, 'telegram', 'group-reply', $7, \
+                         VALUES ($1, $2, $3, $4, $5, $6, NULL, $10, 'group-reply', $7, \
                          $8, 'submitted', $9, $9) RETURNING id",
                     )
                     .bind(&r.reference)
@@ -649,6 +671,7 @@ macro_rules! replies_store_impl {
                     .bind(anonymous)
                     .bind(&r.text)
                     .bind(r.at)
+                    .bind(r.channel.as_str())
                     .fetch_one(&mut *tx)
                     .await?;
                     Some(id)
@@ -863,6 +886,20 @@ macro_rules! replies_store_impl {
                 Ok(())
             }
 
+            async fn latest_notice(
+                &self,
+                contact: $crate::domain::ContactId,
+            ) -> $crate::store::StoreResult<Option<$crate::domain::CampaignId>> {
+                Ok(sqlx::query_scalar(
+                    "SELECT campaign_id FROM group_reply_notices \
+                     WHERE contact_id = $1 AND state = 'sent' \
+                     ORDER BY changed_at DESC, campaign_id DESC LIMIT 1",
+                )
+                .bind(contact)
+                .fetch_optional(self.replies_read())
+                .await?)
+            }
+
             async fn reply_choice(
                 &self,
                 contact: $crate::domain::ContactId,
@@ -1028,6 +1065,31 @@ macro_rules! replies_store_impl {
                         }
                     })
                     .collect())
+            }
+
+            async fn attach_file(
+                &self,
+                opinion: i64,
+                contact: Option<$crate::domain::ContactId>,
+                file: &$crate::store::replies::NewFile,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.replies_write().await?;
+                sqlx::query(
+                    "INSERT INTO opinion_files (opinion_id, contact_id, kind, mime_type, \
+                     size_bytes, storage_key, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(opinion)
+                .bind(contact)
+                .bind(file.kind.as_str())
+                .bind(&file.mime)
+                .bind(file.size)
+                .bind(&file.key)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn file_keys(
