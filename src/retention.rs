@@ -20,10 +20,7 @@ pub const SYSTEM_ACTOR: &str = "gopy-system";
 /// Purges what is due at `now` (the hourly job, run by one process at a time: see
 /// `startup::housekeep`); logs what went.
 pub async fn purge_due(store: &dyn Store, now: chrono::DateTime<Utc>) {
-    match store
-        .purge_identities(now, false, SYSTEM_ACTOR)
-        .await
-    {
+    match store.purge_identities(now, false, SYSTEM_ACTOR).await {
         Ok(done) => {
             for p in done {
                 tracing::info!(

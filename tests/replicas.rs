@@ -50,6 +50,9 @@ story!(
     postgres_a_shared_counter_counts_every_event_and_refuses_past_its_limit
 );
 
+/// A moment at the start of an hour (and so of a minute): 1,800,000,000 s is 500,000 hours.
+const WHOLE_HOUR: i64 = 1_800_000_000;
+
 /// A second "process": a store of its own on the same database.
 async fn second(db: &TestDb) -> Arc<dyn Store> {
     store::open(&db.url).await.expect("open a second store")
@@ -82,42 +85,79 @@ async fn story_a_job_runs_once_per_period(db: TestDb) {
     );
     let taken = usize::from(a.unwrap().is_some()) + usize::from(b.unwrap().is_some());
     if db.url.starts_with("postgres") {
-        assert_eq!(taken, 1, "one process holds the job's lock, the other is told no");
+        assert_eq!(
+            taken, 1,
+            "one process holds the job's lock, the other is told no"
+        );
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     } else {
-        assert!(taken >= 1, "SQLite's lock is a no-op: one process by design");
+        assert!(
+            taken >= 1,
+            "SQLite's lock is a no-op: one process by design"
+        );
     }
     // Within the period nobody runs it again; once it is over, the first to ask does.
-    for (store, at) in [(&other, t + Duration::minutes(30)), (&db.store, t + Duration::minutes(59))] {
-        let again = in_turn(store.as_ref(), Job::Housekeeping, at, Duration::hours(1), async {})
-            .await
-            .unwrap();
+    for (store, at) in [
+        (&other, t + Duration::minutes(30)),
+        (&db.store, t + Duration::minutes(59)),
+    ] {
+        let again = in_turn(
+            store.as_ref(),
+            Job::Housekeeping,
+            at,
+            Duration::hours(1),
+            async {},
+        )
+        .await
+        .unwrap();
         assert!(again.is_none(), "ran less than an hour ago");
     }
     let later = t + Duration::minutes(61);
     assert!(
-        in_turn(other.as_ref(), Job::Housekeeping, later, Duration::hours(1), async {})
-            .await
-            .unwrap()
-            .is_some()
+        in_turn(
+            other.as_ref(),
+            Job::Housekeeping,
+            later,
+            Duration::hours(1),
+            async {}
+        )
+        .await
+        .unwrap()
+        .is_some()
     );
     assert!(
-        in_turn(db.store.as_ref(), Job::Housekeeping, later, Duration::hours(1), async {})
-            .await
-            .unwrap()
-            .is_none(),
+        in_turn(
+            db.store.as_ref(),
+            Job::Housekeeping,
+            later,
+            Duration::hours(1),
+            async {}
+        )
+        .await
+        .unwrap()
+        .is_none(),
         "the other process took this hour"
     );
     // Another job has a lock and a period of its own.
     assert!(
-        in_turn(db.store.as_ref(), Job::Reminders, later, Duration::seconds(50), async {})
-            .await
-            .unwrap()
-            .is_some()
+        in_turn(
+            db.store.as_ref(),
+            Job::Reminders,
+            later,
+            Duration::seconds(50),
+            async {}
+        )
+        .await
+        .unwrap()
+        .is_some()
     );
     // A turn given back without finishing (the job's process died) records no run.
     let dropped = other
-        .take_turn(Job::Reminders, later + Duration::minutes(1), Duration::seconds(50))
+        .take_turn(
+            Job::Reminders,
+            later + Duration::minutes(1),
+            Duration::seconds(50),
+        )
         .await
         .unwrap();
     assert!(dropped.is_some());
@@ -126,7 +166,11 @@ async fn story_a_job_runs_once_per_period(db: TestDb) {
     tokio::time::sleep(StdDuration::from_millis(300)).await;
     assert!(
         db.store
-            .take_turn(Job::Reminders, later + Duration::minutes(1), Duration::seconds(50))
+            .take_turn(
+                Job::Reminders,
+                later + Duration::minutes(1),
+                Duration::seconds(50)
+            )
             .await
             .unwrap()
             .is_some(),
@@ -200,7 +244,10 @@ async fn story_two_processes_purging_at_once_audit_the_purge_once(db: TestDb) {
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     let erased: i64 = a.iter().chain(&b).map(|p| p.identities).sum();
-    assert_eq!(erased, 40, "each identity erased once, counted once: {a:?} {b:?}");
+    assert_eq!(
+        erased, 40,
+        "each identity erased once, counted once: {a:?} {b:?}"
+    );
     assert_eq!(
         db.int("SELECT count(*) FROM audit_log WHERE action = 'retention.purge'")
             .await,
@@ -209,8 +256,10 @@ async fn story_two_processes_purging_at_once_audit_the_purge_once(db: TestDb) {
     );
     assert_eq!(db.int("SELECT count(*) FROM identities").await, 0);
     assert_eq!(
-        db.int(&format!("SELECT count(*) FROM opinions WHERE campaign_id = {old}"))
-            .await,
+        db.int(&format!(
+            "SELECT count(*) FROM opinions WHERE campaign_id = {old}"
+        ))
+        .await,
         40,
         "opinions are kept"
     );
@@ -262,12 +311,20 @@ async fn story_reminders_and_due_reports_go_once_when_two_processes_tick(db: Tes
         .await
         .unwrap();
     let (a, b) = tokio::join!(db.store.take_due_reports(t), other.take_due_reports(t));
-    assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "the report goes once");
+    assert_eq!(
+        a.unwrap().len() + b.unwrap().len(),
+        1,
+        "the report goes once"
+    );
     let (a, b) = tokio::join!(
         db.store.take_digests("2026-11-22", 23),
         other.take_digests("2026-11-22", 23)
     );
-    assert_eq!(a.unwrap().len() + b.unwrap().len(), 1, "the day's digest goes once");
+    assert_eq!(
+        a.unwrap().len() + b.unwrap().len(),
+        1,
+        "the day's digest goes once"
+    );
 }
 
 /// A `gopy serve` child process, killed when dropped.
@@ -305,7 +362,11 @@ async fn story_two_gopy_processes_start_and_housekeeping_runs_once(db: TestDb) {
     let a = Gopy::start(&db.url);
     let b = Gopy::start(&db.url);
     let deadline = std::time::Instant::now() + StdDuration::from_secs(30);
-    while db.int("SELECT count(*) FROM job_runs WHERE job = 'housekeeping'").await == 0 {
+    while db
+        .int("SELECT count(*) FROM job_runs WHERE job = 'housekeeping'")
+        .await
+        == 0
+    {
         assert!(
             std::time::Instant::now() < deadline,
             "housekeeping never ran"
@@ -327,8 +388,7 @@ async fn story_two_gopy_processes_start_and_housekeeping_runs_once(db: TestDb) {
 async fn story_a_shared_counter_counts_every_event_and_refuses_past_its_limit(db: TestDb) {
     let other = second(&db).await;
     // A whole window, well inside it: nothing carried from the previous one.
-    let t = chrono::DateTime::<chrono::Utc>::from_timestamp(1_800_000_000 - 1_800_000_000 % 3600 + 60, 0)
-        .expect("time");
+    let t = chrono::DateTime::<chrono::Utc>::from_timestamp(WHOLE_HOUR + 60, 0).expect("time");
     for i in 0..6 {
         let store = if i % 2 == 0 { &db.store } else { &other };
         let c = store
@@ -336,7 +396,11 @@ async fn story_a_shared_counter_counts_every_event_and_refuses_past_its_limit(db
             .await
             .unwrap();
         assert!(c.taken);
-        assert_eq!(c.estimate, i + 1, "every event counted, whichever process saw it");
+        assert_eq!(
+            c.estimate,
+            i + 1,
+            "every event counted, whichever process saw it"
+        );
     }
     let capped = |store: Arc<dyn Store>| async move {
         store
@@ -345,9 +409,13 @@ async fn story_a_shared_counter_counts_every_event_and_refuses_past_its_limit(db
             .unwrap()
             .taken
     };
-    let taken = futures::future::join_all(
-        (0..10).map(|i| capped(if i % 2 == 0 { db.store.clone() } else { other.clone() })),
-    )
+    let taken = futures::future::join_all((0..10).map(|i| {
+        capped(if i % 2 == 0 {
+            db.store.clone()
+        } else {
+            other.clone()
+        })
+    }))
     .await
     .into_iter()
     .filter(|t| *t)
@@ -368,7 +436,10 @@ async fn story_a_shared_counter_counts_every_event_and_refuses_past_its_limit(db
             .taken
     );
     assert_eq!(
-        db.store.forget_counters(next - Duration::hours(1)).await.unwrap(),
+        db.store
+            .forget_counters(next - Duration::hours(1))
+            .await
+            .unwrap(),
         2,
         "the first window's two keys"
     );
@@ -397,25 +468,38 @@ fn settings(flood: usize, cap: usize) -> GroupSettings {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(gopy_pg), ignore = "set TEST_DATABASE_URL to run the Postgres half")]
+#[cfg_attr(
+    not(gopy_pg),
+    ignore = "set TEST_DATABASE_URL to run the Postgres half"
+)]
 async fn postgres_the_flood_limit_and_the_cap_hold_across_two_processes() {
     let db = TestDb::postgres().await;
     let other = second(&db).await;
     let (a, b) = (Limits::new(settings(4, 3)), Limits::new(settings(4, 3)));
     // Within one minute, a resident's posts reach the two replicas alternately: four are
     // allowed, the fifth is flooding, although neither replica saw more than three.
-    let t = chrono::DateTime::<chrono::Utc>::from_timestamp(1_800_000_000 - 1_800_000_000 % 60 + 1, 0)
-        .expect("time");
+    let t = chrono::DateTime::<chrono::Utc>::from_timestamp(WHOLE_HOUR + 1, 0).expect("time");
     let mut flagged = Vec::new();
     for n in 0..6u32 {
         let at = t + Duration::seconds(i64::from(n) * 5);
-        let (limits, store) = if n % 2 == 0 { (&a, &db.store) } else { (&b, &other) };
-        flagged.push(limits.flooding(store.as_ref(), &post("4242", n, at)).await.unwrap());
+        let (limits, store) = if n % 2 == 0 {
+            (&a, &db.store)
+        } else {
+            (&b, &other)
+        };
+        flagged.push(
+            limits
+                .flooding(store.as_ref(), &post("4242", n, at))
+                .await
+                .unwrap(),
+        );
     }
     assert_eq!(flagged, [None, None, None, None, Some(5), Some(6)]);
     // Another resident in the same group is counted apart.
     assert_eq!(
-        a.flooding(db.store.as_ref(), &post("4243", 9, t)).await.unwrap(),
+        a.flooding(db.store.as_ref(), &post("4243", 9, t))
+            .await
+            .unwrap(),
         None
     );
     // No platform id is stored in clear.
@@ -427,7 +511,11 @@ async fn postgres_the_flood_limit_and_the_cap_hold_across_two_processes() {
 
     // The cap of three automatic hides an hour holds for both replicas together.
     let hides = futures::future::join_all((0..8).map(|i| {
-        let (limits, store) = if i % 2 == 0 { (&a, &db.store) } else { (&b, &other) };
+        let (limits, store) = if i % 2 == 0 {
+            (&a, &db.store)
+        } else {
+            (&b, &other)
+        };
         limits.take_action(store.as_ref(), t)
     }))
     .await
@@ -447,7 +535,10 @@ async fn sqlite_flood_control_and_the_cap_stay_in_memory_for_the_one_process() {
     for n in 0..3u32 {
         flagged.push(
             limits
-                .flooding(db.store.as_ref(), &post("4242", n, t + Duration::seconds(i64::from(n))))
+                .flooding(
+                    db.store.as_ref(),
+                    &post("4242", n, t + Duration::seconds(i64::from(n))),
+                )
                 .await
                 .unwrap(),
         );

@@ -162,9 +162,15 @@ pub async fn tick_in_turn(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<Vec<i64>>> {
     use crate::store::jobs::{Job, in_turn};
-    in_turn(store.as_ref(), Job::Reminders, now, TURN_EVERY, tick(store, l10n, now))
-        .await?
-        .transpose()
+    in_turn(
+        store.as_ref(),
+        Job::Reminders,
+        now,
+        TURN_EVERY,
+        tick(store, l10n, now),
+    )
+    .await?
+    .transpose()
 }
 
 /// Ticks every minute until shutdown; a database that is away is tried again next minute.

@@ -48,18 +48,18 @@ impl Limits {
 
     /// Counts a group post; returns how many its author sent in that chat within the last
     /// minute when that is over the limit (the post is flooding), `None` otherwise.
-    pub async fn flooding(&self, store: &dyn Store, post: &GroupPost) -> StoreResult<Option<usize>> {
+    pub async fn flooding(
+        &self,
+        store: &dyn Store,
+        post: &GroupPost,
+    ) -> StoreResult<Option<usize>> {
         match store.backend() {
-            Backend::Sqlite => Ok(lock(&self.flood).record(
-                &post.chat_id,
-                &post.author_platform_id,
-                post.at,
-            )),
+            Backend::Sqlite => {
+                Ok(lock(&self.flood).record(&post.chat_id, &post.author_platform_id, post.at))
+            }
             Backend::Postgres => {
                 let key = flood_key(post);
-                let counted = store
-                    .count_event(&key, post.at, FLOOD_WINDOW, None)
-                    .await?;
+                let counted = store.count_event(&key, post.at, FLOOD_WINDOW, None).await?;
                 let limit = i64::try_from(self.settings.flood_per_minute).unwrap_or(i64::MAX);
                 Ok((counted.estimate > limit)
                     .then(|| usize::try_from(counted.estimate).unwrap_or(usize::MAX)))

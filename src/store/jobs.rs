@@ -128,8 +128,12 @@ pub struct Counted {
 pub trait JobStore: Send + Sync {
     /// Takes this process's turn at `job` at `now`, unless another process holds it right now
     /// or the last run was less than `every` ago (`None`).
-    async fn take_turn(&self, job: Job, now: DateTime<Utc>, every: Duration)
-    -> StoreResult<Option<Turn>>;
+    async fn take_turn(
+        &self,
+        job: Job,
+        now: DateTime<Utc>,
+        every: Duration,
+    ) -> StoreResult<Option<Turn>>;
 
     /// Counts one event under `key` at `at` in windows of `window`, shared by every process.
     /// With a `limit`, the event is counted only when the estimate stays within it (atomic:
@@ -298,11 +302,13 @@ impl JobStore for PgStore {
     }
 
     async fn forget_counters(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        Ok(sqlx::query("DELETE FROM rate_windows WHERE window_start < $1")
-            .bind(before)
-            .execute(self.pool())
-            .await?
-            .rows_affected())
+        Ok(
+            sqlx::query("DELETE FROM rate_windows WHERE window_start < $1")
+                .bind(before)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
     }
 }
 
@@ -376,7 +382,11 @@ mod tests {
 
     #[test]
     fn the_previous_window_counts_for_what_the_sliding_window_still_covers() {
-        assert_eq!(carried(10, 0.0), 10, "at the start of a window all of the last");
+        assert_eq!(
+            carried(10, 0.0),
+            10,
+            "at the start of a window all of the last"
+        );
         assert_eq!(carried(10, 0.5), 5);
         assert_eq!(carried(10, 0.95), 1, "rounded up");
         assert_eq!(carried(0, 0.2), 0);
