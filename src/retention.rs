@@ -2,7 +2,8 @@
 //! are erased once every campaign they took part in is past the time its consent notice
 //! promised (`retention_months` after collection closed; 12 by default). Opinions are kept:
 //! they are the record of the consultation, and anonymous in every report by default.
-//! `gopy purge --dry-run` shows what would go; `gopy serve` purges by itself every hour.
+//! `gopy purge --dry-run` shows what would go; `gopy serve` purges by itself every hour (one
+//! process of several on one database: the housekeeping turn).
 
 use std::process::ExitCode;
 
@@ -16,12 +17,10 @@ use crate::store::retention::CampaignPurge;
 /// Who the job acts as in the audit log.
 pub const SYSTEM_ACTOR: &str = "gopy-system";
 
-/// Purges what is due now (the hourly job); logs what went.
-pub async fn purge_due(store: &dyn Store) {
-    match store
-        .purge_identities(Utc::now(), false, SYSTEM_ACTOR)
-        .await
-    {
+/// Purges what is due at `now` (the hourly job, run by one process at a time: see
+/// `startup::housekeep`); logs what went.
+pub async fn purge_due(store: &dyn Store, now: chrono::DateTime<Utc>) {
+    match store.purge_identities(now, false, SYSTEM_ACTOR).await {
         Ok(done) => {
             for p in done {
                 tracing::info!(

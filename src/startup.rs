@@ -261,20 +261,42 @@ const KEEP_PROCESSED_UPDATES: chrono::Duration = chrono::Duration::days(7);
 /// an administrator looking into a break-in attempt).
 const KEEP_LOGIN_ATTEMPTS: chrono::Duration = chrono::Duration::days(30);
 
-/// How often housekeeping runs.
-const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// How often housekeeping runs: once an hour across every process.
+const HOUSEKEEPING_EVERY: chrono::Duration = chrono::Duration::hours(1);
 
-/// Periodic clean-up until shutdown: forgets processed-update keys older than
-/// [`KEEP_PROCESSED_UPDATES`]. A failure is logged and tried again next time.
+/// How often each process asks whether housekeeping is due (the first to ask after the hour
+/// runs it).
+const HOUSEKEEPING_LOOK: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// How long shared counters are kept (moderation's windows are at most an hour).
+const KEEP_COUNTERS: chrono::Duration = chrono::Duration::days(1);
+
+/// Periodic clean-up until shutdown (see [`housekeep`]). A failure is logged and tried again
+/// next time.
 async fn housekeeping(store: std::sync::Arc<dyn crate::store::Store>, shutdown: CancellationToken) {
-    let mut every = tokio::time::interval(HOUSEKEEPING_EVERY);
+    let mut every = tokio::time::interval(HOUSEKEEPING_LOOK);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = every.tick() => {}
         }
-        let before = chrono::Utc::now() - KEEP_PROCESSED_UPDATES;
-        match store.forget_processed_updates(before).await {
+        if let Err(e) = housekeep(store.as_ref(), chrono::Utc::now()).await {
+            tracing::warn!(error = %e, "cannot take housekeeping's turn; trying again later");
+        }
+    }
+}
+
+/// One round of housekeeping, in this process's turn (once an hour across every process on
+/// the database): forgets processed-update keys older than [`KEEP_PROCESSED_UPDATES`],
+/// expired console sessions and old login attempts, and old shared counters, and runs the
+/// retention purge. Returns whether this process took the turn.
+pub async fn housekeep(
+    store: &dyn crate::store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::store::StoreResult<bool> {
+    use crate::store::jobs::{Job, in_turn};
+    let done = in_turn(store, Job::Housekeeping, now, HOUSEKEEPING_EVERY, async {
+        match store.forget_processed_updates(now - KEEP_PROCESSED_UPDATES).await {
             Ok(n) => {
                 metrics::counter!("gopy_processed_updates_forgotten_total").increment(n);
                 if n > 0 {
@@ -285,15 +307,19 @@ async fn housekeeping(store: std::sync::Arc<dyn crate::store::Store>, shutdown: 
                 tracing::warn!(error = %e, "cannot forget old processed-update keys; trying again later")
             }
         }
-        crate::retention::purge_due(store.as_ref()).await;
-        let now = chrono::Utc::now();
+        crate::retention::purge_due(store, now).await;
         if let Err(e) = store
             .forget_console_history(now, now - KEEP_LOGIN_ATTEMPTS)
             .await
         {
             tracing::warn!(error = %e, "cannot forget expired console sessions; trying again later");
         }
-    }
+        if let Err(e) = store.forget_counters(now - KEEP_COUNTERS).await {
+            tracing::warn!(error = %e, "cannot forget old shared counters; trying again later");
+        }
+    })
+    .await?;
+    Ok(done.is_some())
 }
 
 /// A token cancelled on Ctrl-C (SIGINT) or SIGTERM (Docker, systemd).

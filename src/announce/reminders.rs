@@ -8,7 +8,8 @@
 //! The lead of an assisted group who has not confirmed a post within a day gets it again, once,
 //! also by day only.
 //!
-//! [`due`] is pure; [`tick`] looks at every campaign once; [`run`] ticks every minute.
+//! [`due`] is pure; [`tick`] looks at every campaign once; [`run`] ticks every minute, in
+//! this process's turn when several share the database ([`tick_in_turn`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -148,11 +149,35 @@ pub async fn tick(
     Ok(scheduled)
 }
 
+/// How recently another process must have ticked for this one to leave the minute to it.
+const TURN_EVERY: chrono::Duration = chrono::Duration::seconds(50);
+
+/// [`tick`] in this process's turn (see [`crate::store::jobs::in_turn`]): with several
+/// processes on one database, one of them ticks each minute. Returns `None` when it was not
+/// this process's turn. (Each reminder would go once anyway, being recorded with its
+/// broadcast; the turn spares the others the work.)
+pub async fn tick_in_turn(
+    store: &Arc<dyn Store>,
+    l10n: &Localizer,
+    now: DateTime<Utc>,
+) -> StoreResult<Option<Vec<i64>>> {
+    use crate::store::jobs::{Job, in_turn};
+    in_turn(
+        store.as_ref(),
+        Job::Reminders,
+        now,
+        TURN_EVERY,
+        tick(store, l10n, now),
+    )
+    .await?
+    .transpose()
+}
+
 /// Ticks every minute until shutdown; a database that is away is tried again next minute.
 pub async fn run(store: Arc<dyn Store>, l10n: Arc<Localizer>, shutdown: CancellationToken) {
     let mut trouble = false;
     while !shutdown.is_cancelled() {
-        match tick(&store, &l10n, Utc::now()).await {
+        match tick_in_turn(&store, &l10n, Utc::now()).await {
             Ok(_) => trouble = false,
             Err(e) => {
                 if !trouble {

@@ -44,9 +44,21 @@ pub fn screen_post(
     flood: &mut FloodGate,
     post: &GroupPost,
 ) -> Option<NewItem> {
+    let flooding = flood.record(&post.chat_id, &post.author_platform_id, post.at);
+    screen_counted(detector, flooding, post)
+}
+
+/// [`screen_post`] with the post already counted: `flooding` is how many its author sent in
+/// the chat within the window when that is over the limit (see [`super::Limits`], which
+/// counts across processes).
+pub fn screen_counted(
+    detector: &Detector,
+    flooding: Option<usize>,
+    post: &GroupPost,
+) -> Option<NewItem> {
     let mut assessment = detector.assess(&post.text);
     let mut extra = Vec::new();
-    if let Some(count) = flood.record(&post.chat_id, &post.author_platform_id, post.at) {
+    if let Some(count) = flooding {
         extra.push(Match {
             category: Category::Spam,
             term: format!("gửi {count} tin trong thời gian ngắn"),
@@ -124,19 +136,33 @@ pub fn after_reports(
     cap: &mut ActionCap,
     at: DateTime<Utc>,
 ) -> AfterReports {
+    before_cap(queued_now, bot_can_delete, author_is_staff).unwrap_or_else(|| {
+        if cap.try_take(at) {
+            AfterReports::HidePendingReview
+        } else {
+            AfterReports::LeaveVisible(WhyNotHidden::CapReached)
+        }
+    })
+}
+
+/// What follows a report when that does not depend on the cap; `None` when the post would be
+/// hidden if the cap allows one more automatic action (the caller asks it: see
+/// [`super::Limits::take_action`], shared by every process).
+pub fn before_cap(
+    queued_now: bool,
+    bot_can_delete: bool,
+    author_is_staff: bool,
+) -> Option<AfterReports> {
     if !queued_now {
-        return AfterReports::Nothing;
+        return Some(AfterReports::Nothing);
     }
     if !bot_can_delete {
-        return AfterReports::LeaveVisible(WhyNotHidden::NoRight);
+        return Some(AfterReports::LeaveVisible(WhyNotHidden::NoRight));
     }
     if author_is_staff {
-        return AfterReports::LeaveVisible(WhyNotHidden::StaffAuthor);
+        return Some(AfterReports::LeaveVisible(WhyNotHidden::StaffAuthor));
     }
-    if !cap.try_take(at) {
-        return AfterReports::LeaveVisible(WhyNotHidden::CapReached);
-    }
-    AfterReports::HidePendingReview
+    None
 }
 
 /// How group moderation is tuned, from the environment (each has a default).

@@ -11,6 +11,8 @@
 //! - `eval.rs`: precision and recall on a labelled file (ViHOS).
 //! - `flood.rs`: [`FloodGate`] (messages per person per chat per minute) and [`ActionCap`]
 //!   (automatic actions per window), pure, time passed in.
+//! - `limits.rs`: [`Limits`], flood control and the cap as every process sees them (in
+//!   memory on SQLite, shared counters in Postgres).
 //! - `queue.rs`: the moderators' queue as plain types (items, decisions, the log, the watch
 //!   list, how an opinion stands); stored by [`crate::store::ModerationStore`].
 //! - `group.rs`: pure decisions about group posts (screening with flood control; what may be
@@ -33,6 +35,7 @@ mod eval;
 mod flood;
 pub mod group;
 mod lexicon;
+pub mod limits;
 pub mod notice;
 mod queue;
 mod scan;
@@ -43,6 +46,7 @@ pub use detect::{Assessment, DEFAULT_THRESHOLD, Detector, Match, highlight};
 pub use eval::{Evaluation, Labelled, read_vihos};
 pub use flood::{ActionCap, FloodGate};
 pub use lexicon::{Category, Entry, Lexicon, LexiconError, ReloadingLexicon};
+pub use limits::Limits;
 pub use queue::{
     Decision, Item, LogEntry, NewItem, OpinionModeration, OpinionState, OpinionToScan, Source,
     Status, StoredMatch, Target, Verdict, WatchTerm,

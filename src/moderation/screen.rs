@@ -14,6 +14,7 @@ use super::{
     Detector, OpinionToScan, rescreen_opinion, scan_campaign, screen_opinion, with_watch_list,
 };
 use crate::store::Store;
+use crate::store::jobs::Job;
 
 /// Opinions waiting to be screened before new ones are left to the next start's scan.
 const BACKLOG: usize = 10_000;
@@ -66,8 +67,29 @@ impl ScreenTask {
     /// gopy was down or too busy), then screens what the dialog hands over, until shutdown.
     pub async fn run(mut self, store: Arc<dyn Store>, shutdown: CancellationToken) {
         let now = chrono::Utc::now();
-        match store.campaign_summaries().await {
-            Ok(campaigns) => {
+        // One process scans at a time: a replica starting while another scans leaves it to
+        // that one (the scan is idempotent, an item is queued once, but it reads everything).
+        let turn = match store
+            .take_turn(Job::ModerationScan, now, chrono::Duration::zero())
+            .await
+        {
+            Ok(Some(turn)) => Some(turn),
+            Ok(None) => {
+                tracing::debug!("another process is scanning unscreened opinions");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot take the start-up scan's turn; the next start will");
+                None
+            }
+        };
+        let listed = match &turn {
+            Some(_) => store.campaign_summaries().await.map(Some),
+            None => Ok(None),
+        };
+        match listed {
+            Ok(None) => {}
+            Ok(Some(campaigns)) => {
                 for c in campaigns {
                     if shutdown.is_cancelled() {
                         return;
@@ -89,6 +111,11 @@ impl ScreenTask {
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list campaigns to scan; the next start will")
             }
+        }
+        if let Some(turn) = turn
+            && let Err(e) = turn.finish().await
+        {
+            tracing::debug!(error = %e, "cannot record the start-up scan");
         }
         let mut detector: Option<(Instant, Detector)> = None;
         loop {

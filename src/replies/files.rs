@@ -205,16 +205,24 @@ impl FileStore {
         let mut removed = 0;
         while let Some(entry) = entries.next_entry().await? {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let old_enough = entry
-                .metadata()
-                .await?
+            let meta = match entry.metadata().await {
+                Ok(m) => m,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            let old_enough = meta
                 .modified()
                 .ok()
                 .and_then(|m| m.elapsed().ok())
                 .is_none_or(|age| age >= min_age);
             if is_key(&name) && !keep.contains(&name) && old_enough {
-                tokio::fs::remove_file(entry.path()).await?;
-                removed += 1;
+                // Replicas sharing one media folder sweep it side by side: a file another
+                // one removed first is not an error.
+                match tokio::fs::remove_file(entry.path()).await {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         Ok(removed)

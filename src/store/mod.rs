@@ -20,6 +20,8 @@
 //!   classification and the synthesis' GROUP BY queries.
 //! - `retention/`: [`retention::RetentionStore`], erasing identities once their campaigns'
 //!   retention is over.
+//! - `jobs.rs`: [`jobs::JobStore`], several processes on one database: periodic jobs run
+//!   once per period ([`jobs::in_turn`], an advisory lock on Postgres) and shared counters.
 //! - `zalo_oa/`: [`zalo_oa::ZaloOaStore`], the Zalo Official Account's tokens (encrypted),
 //!   webhook inbox, users' messaging window and messages not sent.
 //!
@@ -28,6 +30,7 @@
 pub mod announce;
 mod codec;
 pub mod console;
+pub mod jobs;
 mod links;
 pub mod moderation;
 mod postgres;
@@ -176,6 +179,7 @@ pub trait Store:
     + retention::RetentionStore
     + replies::RepliesStore
     + replies::ReportStore
+    + jobs::JobStore
     + Send
     + Sync
     + 'static

@@ -71,12 +71,13 @@ pub(super) struct Core {
 }
 
 /// What screening Zalo group posts needs: the word lists (the watch list is merged in per
-/// post: the bot hears few group posts, only mentions and replies) and the flood gate.
+/// post: the bot hears few group posts, only mentions and replies) and flood control (shared
+/// by every process on Postgres).
 pub(super) struct GroupModeration {
     /// The built-in or configured word lists.
     base: crate::moderation::Detector,
     /// Posts per person per group.
-    flood: Mutex<crate::moderation::FloodGate>,
+    limits: crate::moderation::Limits,
 }
 
 /// A bounded set of recent keys.
@@ -295,7 +296,9 @@ impl ZaloBot {
             unsupported: Mutex::new(Recent::default()),
             moderation: moderation.map(|base| GroupModeration {
                 base,
-                flood: Mutex::new(crate::moderation::group::GroupSettings::from_env().flood_gate()),
+                limits: crate::moderation::Limits::new(
+                    crate::moderation::group::GroupSettings::from_env(),
+                ),
             }),
             media: std::sync::OnceLock::new(),
             bot_names: std::sync::OnceLock::new(),

@@ -11,7 +11,7 @@ use crate::announce::groups::{
 };
 use crate::dialog::{Input, Msg, Reply};
 use crate::domain::{Channel, ContactKey, Locale};
-use crate::moderation::group::{GroupPost, screen_post};
+use crate::moderation::group::{GroupPost, screen_counted};
 use crate::moderation::with_watch_list;
 use crate::service::ServiceError;
 use crate::store::announce::{BotMembership, BotStatus, GroupKind, GroupState, LinkOutcome};
@@ -140,10 +140,8 @@ impl Core {
                 m.base.clone()
             }
         };
-        let queued = {
-            let mut gate = m.flood.lock().unwrap_or_else(|e| e.into_inner());
-            screen_post(&detector, &mut gate, &post)
-        };
+        let flooding = m.limits.flooding(store.as_ref(), &post).await?;
+        let queued = screen_counted(&detector, flooding, &post);
         let Some(mut item) = queued else {
             return Ok(());
         };

@@ -119,26 +119,39 @@ macro_rules! retention_store_impl {
                     .bind(id)
                     .fetch_one(self.ret_reader())
                     .await?;
-                    let identities = i64::try_from(contacts.len()).unwrap_or(i64::MAX);
+                    let mut identities = i64::try_from(contacts.len()).unwrap_or(i64::MAX);
+                    let mut speakers = speakers;
                     if identities == 0 && speakers == 0 {
                         continue;
                     }
                     if !dry_run {
+                        // What is counted and audited is what this transaction erased: a
+                        // process purging the same campaign at the same moment (another
+                        // replica, `gopy purge`) waits for the rows and then finds them gone,
+                        // so the purge is audited once.
                         let mut tx = self.ret_begin().await?;
+                        let mut erased: u64 = 0;
                         for contact in &contacts {
-                            sqlx::query("DELETE FROM identities WHERE contact_id = $1")
+                            erased += sqlx::query("DELETE FROM identities WHERE contact_id = $1")
                                 .bind(contact)
                                 .execute(&mut *tx)
-                                .await?;
+                                .await?
+                                .rows_affected();
                         }
-                        sqlx::query(
+                        let cleared = sqlx::query(
                             "UPDATE opinion_speakers SET name = NULL, phone = NULL WHERE opinion_id IN \
                              (SELECT id FROM opinions WHERE campaign_id = $1) \
                              AND (name IS NOT NULL OR phone IS NOT NULL)",
                         )
                         .bind(id)
                         .execute(&mut *tx)
-                        .await?;
+                        .await?
+                        .rows_affected();
+                        identities = i64::try_from(erased).unwrap_or(i64::MAX);
+                        speakers = i64::try_from(cleared).unwrap_or(i64::MAX);
+                        if identities == 0 && speakers == 0 {
+                            continue;
+                        }
                         sqlx::query("INSERT INTO audit_log (at, actor, action, detail) VALUES ($1, $2, $3, $4)")
                             .bind(now)
                             .bind(actor)

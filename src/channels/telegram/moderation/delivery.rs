@@ -50,7 +50,7 @@ pub(in crate::channels::telegram) async fn deliver(
 
 async fn deliver_once(ctx: &Ctx<'_>) -> StoreResult<()> {
     // Flood control forgets people who went quiet, so it does not grow with everyone seen.
-    lock(&ctx.moderation.flood).forget_idle(Utc::now());
+    ctx.moderation.limits.forget_idle(Utc::now());
     for n in ctx.store.unsent_notices(Channel::Telegram, 20).await? {
         if !ctx.store.take_notice(n.id, Utc::now()).await? {
             continue;

@@ -42,11 +42,11 @@ use crate::domain::{Channel, ContactId, ContactKey, Locale};
 use crate::i18n::Markup;
 use crate::moderation::card::{CardAction, Press, PressOutcome, Presser, decide_press, round_of};
 use crate::moderation::group::{
-    AfterReports, GroupPost, GroupSettings, WhyNotHidden, after_reports, screen_post,
+    AfterReports, GroupPost, GroupSettings, WhyNotHidden, before_cap, screen_counted,
 };
 use crate::moderation::{
-    ActionCap, Category, Decision, Detector, FloodGate, Item, LogEntry, NewItem, Source,
-    StoredMatch, Target, Verdict, notice, with_watch_list,
+    Category, Decision, Detector, Item, Limits, LogEntry, NewItem, Source, StoredMatch, Target,
+    Verdict, notice, with_watch_list,
 };
 use crate::store::announce::{ChatGroup, GroupKind, GroupState, Role, StaffUser};
 use crate::store::{DecideOutcome, Report, Store, StoreError, StoreResult};
@@ -302,16 +302,14 @@ fn person(user: &User) -> Person {
 }
 
 /// Moderation's state in a running bot: the word lists, flood control and the cap on
-/// automatic actions (per process).
+/// automatic actions (shared by every process on Postgres: [`Limits`]).
 pub(super) struct Moderation {
     /// The built-in or configured word lists.
     base: Detector,
     /// The lists with the watch list merged in, and when that was read.
     current: Mutex<Option<(Instant, Arc<Detector>)>>,
-    /// Posts per person per group.
-    flood: Mutex<FloodGate>,
-    /// Automatic actions.
-    cap: Mutex<ActionCap>,
+    /// Posts per person per group, and automatic actions.
+    limits: Limits,
     /// Thresholds and durations.
     pub settings: GroupSettings,
 }
@@ -322,8 +320,7 @@ impl Moderation {
         Moderation {
             base,
             current: Mutex::new(None),
-            flood: Mutex::new(settings.flood_gate()),
-            cap: Mutex::new(settings.action_cap()),
+            limits: Limits::new(settings),
             settings,
         }
     }
@@ -434,13 +431,16 @@ async fn handle(ctx: &Ctx<'_>, ev: &ModEvent) -> StoreResult<()> {
                 at: *at,
             };
             let detector = ctx.moderation.detector(ctx.store.as_ref()).await;
-            let queued = if *edited {
-                // An edit is not one more post: a gate of its own that never fills.
-                let mut gate = FloodGate::new(usize::MAX, chrono::Duration::minutes(1));
-                screen_post(&detector, &mut gate, &post)
+            // An edit is not one more post: it is not counted for flooding.
+            let flooding = if *edited {
+                None
             } else {
-                screen_post(&detector, &mut lock(&ctx.moderation.flood), &post)
+                ctx.moderation
+                    .limits
+                    .flooding(ctx.store.as_ref(), &post)
+                    .await?
             };
+            let queued = screen_counted(&detector, flooding, &post);
             let Some(mut item) = queued else {
                 return Ok(());
             };

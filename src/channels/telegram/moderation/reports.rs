@@ -85,13 +85,18 @@ pub(super) async fn report_post(
         Some(a) => is_staff(ctx, chat, a.id).await?,
         None => true,
     };
-    let after = after_reports(
-        true,
-        group.can_delete,
-        staff_author,
-        &mut lock(&ctx.moderation.cap),
-        now,
-    );
+    let after = match before_cap(true, group.can_delete, staff_author) {
+        Some(after) => after,
+        None if ctx
+            .moderation
+            .limits
+            .take_action(ctx.store.as_ref(), now)
+            .await? =>
+        {
+            AfterReports::HidePendingReview
+        }
+        None => AfterReports::LeaveVisible(WhyNotHidden::CapReached),
+    };
     let note = match after {
         AfterReports::HidePendingReview => {
             let ok = delete_post(ctx, id, "system", chat, post.message_id, true).await?;
