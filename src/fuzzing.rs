@@ -19,8 +19,11 @@ use serde_json::{Map, Value};
 /// `GOPY_FUZZ_SECONDS` is set, rounds of that many cases until the time is spent. Prints
 /// `fuzz <name>: <cases> cases in <seconds> s: ok` (seen with `--nocapture`), and panics
 /// with the smallest failing input when a case fails or panics.
-pub(crate) fn check<S>(name: &str, strategy: S, test: impl Fn(S::Value) -> Result<(), TestCaseError>)
-where
+pub(crate) fn check<S>(
+    name: &str,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) where
     S: Strategy,
     S::Value: Debug,
 {
@@ -117,7 +120,8 @@ fn leaf() -> BoxedStrategy<Value> {
             8_210_266_876_799_999,
         ])
         .prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         hostile_string().prop_map(Value::String),
     ]
     .boxed()

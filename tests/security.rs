@@ -100,7 +100,9 @@ async fn a_dialog_run_logs_no_token_and_no_personal_data() {
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(app.run(shutdown.clone()));
 
-    let who = Resident::new(7001, FIRST).last_name(LAST).username(USERNAME);
+    let who = Resident::new(7001, FIRST)
+        .last_name(LAST)
+        .username(USERNAME);
     let send = |text: &str| {
         let id = fake.send_text(&who, text);
         let fake = fake.clone();
@@ -154,7 +156,11 @@ async fn a_dialog_run_logs_no_token_and_no_personal_data() {
         ("the resident's phone", PHONE),
         ("the opinion's words", "Hàng Bạc"),
     ] {
-        let hits: Vec<&str> = text.lines().filter(|l| l.contains(needle)).take(3).collect();
+        let hits: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(needle))
+            .take(3)
+            .collect();
         assert!(hits.is_empty(), "{what} is in the log: {hits:#?}");
     }
 }
@@ -236,8 +242,14 @@ mod console {
             .db
             .strings("SELECT text FROM opinions ORDER BY id")
             .await;
-        assert!(texts.contains(&SQL.to_owned()), "stored verbatim: {texts:?}");
-        assert!(texts.contains(&XSS.to_owned()), "stored verbatim: {texts:?}");
+        assert!(
+            texts.contains(&SQL.to_owned()),
+            "stored verbatim: {texts:?}"
+        );
+        assert!(
+            texts.contains(&XSS.to_owned()),
+            "stored verbatim: {texts:?}"
+        );
 
         // The audit CSV: the staff name that signed in is text, not a formula.
         let (status, _, csv) = admin.get_bytes("/console/audit.csv").await;

@@ -328,15 +328,22 @@ mod tests {
             .with_ymd_and_hms(2026, 11, 20, 3, 0, 0)
             .single()
             .expect("date");
-        let entries: Vec<AuditEntry> = ["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tx", "Lê Văn An"]
-            .iter()
-            .map(|actor| AuditEntry {
-                at,
-                actor: (*actor).to_owned(),
-                action: "staff.add".to_owned(),
-                detail: serde_json::json!({ "name": actor }),
-            })
-            .collect();
+        let entries: Vec<AuditEntry> = [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "Lê Văn An",
+        ]
+        .iter()
+        .map(|actor| AuditEntry {
+            at,
+            actor: (*actor).to_owned(),
+            action: "staff.add".to_owned(),
+            detail: serde_json::json!({ "name": actor }),
+        })
+        .collect();
         let csv = audit_csv(&entries).expect("csv");
         let text = String::from_utf8(csv).expect("utf-8");
         let mut rows = ::csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
@@ -346,7 +353,14 @@ mod tests {
             .collect();
         assert_eq!(
             actors,
-            ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx", "Lê Văn An"]
+            [
+                "'=HYPERLINK(\"http://x\")",
+                "'+1",
+                "'-2",
+                "'@SUM(A1)",
+                "'\tx",
+                "Lê Văn An"
+            ]
         );
     }
 }

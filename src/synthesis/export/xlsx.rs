@@ -311,7 +311,10 @@ mod tests {
 
     /// The `s` (style) attribute of the cell whose text is `text`, in a sheet's XML.
     fn style_of(sheet: &str, text: &str) -> Option<usize> {
-        let escaped = text.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+        let escaped = text
+            .replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;");
         let at = sheet.find(&format!(">{escaped}<"))?;
         let open = sheet[..at].rfind("<c ")?;
         let tag = &sheet[open..sheet[open..].find('>')? + open];
@@ -331,7 +334,13 @@ mod tests {
             generated_at: Utc::now(),
             place: "Hòa Bình".to_owned(),
         };
-        let risky = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2", "@SUM(A1)", "\tx"];
+        let risky = [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+1+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+        ];
         let safe = ["Đường ngõ 5 cần sửa.", "a <b & c"];
         let texts: Vec<&str> = risky.iter().copied().chain(safe).collect();
         let topic = campaign.topics[0].code.clone();
@@ -365,7 +374,10 @@ mod tests {
         let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).expect("open")).expect("zip");
         let mut read = |name: &str| {
             let mut s = String::new();
-            zip.by_name(name).expect(name).read_to_string(&mut s).expect("read");
+            zip.by_name(name)
+                .expect(name)
+                .read_to_string(&mut s)
+                .expect("read");
             s
         };
         let sheet = read("xl/worksheets/sheet2.xml");

@@ -13,9 +13,10 @@ use crate::fuzzing::{check, hostile_string};
 const MAX_GROWTH: usize = 18;
 
 fn texts() -> BoxedStrategy<String> {
-    let marks: Vec<char> = "\u{300}\u{301}\u{303}\u{309}\u{323}\u{302}\u{306}\u{31B}\u{200B}\u{FE0F}"
-        .chars()
-        .collect();
+    let marks: Vec<char> =
+        "\u{300}\u{301}\u{303}\u{309}\u{323}\u{302}\u{306}\u{31B}\u{200B}\u{FE0F}"
+            .chars()
+            .collect();
     prop_oneof![
         3 => hostile_string(),
         // A letter under a pile of combining marks.
@@ -36,7 +37,12 @@ fn fuzz_normaliser_is_idempotent_nfc_and_linear() {
         let text = once.text();
         prop_assert!(unicode_normalization::is_nfc(&text));
         prop_assert!(once.tokens().len() <= s.chars().count());
-        prop_assert!(text.len() <= MAX_GROWTH * s.len() + 16, "{} → {}", s.len(), text.len());
+        prop_assert!(
+            text.len() <= MAX_GROWTH * s.len() + 16,
+            "{} → {}",
+            s.len(),
+            text.len()
+        );
         prop_assert!(once.folded().len() <= MAX_GROWTH * s.len() + 16);
         for t in once.tokens() {
             prop_assert!(t.span.start <= t.span.end && t.span.end <= s.len());
@@ -55,7 +61,10 @@ fn fuzz_fold_is_idempotent_and_strips_every_mark() {
     check("fold", texts(), |s| {
         let f = fold(&s);
         prop_assert_eq!(fold(&f), f.clone());
-        prop_assert!(!f.chars().any(unicode_normalization::char::is_combining_mark));
+        prop_assert!(
+            !f.chars()
+                .any(unicode_normalization::char::is_combining_mark)
+        );
         prop_assert!(f.len() <= MAX_GROWTH * s.len() + 16);
         Ok(())
     });

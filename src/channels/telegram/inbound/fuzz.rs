@@ -11,12 +11,45 @@ use crate::fuzzing::{check, deeply_nested, mutate, mutate_bytes};
 
 /// Field names Telegram uses, so that mutations add fields a parser looks at.
 const KEYS: &[&str] = &[
-    "update_id", "message", "edited_message", "callback_query", "my_chat_member", "chat_member",
-    "channel_post", "message_id", "from", "chat", "date", "text", "id", "type", "title",
-    "is_bot", "first_name", "last_name", "username", "language_code", "data", "reply_to_message",
-    "entities", "caption", "photo", "sticker", "voice", "document", "new_chat_title",
-    "migrate_to_chat_id", "migrate_from_chat_id", "old_chat_member", "new_chat_member",
-    "status", "user", "chat_instance", "edit_date", "forward_origin", "file_id",
+    "update_id",
+    "message",
+    "edited_message",
+    "callback_query",
+    "my_chat_member",
+    "chat_member",
+    "channel_post",
+    "message_id",
+    "from",
+    "chat",
+    "date",
+    "text",
+    "id",
+    "type",
+    "title",
+    "is_bot",
+    "first_name",
+    "last_name",
+    "username",
+    "language_code",
+    "data",
+    "reply_to_message",
+    "entities",
+    "caption",
+    "photo",
+    "sticker",
+    "voice",
+    "document",
+    "new_chat_title",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "old_chat_member",
+    "new_chat_member",
+    "status",
+    "user",
+    "chat_instance",
+    "edit_date",
+    "forward_origin",
+    "file_id",
 ];
 
 fn user(id: i64) -> Value {
@@ -78,9 +111,7 @@ fn route_body(body: &[u8]) -> Result<(), TestCaseError> {
     if let Route::Dialog(ev) = &routed {
         let text_len = match &ev.input {
             Input::Text(t) | Input::Button(t) => t.len(),
-            Input::Command(Command::Start { payload }) => {
-                payload.as_ref().map_or(0, String::len)
-            }
+            Input::Command(Command::Start { payload }) => payload.as_ref().map_or(0, String::len),
             Input::Command(Command::Unknown(w)) => w.len(),
             _ => 0,
         };

@@ -10,9 +10,27 @@ use crate::fuzzing::{check, deeply_nested, mutate, mutate_bytes};
 
 /// Field names Zalo uses.
 const KEYS: &[&str] = &[
-    "ok", "result", "event_name", "message", "message_id", "msg_id", "date", "from", "chat", "id",
-    "display_name", "name", "is_bot", "chat_type", "type", "title", "text", "photo_url",
-    "caption", "sticker", "url",
+    "ok",
+    "result",
+    "event_name",
+    "message",
+    "message_id",
+    "msg_id",
+    "date",
+    "from",
+    "chat",
+    "id",
+    "display_name",
+    "name",
+    "is_bot",
+    "chat_type",
+    "type",
+    "title",
+    "text",
+    "photo_url",
+    "caption",
+    "sticker",
+    "url",
 ];
 
 /// Events of every kind gopy reads, as Zalo sends them.
@@ -30,15 +48,27 @@ fn templates() -> Vec<Value> {
     vec![
         json!({"ok": true, "result": text.clone()}),
         text,
-        msg("message.text.received", json!({"text": "/start dh-2025_to-1"})),
-        msg("message.text.received", json!({"text": "/appeal bài của tôi không sai"})),
+        msg(
+            "message.text.received",
+            json!({"text": "/start dh-2025_to-1"}),
+        ),
+        msg(
+            "message.text.received",
+            json!({"text": "/appeal bài của tôi không sai"}),
+        ),
         msg("message.text.received", json!({"text": "ĐÃ ĐĂNG 12"})),
         msg("message.text.received", json!({"text": "/link ABC123"})),
-        msg("message.image.received", json!({"photo_url": "https://x/y.jpg", "caption": "ảnh"})),
+        msg(
+            "message.image.received",
+            json!({"photo_url": "https://x/y.jpg", "caption": "ảnh"}),
+        ),
         msg("message.sticker.received", json!({"sticker": "abc"})),
         msg("message.unsupported.received", json!({})),
-        msg("message.text.received", json!({"text": "@Bot /bind to-1",
-            "chat": {"id": "g1", "chat_type": "GROUP", "title": "Tổ 1"}})),
+        msg(
+            "message.text.received",
+            json!({"text": "@Bot /bind to-1",
+            "chat": {"id": "g1", "chat_type": "GROUP", "title": "Tổ 1"}}),
+        ),
         json!({"event_name": "user.follow", "user": {"id": "1"}}),
     ]
 }

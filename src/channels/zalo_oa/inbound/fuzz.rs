@@ -17,9 +17,24 @@ const SECRET: &str = "oa-secret-key";
 
 /// Field names the OA uses.
 const KEYS: &[&str] = &[
-    "app_id", "oa_id", "sender", "recipient", "follower", "user_id", "user_id_by_app", "id",
-    "event_name", "message", "msg_id", "message_id", "text", "timestamp", "attachments",
-    "payload", "url", "type",
+    "app_id",
+    "oa_id",
+    "sender",
+    "recipient",
+    "follower",
+    "user_id",
+    "user_id_by_app",
+    "id",
+    "event_name",
+    "message",
+    "msg_id",
+    "message_id",
+    "text",
+    "timestamp",
+    "attachments",
+    "payload",
+    "url",
+    "type",
 ];
 
 /// Events of every kind the webhook keeps or drops.
@@ -30,11 +45,23 @@ fn templates() -> Vec<Value> {
             "event_name": name, "message": message, "timestamp": "1543908534740"})
     };
     vec![
-        ev("user_send_text", json!({"text": "Ý kiến", "msg_id": "96d3cdf3af150460909"})),
-        ev("user_send_text", json!({"text": "/appeal vì sao", "message_id": 42})),
-        ev("user_send_image", json!({"msg_id": "m2", "attachments": [{"type": "image",
-            "payload": {"url": "https://x/y.jpg"}}]})),
-        ev("user_send_group_text", json!({"text": "chào", "msg_id": "m3"})),
+        ev(
+            "user_send_text",
+            json!({"text": "Ý kiến", "msg_id": "96d3cdf3af150460909"}),
+        ),
+        ev(
+            "user_send_text",
+            json!({"text": "/appeal vì sao", "message_id": 42}),
+        ),
+        ev(
+            "user_send_image",
+            json!({"msg_id": "m2", "attachments": [{"type": "image",
+            "payload": {"url": "https://x/y.jpg"}}]}),
+        ),
+        ev(
+            "user_send_group_text",
+            json!({"text": "chào", "msg_id": "m3"}),
+        ),
         ev("oa_send_text", json!({"text": "echo", "msg_id": "m4"})),
         json!({"app_id": APP, "oa_id": OA, "event_name": "follow", "follower": {"id": "1"},
             "timestamp": 1_543_908_534_740_i64, "source": "oa_profile"}),
@@ -125,13 +152,15 @@ fn fuzz_zalo_oa_forged_signature_headers_are_refused() {
         hostile_string(),
         "(mac=)?[0-9a-fA-F]{60,68}",
         // One hex digit of the right signature changed.
-        (0..64usize, proptest::sample::select(b"0123456789abcdef".to_vec())).prop_map(
-            move |(i, c)| {
+        (
+            0..64usize,
+            proptest::sample::select(b"0123456789abcdef".to_vec())
+        )
+            .prop_map(move |(i, c)| {
                 let mut h = good.clone().into_bytes();
                 h[i] = c;
                 String::from_utf8(h).unwrap_or_default()
-            }
-        ),
+            }),
     ];
     let good = hex::encode(sign(APP, &raw, "1543908534740", SECRET));
     let verifier = Verifier::new(APP, SECRET);

@@ -60,12 +60,7 @@ fn only_our_markup(html: &str) -> bool {
     tags_ok && entities_ok
 }
 
-fn walk(
-    win: Win,
-    start: Step,
-    has_buttons: bool,
-    acts: Vec<Act>,
-) -> Result<(), TestCaseError> {
+fn walk(win: Win, start: Step, has_buttons: bool, acts: Vec<Act>) -> Result<(), TestCaseError> {
     let mut sim = sim_at(win, &start, has_buttons);
     let mut before: Vec<choices::Opt> = Vec::new();
     let mut old_nonce = sim.state.nonce;
@@ -101,7 +96,11 @@ fn walk(
         for e in &effects {
             match e {
                 Effect::SaveOpinion { text, .. } | Effect::EditOpinion { text, .. } => {
-                    prop_assert!(text.len() <= typed, "stored {} bytes of {typed}", text.len());
+                    prop_assert!(
+                        text.len() <= typed,
+                        "stored {} bytes of {typed}",
+                        text.len()
+                    );
                 }
                 Effect::Reply(r) => {
                     for buttons in [true, false] {
@@ -112,8 +111,13 @@ fn walk(
                 _ => {}
             }
         }
-        let json = serde_json::to_string(&sim.state).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert!(json.len() <= 2048, "the state grew to {} bytes: {json}", json.len());
+        let json =
+            serde_json::to_string(&sim.state).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert!(
+            json.len() <= 2048,
+            "the state grew to {} bytes: {json}",
+            json.len()
+        );
         let back: DialogState =
             serde_json::from_str(&json).map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(&back, &sim.state);
@@ -137,9 +141,26 @@ fn fuzz_dialog_random_walks_from_every_step_keep_the_invariants() {
 #[test]
 fn fuzz_dialog_commands_with_any_arguments_at_every_step() {
     let words = proptest::sample::select(vec![
-        "start", "help", "trogiup", "cancel", "huy", "language", "ngonngu", "privacy", "my",
-        "cuatoi", "delete_me", "xoa", "notices", "thongbao", "lienket", "liênkết",
-        "link_account", "appeal", "START", "Start@gopy_bot",
+        "start",
+        "help",
+        "trogiup",
+        "cancel",
+        "huy",
+        "language",
+        "ngonngu",
+        "privacy",
+        "my",
+        "cuatoi",
+        "delete_me",
+        "xoa",
+        "notices",
+        "thongbao",
+        "lienket",
+        "liênkết",
+        "link_account",
+        "appeal",
+        "START",
+        "Start@gopy_bot",
     ]);
     let commands = (
         proptest::sample::select(WINDOWS.to_vec()),
@@ -147,13 +168,17 @@ fn fuzz_dialog_commands_with_any_arguments_at_every_step() {
         any::<bool>(),
         proptest::collection::vec((words, hostile_string()), 1..6),
     );
-    fuzz("dialog_commands", commands, |(win, start, buttons, cmds)| {
-        let acts = cmds
-            .into_iter()
-            .map(|(w, arg)| Act::Type(format!("/{w} {arg}")))
-            .collect();
-        walk(win, start, buttons, acts)
-    });
+    fuzz(
+        "dialog_commands",
+        commands,
+        |(win, start, buttons, cmds)| {
+            let acts = cmds
+                .into_iter()
+                .map(|(w, arg)| Act::Type(format!("/{w} {arg}")))
+                .collect();
+            walk(win, start, buttons, acts)
+        },
+    );
 }
 
 #[test]
@@ -161,7 +186,13 @@ fn typed_markup_is_escaped_in_telegram_html() {
     assert!(only_our_markup("<b>Ý kiến</b> &lt;script&gt; &amp;"));
     assert!(!only_our_markup("<b>x</b><script>"));
     assert!(!only_our_markup("a & b"));
-    let mut sim = sim_at(Win::Open, &Step::Topic { topic: "van-hoa".into() }, true);
+    let mut sim = sim_at(
+        Win::Open,
+        &Step::Topic {
+            topic: "van-hoa".into(),
+        },
+        true,
+    );
     sim.text("<script>alert(1)</script> & <a href=\"x\">");
     for r in sim.replies() {
         let html = l10n().reply(r, Markup::TelegramHtml, true).text;
