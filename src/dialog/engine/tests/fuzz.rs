@@ -199,3 +199,16 @@ fn typed_markup_is_escaped_in_telegram_html() {
         assert!(only_our_markup(&html), "{html}");
     }
 }
+
+#[test]
+fn an_unknown_command_of_any_length_gets_a_reply_telegram_accepts() {
+    // Found by `dialog_walk`: the reply named the whole command, 4,097 characters.
+    for has_buttons in [true, false] {
+        let mut sim = sim_at(Win::Open, &Step::Idle, has_buttons);
+        // `send` checks that every reply stays within Telegram's 4,096 characters.
+        sim.send(Input::from_text(&"/".repeat(5000)));
+        sim.send(Input::from_text(&format!("/{}", "x".repeat(5000))));
+        assert!(sim.shown().contains("/xxxxxxxx"), "{}", sim.shown());
+        assert!(sim.shown().contains('…'), "{}", sim.shown());
+    }
+}
