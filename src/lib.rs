@@ -28,6 +28,8 @@ pub mod config;
 pub mod console;
 pub mod dialog;
 pub mod domain;
+#[cfg(test)]
+mod fuzzing;
 pub mod http;
 pub mod i18n;
 pub mod moderation;

@@ -13,6 +13,8 @@ pub mod cli;
 pub mod export;
 mod file;
 pub mod form;
+#[cfg(test)]
+mod fuzz;
 mod validate;
 
 use anyhow::Context as _;

@@ -11,6 +11,7 @@ use super::Console;
 use super::auth;
 use super::web::{Failure, Signed};
 use crate::announce::access::{UnitTree, new_link_code};
+use crate::campaign::export::neutralise;
 use crate::domain::format_local;
 use crate::store::announce::{NewStaff, Role, StaffUser};
 use crate::store::{AuditEntry, StoreError};
@@ -233,12 +234,14 @@ pub fn audit_csv(entries: &[AuditEntry]) -> anyhow::Result<Vec<u8>> {
             "Chi tiết / detail",
         ])?;
         for e in entries {
-            w.write_record([
+            // A staff name like `=HYPERLINK(…)` must stay text in a spreadsheet.
+            let record = [
                 format_local(e.at),
                 e.actor.clone(),
                 e.action.clone(),
                 e.detail.to_string(),
-            ])?;
+            ];
+            w.write_record(record.iter().map(|c| neutralise(c)))?;
         }
         w.flush()?;
     }
@@ -310,5 +313,54 @@ pub async fn audit(
             )
         }
         Err(e) => console.error_page(&signed.ctx, Some(&signed.session), e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+
+    use super::*;
+
+    #[test]
+    fn audit_csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        let at = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 20, 3, 0, 0)
+            .single()
+            .expect("date");
+        let entries: Vec<AuditEntry> = [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "Lê Văn An",
+        ]
+        .iter()
+        .map(|actor| AuditEntry {
+            at,
+            actor: (*actor).to_owned(),
+            action: "staff.add".to_owned(),
+            detail: serde_json::json!({ "name": actor }),
+        })
+        .collect();
+        let csv = audit_csv(&entries).expect("csv");
+        let text = String::from_utf8(csv).expect("utf-8");
+        let mut rows = ::csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let actors: Vec<String> = rows
+            .records()
+            .map(|r| r.expect("row")[1].to_owned())
+            .collect();
+        assert_eq!(
+            actors,
+            [
+                "'=HYPERLINK(\"http://x\")",
+                "'+1",
+                "'-2",
+                "'@SUM(A1)",
+                "'\tx",
+                "Lê Văn An"
+            ]
+        );
     }
 }

@@ -192,7 +192,10 @@ impl<'a> Run<'a> {
                 self.show(Vec::new(), Detail::Compact);
             }
             Command::Unknown(word) => {
-                let pre = vec![Msg::new("unknown-command").text("command", format!("/{word}"))];
+                // Named back at most 40 characters long: a 4,000-character "command" would
+                // make a reply Telegram refuses (found by the dialog fuzz target).
+                let shown = render::preview(&format!("/{word}"), 40);
+                let pre = vec![Msg::new("unknown-command").text("command", shown)];
                 self.show(pre, Detail::Compact);
             }
             Command::Cancel => self.cancel(),

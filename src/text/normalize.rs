@@ -651,3 +651,6 @@ fn teen_word(word: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod fuzz;

@@ -210,6 +210,9 @@ fn locale(user: &User) -> Option<Locale> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
 

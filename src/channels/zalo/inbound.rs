@@ -335,6 +335,9 @@ fn date(v: &Value) -> Option<DateTime<Utc>> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use serde_json::json;
 

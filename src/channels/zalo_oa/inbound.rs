@@ -210,6 +210,9 @@ pub fn route(ev: &Value) -> Result<Route, Malformed> {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use serde_json::json;
 

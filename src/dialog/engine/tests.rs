@@ -1609,3 +1609,5 @@ fn link_account_gives_a_code_and_redeems_codes_with_a_clear_answer_for_each_case
     sim.cmd(Command::LinkAccount(LinkArg::Off));
     assert!(sim.has_key("link-none"));
 }
+
+mod fuzz;

@@ -34,6 +34,13 @@ fn sheet_name(wanted: &str, taken: &mut HashSet<String>) -> String {
     name
 }
 
+/// Whether a spreadsheet would read `text` as a formula if it were typed into a cell: it
+/// starts with `=`, `+`, `-`, `@`, a tab or a carriage return (the characters
+/// [`crate::campaign::export::neutralise`] guards in CSV).
+fn looks_like_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
 /// Writes a cross-table at `row`; returns the next free row.
 fn write_table(
     ws: &mut Worksheet,
@@ -85,6 +92,9 @@ pub async fn write(
         .set_border(FormatBorder::Thin)
         .set_align(FormatAlign::Top);
     let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
+    let wrap_quoted = wrap.clone().set_quote_prefix();
+    let plain = Format::new();
+    let quoted = Format::new().set_quote_prefix();
     let mut taken = HashSet::new();
 
     {
@@ -267,11 +277,15 @@ pub async fn write(
         if let Some((_, sheet, rows)) = current.as_mut() {
             let ws = book.worksheet_from_index(*sheet)?;
             for (i, c) in cells(input, &o).iter().enumerate() {
-                if i == 11 {
-                    ws.write_string_with_format(*rows, i as u16, c, &wrap)?;
-                } else {
-                    ws.write_string(*rows, i as u16, c)?;
-                }
+                // Every cell is a text cell, never a formula; one that a spreadsheet would
+                // take for a formula once edited also gets Excel's quote prefix.
+                let format = match (i == 11, looks_like_formula(c)) {
+                    (true, false) => &wrap,
+                    (true, true) => &wrap_quoted,
+                    (false, false) => &plain,
+                    (false, true) => &quoted,
+                };
+                ws.write_string_with_format(*rows, i as u16, c, format)?;
             }
             *rows += 1;
         }
@@ -282,4 +296,106 @@ pub async fn write(
     }
     book.save(path)?;
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read as _;
+
+    use chrono::Utc;
+
+    use super::*;
+    use crate::domain::Locale;
+    use crate::synthesis::export::Listed;
+    use crate::synthesis::report::{Aggregates, Synthesis};
+
+    /// The `s` (style) attribute of the cell whose text is `text`, in a sheet's XML.
+    fn style_of(sheet: &str, text: &str) -> Option<usize> {
+        let escaped = text.replace('&', "&amp;").replace('<', "&lt;");
+        let at = sheet.find(&format!(">{escaped}<"))?;
+        let open = sheet[..at].rfind("<c ")?;
+        let tag = &sheet[open..sheet[open..].find('>')? + open];
+        let s = tag.split("s=\"").nth(1)?.split('"').next()?;
+        s.parse().ok()
+    }
+
+    #[tokio::test]
+    async fn opinions_that_look_like_formulas_are_text_cells_with_a_quote_prefix() {
+        let campaign = crate::campaign::demo(Utc::now()).expect("demo");
+        let synthesis = Synthesis::build(&campaign, None, &Aggregates::default(), Locale::Vi);
+        let input = Input {
+            campaign: &campaign,
+            synthesis: &synthesis,
+            names: None,
+            locale: Locale::Vi,
+            generated_at: Utc::now(),
+            place: "Hòa Bình".to_owned(),
+        };
+        let risky = [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+1+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+        ];
+        let safe = ["Đường ngõ 5 cần sửa.", "a <b & c"];
+        let texts: Vec<&str> = risky.iter().copied().chain(safe).collect();
+        let topic = campaign.topics[0].code.clone();
+        let rows: Vec<crate::store::StoreResult<Listed>> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                Ok(Listed {
+                    id: i as i64 + 1,
+                    reference: format!("R{i:05}"),
+                    topic: topic.clone(),
+                    section: None,
+                    unit: None,
+                    target_group: None,
+                    source: "chat".to_owned(),
+                    created_at: Utc::now(),
+                    text: (*t).to_owned(),
+                    stance: None,
+                    group: None,
+                    representative: false,
+                })
+            })
+            .collect();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("x.xlsx");
+        let written = write(&input, Box::pin(futures::stream::iter(rows)), &path)
+            .await
+            .expect("written");
+        assert_eq!(written, texts.len() as u64);
+
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).expect("open")).expect("zip");
+        let mut read = |name: &str| {
+            let mut s = String::new();
+            zip.by_name(name)
+                .expect(name)
+                .read_to_string(&mut s)
+                .expect("read");
+            s
+        };
+        let sheet = read("xl/worksheets/sheet2.xml");
+        let styles = read("xl/styles.xml");
+        assert!(!sheet.contains("<f>"), "no formula in the sheet");
+        let xfs = styles
+            .split("<cellXfs")
+            .nth(1)
+            .and_then(|s| s.split("</cellXfs>").next())
+            .expect("cellXfs");
+        let xf: Vec<&str> = xfs.split("<xf ").skip(1).collect();
+        let quoted = |text: &str| {
+            let s = style_of(&sheet, text).unwrap_or_else(|| panic!("{text} in {sheet}"));
+            xf[s].contains("quotePrefix=\"1\"")
+        };
+        for t in risky {
+            assert!(quoted(t), "{t} has no quote prefix");
+        }
+        // Ordinary text has no prefix; markup is escaped XML (found by its escaped form).
+        for t in safe {
+            assert!(!quoted(t), "{t} has a quote prefix");
+        }
+    }
 }
