@@ -259,6 +259,7 @@ pub async fn run(store: Arc<dyn Store>, n: usize, dir: &Path) -> anyhow::Result<
         locale: Locale::Vi,
         generated_at: Utc::now(),
         place: "Thử Nghiệm".to_owned(),
+        header: Default::default(),
     };
     for (format, target) in [("csv", None), ("json", None), ("xlsx", Some(60.0))] {
         let path = dir.join(format!("{slug}.{format}"));
