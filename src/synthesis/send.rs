@@ -173,7 +173,10 @@ pub async fn run(settings: &Settings, a: SendArgs) -> anyhow::Result<ExitCode> {
         ));
         let opinions = r.store.kept_opinions(r.campaign.id, unit.units.clone());
         let written = write_export(a.format, &input, opinions, &path).await;
-        let bytes = written.and_then(|_| Ok(std::fs::read(&path)?));
+        let bytes = match written {
+            Ok(_) => std::fs::read(&path).map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        };
         let _ = std::fs::remove_file(&path);
         let bytes = bytes?;
         for lead in p.recipients() {

@@ -470,11 +470,17 @@ pub(crate) fn aggregate_sql_sqlite(filter: &str, day: &str) -> String {
 
 /// The aggregate rows sorted into what [`Aggregates`] holds (labels and agreements apart).
 pub(crate) struct Folded {
+    /// Kept opinions by topic × section × unit × target group × source.
     pub counts: Vec<CountRow>,
+    /// Kept opinions per day.
     pub days: Vec<(String, i64)>,
+    /// Excluded opinions by reason.
     pub exclusions: Vec<ExclusionRow>,
+    /// Kept opinions by topic and stance.
     pub stances: Vec<(String, Option<String>, i64)>,
+    /// Kept opinions.
     pub opinions: i64,
+    /// Distinct people who gave them.
     pub participants: i64,
 }
 
