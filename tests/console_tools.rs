@@ -465,7 +465,10 @@ async fn story_synthesis(db: TestDb) {
     // defaults, which the official edits).
     let page = b.get(&format!("/console/campaigns/{DEMO}/synthesis")).await;
     assert!(page.body.contains("name=\"recipients\""), "{}", page.body);
-    assert!(page.body.contains("- Lưu văn phòng."), "the defaults are prefilled");
+    assert!(
+        page.body.contains("- Lưu văn phòng."),
+        "the defaults are prefilled"
+    );
     let (status, _, bytes) = b
         .post_bytes(
             &export,
@@ -475,7 +478,10 @@ async fn story_synthesis(db: TestDb) {
                 ("number", "15/BC-MTTQ"),
                 ("signer_title", "TM. BAN THƯỜNG TRỰC\r\nCHỦ TỊCH"),
                 ("signer_name", "Hoàng Thị Thu"),
-                ("recipients", "- Đảng ủy phường (để báo cáo);\r\n\r\n- Lưu: VT."),
+                (
+                    "recipients",
+                    "- Đảng ủy phường (để báo cáo);\r\n\r\n- Lưu: VT.",
+                ),
             ],
         )
         .await;
@@ -497,7 +503,10 @@ async fn story_synthesis(db: TestDb) {
     ] {
         assert!(xml.contains(needle), "the DOCX lacks {needle:?}");
     }
-    assert!(!xml.contains("T/M CƠ QUAN TỔNG HỢP"), "the default signer is replaced");
+    assert!(
+        !xml.contains("T/M CƠ QUAN TỔNG HỢP"),
+        "the default signer is replaced"
+    );
     // Names: not for an official, and not without a reason.
     let a = b
         .post(

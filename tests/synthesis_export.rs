@@ -732,9 +732,16 @@ async fn story_the_docx_header_takes_the_number_signer_and_recipients_given(db: 
     };
     // The number on the left of the header, once, before the title.
     assert!(at("Số: 12/BC-UBND") < at("BÁO CÁO"));
-    assert!(!p.iter().any(|l| l.contains("-BC/…")), "the blank number stays out");
+    assert!(
+        !p.iter().any(|l| l.contains("-BC/…")),
+        "the blank number stays out"
+    );
     // The signer's capacity on two lines, then the name below the space for the signature.
-    let (title, chair, name) = (at("TM. ỦY BAN NHÂN DÂN"), at("CHỦ TỊCH"), at("Nguyễn Văn An"));
+    let (title, chair, name) = (
+        at("TM. ỦY BAN NHÂN DÂN"),
+        at("CHỦ TỊCH"),
+        at("Nguyễn Văn An"),
+    );
     assert!(title < chair && chair < name, "{p:#?}");
     assert!(!p.iter().any(|l| l.contains("T/M CƠ QUAN TỔNG HỢP")));
     // "Nơi nhận" lists exactly what was given, in order.
@@ -773,7 +780,11 @@ async fn story_the_docx_header_takes_the_number_signer_and_recipients_given(db: 
         ],
     );
     let p = docx_paragraphs(&unit);
-    assert!(p.iter().any(|l| l.starts_with("Số:") && l.contains("-BC/…")), "{p:#?}");
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("Số:") && l.contains("-BC/…")),
+        "{p:#?}"
+    );
     assert!(p.iter().any(|l| l == "T/M CƠ QUAN TỔNG HỢP"));
     assert!(p.iter().any(|l| l == "(Ký, ghi rõ họ tên)"));
     let recipients = p.iter().position(|l| l == "Nơi nhận:").expect("Nơi nhận");
@@ -786,7 +797,11 @@ async fn story_the_docx_header_takes_the_number_signer_and_recipients_given(db: 
         .iter()
         .position(|l| l == "- Lưu văn phòng.")
         .expect("the archive line");
-    assert_eq!(unit_line + 1, archive, "the unit comes just before the archive");
+    assert_eq!(
+        unit_line + 1,
+        archive,
+        "the unit comes just before the archive"
+    );
 }
 
 story!(
@@ -813,7 +828,10 @@ async fn counted_one_by_one(
         .map(|u| {
             format!(
                 " AND unit_code IN ({})",
-                u.iter().map(|c| format!("'{c}'")).collect::<Vec<_>>().join(", ")
+                u.iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })
         .unwrap_or_default();
@@ -828,8 +846,16 @@ async fn counted_one_by_one(
         ))
         .await;
     let opt = |s: &str| (s != "~").then(|| s.to_owned());
-    let mut counts: BTreeMap<(String, Option<String>, Option<String>, Option<String>, String), i64> =
-        BTreeMap::new();
+    let mut counts: BTreeMap<
+        (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+        ),
+        i64,
+    > = BTreeMap::new();
     let mut days: BTreeMap<String, i64> = BTreeMap::new();
     let mut stances: BTreeMap<(String, Option<String>), i64> = BTreeMap::new();
     let mut excluded: BTreeMap<(String, Option<String>), i64> = BTreeMap::new();
@@ -841,7 +867,13 @@ async fn counted_one_by_one(
             continue;
         }
         *counts
-            .entry((f[2].to_owned(), opt(f[3]), opt(f[4]), opt(f[5]), f[6].to_owned()))
+            .entry((
+                f[2].to_owned(),
+                opt(f[3]),
+                opt(f[4]),
+                opt(f[5]),
+                f[6].to_owned(),
+            ))
             .or_default() += 1;
         *days.entry(f[7].to_owned()).or_default() += 1;
         *stances.entry((f[2].to_owned(), opt(f[8]))).or_default() += 1;
@@ -850,14 +882,16 @@ async fn counted_one_by_one(
     Aggregates {
         counts: counts
             .into_iter()
-            .map(|((topic, section, unit, target_group, source), opinions)| CountRow {
-                topic,
-                section,
-                unit,
-                target_group,
-                source,
-                opinions,
-            })
+            .map(
+                |((topic, section, unit, target_group, source), opinions)| CountRow {
+                    topic,
+                    section,
+                    unit,
+                    target_group,
+                    source,
+                    opinions,
+                },
+            )
             .collect(),
         labels: Vec::new(),
         days: days.into_iter().collect(),
@@ -907,7 +941,14 @@ async fn story_the_one_pass_aggregates_equal_the_opinions_counted_one_by_one(db:
             speaker: if i % 10 == 0 {
                 // Two speakers who repeat each other's and their own texts.
                 Speaker {
-                    name: Some(if i % 20 == 0 { "Lý Văn Hòa" } else { "Vũ Thị Hạnh" }.to_owned()),
+                    name: Some(
+                        if i % 20 == 0 {
+                            "Lý Văn Hòa"
+                        } else {
+                            "Vũ Thị Hạnh"
+                        }
+                        .to_owned(),
+                    ),
                     phone: None,
                 }
             } else {
@@ -930,7 +971,11 @@ async fn story_the_one_pass_aggregates_equal_the_opinions_counted_one_by_one(db:
         .expect("import");
     db.store.mark_duplicates(c).await.expect("duplicates");
 
-    for units in [None, Some(&["TDP-1"][..]), Some(&["P-BK", "TDP-1", "TDP-2"][..])] {
+    for units in [
+        None,
+        Some(&["TDP-1"][..]),
+        Some(&["P-BK", "TDP-1", "TDP-2"][..]),
+    ] {
         let owned: Option<Vec<String>> = units.map(|u| u.iter().map(|s| (*s).to_owned()).collect());
         let mut got = db
             .store
@@ -938,7 +983,10 @@ async fn story_the_one_pass_aggregates_equal_the_opinions_counted_one_by_one(db:
             .await
             .expect("aggregates");
         let want = counted_one_by_one(&db, c, units).await;
-        assert!(want.opinions > 0 && !want.exclusions.is_empty(), "{want:#?}");
+        assert!(
+            want.opinions > 0 && !want.exclusions.is_empty(),
+            "{want:#?}"
+        );
         got.labels.clear();
         got.agreements.clear();
         assert_eq!(got, want, "for units {units:?}");

@@ -75,9 +75,7 @@ fn docx_text(bytes: &[u8]) -> String {
     xml.replace("&amp;", "&")
 }
 
-async fn story_each_unit_lead_gets_their_units_report_and_units_without_one_are_listed(
-    db: TestDb,
-) {
+async fn story_each_unit_lead_gets_their_units_report_and_units_without_one_are_listed(db: TestDb) {
     let c = db
         .store
         .insert_campaign(&sample_campaign("bk-send", now()))
@@ -117,9 +115,25 @@ async fn story_each_unit_lead_gets_their_units_report_and_units_without_one_are_
     let lan = Resident::new(8303, "Lan");
     // TDP-1: two leads, one linked and reachable, one not linked. TDP-2: a lead whose chat
     // Telegram does not know (the file fails). The ward: only an official, no lead.
-    staff(&db, &fake, "hoa", Role::UnitLead, Some("TDP-1"), Some((&hoa, true))).await;
+    staff(
+        &db,
+        &fake,
+        "hoa",
+        Role::UnitLead,
+        Some("TDP-1"),
+        Some((&hoa, true)),
+    )
+    .await;
     staff(&db, &fake, "tuan", Role::UnitLead, Some("TDP-1"), None).await;
-    staff(&db, &fake, "binh", Role::UnitLead, Some("TDP-2"), Some((&binh, false))).await;
+    staff(
+        &db,
+        &fake,
+        "binh",
+        Role::UnitLead,
+        Some("TDP-2"),
+        Some((&binh, false)),
+    )
+    .await;
     staff(&db, &fake, "lan", Role::Official, None, Some((&lan, true))).await;
 
     let settings = Settings {
@@ -156,7 +170,10 @@ async fn story_each_unit_lead_gets_their_units_report_and_units_without_one_are_
         "{out}"
     );
     assert!(out.contains("Phường Bắc Kạn: KHÔNG gửi"), "{out}");
-    assert!(out.contains("Đã xếp gửi 2 báo cáo của 2 đơn vị; 1 đơn vị không gửi được"), "{out}");
+    assert!(
+        out.contains("Đã xếp gửi 2 báo cáo của 2 đơn vị; 1 đơn vị không gửi được"),
+        "{out}"
+    );
 
     // Hòa gets TDP-1's report, and only TDP-1's opinions, with the number given.
     let media = fake
@@ -176,7 +193,10 @@ async fn story_each_unit_lead_gets_their_units_report_and_units_without_one_are_
     ] {
         assert!(doc.contains(needle), "TDP-1's report lacks {needle:?}");
     }
-    assert!(!doc.contains("tổ 2"), "TDP-1's report holds TDP-2's opinion");
+    assert!(
+        !doc.contains("tổ 2"),
+        "TDP-1's report holds TDP-2's opinion"
+    );
     let told = fake.texts_to(hoa.id).join("\n");
     assert!(
         told.contains("Kết quả tổng hợp ý kiến của Tổ dân phố 1") && told.contains("2"),

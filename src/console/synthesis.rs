@@ -166,11 +166,8 @@ async fn page(
         };
         let failed = error.is_some();
         // The DOCX fields, prefilled with this unit's defaults (the official edits them).
-        let header = crate::synthesis::export::DocHeader::default().resolved(
-            &c,
-            unit.as_deref(),
-            lang,
-        );
+        let header =
+            crate::synthesis::export::DocHeader::default().resolved(&c, unit.as_deref(), lang);
         let mut res = console.page(
             &signed.ctx,
             Some(&signed.session),

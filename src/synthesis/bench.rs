@@ -259,7 +259,11 @@ pub async fn run(store: Arc<dyn Store>, n: usize, dir: &Path) -> anyhow::Result<
     let agg = store.synthesis_aggregates(c.id, Some(&ward)).await?;
     let unit = Synthesis::build(&c, Some("bench-ward"), &agg, Locale::Vi);
     report("cross-tables of one unit's subtree", t, Some(5.0));
-    anyhow::ensure!(unit.opinions == n as i64, "the ward counted {}", unit.opinions);
+    anyhow::ensure!(
+        unit.opinions == n as i64,
+        "the ward counted {}",
+        unit.opinions
+    );
     anyhow::ensure!(
         synthesis.opinions == n as i64,
         "counted {}",

@@ -681,8 +681,9 @@ pub struct HeaderArgs {
     /// Họ tên người ký (DOCX) / the signer's full name.
     #[arg(long)]
     pub signer_name: Option<String>,
-    /// Nơi nhận, mỗi nơi một lần (DOCX) / a recipient line, one per flag.
-    #[arg(long)]
+    /// Nơi nhận, mỗi nơi một lần (DOCX) / a recipient line, one per flag (it may start
+    /// with "- ", as such lines do).
+    #[arg(long, allow_hyphen_values = true)]
     pub recipient: Vec<String>,
 }
 

@@ -10,7 +10,9 @@ use std::process::ExitCode;
 use chrono::Utc;
 use clap::Args;
 
-use super::cli::{ExportFormat, HeaderArgs, Resolved, Scope, default_place, resolve, say, write_export};
+use super::cli::{
+    ExportFormat, HeaderArgs, Resolved, Scope, default_place, resolve, say, write_export,
+};
 use crate::campaign::cli::actor;
 use crate::config::Settings;
 use crate::dialog::Msg;
@@ -79,7 +81,11 @@ impl Planned<'_> {
 
 /// Who gets which unit's report: every unit of the campaign (below `root` and itself, when
 /// given), in campaign order, with the leads scoped to exactly that unit.
-pub fn plan<'a>(campaign: &'a Campaign, root: Option<&str>, leads: &'a [UnitLead]) -> Vec<Planned<'a>> {
+pub fn plan<'a>(
+    campaign: &'a Campaign,
+    root: Option<&str>,
+    leads: &'a [UnitLead],
+) -> Vec<Planned<'a>> {
     let inside = root.map(|r| super::report::subtree(campaign, r));
     campaign
         .units
@@ -128,7 +134,10 @@ pub async fn run(settings: &Settings, a: SendArgs) -> anyhow::Result<ExitCode> {
     let leads = r.store.unit_leads().await?;
     let planned = plan(&r.campaign, r.unit.as_deref(), &leads);
     let now = Utc::now();
-    let place = a.place.clone().unwrap_or_else(|| default_place(&r.campaign));
+    let place = a
+        .place
+        .clone()
+        .unwrap_or_else(|| default_place(&r.campaign));
     let header = a.header.header();
     let mut queued: Vec<NewUnitReport> = Vec::new();
     let mut lines: Vec<Msg> = Vec::new();

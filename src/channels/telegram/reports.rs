@@ -90,14 +90,19 @@ async fn unit_reports(out: &Outbound, store: &dyn Store) -> StoreResult<()> {
                     .text("title", campaign.title.clone())
                     .num("opinions", report.opinions);
                 let caption = crate::dialog::Msg::new("rp-unit-report-file").text("unit", unit);
-                let file = InputFile::memory(report.bytes.clone()).file_name(report.file_name.clone());
+                let file =
+                    InputFile::memory(report.bytes.clone()).file_name(report.file_name.clone());
                 send_file(out, chat, &message, file, &caption).await
             }
             (None, _) => Err("the lead has no linked Telegram account any more".to_owned()),
             (_, None) => Err("the campaign no longer exists".to_owned()),
         };
         store
-            .finish_unit_report(report.id, result.as_ref().err().map(String::as_str), Utc::now())
+            .finish_unit_report(
+                report.id,
+                result.as_ref().err().map(String::as_str),
+                Utc::now(),
+            )
             .await?;
         metrics::counter!("gopy_unit_reports_total", "result" => if result.is_ok() { "sent" } else { "failed" })
             .increment(1);
