@@ -461,6 +461,52 @@ async fn story_synthesis(db: TestDb) {
         assert_eq!(status, 200);
         assert!(bytes.starts_with(b"PK\x03\x04"), "{format} is a zip");
     }
+    // The Word report's number, signer and recipients, from the form (prefilled with the
+    // defaults, which the official edits).
+    let page = b.get(&format!("/console/campaigns/{DEMO}/synthesis")).await;
+    assert!(page.body.contains("name=\"recipients\""), "{}", page.body);
+    assert!(
+        page.body.contains("- Lưu văn phòng."),
+        "the defaults are prefilled"
+    );
+    let (status, _, bytes) = b
+        .post_bytes(
+            &export,
+            &[
+                ("csrf", &csrf),
+                ("format", "docx"),
+                ("number", "15/BC-MTTQ"),
+                ("signer_title", "TM. BAN THƯỜNG TRỰC\r\nCHỦ TỊCH"),
+                ("signer_name", "Hoàng Thị Thu"),
+                (
+                    "recipients",
+                    "- Đảng ủy phường (để báo cáo);\r\n\r\n- Lưu: VT.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a DOCX");
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut zip.by_name("word/document.xml").expect("document.xml"),
+        &mut xml,
+    )
+    .expect("utf-8");
+    for needle in [
+        ">Số: 15/BC-MTTQ<",
+        ">TM. BAN THƯỜNG TRỰC<",
+        ">CHỦ TỊCH<",
+        ">Hoàng Thị Thu<",
+        ">- Đảng ủy phường (để báo cáo);<",
+        ">- Lưu: VT.<",
+    ] {
+        assert!(xml.contains(needle), "the DOCX lacks {needle:?}");
+    }
+    assert!(
+        !xml.contains("T/M CƠ QUAN TỔNG HỢP"),
+        "the default signer is replaced"
+    );
     // Names: not for an official, and not without a reason.
     let a = b
         .post(

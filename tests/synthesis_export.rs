@@ -656,3 +656,339 @@ async fn the_docx_report_renders_in_libreoffice() {
     assert!(bytes.starts_with(b"\x89PNG"));
     assert!(bytes.len() > 10_000, "a page with text on it");
 }
+
+story!(
+    story_the_docx_header_takes_the_number_signer_and_recipients_given,
+    sqlite_the_docx_header_takes_the_number_signer_and_recipients_given,
+    postgres_the_docx_header_takes_the_number_signer_and_recipients_given
+);
+
+/// The text of a DOCX's body, each paragraph on a line (tags dropped, entities undone).
+fn docx_paragraphs(path: &Path) -> Vec<String> {
+    let parts = unzip(path);
+    let xml = &parts["word/document.xml"];
+    xml.split("</w:p>")
+        .map(|p| {
+            let mut text = String::new();
+            let mut rest = p;
+            while let Some(start) = rest.find("<w:t") {
+                let after = &rest[start..];
+                let Some(open_end) = after.find('>') else {
+                    break;
+                };
+                // `<w:tbl…>`, `<w:tc…>` and the like are not text runs.
+                let tag = &after[..open_end];
+                if !(tag == "<w:t" || tag.starts_with("<w:t ")) {
+                    rest = &after[open_end..];
+                    continue;
+                }
+                let body = &after[open_end + 1..];
+                let Some(end) = body.find("</w:t>") else {
+                    break;
+                };
+                text.push_str(&body[..end]);
+                rest = &body[end..];
+            }
+            unescape(&text)
+        })
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+async fn story_the_docx_header_takes_the_number_signer_and_recipients_given(db: TestDb) {
+    seed(&db).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let given = dir.path().join("so-12.docx");
+    ok(
+        &db.url,
+        &[
+            "synthesis",
+            "export",
+            "--campaign",
+            "bk-exp",
+            "--format",
+            "docx",
+            "--number",
+            "Số: 12/BC-UBND",
+            "--signer-title",
+            "TM. ỦY BAN NHÂN DÂN",
+            "--signer-title",
+            "CHỦ TỊCH",
+            "--signer-name",
+            "Nguyễn Văn An",
+            "--recipient",
+            "- Thường trực Đảng ủy phường (để báo cáo);",
+            "--recipient",
+            "- Lưu: VT.",
+            "-o",
+            given.to_str().expect("path"),
+        ],
+    );
+    let p = docx_paragraphs(&given);
+    let at = |needle: &str| {
+        p.iter()
+            .position(|l| l == needle)
+            .unwrap_or_else(|| panic!("the DOCX has no paragraph {needle:?}: {p:#?}"))
+    };
+    // The number on the left of the header, once, before the title.
+    assert!(at("Số: 12/BC-UBND") < at("BÁO CÁO"));
+    assert!(
+        !p.iter().any(|l| l.contains("-BC/…")),
+        "the blank number stays out"
+    );
+    // The signer's capacity on two lines, then the name below the space for the signature.
+    let (title, chair, name) = (
+        at("TM. ỦY BAN NHÂN DÂN"),
+        at("CHỦ TỊCH"),
+        at("Nguyễn Văn An"),
+    );
+    assert!(title < chair && chair < name, "{p:#?}");
+    assert!(!p.iter().any(|l| l.contains("T/M CƠ QUAN TỔNG HỢP")));
+    // "Nơi nhận" lists exactly what was given, in order.
+    let recipients = at("Nơi nhận:");
+    assert_eq!(
+        p[recipients + 1..recipients + 3],
+        [
+            "- Thường trực Đảng ủy phường (để báo cáo);".to_owned(),
+            "- Lưu: VT.".to_owned()
+        ]
+    );
+    assert!(!p.iter().any(|l| l.contains("Ủy ban Mặt trận Tổ quốc")));
+    let audited = db
+        .strings("SELECT CAST(detail AS TEXT) FROM audit_log WHERE action = 'synthesis.export'")
+        .await;
+    assert!(
+        audited.iter().any(|d| d.contains("12/BC-UBND")),
+        "{audited:?}"
+    );
+
+    // Nothing given: the defaults, and a unit's report names the unit among the recipients.
+    let unit = dir.path().join("tdp-1.docx");
+    ok(
+        &db.url,
+        &[
+            "synthesis",
+            "export",
+            "--campaign",
+            "bk-exp",
+            "--unit",
+            "TDP-1",
+            "--format",
+            "docx",
+            "-o",
+            unit.to_str().expect("path"),
+        ],
+    );
+    let p = docx_paragraphs(&unit);
+    assert!(
+        p.iter()
+            .any(|l| l.starts_with("Số:") && l.contains("-BC/…")),
+        "{p:#?}"
+    );
+    assert!(p.iter().any(|l| l == "T/M CƠ QUAN TỔNG HỢP"));
+    assert!(p.iter().any(|l| l == "(Ký, ghi rõ họ tên)"));
+    let recipients = p.iter().position(|l| l == "Nơi nhận:").expect("Nơi nhận");
+    let list = &p[recipients + 1..];
+    let unit_line = list
+        .iter()
+        .position(|l| l == "- Tổ dân phố 1 (để biết);")
+        .unwrap_or_else(|| panic!("the unit is not among the recipients: {list:#?}"));
+    let archive = list
+        .iter()
+        .position(|l| l == "- Lưu văn phòng.")
+        .expect("the archive line");
+    assert_eq!(
+        unit_line + 1,
+        archive,
+        "the unit comes just before the archive"
+    );
+}
+
+story!(
+    story_the_one_pass_aggregates_equal_the_opinions_counted_one_by_one,
+    sqlite_the_one_pass_aggregates_equal_the_opinions_counted_one_by_one,
+    postgres_the_one_pass_aggregates_equal_the_opinions_counted_one_by_one
+);
+
+/// The synthesis' aggregates computed the slow way: every row of `synthesis_opinions` read
+/// and counted here, for the campaign or only `units`.
+async fn counted_one_by_one(
+    db: &TestDb,
+    campaign: i64,
+    units: Option<&[&str]>,
+) -> gopy::synthesis::report::Aggregates {
+    use gopy::synthesis::report::{Aggregates, CountRow, ExclusionRow};
+    use std::collections::{BTreeMap, BTreeSet};
+    let day = if db.url.starts_with("sqlite:") {
+        "date(created_at, '+7 hours')"
+    } else {
+        "to_char(created_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')"
+    };
+    let filter = units
+        .map(|u| {
+            format!(
+                " AND unit_code IN ({})",
+                u.iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .unwrap_or_default();
+    let rows = db
+        .strings(&format!(
+            "SELECT COALESCE(exclusion, '') || '|' || COALESCE(CASE WHEN exclusion = 'hidden' \
+             THEN moderation_reason END, '~') || '|' || topic_code || '|' || \
+             COALESCE(section_ref, '~') || '|' || COALESCE(unit_code, '~') || '|' || \
+             COALESCE(target_group, '~') || '|' || source || '|' || {day} || '|' || \
+             COALESCE(stance, '~') || '|' || person FROM synthesis_opinions \
+             WHERE campaign_id = {campaign}{filter}"
+        ))
+        .await;
+    let opt = |s: &str| (s != "~").then(|| s.to_owned());
+    let mut counts: BTreeMap<
+        (
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+        ),
+        i64,
+    > = BTreeMap::new();
+    let mut days: BTreeMap<String, i64> = BTreeMap::new();
+    let mut stances: BTreeMap<(String, Option<String>), i64> = BTreeMap::new();
+    let mut excluded: BTreeMap<(String, Option<String>), i64> = BTreeMap::new();
+    let mut people = BTreeSet::new();
+    for row in &rows {
+        let f: Vec<&str> = row.splitn(10, '|').collect();
+        if !f[0].is_empty() {
+            *excluded.entry((f[0].to_owned(), opt(f[1]))).or_default() += 1;
+            continue;
+        }
+        *counts
+            .entry((
+                f[2].to_owned(),
+                opt(f[3]),
+                opt(f[4]),
+                opt(f[5]),
+                f[6].to_owned(),
+            ))
+            .or_default() += 1;
+        *days.entry(f[7].to_owned()).or_default() += 1;
+        *stances.entry((f[2].to_owned(), opt(f[8]))).or_default() += 1;
+        people.insert(f[9].to_owned());
+    }
+    Aggregates {
+        counts: counts
+            .into_iter()
+            .map(
+                |((topic, section, unit, target_group, source), opinions)| CountRow {
+                    topic,
+                    section,
+                    unit,
+                    target_group,
+                    source,
+                    opinions,
+                },
+            )
+            .collect(),
+        labels: Vec::new(),
+        days: days.into_iter().collect(),
+        exclusions: excluded
+            .into_iter()
+            .map(|((reason, detail), opinions)| ExclusionRow {
+                reason,
+                detail,
+                opinions,
+            })
+            .collect(),
+        stances: stances.into_iter().map(|((t, s), n)| (t, s, n)).collect(),
+        opinions: days_total(&rows),
+        participants: people.len() as i64,
+        agreements: Vec::new(),
+    }
+}
+
+/// How many of the rows are counted (no exclusion).
+fn days_total(rows: &[String]) -> i64 {
+    rows.iter().filter(|r| r.starts_with('|')).count() as i64
+}
+
+async fn story_the_one_pass_aggregates_equal_the_opinions_counted_one_by_one(db: TestDb) {
+    let c = seed(&db).await;
+    // Beside the seed's chat, meeting, withdrawn, hidden, pending and repeated opinions: an
+    // anonymous import over both groups, several days, no unit, no section, every stance.
+    let topics = ["do-thi", "moi-truong", "an-ninh"];
+    let units = [Some("TDP-1"), Some("TDP-2"), None, Some("P-BK")];
+    let groups = [Some("farmer"), Some("youth"), None];
+    let stances = [
+        Some(Stance::Agree),
+        Some(Stance::Change),
+        None,
+        Some(Stance::Disagree),
+        Some(Stance::Other),
+    ];
+    let opinions: Vec<RecordedOpinion> = (0..60)
+        .map(|i| RecordedOpinion {
+            row: Some(i + 2),
+            topic: topics[i as usize % 3].to_owned(),
+            section: (i % 2 == 0).then(|| "I".to_owned()),
+            unit: units[i as usize % 4].map(str::to_owned),
+            target_group: groups[i as usize % 3].map(str::to_owned),
+            text: format!("Ý kiến nhập số {i} về việc chỉnh trang đô thị."),
+            given_at: now() - chrono::Duration::hours(13 * i),
+            speaker: if i % 10 == 0 {
+                // Two speakers who repeat each other's and their own texts.
+                Speaker {
+                    name: Some(
+                        if i % 20 == 0 {
+                            "Lý Văn Hòa"
+                        } else {
+                            "Vũ Thị Hạnh"
+                        }
+                        .to_owned(),
+                    ),
+                    phone: None,
+                }
+            } else {
+                Speaker::default()
+            },
+            stance: stances[i as usize % 5],
+            origin: None,
+        })
+        .collect();
+    db.store
+        .record_opinions(&RecordBatch {
+            campaign_id: c,
+            meeting: None,
+            file: Some("bang-tong-hop.xlsx".to_owned()),
+            opinions,
+            actor: "cli:tester".to_owned(),
+            at: now(),
+        })
+        .await
+        .expect("import");
+    db.store.mark_duplicates(c).await.expect("duplicates");
+
+    for units in [
+        None,
+        Some(&["TDP-1"][..]),
+        Some(&["P-BK", "TDP-1", "TDP-2"][..]),
+    ] {
+        let owned: Option<Vec<String>> = units.map(|u| u.iter().map(|s| (*s).to_owned()).collect());
+        let mut got = db
+            .store
+            .synthesis_aggregates(c, owned.as_deref())
+            .await
+            .expect("aggregates");
+        let want = counted_one_by_one(&db, c, units).await;
+        assert!(
+            want.opinions > 0 && !want.exclusions.is_empty(),
+            "{want:#?}"
+        );
+        got.labels.clear();
+        got.agreements.clear();
+        assert_eq!(got, want, "for units {units:?}");
+    }
+}

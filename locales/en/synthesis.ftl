@@ -94,6 +94,8 @@ syn-sum-participants = Participants
 syn-sum-excluded = Opinions not counted
 syn-doc-place-date = { $place }, { $day }/{ $month }/{ $year }
 syn-doc-number = No.:      -BC/…
+syn-doc-number-given = No.: { $number }
+syn-doc-recipient-unit = - { $unit } (for information);
 syn-doc-nation = SOCIALIST REPUBLIC OF VIETNAM
 syn-doc-motto = Independence - Freedom - Happiness
 syn-doc-kind = REPORT
@@ -145,3 +147,16 @@ syn-file-photo = [Photo without caption]
 syn-file-document = [Attached file]
 syn-file-transcribed = [Transcribed from a voice note] { $text }
 syn-none = none
+
+# gopy synthesis send: each unit its own report.
+syn-send-queued = { $unit }: report ({ $opinions } opinions) queued for { $leads } on Telegram.
+syn-send-no-lead = { $unit }: NOT sent — the unit has no lead (role unit_lead) in gopy.
+syn-send-not-linked = { $unit }: NOT sent — the unit lead { $leads } has not linked a Telegram account.
+syn-send-zalo-only = { $unit }: NOT sent — the unit lead { $leads } linked Zalo only, which cannot carry files yet.
+syn-send-done = { $queued } report(s) of { $units } unit(s) queued; { $missing } unit(s) not delivered. The gopy Telegram bot sends each file in private chat; see the results with "gopy synthesis sent".
+syn-sent-line = #{ $id } { $unit } → { $staff }: { $state ->
+        [sent] sent
+        [failed] failed
+        [sending] sending
+       *[pending] waiting
+    } { $error }

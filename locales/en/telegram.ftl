@@ -57,6 +57,10 @@ rp-report = 📊 <b>Scheduled synthesis report</b> of { $day }
     Opinions counted: <b>{ $opinions }</b>; participants: { $participants }; excluded: { $excluded }; agreements replied in groups: { $agreements }.
     The full report is in the attached file.
 rp-report-file = The full synthesis report (text file).
+rp-unit-report = 📄 <b>Synthesis of opinions for { $unit }</b>
+    { $title }
+    Opinions synthesised: <b>{ $opinions }</b>. The unit's report is in the attached file.
+rp-unit-report-file = Synthesis report of { $unit }.
 rp-digest = 🗓 <b>Daily consultation digest</b>: { $title }
     Scope: { $scope }
     Residents who took part: <b>{ $participants }</b>, { $opinions } opinions counted.

@@ -95,6 +95,8 @@ syn-sum-participants = Số người góp ý
 syn-sum-excluded = Số ý kiến không tính
 syn-doc-place-date = { $place }, ngày { $day } tháng { $month } năm { $year }
 syn-doc-number = Số:      -BC/…
+syn-doc-number-given = Số: { $number }
+syn-doc-recipient-unit = - { $unit } (để biết);
 syn-doc-nation = CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM
 syn-doc-motto = Độc lập - Tự do - Hạnh phúc
 syn-doc-kind = BÁO CÁO
@@ -146,3 +148,16 @@ syn-file-photo = [Ảnh, không có chú thích]
 syn-file-document = [Tệp đính kèm]
 syn-file-transcribed = [Ghi lời từ tin nhắn thoại] { $text }
 syn-none = không có
+
+# gopy synthesis send: each unit its own report.
+syn-send-queued = { $unit }: đã xếp gửi báo cáo ({ $opinions } ý kiến) cho { $leads } qua Telegram.
+syn-send-no-lead = { $unit }: KHÔNG gửi — đơn vị chưa có trưởng đơn vị (vai trò unit_lead) trên gopy.
+syn-send-not-linked = { $unit }: KHÔNG gửi — trưởng đơn vị { $leads } chưa liên kết tài khoản Telegram.
+syn-send-zalo-only = { $unit }: KHÔNG gửi — trưởng đơn vị { $leads } chỉ liên kết Zalo, kênh này chưa gửi được tệp.
+syn-send-done = Đã xếp gửi { $queued } báo cáo của { $units } đơn vị; { $missing } đơn vị không gửi được. Bot Telegram của gopy gửi từng tệp vào tin nhắn riêng; xem kết quả bằng "gopy synthesis sent".
+syn-sent-line = #{ $id } { $unit } → { $staff }: { $state ->
+        [sent] đã gửi
+        [failed] không gửi được
+        [sending] đang gửi
+       *[pending] đang chờ gửi
+    } { $error }

@@ -57,6 +57,10 @@ rp-report = 📊 <b>Báo cáo tổng hợp ý kiến theo lịch</b> ngày { $da
     Ý kiến được tính: <b>{ $opinions }</b>; người góp ý: { $participants }; ý kiến bị loại: { $excluded }; ý kiến đồng tình trả lời trong nhóm: { $agreements }.
     Toàn văn báo cáo trong tệp gửi kèm.
 rp-report-file = Toàn văn báo cáo tổng hợp (tệp văn bản).
+rp-unit-report = 📄 <b>Kết quả tổng hợp ý kiến của { $unit }</b>
+    { $title }
+    Ý kiến được tổng hợp: <b>{ $opinions }</b>. Báo cáo của đơn vị trong tệp gửi kèm.
+rp-unit-report-file = Báo cáo tổng hợp ý kiến của { $unit }.
 rp-digest = 🗓 <b>Bản tin lấy ý kiến hằng ngày</b>: { $title }
     Phạm vi: { $scope }
     Người dân đã góp ý: <b>{ $participants }</b> người, { $opinions } ý kiến được tính.

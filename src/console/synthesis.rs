@@ -165,6 +165,9 @@ async fn page(
             _ => None,
         };
         let failed = error.is_some();
+        // The DOCX fields, prefilled with this unit's defaults (the official edits them).
+        let header =
+            crate::synthesis::export::DocHeader::default().resolved(&c, unit.as_deref(), lang);
         let mut res = console.page(
             &signed.ctx,
             Some(&signed.session),
@@ -180,6 +183,10 @@ async fn page(
                 may_build => whole && signed.has_any(&[Role::Official]),
                 may_name => crate::synthesis::cli::NAMED_EXPORT_ROLES.iter().any(|r| staff.has(*r)),
                 groups => groups,
+                doc => context! {
+                    signer_title => header.signer_title.join("\n"),
+                    recipients => header.recipients.join("\n"),
+                },
                 done => done,
                 error => error,
             },
@@ -274,6 +281,18 @@ pub struct ExportForm {
     /// Why names are needed.
     #[serde(default)]
     reason: String,
+    /// The DOCX's number and symbol ("12/BC-UBND"); empty leaves the blank.
+    #[serde(default)]
+    number: String,
+    /// The signer's capacity, one line each.
+    #[serde(default)]
+    signer_title: String,
+    /// The signer's full name.
+    #[serde(default)]
+    signer_name: String,
+    /// The "Nơi nhận" lines.
+    #[serde(default)]
+    recipients: String,
 }
 
 /// `POST /console/campaigns/{slug}/synthesis/export`: the file, as a download.
@@ -335,6 +354,12 @@ pub async fn export(
             locale: lang,
             generated_at: now,
             place: crate::synthesis::cli::default_place(&c),
+            header: crate::synthesis::export::DocHeader::from_fields(
+                &f.number,
+                std::slice::from_ref(&f.signer_title),
+                &f.signer_name,
+                std::slice::from_ref(&f.recipients),
+            ),
         };
         let file_name = format!(
             "tong-hop-{}{}.{}",
@@ -369,6 +394,7 @@ pub async fn export(
             "opinions": count,
             "named": named,
             "reason": named.then_some(reason),
+            "number": input.header.number,
             "ip": signed.ctx.ip,
             "via": "console",
         });

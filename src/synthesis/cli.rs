@@ -616,6 +616,16 @@ pub enum SynthesisCmd {
         /// The bundle file.
         file: PathBuf,
     },
+    /// Gửi kết quả về từng đơn vị: mỗi trưởng đơn vị nhận báo cáo của đơn vị mình qua
+    /// Telegram / send each unit its own report, to its leads in private chat (by the bot).
+    Send(Box<super::send::SendArgs>),
+    /// Xem các báo cáo đã gửi về đơn vị / list the per-unit reports sent and where each
+    /// stands.
+    Sent {
+        /// Id or slug of the campaign.
+        #[arg(long)]
+        campaign: String,
+    },
     /// Xem bản tổng hợp / show the synthesis.
     Show {
         /// Which campaign and unit.
@@ -652,6 +662,41 @@ pub struct ExportArgs {
     /// Địa danh ghi ở dòng "…, ngày … tháng … năm …" / the place in the date line.
     #[arg(long)]
     pub place: Option<String>,
+    /// The DOCX's number, signer and recipients.
+    #[command(flatten)]
+    pub header: HeaderArgs,
+}
+
+/// What the DOCX's header and signature block say (`gopy synthesis export --format docx`
+/// and `gopy synthesis send`); left out, each takes its default.
+#[derive(Debug, Default, Args)]
+pub struct HeaderArgs {
+    /// Số, ký hiệu văn bản (DOCX) / the document's number and symbol, e.g. "12/BC-UBND".
+    #[arg(long)]
+    pub number: Option<String>,
+    /// Quyền hạn, chức vụ người ký, mỗi dòng một lần (DOCX) / the signer's capacity, one
+    /// line per flag: --signer-title "TM. ỦY BAN NHÂN DÂN" --signer-title "CHỦ TỊCH".
+    #[arg(long)]
+    pub signer_title: Vec<String>,
+    /// Họ tên người ký (DOCX) / the signer's full name.
+    #[arg(long)]
+    pub signer_name: Option<String>,
+    /// Nơi nhận, mỗi nơi một lần (DOCX) / a recipient line, one per flag (it may start
+    /// with "- ", as such lines do).
+    #[arg(long, allow_hyphen_values = true)]
+    pub recipient: Vec<String>,
+}
+
+impl HeaderArgs {
+    /// The header these flags ask for.
+    pub fn header(&self) -> super::export::DocHeader {
+        super::export::DocHeader::from_fields(
+            self.number.as_deref().unwrap_or(""),
+            &self.signer_title,
+            self.signer_name.as_deref().unwrap_or(""),
+            &self.recipient,
+        )
+    }
 }
 
 /// Formats of `gopy synthesis export`.
@@ -800,6 +845,25 @@ pub async fn run_synthesis(settings: &Settings, cmd: SynthesisCmd) -> anyhow::Re
             Ok(ExitCode::SUCCESS)
         }
         SynthesisCmd::Export(args) => export(settings, args).await,
+        SynthesisCmd::Send(args) => super::send::run(settings, *args).await,
+        SynthesisCmd::Sent { campaign } => {
+            let (store, c) = match open_campaign(settings, &campaign).await? {
+                Ok(x) => x,
+                Err(code) => return Ok(code),
+            };
+            for r in store.unit_report_states(c.id).await? {
+                println!(
+                    "{}",
+                    say(&Msg::new("syn-sent-line")
+                        .num("id", r.id)
+                        .text("unit", r.unit)
+                        .text("staff", r.staff)
+                        .text("state", r.state)
+                        .text("error", r.error.unwrap_or_default()))
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         SynthesisCmd::Bundle { scope, out } => bundle(settings, &scope, &out).await,
         SynthesisCmd::ImportBundle { campaign, file } => {
             import_bundle(settings, &campaign, &file).await
@@ -947,6 +1011,7 @@ async fn export(settings: &Settings, a: ExportArgs) -> anyhow::Result<ExitCode> 
         locale: r.locale,
         generated_at: now,
         place,
+        header: a.header.header(),
     };
     let opinions = r.store.kept_opinions(r.campaign.id, r.units.clone());
     let written = write_export(a.format, &input, opinions, &path).await;
@@ -965,6 +1030,7 @@ async fn export(settings: &Settings, a: ExportArgs) -> anyhow::Result<ExitCode> 
         "opinions": count,
         "named": a.named,
         "reason": a.named.then_some(reason),
+        "number": input.header.number,
         "os_user": actor(),
     });
     let action = if a.named {

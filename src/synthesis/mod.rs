@@ -9,6 +9,7 @@
 //! - `report.rs`: the synthesis as officials read it, built from the store's GROUP BY rows
 //!   (roll-up over the unit tree is done here on aggregates, never on opinions).
 //! - `cli.rs`: `gopy opinions record|import|template` and `gopy synthesis …`.
+//! - `send.rs`: `gopy synthesis send`, each unit's own report queued for its leads.
 
 pub mod bench;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod export;
 pub mod import;
 pub mod report;
 pub mod rollup;
+pub mod send;
 pub mod similar;
 
 use chrono::{DateTime, NaiveDate, Utc};

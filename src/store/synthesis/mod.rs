@@ -153,12 +153,127 @@ pub trait SynthesisStore: Send + Sync {
         at: chrono::DateTime<chrono::Utc>,
     ) -> StoreResult<bool>;
 
+    /// Staff users with the unit-lead role who are scoped to a unit and not disabled, by
+    /// name: who a unit's own report goes back to.
+    async fn unit_leads(&self) -> StoreResult<Vec<UnitLead>>;
+
+    /// Queues per-unit reports, one per lead to deliver to, with the `synthesis.send` audit
+    /// line (`detail` names what was queued and the units left without a report) in the same
+    /// transaction; returns their ids.
+    async fn queue_unit_reports(
+        &self,
+        campaign: CampaignId,
+        reports: &[NewUnitReport],
+        detail: &serde_json::Value,
+        by: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<i64>>;
+
+    /// Takes the queued per-unit reports (at most `limit`), each once: pending ones, and those
+    /// a process took before `stale` without finishing (it died).
+    async fn take_unit_reports(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        stale: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<UnitReport>>;
+
+    /// Records a taken report as sent (`error` = `None`) or failed, with its audit line
+    /// (`synthesis.send.delivered` or `synthesis.send.failed`) in the same transaction.
+    async fn finish_unit_report(
+        &self,
+        id: i64,
+        error: Option<&str>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()>;
+
+    /// The campaign's per-unit reports and where each stands, oldest first.
+    async fn unit_report_states(&self, campaign: CampaignId) -> StoreResult<Vec<UnitReportState>>;
+
     /// The names (and phone or username) known for the campaign's opinions: speakers of
     /// meetings and imports, and residents who chose to be named. Only named exports read it.
     async fn opinion_names(
         &self,
         campaign: CampaignId,
     ) -> StoreResult<std::collections::HashMap<i64, (Option<String>, Option<String>)>>;
+}
+
+/// A staff user who leads one unit (role `unit_lead`, scoped to it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnitLead {
+    /// Staff user id.
+    pub id: i64,
+    /// Staff user name.
+    pub name: String,
+    /// The unit they lead.
+    pub unit: String,
+    /// Their linked Telegram account, where files can be sent.
+    pub telegram_user_id: Option<i64>,
+    /// Their linked Zalo account (the Zalo Bot API carries no files).
+    pub zalo_user_id: Option<String>,
+}
+
+/// A unit's report to queue for one of its leads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUnitReport {
+    /// The unit the report is for.
+    pub unit: String,
+    /// The lead it goes to.
+    pub staff_id: i64,
+    /// The file's name.
+    pub file_name: String,
+    /// The file.
+    pub bytes: Vec<u8>,
+    /// Kept opinions it holds.
+    pub opinions: i64,
+}
+
+/// A queued unit report, taken for delivery.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UnitReport {
+    /// Its id.
+    pub id: i64,
+    /// The campaign.
+    pub campaign: CampaignId,
+    /// The unit the report is for.
+    pub unit: String,
+    /// The lead it goes to.
+    pub staff_id: i64,
+    /// The file's name.
+    pub file_name: String,
+    /// The file.
+    pub bytes: Vec<u8>,
+    /// Kept opinions it holds.
+    pub opinions: i64,
+}
+
+impl std::fmt::Debug for UnitReport {
+    /// Without the file's bytes.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnitReport")
+            .field("id", &self.id)
+            .field("campaign", &self.campaign)
+            .field("unit", &self.unit)
+            .field("staff_id", &self.staff_id)
+            .field("file_name", &self.file_name)
+            .field("size", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// Where a queued unit report stands.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnitReportState {
+    /// Its id.
+    pub id: i64,
+    /// The unit.
+    pub unit: String,
+    /// The lead's name.
+    pub staff: String,
+    /// pending, sending, sent or failed.
+    pub state: String,
+    /// Why it failed.
+    pub error: Option<String>,
 }
 
 /// One kept opinion as the full listing and the exports show it. Holds nothing that
@@ -270,19 +385,163 @@ fn listing_sql(units: Option<&[String]>) -> String {
     )
 }
 
-/// Inserts one recorded opinion; binds in this order.
-const INSERT_OPINION: &str = "INSERT INTO opinions (reference, campaign_id, contact_id, \
-     topic_code, section_ref, unit_code, target_group, channel, source, anonymous, text, \
-     status, created_at, submitted_at) \
-     VALUES ($1, $2, NULL, $3, $4, $5, $6, 'office', $7, $8, $9, 'submitted', $10, $11) \
-     RETURNING id";
+/// One row of the aggregate query: which grouping it belongs to (`GROUP_*`), exclusion,
+/// moderator's reason, topic, section, unit, target group, source, day, stance, count.
+pub(crate) type AggRow = (
+    i64,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
 
-const INSERT_PROVENANCE: &str = "INSERT INTO opinion_provenance (opinion_id, meeting_id, \
-     source_file, source_row, recorded_by, recorded_at, origin) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// Rows by exclusion, reason, topic, section, unit, target group and source.
+const GROUP_COUNTS: i64 = 7;
+/// Rows by exclusion and day.
+const GROUP_DAYS: i64 = 11;
+/// Rows by exclusion, topic and stance.
+const GROUP_STANCES: i64 = 13;
+/// The one row of participants.
+const GROUP_PARTICIPANTS: i64 = 14;
 
-const INSERT_SPEAKER: &str = "INSERT INTO opinion_speakers (opinion_id, name, phone, \
-     person_key) VALUES ($1, $2, $3, $4)";
+/// The campaign's opinions (or those of the filtered units) as the aggregate query reads
+/// them from `synthesis_opinions`: the day only for counted ones, the moderator's reason
+/// only for hidden ones.
+fn aggregate_base(filter: &str, day: &str) -> String {
+    format!(
+        "SELECT exclusion, CASE WHEN exclusion = 'hidden' THEN moderation_reason END AS detail, \
+         topic_code, section_ref, unit_code, target_group, source, \
+         CASE WHEN exclusion IS NULL THEN {day} END AS day, stance, person \
+         FROM synthesis_opinions WHERE campaign_id = $1{filter}"
+    )
+}
+
+/// The synthesis' aggregates on Postgres: one scan of the view, every count in one
+/// `GROUPING SETS` (hashed side by side). `GROUPING(source, day, stance, named)` names the set
+/// (the `GROUP_*` constants). Participants are the anonymous recorded opinions (whose person
+/// is the opinion itself, `o<id>`, so each is distinct) plus the distinct other persons,
+/// so the distinct count runs only over people who can repeat themselves.
+pub(crate) fn aggregate_sql_pg(filter: &str, day: &str) -> String {
+    format!(
+        "WITH g AS (SELECT CAST(GROUPING(source, day, stance, named) AS BIGINT) AS gid, \
+         exclusion, detail, topic_code, section_ref, unit_code, target_group, source, day, \
+         stance, named, count(*) AS n \
+         FROM (SELECT b.*, CASE WHEN exclusion IS NULL AND person NOT LIKE 'o%' \
+               THEN person END AS named FROM ({base}) b) s \
+         GROUP BY GROUPING SETS ( \
+           (exclusion, detail, topic_code, section_ref, unit_code, target_group, source), \
+           (exclusion, day), (exclusion, topic_code, stance), (exclusion, named))) \
+         SELECT gid, exclusion, detail, topic_code, section_ref, unit_code, target_group, \
+         source, day, stance, n FROM g WHERE gid <> {GROUP_PARTICIPANTS} \
+         UNION ALL \
+         SELECT {GROUP_PARTICIPANTS}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+         CAST(COALESCE(sum(CASE WHEN named IS NULL THEN n ELSE 1 END), 0) AS BIGINT) \
+         FROM g WHERE gid = {GROUP_PARTICIPANTS} AND exclusion IS NULL",
+        base = aggregate_base(filter, day)
+    )
+}
+
+/// The same rows on SQLite, which has no `GROUPING SETS`: the view is read once into a
+/// materialised CTE and grouped four times.
+pub(crate) fn aggregate_sql_sqlite(filter: &str, day: &str) -> String {
+    format!(
+        "WITH s AS MATERIALIZED ({base}) \
+         SELECT {GROUP_COUNTS}, exclusion, detail, topic_code, section_ref, unit_code, \
+         target_group, source, NULL, NULL, count(*) FROM s \
+         GROUP BY exclusion, detail, topic_code, section_ref, unit_code, target_group, source \
+         UNION ALL \
+         SELECT {GROUP_DAYS}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, day, NULL, count(*) \
+         FROM s WHERE exclusion IS NULL GROUP BY day \
+         UNION ALL \
+         SELECT {GROUP_STANCES}, NULL, NULL, topic_code, NULL, NULL, NULL, NULL, NULL, stance, \
+         count(*) FROM s WHERE exclusion IS NULL GROUP BY topic_code, stance \
+         UNION ALL \
+         SELECT {GROUP_PARTICIPANTS}, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
+         count(DISTINCT person) FROM s WHERE exclusion IS NULL",
+        base = aggregate_base(filter, day)
+    )
+}
+
+/// The aggregate rows sorted into what [`Aggregates`] holds (labels and agreements apart).
+pub(crate) struct Folded {
+    /// Kept opinions by topic × section × unit × target group × source.
+    pub counts: Vec<CountRow>,
+    /// Kept opinions per day.
+    pub days: Vec<(String, i64)>,
+    /// Excluded opinions by reason.
+    pub exclusions: Vec<ExclusionRow>,
+    /// Kept opinions by topic and stance.
+    pub stances: Vec<(String, Option<String>, i64)>,
+    /// Kept opinions.
+    pub opinions: i64,
+    /// Distinct people who gave them.
+    pub participants: i64,
+}
+
+/// Sorts the aggregate query's rows: counted opinions by their five dimensions, by day and by
+/// stance; excluded ones summed by reason (and the moderator's reason). Every list comes out
+/// in a fixed order, whichever way the database grouped.
+pub(crate) fn fold_aggregates(rows: Vec<AggRow>) -> Folded {
+    use std::collections::BTreeMap;
+    let mut counts = Vec::new();
+    let mut days = Vec::new();
+    let mut stances = Vec::new();
+    let mut excluded: BTreeMap<(String, Option<String>), i64> = BTreeMap::new();
+    let mut participants = 0;
+    for (gid, exclusion, detail, topic, section, unit, group, source, day, stance, n) in rows {
+        match (gid, exclusion) {
+            (GROUP_COUNTS, Some(reason)) => *excluded.entry((reason, detail)).or_default() += n,
+            (GROUP_COUNTS, None) => counts.push(CountRow {
+                topic: topic.unwrap_or_default(),
+                section,
+                unit,
+                target_group: group,
+                source: source.unwrap_or_default(),
+                opinions: n,
+            }),
+            (GROUP_DAYS, None) => days.push((day.unwrap_or_default(), n)),
+            (GROUP_STANCES, None) => stances.push((topic.unwrap_or_default(), stance, n)),
+            (GROUP_PARTICIPANTS, None) => participants += n,
+            _ => {}
+        }
+    }
+    counts.sort_by(|a, b| {
+        (&a.topic, &a.section, &a.unit, &a.target_group, &a.source).cmp(&(
+            &b.topic,
+            &b.section,
+            &b.unit,
+            &b.target_group,
+            &b.source,
+        ))
+    });
+    days.sort();
+    stances.sort();
+    Folded {
+        opinions: counts.iter().map(|r| r.opinions).sum(),
+        counts,
+        days,
+        exclusions: excluded
+            .into_iter()
+            .map(|((reason, detail), opinions)| ExclusionRow {
+                reason,
+                detail,
+                opinions,
+            })
+            .collect(),
+        stances,
+        participants,
+    }
+}
+
+/// Recorded opinions per multi-row statement (11 parameters each: well under both
+/// backends' limits).
+const RECORD_CHUNK: usize = 1000;
 
 const INSERT_STANCE: &str = "INSERT INTO opinion_stances (opinion_id, stance, set_by, set_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (opinion_id) DO UPDATE SET stance = excluded.stance, \
@@ -343,13 +602,20 @@ fn fresh_reference(meeting: bool) -> String {
         .collect()
 }
 
+/// Postgres' settings for the aggregate query, for its transaction only: no JIT (compiling
+/// the plan cost more than running it: 1–3 s on a million opinions) and enough memory to
+/// hash every grouping set instead of sorting a million rows on disk.
+pub(crate) const AGGREGATE_PREP_PG: &[&str] =
+    &["SET LOCAL jit = off", "SET LOCAL work_mem = '64MB'"];
+
 /// The one implementation of [`SynthesisStore`], for a store type that has
 /// `synthesis_reader(&self) -> &Pool<$db>` and
 /// `synthesis_begin(&self) -> StoreResult<Transaction<'static, $db>>`. `$json` is how the
 /// backend writes a JSON text into `audit_log.detail` (`$4` on SQLite, `$4::jsonb` on
-/// Postgres).
+/// Postgres); `$day` turns `created_at` into a Vietnamese calendar day; `$agg` writes the
+/// aggregate query; `$prep` are statements run before it, in its transaction.
 macro_rules! synthesis_store_impl {
-    ($store:ty, $db:ty, $json:literal, $day:literal) => {
+    ($store:ty, $db:ty, $json:literal, $day:literal, $agg:path, $prep:expr) => {
         #[async_trait::async_trait]
         impl $crate::store::synthesis::SynthesisStore for $store {
             async fn upsert_meeting(
@@ -425,52 +691,99 @@ macro_rules! synthesis_store_impl {
                     Some(_) => ("meeting", "opinions.record"),
                     None => ("import", "opinions.import"),
                 };
+                // Multi-row statements, `RECORD_CHUNK` opinions each: a large import (or the
+                // benchmark's million) costs a few statements per thousand rows, not four
+                // round trips per row. References are unique, so ids are matched by them.
                 let mut ids = Vec::with_capacity(batch.opinions.len());
-                for o in &batch.opinions {
-                    let person = o.speaker.person_key();
-                    let (id,): (i64,) = sqlx::query_as(INSERT_OPINION)
-                        .bind(fresh_reference(meeting.is_some()))
-                        .bind(batch.campaign_id)
-                        .bind(&o.topic)
-                        .bind(&o.section)
-                        .bind(&o.unit)
-                        .bind(&o.target_group)
-                        .bind(source)
-                        .bind(person.is_none())
-                        .bind(&o.text)
-                        .bind(o.given_at)
-                        .bind(batch.at)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    sqlx::query(INSERT_PROVENANCE)
-                        .bind(id)
-                        .bind(meeting)
-                        .bind(file)
-                        .bind(o.row)
-                        .bind(&batch.actor)
-                        .bind(batch.at)
-                        .bind(&o.origin)
-                        .execute(&mut *tx)
-                        .await?;
-                    if let Some(person) = &person {
-                        sqlx::query(INSERT_SPEAKER)
-                            .bind(id)
-                            .bind(&o.speaker.name)
-                            .bind(&o.speaker.phone)
-                            .bind(person)
-                            .execute(&mut *tx)
-                            .await?;
+                for chunk in batch.opinions.chunks(RECORD_CHUNK) {
+                    let refs: Vec<String> = chunk
+                        .iter()
+                        .map(|_| fresh_reference(meeting.is_some()))
+                        .collect();
+                    let persons: Vec<Option<String>> =
+                        chunk.iter().map(|o| o.speaker.person_key()).collect();
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO opinions (reference, campaign_id, contact_id, topic_code,                          section_ref, unit_code, target_group, channel, source, anonymous, text,                          status, created_at, submitted_at) ",
+                    );
+                    q.push_values(chunk.iter().zip(&refs).zip(&persons), |mut row, ((o, r), p)| {
+                        row.push_bind(r.as_str())
+                            .push_bind(batch.campaign_id)
+                            .push("NULL")
+                            .push_bind(o.topic.as_str())
+                            .push_bind(o.section.as_deref())
+                            .push_bind(o.unit.as_deref())
+                            .push_bind(o.target_group.as_deref())
+                            .push("'office'")
+                            .push_bind(source)
+                            .push_bind(p.is_none())
+                            .push_bind(o.text.as_str())
+                            .push("'submitted'")
+                            .push_bind(o.given_at)
+                            .push_bind(batch.at);
+                    });
+                    q.push(" RETURNING id, reference");
+                    let returned: Vec<(i64, String)> =
+                        q.build_query_as().fetch_all(&mut *tx).await?;
+                    let by_ref: std::collections::HashMap<&str, i64> =
+                        returned.iter().map(|(id, r)| (r.as_str(), *id)).collect();
+                    let chunk_ids: Vec<i64> = refs
+                        .iter()
+                        .map(|r| by_ref.get(r.as_str()).copied())
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| {
+                            $crate::store::StoreError::Corrupt(
+                                "an inserted opinion's id was not returned".to_owned(),
+                            )
+                        })?;
+                    let mut q = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO opinion_provenance (opinion_id, meeting_id, source_file,                          source_row, recorded_by, recorded_at, origin) ",
+                    );
+                    q.push_values(chunk.iter().zip(&chunk_ids), |mut row, (o, id)| {
+                        row.push_bind(*id)
+                            .push_bind(meeting)
+                            .push_bind(file)
+                            .push_bind(o.row)
+                            .push_bind(batch.actor.as_str())
+                            .push_bind(batch.at)
+                            .push_bind(o.origin.as_deref());
+                    });
+                    q.build().execute(&mut *tx).await?;
+                    let speakers: Vec<(i64, &$crate::synthesis::RecordedOpinion, &String)> = chunk
+                        .iter()
+                        .zip(&chunk_ids)
+                        .zip(&persons)
+                        .filter_map(|((o, id), p)| p.as_ref().map(|p| (*id, o, p)))
+                        .collect();
+                    if !speakers.is_empty() {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO opinion_speakers (opinion_id, name, phone, person_key) ",
+                        );
+                        q.push_values(&speakers, |mut row, (id, o, p)| {
+                            row.push_bind(*id)
+                                .push_bind(o.speaker.name.as_deref())
+                                .push_bind(o.speaker.phone.as_deref())
+                                .push_bind(p.as_str());
+                        });
+                        q.build().execute(&mut *tx).await?;
                     }
-                    if let Some(stance) = o.stance {
-                        sqlx::query(INSERT_STANCE)
-                            .bind(id)
-                            .bind(stance.as_str())
-                            .bind(&batch.actor)
-                            .bind(batch.at)
-                            .execute(&mut *tx)
-                            .await?;
+                    let stances: Vec<(i64, &'static str)> = chunk
+                        .iter()
+                        .zip(&chunk_ids)
+                        .filter_map(|(o, id)| o.stance.map(|s| (*id, s.as_str())))
+                        .collect();
+                    if !stances.is_empty() {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO opinion_stances (opinion_id, stance, set_by, set_at) ",
+                        );
+                        q.push_values(&stances, |mut row, (id, st)| {
+                            row.push_bind(*id)
+                                .push_bind(*st)
+                                .push_bind(batch.actor.as_str())
+                                .push_bind(batch.at);
+                        });
+                        q.build().execute(&mut *tx).await?;
                     }
-                    ids.push(id);
+                    ids.extend(chunk_ids);
                 }
                 // Only a named speaker can repeat themselves: a batch without one adds no
                 // duplicate (and a million-row import skips the check).
@@ -539,15 +852,6 @@ macro_rules! synthesis_store_impl {
                         })
                         .collect()
                 };
-                let counts = to_rows(q!(
-                    Count5,
-                    format!(
-                        "SELECT topic_code, section_ref, unit_code, target_group, source, \
-                         count(*) FROM synthesis_opinions \
-                         WHERE campaign_id = $1 AND exclusion IS NULL{filter} \
-                         GROUP BY topic_code, section_ref, unit_code, target_group, source"
-                    )
-                ));
                 let labels = to_rows(q!(
                     Count5,
                     format!(
@@ -559,41 +863,32 @@ macro_rules! synthesis_store_impl {
                          target_group, source"
                     )
                 ));
-                let days: Vec<(String, i64)> = q!(
-                    (String, i64),
-                    format!(
-                        "SELECT {day} AS day, count(*) FROM synthesis_opinions \
-                         WHERE campaign_id = $1 AND exclusion IS NULL{filter} \
-                         GROUP BY {day} ORDER BY {day}",
-                        day = $day
-                    )
-                );
-                let exclusions: Vec<(String, Option<String>, i64)> = q!(
-                    (String, Option<String>, i64),
-                    format!(
-                        "SELECT exclusion, CASE WHEN exclusion = 'hidden' \
-                         THEN moderation_reason END, count(*) FROM synthesis_opinions \
-                         WHERE campaign_id = $1 AND exclusion IS NOT NULL{filter} \
-                         GROUP BY exclusion, CASE WHEN exclusion = 'hidden' \
-                         THEN moderation_reason END ORDER BY exclusion"
-                    )
-                );
-                let stances: Vec<(String, Option<String>, i64)> = q!(
-                    (String, Option<String>, i64),
-                    format!(
-                        "SELECT topic_code, stance, count(*) FROM synthesis_opinions \
-                         WHERE campaign_id = $1 AND exclusion IS NULL{filter} \
-                         GROUP BY topic_code, stance"
-                    )
-                );
-                let totals: Vec<(i64, i64)> = q!(
-                    (i64, i64),
-                    format!(
-                        "SELECT count(*), count(DISTINCT person) FROM synthesis_opinions \
-                         WHERE campaign_id = $1 AND exclusion IS NULL{filter}"
-                    )
-                );
-                let (opinions, participants) = totals.first().copied().unwrap_or((0, 0));
+                // Counts, days, stances, exclusions and participants in one pass over the
+                // view (see `aggregate_sql`); the unit roll-up is done on these rows.
+                // In a read transaction of its own, so that the backend's settings for
+                // this one query (`$prep`) end with it.
+                let rows: Vec<AggRow> = {
+                    let mut tx = pool.begin().await?;
+                    for statement in $prep {
+                        sqlx::query(*statement).execute(&mut *tx).await?;
+                    }
+                    let mut q = sqlx::query_as::<_, AggRow>(sqlx::AssertSqlSafe($agg(&filter, $day)))
+                        .bind(campaign);
+                    for u in units.unwrap_or_default() {
+                        q = q.bind(u);
+                    }
+                    let rows = q.fetch_all(&mut *tx).await?;
+                    tx.commit().await?;
+                    rows
+                };
+                let Folded {
+                    counts,
+                    days,
+                    exclusions,
+                    stances,
+                    opinions,
+                    participants,
+                } = fold_aggregates(rows);
                 // Agreements given as replies in groups (an emoji, "đồng ý"): counted apart.
                 let agreements =
                     $crate::store::replies::RepliesStore::agreement_counts(self, campaign, units)
@@ -603,14 +898,7 @@ macro_rules! synthesis_store_impl {
                     counts,
                     labels,
                     days,
-                    exclusions: exclusions
-                        .into_iter()
-                        .map(|(reason, detail, opinions)| ExclusionRow {
-                            reason,
-                            detail,
-                            opinions,
-                        })
-                        .collect(),
+                    exclusions,
                     stances,
                     opinions,
                     participants,
@@ -962,6 +1250,175 @@ macro_rules! synthesis_store_impl {
                     .await?;
                 tx.commit().await?;
                 Ok(true)
+            }
+
+            async fn unit_leads(
+                &self,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::synthesis::UnitLead>> {
+                let rows: Vec<(i64, String, String, String, Option<i64>, Option<String>)> =
+                    sqlx::query_as(
+                        "SELECT id, name, roles, unit_code, telegram_user_id, zalo_user_id \
+                         FROM staff_users WHERE disabled_at IS NULL AND unit_code IS NOT NULL \
+                         ORDER BY name",
+                    )
+                    .fetch_all(self.synthesis_reader())
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter(|r| {
+                        r.2.split(',')
+                            .any(|role| role == $crate::store::announce::Role::UnitLead.as_str())
+                    })
+                    .map(|(id, name, _, unit, telegram_user_id, zalo_user_id)| {
+                        $crate::store::synthesis::UnitLead {
+                            id,
+                            name,
+                            unit,
+                            telegram_user_id,
+                            zalo_user_id,
+                        }
+                    })
+                    .collect())
+            }
+
+            async fn queue_unit_reports(
+                &self,
+                campaign: $crate::domain::CampaignId,
+                reports: &[$crate::store::synthesis::NewUnitReport],
+                detail: &serde_json::Value,
+                by: &str,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<Vec<i64>> {
+                let mut tx = self.synthesis_begin().await?;
+                let mut ids = Vec::with_capacity(reports.len());
+                for r in reports {
+                    let (id,): (i64,) = sqlx::query_as(
+                        "INSERT INTO unit_report_sends (campaign_id, unit_code, staff_id, \
+                         file_name, bytes, opinions, requested_by, requested_at, state) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending') RETURNING id",
+                    )
+                    .bind(campaign)
+                    .bind(&r.unit)
+                    .bind(r.staff_id)
+                    .bind(&r.file_name)
+                    .bind(&r.bytes)
+                    .bind(r.opinions)
+                    .bind(by)
+                    .bind(at)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    ids.push(id);
+                }
+                let mut detail = detail.clone();
+                if let Some(map) = detail.as_object_mut() {
+                    map.insert("queued".to_owned(), serde_json::json!(ids));
+                }
+                self.synthesis_audit(&mut tx, at, by, "synthesis.send", &detail)
+                    .await?;
+                tx.commit().await?;
+                Ok(ids)
+            }
+
+            async fn take_unit_reports(
+                &self,
+                now: chrono::DateTime<chrono::Utc>,
+                stale: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::synthesis::UnitReport>> {
+                let mut tx = self.synthesis_begin().await?;
+                // The state is checked again on the row itself, so two processes racing for
+                // a row take it once (Postgres re-reads the condition after the lock).
+                let rows: Vec<(i64, i64, String, i64, String, Vec<u8>, i64)> = sqlx::query_as(
+                    "UPDATE unit_report_sends SET state = 'sending', taken_at = $1 \
+                     WHERE id IN (SELECT id FROM unit_report_sends WHERE state = 'pending' \
+                                  OR (state = 'sending' AND taken_at < $2) ORDER BY id LIMIT $3) \
+                     AND (state = 'pending' OR (state = 'sending' AND taken_at < $2)) \
+                     RETURNING id, campaign_id, unit_code, staff_id, file_name, bytes, opinions",
+                )
+                .bind(now)
+                .bind(stale)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                let mut taken: Vec<$crate::store::synthesis::UnitReport> = rows
+                    .into_iter()
+                    .map(|(id, campaign, unit, staff_id, file_name, bytes, opinions)| {
+                        $crate::store::synthesis::UnitReport {
+                            id,
+                            campaign,
+                            unit,
+                            staff_id,
+                            file_name,
+                            bytes,
+                            opinions,
+                        }
+                    })
+                    .collect();
+                taken.sort_by_key(|r| r.id);
+                Ok(taken)
+            }
+
+            async fn finish_unit_report(
+                &self,
+                id: i64,
+                error: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                let mut tx = self.synthesis_begin().await?;
+                let row: Option<(i64, String, String)> = sqlx::query_as(
+                    "UPDATE unit_report_sends SET state = $2, finished_at = $3, error = $4 \
+                     WHERE id = $1 AND state = 'sending' \
+                     RETURNING campaign_id, unit_code, \
+                     (SELECT name FROM staff_users s WHERE s.id = staff_id)",
+                )
+                .bind(id)
+                .bind(if error.is_some() { "failed" } else { "sent" })
+                .bind(at)
+                .bind(error)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some((campaign, unit, staff)) = row {
+                    let detail = serde_json::json!({
+                        "report": id, "campaign": campaign, "unit": unit, "staff": staff,
+                        "error": error,
+                    });
+                    let action = if error.is_some() {
+                        "synthesis.send.failed"
+                    } else {
+                        "synthesis.send.delivered"
+                    };
+                    self.synthesis_audit(&mut tx, at, "system", action, &detail)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn unit_report_states(
+                &self,
+                campaign: $crate::domain::CampaignId,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::synthesis::UnitReportState>> {
+                let rows: Vec<(i64, String, String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT r.id, r.unit_code, s.name, r.state, r.error \
+                     FROM unit_report_sends r JOIN staff_users s ON s.id = r.staff_id \
+                     WHERE r.campaign_id = $1 ORDER BY r.id",
+                )
+                .bind(campaign)
+                .fetch_all(self.synthesis_reader())
+                .await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(id, unit, staff, state, error)| {
+                        $crate::store::synthesis::UnitReportState {
+                            id,
+                            unit,
+                            staff,
+                            state,
+                            error,
+                        }
+                    })
+                    .collect())
             }
 
             async fn opinion_names(

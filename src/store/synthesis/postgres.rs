@@ -19,5 +19,7 @@ synthesis_store_impl!(
     PgStore,
     Postgres,
     "$4::jsonb",
-    "to_char(created_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')"
+    "to_char(created_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')",
+    crate::store::synthesis::aggregate_sql_pg,
+    crate::store::synthesis::AGGREGATE_PREP_PG
 );

@@ -16,4 +16,11 @@ impl SqliteStore {
     }
 }
 
-synthesis_store_impl!(SqliteStore, Sqlite, "$4", "date(created_at, '+7 hours')");
+synthesis_store_impl!(
+    SqliteStore,
+    Sqlite,
+    "$4",
+    "date(created_at, '+7 hours')",
+    crate::store::synthesis::aggregate_sql_sqlite,
+    &[] as &[&str]
+);

@@ -14,7 +14,7 @@ use docx_rs::{
 };
 use futures::TryStreamExt as _;
 
-use super::{Input, Opinions};
+use super::{DocHeader, Input, Opinions};
 use crate::dialog::Msg;
 use crate::synthesis::report::{CrossTable, exclusion_name, label_msg, source_name};
 
@@ -136,7 +136,7 @@ fn topic_legend(input: &Input<'_>) -> Paragraph {
 }
 
 /// The two-column header block of an administrative document, without borders.
-fn header_block(input: &Input<'_>) -> Table {
+fn header_block(input: &Input<'_>, header: &DocHeader) -> Table {
     let c = input.campaign;
     let issuer = c.issuer.to_uppercase();
     let date = input.generated_at.with_timezone(&crate::domain::TZ);
@@ -161,7 +161,10 @@ fn header_block(input: &Input<'_>) -> Table {
     let left = TableCell::new()
         .add_paragraph(centered(vec![run(issuer, TITLE).bold()]))
         .add_paragraph(centered(vec![run("*", SMALL)]))
-        .add_paragraph(centered(vec![run(input.label("syn-doc-number"), SMALL)]))
+        .add_paragraph(centered(vec![run(
+            header.number.clone().unwrap_or_default(),
+            SMALL,
+        )]))
         .width(left_w, WidthType::Dxa);
     let right = TableCell::new()
         .add_paragraph(centered(vec![
@@ -181,7 +184,7 @@ fn header_block(input: &Input<'_>) -> Table {
 }
 
 /// The "Nơi nhận" list beside the signature block, without borders.
-fn closing(input: &Input<'_>) -> Table {
+fn closing(input: &Input<'_>, header: &DocHeader) -> Table {
     let left_w = TEXT_WIDTH / 2;
     let right_w = TEXT_WIDTH - left_w;
     let mut left = TableCell::new()
@@ -189,17 +192,28 @@ fn closing(input: &Input<'_>) -> Table {
             Paragraph::new().add_run(run(input.label("syn-doc-recipients"), 24).bold().italic()),
         )
         .width(left_w, WidthType::Dxa);
-    for line in input.label("syn-doc-recipients-list").lines() {
-        left = left.add_paragraph(Paragraph::new().add_run(run(line.trim(), NOTE)));
+    for line in &header.recipients {
+        left = left.add_paragraph(Paragraph::new().add_run(run(line.as_str(), NOTE)));
     }
-    let right = TableCell::new()
-        .add_paragraph(centered(vec![
-            run(input.label("syn-doc-signer"), BODY).bold(),
-        ]))
-        .add_paragraph(centered(vec![
-            run(input.label("syn-doc-sign-hint"), BODY).italic(),
-        ]))
-        .width(right_w, WidthType::Dxa);
+    let mut right = TableCell::new();
+    for line in &header.signer_title {
+        right = right.add_paragraph(centered(vec![run(line.as_str(), BODY).bold()]));
+    }
+    match &header.signer_name {
+        // Decree 30: the signer's name in bold, below the space left for the signature.
+        Some(name) => {
+            for _ in 0..3 {
+                right = right.add_paragraph(Paragraph::new());
+            }
+            right = right.add_paragraph(centered(vec![run(name.as_str(), BODY).bold()]));
+        }
+        None => {
+            right = right.add_paragraph(centered(vec![
+                run(input.label("syn-doc-sign-hint"), BODY).italic(),
+            ]));
+        }
+    }
+    let right = right.width(right_w, WidthType::Dxa);
     Table::new(vec![TableRow::new(vec![left, right])])
         .set_grid(vec![left_w, right_w])
         .set_borders(TableBorders::with_empty())
@@ -214,6 +228,9 @@ pub async fn write<W: Write + Seek>(
     let s = input.synthesis;
     let c = input.campaign;
     let l = |key: &str| input.label(key);
+    let header = input
+        .header
+        .resolved(c, s.unit.as_ref().map(|u| u.code.as_str()), input.locale);
     let fonts = RunFonts::new()
         .ascii("Times New Roman")
         .hi_ansi("Times New Roman")
@@ -230,7 +247,7 @@ pub async fn write<W: Write + Seek>(
         )
         .default_fonts(fonts)
         .default_size(BODY)
-        .add_table(header_block(input))
+        .add_table(header_block(input, &header))
         .add_paragraph(centered(vec![]))
         .add_paragraph(centered(vec![run(l("syn-doc-kind"), 30).bold()]))
         .add_paragraph(centered(vec![
@@ -420,7 +437,7 @@ pub async fn write<W: Write + Seek>(
     doc = doc
         .add_paragraph(body(l("syn-doc-closing")))
         .add_paragraph(Paragraph::new())
-        .add_table(closing(input));
+        .add_table(closing(input, &header));
     doc.build().pack(out)?;
     Ok(n)
 }

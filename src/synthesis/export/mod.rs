@@ -46,6 +46,108 @@ pub struct Input<'a> {
     pub generated_at: DateTime<Utc>,
     /// Where the report is issued (for the DOCX's "place, date" line).
     pub place: String,
+    /// The DOCX's number, signer and recipients (defaults when empty).
+    pub header: DocHeader,
+}
+
+/// What the DOCX's header and signature block say, as the official fills them in
+/// (`gopy synthesis export --number … --signer-title … --signer-name … --recipient …`, or the
+/// console's export form). Anything left empty takes its default ([`DocHeader::resolved`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocHeader {
+    /// The document's number and symbol as written after "Số:" ("12/BC-UBND"); `None`
+    /// leaves the blank to fill in by hand when the report is numbered.
+    pub number: Option<String>,
+    /// The signer's capacity, one line each ("TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH").
+    pub signer_title: Vec<String>,
+    /// The signer's full name, under the space for the signature.
+    pub signer_name: Option<String>,
+    /// The "Nơi nhận" lines, in order.
+    pub recipients: Vec<String>,
+}
+
+/// The text in NFC, as every stored text.
+fn nfc(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    s.nfc().collect()
+}
+
+/// Splits a text box or repeated flag into lines: one per line of text, trimmed, empty ones
+/// dropped (so a console textarea and `--recipient a --recipient b` give the same list).
+pub fn lines(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.lines())
+        .map(|l| nfc(l.trim()))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+impl DocHeader {
+    /// The header from what an official typed: the number without a leading "Số:", the
+    /// title and recipients one per line, the name trimmed; empty fields stay empty.
+    pub fn from_fields(
+        number: &str,
+        signer_title: &[String],
+        signer_name: &str,
+        recipients: &[String],
+    ) -> Self {
+        let number = number.trim();
+        let number = number
+            .strip_prefix("Số:")
+            .or_else(|| number.strip_prefix("Số"))
+            .or_else(|| number.strip_prefix("No.:"))
+            .unwrap_or(number)
+            .trim();
+        let name = signer_name.trim();
+        Self {
+            number: (!number.is_empty()).then(|| nfc(number)),
+            signer_title: lines(signer_title),
+            signer_name: (!name.is_empty()).then(|| nfc(name)),
+            recipients: lines(recipients),
+        }
+    }
+
+    /// The header with its defaults filled in for a report of `unit` (`None` = the whole
+    /// campaign): the blank number, the locale's signer, and the locale's recipients, where
+    /// a unit's report names that unit among them ("- Tổ dân phố 1 (để biết);").
+    pub fn resolved(&self, campaign: &Campaign, unit: Option<&str>, locale: Locale) -> Self {
+        let label = |key: &str| super::report::label(locale, key);
+        let number = Some(match &self.number {
+            Some(n) => super::report::label_msg(
+                locale,
+                &crate::dialog::Msg::new("syn-doc-number-given").text("number", n),
+            ),
+            None => label("syn-doc-number"),
+        });
+        let signer_title = if self.signer_title.is_empty() {
+            lines(&[label("syn-doc-signer")])
+        } else {
+            self.signer_title.clone()
+        };
+        let recipients = if self.recipients.is_empty() {
+            let mut list = lines(&[label("syn-doc-recipients-list")]);
+            let name = unit
+                .and_then(|u| campaign.units.iter().find(|x| x.code == u))
+                .map(|u| u.name.clone());
+            if let Some(name) = name {
+                let line = super::report::label_msg(
+                    locale,
+                    &crate::dialog::Msg::new("syn-doc-recipient-unit").text("unit", name),
+                );
+                list.insert(list.len().saturating_sub(1), line);
+            }
+            list
+        } else {
+            self.recipients.clone()
+        };
+        Self {
+            number,
+            signer_title,
+            signer_name: self.signer_name.clone(),
+            recipients,
+        }
+    }
 }
 
 impl Input<'_> {
