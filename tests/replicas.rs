@@ -40,6 +40,11 @@ story!(
     postgres_reminders_and_due_reports_go_once_when_two_processes_tick
 );
 story!(
+    story_an_unconfirmed_assisted_post_goes_back_to_its_lead_once_when_two_processes_tick,
+    sqlite_an_unconfirmed_assisted_post_goes_back_to_its_lead_once_when_two_processes_tick,
+    postgres_an_unconfirmed_assisted_post_goes_back_to_its_lead_once_when_two_processes_tick
+);
+story!(
     story_two_gopy_processes_start_and_housekeeping_runs_once,
     sqlite_two_gopy_processes_start_and_housekeeping_runs_once,
     postgres_two_gopy_processes_start_and_housekeeping_runs_once
@@ -324,6 +329,100 @@ async fn story_reminders_and_due_reports_go_once_when_two_processes_tick(db: Tes
         a.unwrap().len() + b.unwrap().len(),
         1,
         "the day's digest goes once"
+    );
+}
+
+async fn story_an_unconfirmed_assisted_post_goes_back_to_its_lead_once_when_two_processes_tick(
+    db: TestDb,
+) {
+    use gopy::announce::broadcast::{Action, act, create};
+    use gopy::store::announce::{Audience, DeliveryResult, NewAssistedGroup, Schedule};
+    let store = db.store.clone();
+    common::campaign_with_official_and_approver(&store).await;
+    let lead = store.staff_by_name("lan").await.unwrap().expect("lan");
+    db.execute(&format!(
+        "UPDATE staff_users SET zalo_user_id = 'lan-zalo' WHERE id = {}",
+        lead.id
+    ))
+    .await
+    .unwrap();
+    for title in ["Nhóm A", "Nhóm B", "Nhóm C"] {
+        store
+            .add_assisted_group(
+                &NewAssistedGroup {
+                    channel: Channel::Zalo,
+                    title: title.to_owned(),
+                    unit: "TDP-1".to_owned(),
+                    lead: lead.id,
+                },
+                "cli:tester",
+                now(),
+            )
+            .await
+            .unwrap();
+    }
+    let audience = Audience {
+        units: vec!["TDP-1".to_owned()],
+        subunits: false,
+        groups: vec![],
+        residents: false,
+    };
+    let b = create(
+        &store,
+        "lan",
+        "Thông báo họp tổ dân phố.",
+        audience,
+        None,
+        now(),
+    )
+    .await
+    .unwrap();
+    act(&store, b.id, "lan", Action::Submit, now())
+        .await
+        .unwrap();
+    act(&store, b.id, "minh", Action::Approve, now())
+        .await
+        .unwrap();
+    act(&store, b.id, "lan", Action::Schedule(Schedule::Now), now())
+        .await
+        .unwrap();
+    let t = now();
+    let claimed = store
+        .claim_deliveries("zalo", "w", 10, None, t + Duration::minutes(1), t)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let sent: Vec<_> = claimed
+        .iter()
+        .map(|d| (d.id, DeliveryResult::Sent(format!("m{}", d.id))))
+        .collect();
+    store.finish_deliveries(&sent, t).await.unwrap();
+    // A day later the two processes tick at the same moment (by day: 10:00 in Vietnam).
+    let other = second(&db).await;
+    let l10n = gopy::i18n::Localizer::new().unwrap();
+    let day = t.date_naive() + chrono::Days::new(2);
+    let later = day.and_hms_opt(3, 0, 0).expect("time").and_utc();
+    let (a, b, c, d) = tokio::join!(
+        gopy::announce::reminders::tick(&store, &l10n, later),
+        gopy::announce::reminders::tick(&other, &l10n, later),
+        store.remind_unconfirmed(later - Duration::hours(24), later),
+        other.remind_unconfirmed(later - Duration::hours(24), later),
+    );
+    a.unwrap();
+    b.unwrap();
+    let _ = (c.unwrap(), d.unwrap());
+    assert_eq!(
+        db.int("SELECT count(*) FROM audit_log WHERE action = 'delivery.remind_lead'")
+            .await,
+        3,
+        "each unconfirmed post goes back to its lead once"
+    );
+    assert_eq!(
+        db.int(
+            "SELECT count(*) FROM deliveries WHERE reminded_at IS NOT NULL AND state = 'pending'"
+        )
+        .await,
+        3
     );
 }
 

@@ -111,7 +111,10 @@ macro_rules! retention_store_impl {
                 let mut out = Vec::new();
                 for id in ids {
                     let Some((slug, closed_at, due_at)) = due.get(id) else { continue };
-                    let contacts = erase.remove(id).unwrap_or_default();
+                    let mut contacts = erase.remove(id).unwrap_or_default();
+                    // In id order, so two processes purging at once lock the rows in the same
+                    // order (the map's order differs per process: they would deadlock).
+                    contacts.sort_unstable();
                     let speakers: i64 = sqlx::query_scalar(
                         "SELECT count(*) FROM opinion_speakers s JOIN opinions o ON o.id = s.opinion_id \
                          WHERE o.campaign_id = $1 AND (s.name IS NOT NULL OR s.phone IS NOT NULL)",
