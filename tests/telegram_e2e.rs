@@ -1175,10 +1175,7 @@ mod stories {
             );
         }
         let t = c.media(Media::Location).await;
-        assert!(
-            any(&t, "chỉ nhận ý kiến bằng tin nhắn văn bản"),
-            "{t:#?}"
-        );
+        assert!(any(&t, "chỉ nhận ý kiến bằng tin nhắn văn bản"), "{t:#?}");
         // Exactly at the limit, with characters that are markup in Telegram HTML.
         let limit_text = "<&>".repeat(1333) + "a";
         let t = c.send(&limit_text).await;
