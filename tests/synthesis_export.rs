@@ -846,16 +846,15 @@ async fn counted_one_by_one(
         ))
         .await;
     let opt = |s: &str| (s != "~").then(|| s.to_owned());
-    let mut counts: BTreeMap<
-        (
-            String,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            String,
-        ),
-        i64,
-    > = BTreeMap::new();
+    // Topic, section, unit, target group, source.
+    type Key = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+    );
+    let mut counts: BTreeMap<Key, i64> = BTreeMap::new();
     let mut days: BTreeMap<String, i64> = BTreeMap::new();
     let mut stances: BTreeMap<(String, Option<String>), i64> = BTreeMap::new();
     let mut excluded: BTreeMap<(String, Option<String>), i64> = BTreeMap::new();
