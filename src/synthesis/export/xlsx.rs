@@ -330,6 +330,7 @@ mod tests {
             locale: Locale::Vi,
             generated_at: Utc::now(),
             place: "Hòa Bình".to_owned(),
+            header: Default::default(),
         };
         let risky = [
             "=HYPERLINK(\"http://x\",\"y\")",
