@@ -220,7 +220,7 @@ async fn story_forged_and_malformed_calls_are_refused(db: TestDb) {
     let good = serde_json::to_vec(&fake.text_update(&who, "/start")).unwrap();
     let path = hook.url.path();
     let post = |secret: Option<&'static str>, body: Vec<u8>| {
-        fake_telegram::post_raw(r.addr, path, secret, body)
+        fake_telegram::webhook::post_raw(r.addr, path, secret, body)
     };
     assert_eq!(post(None, good.clone()).await, 401);
     assert_eq!(post(Some("bi-mat_webhook-43"), good.clone()).await, 403);
@@ -307,7 +307,7 @@ async fn story_acknowledged_updates_are_processed_after_a_restart(db: TestDb) {
     let start_second = fake.text_update(&second, "/start");
     for u in [&start_first, &start_second] {
         fake.note_update(u);
-        let status = fake_telegram::post_raw(
+        let status = fake_telegram::webhook::post_raw(
             a.addr,
             "/telegram/webhook",
             Some(SECRET),

@@ -28,7 +28,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 mod replies;
-mod webhook;
+pub mod webhook;
 
 /// The token the fake accepts; any other token is answered with 401.
 pub const TOKEN: &str = "123456:TEST-TOKEN";
