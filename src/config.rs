@@ -84,7 +84,8 @@ impl TelegramWebhookSettings {
         let secret = var("TELEGRAM_WEBHOOK_SECRET");
         if let Some(s) = &secret
             && !((1..=256).contains(&s.len())
-                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
         {
             anyhow::bail!(
                 "TELEGRAM_WEBHOOK_SECRET phải dài 1–256 ký tự A-Z a-z 0-9 _ - / must be 1–256 \
@@ -97,7 +98,9 @@ impl TelegramWebhookSettings {
         let url = url::Url::parse(&raw)
             .map_err(|e| anyhow::anyhow!("TELEGRAM_WEBHOOK_URL is not a URL: {e}"))?;
         if url.scheme() != "https" {
-            anyhow::bail!("TELEGRAM_WEBHOOK_URL phải là https / must be https (Telegram requires it)");
+            anyhow::bail!(
+                "TELEGRAM_WEBHOOK_URL phải là https / must be https (Telegram requires it)"
+            );
         }
         if url.path() == "/" || url.path().is_empty() {
             anyhow::bail!(
@@ -493,7 +496,10 @@ mod tests {
         ];
         assert!(read(&bad_secret).is_err());
         let w = read(&[
-            ("TELEGRAM_WEBHOOK_URL", "https://gopy.example/telegram/webhook"),
+            (
+                "TELEGRAM_WEBHOOK_URL",
+                "https://gopy.example/telegram/webhook",
+            ),
             ("TELEGRAM_WEBHOOK_SECRET", "bi_mat-123"),
         ])
         .expect("valid")

@@ -31,29 +31,50 @@ async fn story_claims_follow_each_resident_s_order(db: TestDb) {
     assert!(s.inbox_insert(&delivery(12, "1")).await.unwrap());
     assert!(s.inbox_insert(&delivery(11, "2")).await.unwrap());
     assert!(s.inbox_insert(&delivery(10, "1")).await.unwrap());
-    assert!(!s.inbox_insert(&delivery(10, "1")).await.unwrap(), "a redelivery");
+    assert!(
+        !s.inbox_insert(&delivery(10, "1")).await.unwrap(),
+        "a redelivery"
+    );
     let mut other = delivery(10, "1");
     other.source = "telegram:43".to_owned();
-    assert!(s.inbox_insert(&other).await.unwrap(), "another bot's update 10");
+    assert!(
+        s.inbox_insert(&other).await.unwrap(),
+        "another bot's update 10"
+    );
     assert_eq!(s.inbox_pending(SOURCE).await.unwrap(), 3);
 
     // One head per resident: 10 for "1" (not 12, stored earlier), 11 for "2".
     let claimed = s.inbox_claim(SOURCE, "a", now, lease, 10).await.unwrap();
-    let mut keys: Vec<(String, i64)> = claimed.iter().map(|d| (d.chat_key.clone(), d.seq)).collect();
+    let mut keys: Vec<(String, i64)> = claimed
+        .iter()
+        .map(|d| (d.chat_key.clone(), d.seq))
+        .collect();
     keys.sort();
     assert_eq!(keys, vec![("1".to_owned(), 10), ("2".to_owned(), 11)]);
     assert!(claimed.iter().all(|d| d.attempts == 1 && d.body.is_some()));
     // Nothing more while both are in flight, for another replica too.
-    assert!(s.inbox_claim(SOURCE, "b", now, lease, 10).await.unwrap().is_empty());
+    assert!(
+        s.inbox_claim(SOURCE, "b", now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     // "1"'s head done: its next one (12) may go, to whoever asks.
     let ten = claimed.iter().find(|d| d.seq == 10).unwrap();
-    s.inbox_finish(ten.id, &InboxOutcome::Done, now).await.unwrap();
+    s.inbox_finish(ten.id, &InboxOutcome::Done, now)
+        .await
+        .unwrap();
     let next = s.inbox_claim(SOURCE, "b", now, lease, 10).await.unwrap();
     assert_eq!(next.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![12]);
 
     // "2"'s holder died: its lease runs out and another replica takes it again.
-    assert!(s.inbox_claim(SOURCE, "c", now, lease, 10).await.unwrap().is_empty());
+    assert!(
+        s.inbox_claim(SOURCE, "c", now, lease, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let later = lease + Duration::seconds(1);
     let again = s
         .inbox_claim(SOURCE, "c", later, later + Duration::seconds(60), 10)
@@ -88,7 +109,9 @@ async fn story_claims_follow_each_resident_s_order(db: TestDb) {
 
     // Processed rows drop their body and are forgotten after a while; pending ones never.
     for d in &retried {
-        s.inbox_finish(d.id, &InboxOutcome::Done, due).await.unwrap();
+        s.inbox_finish(d.id, &InboxOutcome::Done, due)
+            .await
+            .unwrap();
     }
     assert_eq!(
         db.int("SELECT count(*) FROM webhook_inbox WHERE state = 'done' AND body IS NOT NULL")
@@ -97,7 +120,10 @@ async fn story_claims_follow_each_resident_s_order(db: TestDb) {
     );
     let forgotten = s.inbox_forget(due + Duration::days(8)).await.unwrap();
     assert!(forgotten >= 2, "{forgotten}");
-    assert!(s.inbox_pending(SOURCE).await.unwrap() >= 1, "13 is still pending");
+    assert!(
+        s.inbox_pending(SOURCE).await.unwrap() >= 1,
+        "13 is still pending"
+    );
 }
 story!(
     story_claims_follow_each_resident_s_order,

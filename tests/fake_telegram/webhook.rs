@@ -29,13 +29,18 @@ pub struct Registered {
 pub(super) fn set_webhook(p: &Params) -> Result<Value, ApiFailure> {
     let url = p.str("url").unwrap_or_default();
     if !url.starts_with("https://") {
-        return Err(bad("Bad Request: bad webhook: An HTTPS URL must be provided for webhook"));
+        return Err(bad(
+            "Bad Request: bad webhook: An HTTPS URL must be provided for webhook",
+        ));
     }
     if let Some(s) = p.str("secret_token")
         && !((1..=256).contains(&s.len())
-            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
     {
-        return Err(bad("Bad Request: secret token contains unallowed characters"));
+        return Err(bad(
+            "Bad Request: secret token contains unallowed characters",
+        ));
     }
     if let Some(n) = p.i64("max_connections")
         && !(1..=100).contains(&n)
@@ -71,7 +76,8 @@ impl FakeTelegram {
 
     /// Waits until gopy has registered its webhook.
     pub async fn wait_webhook(&self) -> Registered {
-        self.wait_for("setWebhook", |f| f.registered_webhook()).await
+        self.wait_for("setWebhook", |f| f.registered_webhook())
+            .await
     }
 
     /// Makes the update's chats known (the bot may write to them) and its membership news
@@ -89,7 +95,9 @@ impl FakeTelegram {
     /// POSTs `update` once to the replica at `target`, on the registered URL's path with the
     /// registered secret; returns the HTTP status (0 when there was no answer).
     pub async fn post_update(&self, target: SocketAddr, update: &Value) -> u16 {
-        let hook = self.registered_webhook().expect("gopy registered a webhook");
+        let hook = self
+            .registered_webhook()
+            .expect("gopy registered a webhook");
         self.note_update(update);
         post_raw(
             target,

@@ -101,7 +101,11 @@ pub fn derived_secret(token: &str) -> String {
             hex::encode(mac.finalize().into_bytes())
         }
         // HMAC takes keys of any length; this is not reached.
-        Err(_) => hex::encode(token.as_bytes()).chars().rev().take(64).collect(),
+        Err(_) => hex::encode(token.as_bytes())
+            .chars()
+            .rev()
+            .take(64)
+            .collect(),
     }
 }
 

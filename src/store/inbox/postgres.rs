@@ -19,7 +19,10 @@ impl PgStore {
 
     /// Takes the claim lock of `source` until the transaction ends. The claim it guards is
     /// one short UPDATE: processing runs outside it, in parallel across replicas.
-    async fn inbox_serialise(tx: &mut Transaction<'static, Postgres>, source: &str) -> StoreResult<()> {
+    async fn inbox_serialise(
+        tx: &mut Transaction<'static, Postgres>,
+        source: &str,
+    ) -> StoreResult<()> {
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('webhook_inbox:' || $1, 0))")
             .bind(source)
             .execute(&mut **tx)

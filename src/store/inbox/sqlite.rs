@@ -16,7 +16,10 @@ impl SqliteStore {
     }
 
     /// Nothing to do: the write transaction already holds SQLite's one write lock.
-    async fn inbox_serialise(_tx: &mut Transaction<'static, Sqlite>, _source: &str) -> StoreResult<()> {
+    async fn inbox_serialise(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _source: &str,
+    ) -> StoreResult<()> {
         Ok(())
     }
 }
