@@ -354,7 +354,10 @@ impl TelegramBot {
                 .await;
                 Ok(())
             }
-            _ => poller.run().await,
+            (Some(_), None) => Err(anyhow::anyhow!(
+                "Telegram webhook mode needs a database to keep updates in"
+            )),
+            (None, _) => poller.run().await,
         };
         if let Some(task) = deliveries
             && let Err(e) = task.await
