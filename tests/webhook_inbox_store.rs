@@ -68,6 +68,10 @@ async fn story_claims_follow_each_resident_s_order(db: TestDb) {
     let next = s.inbox_claim(SOURCE, "b", now, lease, 10).await.unwrap();
     assert_eq!(next.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![12]);
 
+    // A holder still at work moves its leases on; another holder's call moves nothing.
+    assert_eq!(s.inbox_extend(SOURCE, "nobody", lease).await.unwrap(), 0);
+    assert_eq!(s.inbox_extend(SOURCE, "b", lease).await.unwrap(), 1);
+
     // "2"'s holder died: its lease runs out and another replica takes it again.
     assert!(
         s.inbox_claim(SOURCE, "c", now, lease, 10)

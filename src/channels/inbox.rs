@@ -141,6 +141,22 @@ pub async fn run(
                 }
             }
         });
-        futures::future::join_all(runs).await;
+        // While they run, the leases are moved on every third of their length, so that a
+        // slow delivery (one waiting out a database outage) is not taken by another replica.
+        let work = futures::future::join_all(runs);
+        tokio::pin!(work);
+        let mut renew = tokio::time::interval((settings.lease / 3).max(Duration::from_millis(100)));
+        renew.tick().await;
+        loop {
+            tokio::select! {
+                _ = &mut work => break,
+                _ = renew.tick() => {
+                    let until = channel.now() + lease;
+                    if let Err(e) = store.inbox_extend(&source, &holder, until).await {
+                        tracing::warn!(error = %e, "cannot extend the leases of webhook deliveries in hand");
+                    }
+                }
+            }
+        }
     }
 }

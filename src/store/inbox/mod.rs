@@ -72,6 +72,15 @@ pub trait InboxStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
 
+    /// Moves the leases `holder` has on pending deliveries of `source` to `until` (a replica
+    /// still working on them says so); returns how many.
+    async fn inbox_extend(
+        &self,
+        source: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
     /// Records how processing a delivery ended.
     async fn inbox_finish(
         &self,
@@ -158,6 +167,27 @@ macro_rules! inbox_store_impl {
                 tx.commit().await?;
                 rows.sort_by_key(|r| r.id);
                 Ok(rows)
+            }
+
+            async fn inbox_extend(
+                &self,
+                source: &str,
+                holder: &str,
+                until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.inbox_begin().await?;
+                let n = sqlx::query(
+                    "UPDATE webhook_inbox SET lease_until = $1 WHERE source = $2 \
+                     AND leased_by = $3 AND state = 'pending'",
+                )
+                .bind(until)
+                .bind(source)
+                .bind(holder)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(n)
             }
 
             async fn inbox_finish(
