@@ -48,6 +48,79 @@ pub struct Settings {
     /// `GOPY_PUBLIC_URL`: gopy's public https address, the base of links to broadcast
     /// attachments (`/tep/<token>`); Zalo fetches images from it.
     pub public_url: Option<String>,
+    /// `TELEGRAM_WEBHOOK_*`: Telegram by webhook instead of long polling, when set.
+    pub telegram_webhook: Option<TelegramWebhookSettings>,
+}
+
+/// Telegram in webhook mode (`TELEGRAM_WEBHOOK_URL` set): gopy calls `setWebhook` at start
+/// and serves the route at the URL's path on its own HTTP server.
+#[derive(Clone)]
+pub struct TelegramWebhookSettings {
+    /// `TELEGRAM_WEBHOOK_URL` (https): where Telegram posts updates; the reverse proxy passes
+    /// its path to gopy unchanged.
+    pub url: url::Url,
+    /// `TELEGRAM_WEBHOOK_SECRET` (1–256 of `A-Z a-z 0-9 _ -`): sent back by Telegram in
+    /// `X-Telegram-Bot-Api-Secret-Token`. Without it, a secret is derived from the bot token
+    /// (HMAC-SHA256), the same on every replica. Never logged.
+    pub secret: Option<String>,
+    /// `TELEGRAM_WEBHOOK_MAX_CONNECTIONS` (1–100, default 40): Telegram's simultaneous
+    /// connections to the webhook.
+    pub max_connections: u8,
+}
+
+impl std::fmt::Debug for TelegramWebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelegramWebhookSettings")
+            .field("url", &self.url.as_str())
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+impl TelegramWebhookSettings {
+    /// Reads `TELEGRAM_WEBHOOK_*`; `None` when `TELEGRAM_WEBHOOK_URL` is not set.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Option<Self>> {
+        let secret = var("TELEGRAM_WEBHOOK_SECRET");
+        if let Some(s) = &secret
+            && !((1..=256).contains(&s.len())
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            anyhow::bail!(
+                "TELEGRAM_WEBHOOK_SECRET phải dài 1–256 ký tự A-Z a-z 0-9 _ - / must be 1–256 \
+                 characters of A-Z a-z 0-9 _ -"
+            );
+        }
+        let Some(raw) = var("TELEGRAM_WEBHOOK_URL") else {
+            return Ok(None);
+        };
+        let url = url::Url::parse(&raw)
+            .map_err(|e| anyhow::anyhow!("TELEGRAM_WEBHOOK_URL is not a URL: {e}"))?;
+        if url.scheme() != "https" {
+            anyhow::bail!(
+                "TELEGRAM_WEBHOOK_URL phải là https / must be https (Telegram requires it)"
+            );
+        }
+        if url.path() == "/" || url.path().is_empty() {
+            anyhow::bail!(
+                "TELEGRAM_WEBHOOK_URL cần một đường dẫn, ví dụ https://gopy.example/telegram/webhook \
+                 / needs a path, e.g. https://gopy.example/telegram/webhook"
+            );
+        }
+        let max_connections = match var("TELEGRAM_WEBHOOK_MAX_CONNECTIONS") {
+            None => 40,
+            Some(v) => match v.trim().parse::<u8>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => anyhow::bail!("TELEGRAM_WEBHOOK_MAX_CONNECTIONS={v:?}: expected 1–100"),
+            },
+        };
+        Ok(Some(Self {
+            url,
+            secret,
+            max_connections,
+        }))
+    }
 }
 
 /// How the web console treats its cookies and its clients' addresses.
@@ -95,6 +168,7 @@ impl Default for Settings {
             console: ConsoleSettings::default(),
             zalo_oa: ZaloOaSettings::default(),
             public_url: None,
+            telegram_webhook: None,
         }
     }
 }
@@ -209,6 +283,7 @@ impl std::fmt::Debug for Settings {
             .field("zalo", &self.zalo)
             .field("console", &self.console)
             .field("zalo_oa", &self.zalo_oa)
+            .field("telegram_webhook", &self.telegram_webhook)
             .finish()
     }
 }
@@ -265,6 +340,7 @@ impl Settings {
                 .map(|u| crate::announce::attachment::check_public_url(&u))
                 .transpose()
                 .map_err(anyhow::Error::msg)?,
+            telegram_webhook: TelegramWebhookSettings::from_vars(var)?,
         })
     }
 }
@@ -400,6 +476,43 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         ZaloSettings::from_vars(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn telegram_webhook_settings_are_checked_and_the_secret_never_shown() {
+        let read = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            TelegramWebhookSettings::from_vars(|k| vars.get(k).cloned())
+        };
+        assert!(read(&[]).expect("off").is_none());
+        assert!(read(&[("TELEGRAM_WEBHOOK_URL", "http://gopy.example/tg")]).is_err());
+        assert!(read(&[("TELEGRAM_WEBHOOK_URL", "https://gopy.example/")]).is_err());
+        let bad_secret = [
+            ("TELEGRAM_WEBHOOK_URL", "https://gopy.example/tg"),
+            ("TELEGRAM_WEBHOOK_SECRET", "có dấu"),
+        ];
+        assert!(read(&bad_secret).is_err());
+        let w = read(&[
+            (
+                "TELEGRAM_WEBHOOK_URL",
+                "https://gopy.example/telegram/webhook",
+            ),
+            ("TELEGRAM_WEBHOOK_SECRET", "bi_mat-123"),
+        ])
+        .expect("valid")
+        .expect("on");
+        assert_eq!(w.max_connections, 40);
+        assert!(!format!("{w:?}").contains("bi_mat"));
+        assert!(
+            read(&[
+                ("TELEGRAM_WEBHOOK_URL", "https://gopy.example/tg"),
+                ("TELEGRAM_WEBHOOK_MAX_CONNECTIONS", "101"),
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -135,6 +135,13 @@ impl Application {
                 &settings.database_url,
             ))
         });
+        let telegram = match (telegram, &settings.telegram_webhook) {
+            (Some(bot), Some(hook)) => Some(bot.with_webhook(hook)),
+            (bot, _) => bot,
+        };
+        if let Some(webhook) = telegram.as_ref().and_then(TelegramBot::webhook_router) {
+            router = router.merge(webhook);
+        }
         Ok(Self {
             listener,
             router,
@@ -161,13 +168,13 @@ impl Application {
     /// hand finish before it returns.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let addr = self.listener.local_addr()?;
-        let telegram_on = self.telegram.is_some();
         tracing::info!(
             "gopy đang chạy: http://{addr} (/healthz, /readyz, /metrics); Telegram: {}",
-            if telegram_on {
-                "bật (long polling)"
-            } else {
-                "tắt — đặt TELEGRAM_BOT_TOKEN để bật / off — set TELEGRAM_BOT_TOKEN to switch it on"
+            match &self.telegram {
+                Some(t) => format!("bật / on ({})", t.mode()),
+                None =>
+                    "tắt — đặt TELEGRAM_BOT_TOKEN để bật / off — set TELEGRAM_BOT_TOKEN to switch it on"
+                        .to_owned(),
             }
         );
         tracing::info!(

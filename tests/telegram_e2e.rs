@@ -237,7 +237,8 @@ mod adapter {
                 "message",
                 "edited_message",
                 "callback_query",
-                "my_chat_member"
+                "my_chat_member",
+                "chat_member"
             ])
         );
         h.stop().await.expect("clean stop");

@@ -7,8 +7,11 @@
 //! - `zalo/`: the Zalo Bot API over reqwest, by long polling or webhook; numbered choices.
 //! - `zalo_oa/`: the Zalo Official Account (Open API v3): signed webhook into an inbox,
 //!   processed in the background; tokens refreshed with rotation; GMF group messages.
+//! - `inbox.rs`: the shared webhook inbox's processor — claims deliveries (one resident's in
+//!   order, across replicas), hands each to its channel, records the outcome.
 //! - `terminal.rs`: `gopy chat`, the same dialog with numbered choices on stdin/stdout.
 
+pub mod inbox;
 pub mod telegram;
 pub mod terminal;
 pub mod zalo;

@@ -7,6 +7,8 @@
 //! - `sqlite.rs`: the embedded default (WAL, busy timeout, `BEGIN IMMEDIATE` for writes).
 //! - `postgres.rs`: production (`SELECT … FOR UPDATE` serialises one resident's steps).
 //! - `announce/`: staff users, groups and (later) broadcasts ([`announce::AnnounceStore`]).
+//! - `inbox/`: [`inbox::InboxStore`], the shared webhook inbox (Telegram in webhook mode):
+//!   deliveries committed before the 200, claimed one resident at a time across replicas.
 //! - `links.rs`: identity across channels — hashed one-time link codes and the contacts
 //!   linked to one person (the [`Tx`] link methods of both backends).
 //! - `codec.rs`: how both backends write enums and dialog states as text and read them back.
@@ -31,6 +33,7 @@ pub mod announce;
 mod codec;
 pub mod console;
 pub mod jobs;
+pub mod inbox;
 mod links;
 pub mod moderation;
 mod postgres;
@@ -176,6 +179,7 @@ pub trait Store:
     + ModerationStore
     + synthesis::SynthesisStore
     + zalo_oa::ZaloOaStore
+    + inbox::InboxStore
     + retention::RetentionStore
     + replies::RepliesStore
     + replies::ReportStore

@@ -28,6 +28,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 mod replies;
+pub mod webhook;
 
 /// The token the fake accepts; any other token is answered with 401.
 pub const TOKEN: &str = "123456:TEST-TOKEN";
@@ -1502,6 +1503,7 @@ fn call(s: &mut FakeState, method: &str, p: &Params) -> Result<Value, ApiFailure
         "setmessagereaction" => replies::set_message_reaction(s, p),
         "getfile" => replies::get_file(s, p),
         "deletewebhook" => Ok(json!(true)),
+        "setwebhook" => webhook::set_webhook(p),
         "getwebhookinfo" => Ok(
             json!({"url": "", "has_custom_certificate": false, "pending_update_count": s.queue.len()}),
         ),

@@ -14,6 +14,9 @@
 //!   notice and its buttons, acknowledgements, and the loop that sends thread posts.
 //! - `reports.rs`: reports delivered to subscribed officials on their due dates.
 //! - `inbound.rs`: Telegram updates → what to do with them (pure, tested per update kind).
+//! - `webhook.rs`: webhook mode — `setWebhook`, the route that checks the secret and commits
+//!   each update to the shared inbox before its 200, and the inbox processor's handling of
+//!   an update (the polling loop's own).
 //! - `polling.rs`: the loop: batches, one resident's updates in order, offsets confirmed only
 //!   after a batch is committed, retries while storage is down, shutdown.
 //! - `outbound.rs`: rendering, keyboards, sending, and the policy on Telegram's errors.
@@ -29,6 +32,7 @@ mod polling;
 mod replies;
 mod reports;
 mod split;
+mod webhook;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,6 +90,11 @@ pub trait Handler: Send + Sync + 'static {
         None
     }
 
+    /// The present instant (the dialog shell's clock; tests move it).
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+
     /// The store group events and staff commands are kept in; without one they are skipped.
     fn store(&self) -> Option<Arc<dyn Store>> {
         None
@@ -121,6 +130,10 @@ impl Handler for Dialogs {
 
     fn screener(&self) -> Option<crate::moderation::Screener> {
         Dialogs::screener(self).cloned()
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        Dialogs::now(self)
     }
 
     async fn handle(&self, ev: &Inbound) -> Result<Vec<Reply>, ServiceError> {
@@ -173,6 +186,10 @@ pub struct TelegramBot {
     moderation: Option<crate::moderation::Detector>,
     /// Where files given with group replies are kept; `None` keeps none.
     media: Option<crate::replies::files::MediaSettings>,
+    /// Webhook mode (`TELEGRAM_WEBHOOK_URL`); `None` polls.
+    webhook: Option<webhook::WebhookMode>,
+    /// How the webhook inbox's processor behaves.
+    inbox: crate::channels::inbox::InboxSettings,
 }
 
 impl TelegramBot {
@@ -195,7 +212,39 @@ impl TelegramBot {
             api_url,
             moderation: None,
             media: None,
+            webhook: None,
+            inbox: crate::channels::inbox::InboxSettings::default(),
         }
+    }
+
+    /// Receives updates by webhook instead of long polling (`TELEGRAM_WEBHOOK_*`).
+    pub fn with_webhook(mut self, settings: &crate::config::TelegramWebhookSettings) -> Self {
+        self.webhook = Some(webhook::WebhookMode::new(settings, &self.token));
+        self
+    }
+
+    /// Sets how the webhook inbox's processor leases and waits (tests shorten them).
+    pub fn with_inbox_settings(mut self, settings: crate::channels::inbox::InboxSettings) -> Self {
+        self.inbox = settings;
+        self
+    }
+
+    /// "long polling" or "webhook", for the start-up log line.
+    pub fn mode(&self) -> &'static str {
+        if self.webhook.is_some() {
+            "webhook"
+        } else {
+            "long polling"
+        }
+    }
+
+    /// In webhook mode, the route Telegram posts updates to; merge it into the HTTP router.
+    /// It answers as soon as the server runs, before the bot has connected: updates wait in
+    /// the inbox until the processor starts.
+    pub fn webhook_router(&self) -> Option<axum::Router> {
+        self.webhook
+            .as_ref()
+            .map(|mode| webhook::router(mode, self.handler.clone()))
     }
 
     /// Keeps voice notes, photos and documents given with group replies (`GOPY_MEDIA_*`).
@@ -225,7 +274,19 @@ impl TelegramBot {
         };
         let username = me.user.username.clone().unwrap_or_default();
         set_commands(&bot, &self.l10n, &token).await;
-        tracing::info!("Telegram bot @{username} connected (long polling)");
+        if let Some(mode) = &self.webhook {
+            let Some(()) = set_webhook(&bot, mode, &token, &shutdown).await? else {
+                return Ok(());
+            };
+        }
+        tracing::info!(
+            "Telegram bot @{username} connected ({})",
+            if self.webhook.is_some() {
+                "webhook"
+            } else {
+                "long polling"
+            }
+        );
         // The outbox worker sends broadcasts beside the polling loop and stops with it.
         let mut limiter = None;
         let outbox = self.handler.store().map(|store| {
@@ -291,17 +352,41 @@ impl TelegramBot {
             .handler
             .store()
             .map(|store| tokio::spawn(reports::deliver(out.clone(), store, shutdown.clone())));
-        let polled = Poller {
+        let poller = Poller {
             out,
             bot,
-            handler: self.handler,
+            handler: self.handler.clone(),
             username,
-            shutdown,
+            shutdown: shutdown.clone(),
             moderation,
             media: self.media.map(Arc::new),
-        }
-        .run()
-        .await;
+        };
+        let polled = match (self.webhook, self.handler.store()) {
+            (Some(mode), Some(store)) => {
+                // Updates come through the route into the inbox; this replica's processor
+                // takes its share of them until shutdown.
+                let holder = format!("{}-{}", std::process::id(), rand::random::<u32>());
+                let processor = webhook::Processor {
+                    poller,
+                    outage: polling::Outage::default(),
+                };
+                crate::channels::inbox::run(
+                    store,
+                    mode.source,
+                    holder,
+                    Arc::new(processor),
+                    mode.wake,
+                    self.inbox,
+                    shutdown,
+                )
+                .await;
+                Ok(())
+            }
+            (Some(_), None) => Err(anyhow::anyhow!(
+                "Telegram webhook mode needs a database to keep updates in"
+            )),
+            (None, _) => poller.run().await,
+        };
         if let Some(task) = deliveries
             && let Err(e) = task.await
         {
@@ -362,6 +447,56 @@ async fn connect(
                         error = %redact(&e.to_string(), token),
                         "cannot reach the Telegram Bot API at {host}; retrying"
                     );
+                    warned = true;
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(None),
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                pause = (pause * 2).min(Duration::from_secs(60));
+            }
+        }
+    }
+}
+
+/// Registers the webhook: URL, secret token, the explicit `allowed_updates` and
+/// `max_connections`. Every replica calls it with the same values. A refusal (a URL Telegram
+/// will not use) stops the bot; an unreachable Telegram is retried until shutdown (`None`).
+async fn set_webhook(
+    bot: &Bot,
+    mode: &webhook::WebhookMode,
+    token: &str,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<()>> {
+    use teloxide::payloads::SetWebhookSetters as _;
+    let mut pause = Duration::from_millis(500);
+    let mut warned = false;
+    loop {
+        let req = bot
+            .set_webhook(mode.url.clone())
+            .secret_token(mode.secret.clone())
+            .allowed_updates(polling::ALLOWED)
+            .max_connections(mode.max_connections);
+        let answer = tokio::select! {
+            _ = shutdown.cancelled() => return Ok(None),
+            a = req.send() => a,
+        };
+        match answer {
+            Ok(_) => {
+                tracing::info!(url = %mode.url, "Telegram webhook set");
+                return Ok(Some(()));
+            }
+            Err(RequestError::Api(e)) => {
+                anyhow::bail!(
+                    "Telegram không nhận webhook / Telegram refused the webhook ({}): \
+                     TELEGRAM_WEBHOOK_URL must be a public https address (port 443, 80, 88 or \
+                     8443) that reaches gopy",
+                    redact(&e.to_string(), token)
+                );
+            }
+            Err(e) => {
+                if !warned {
+                    tracing::warn!(error = %redact(&e.to_string(), token), "cannot set the Telegram webhook; retrying");
                     warned = true;
                 }
                 tokio::select! {

@@ -42,18 +42,20 @@ const CONCURRENCY: usize = 64;
 /// The longest pause between two tries of an update while the database is down.
 const MAX_RETRY_PAUSE: Duration = Duration::from_secs(30);
 
-/// The update kinds we ask Telegram for.
-const ALLOWED: [AllowedUpdate; 4] = [
+/// The update kinds we ask Telegram for, by polling and by webhook alike (`chat_member`
+/// reaches a bot only where it is an administrator).
+pub(super) const ALLOWED: [AllowedUpdate; 5] = [
     AllowedUpdate::Message,
     AllowedUpdate::EditedMessage,
     AllowedUpdate::CallbackQuery,
     AllowedUpdate::MyChatMember,
+    AllowedUpdate::ChatMember,
 ];
 
 /// Remembers whether the database is known to be down, so that an outage is logged once
 /// when it starts and once when it ends, not at every retry.
 #[derive(Default)]
-struct Outage(AtomicBool);
+pub(super) struct Outage(AtomicBool);
 
 impl Outage {
     /// A step failed with a transient error.
@@ -82,7 +84,7 @@ struct PollTrouble {
 
 /// How one update ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+pub(super) enum Outcome {
     /// Committed (or deliberately skipped): it may be confirmed.
     Done,
     /// Shutdown came before it could be committed: it must not be confirmed.
@@ -176,6 +178,29 @@ impl Poller {
             self.confirm(offset).await;
         }
         Ok(())
+    }
+
+    /// Runs one update to the end, as the loop runs an update handled on its own: the same
+    /// routing, the same handlers. The webhook inbox's processor calls it for each update it
+    /// claims. A panic in a handler is logged and the update skipped, as in the loop.
+    pub(super) async fn process_update(&self, update: &Update, outage: &Outage) -> Outcome {
+        let id = i64::from(update.id.0);
+        let (kind, route) = route(update, &self.username);
+        metrics::counter!("gopy_telegram_updates_total", "kind" => kind).increment(1);
+        if matches!(route, Route::Skip) {
+            tracing::debug!(update_id = id, kind, "update skipped");
+            return Outcome::Done;
+        }
+        AssertUnwindSafe(self.run_one(id, route, outage))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| {
+                tracing::error!(
+                    update_id = id,
+                    "handling a Telegram update panicked; it is skipped"
+                );
+                Outcome::Done
+            })
     }
 
     /// One `getUpdates` with the given offset and long-poll timeout, cancelled by shutdown.

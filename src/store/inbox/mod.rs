@@ -1,0 +1,262 @@
+//! Storage for the shared webhook inbox (`webhook_inbox`, migration `0017_webhook_inbox.sql`):
+//! deliveries committed before the platform gets its 200, claimed by one replica at a time,
+//! one resident's rows in order, and marked done.
+//!
+//! Both backends run the same SQL, written once in `inbox_store_impl!` and expanded in
+//! `sqlite.rs` and `postgres.rs`, which say how to read, how to start a write transaction and
+//! how claims are serialised (Postgres: a transaction-scoped advisory lock per source;
+//! SQLite: its single writer already does it).
+
+mod postgres;
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreResult;
+pub use super::zalo_oa::InboxOutcome;
+
+/// A delivery to keep until it is processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    /// The receiver: `telegram:<bot id>`.
+    pub source: String,
+    /// The platform's id of the delivery (Telegram's `update_id`): the de-duplication key.
+    pub event_key: String,
+    /// The resident or chat it belongs to: rows of one key are processed in `seq` order,
+    /// one at a time.
+    pub chat_key: String,
+    /// Its order within the chat key (Telegram's `update_id`).
+    pub seq: i64,
+    /// The raw body, as JSON text.
+    pub body: String,
+    /// When gopy received it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A claimed delivery.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Delivery {
+    /// Row id.
+    pub id: i64,
+    /// The de-duplication key.
+    pub event_key: String,
+    /// The resident or chat it belongs to.
+    pub chat_key: String,
+    /// Its order within the chat key.
+    pub seq: i64,
+    /// The raw body (`None` only for a processed row, which is never claimed).
+    pub body: Option<String>,
+    /// Tries so far, this one included.
+    pub attempts: i64,
+    /// When gopy received it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// The inbox part of the store. A supertrait of [`super::Store`].
+#[async_trait]
+pub trait InboxStore: Send + Sync {
+    /// Commits a delivery; `false` when its key is there already (a redelivery).
+    async fn inbox_insert(&self, delivery: &NewDelivery) -> StoreResult<bool>;
+
+    /// Leases, until `until`, up to `limit` deliveries of `source` due at `now`: for each
+    /// chat key only its oldest pending row (by `seq`), and only when no row of that key
+    /// holds a live lease. So the rows returned belong to different chat keys and may be
+    /// processed side by side.
+    async fn inbox_claim(
+        &self,
+        source: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>>;
+
+    /// Moves the leases `holder` has on pending deliveries of `source` to `until` (a replica
+    /// still working on them says so); returns how many.
+    async fn inbox_extend(
+        &self,
+        source: &str,
+        holder: &str,
+        until: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
+    /// Records how processing a delivery ended.
+    async fn inbox_finish(
+        &self,
+        id: i64,
+        outcome: &InboxOutcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// Deletes processed deliveries older than `before`; returns how many.
+    async fn inbox_forget(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Deliveries of `source` still pending (tests and status).
+    async fn inbox_pending(&self, source: &str) -> StoreResult<i64>;
+}
+
+/// The columns of [`Delivery`].
+const DELIVERY_COLUMNS: &str = "id, event_key, chat_key, seq, body, attempts, received_at";
+
+/// The one implementation of [`InboxStore`], for a store type that has
+/// `inbox_reader(&self) -> &Pool<$db>`,
+/// `inbox_begin(&self) -> StoreResult<Transaction<'static, $db>>` and
+/// `inbox_serialise(&self, tx, source) -> StoreResult<()>`.
+macro_rules! inbox_store_impl {
+    ($store:ty) => {
+        #[async_trait::async_trait]
+        impl $crate::store::inbox::InboxStore for $store {
+            async fn inbox_insert(
+                &self,
+                d: &$crate::store::inbox::NewDelivery,
+            ) -> $crate::store::StoreResult<bool> {
+                let mut tx = self.inbox_begin().await?;
+                let n = sqlx::query(
+                    "INSERT INTO webhook_inbox (source, event_key, chat_key, seq, body, state, \
+                     not_before, received_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) \
+                     ON CONFLICT (source, event_key) DO NOTHING",
+                )
+                .bind(&d.source)
+                .bind(&d.event_key)
+                .bind(&d.chat_key)
+                .bind(d.seq)
+                .bind(&d.body)
+                .bind(d.received_at)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(n > 0)
+            }
+
+            async fn inbox_claim(
+                &self,
+                source: &str,
+                holder: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                until: chrono::DateTime<chrono::Utc>,
+                limit: i64,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::inbox::Delivery>> {
+                use $crate::store::inbox::*;
+                // The head of a chat key: no pending row of the key comes before it. It is
+                // taken only when due and when no pending row of the key is leased (an
+                // earlier-delivered head may be in flight while a late one arrives).
+                let sql = format!(
+                    "UPDATE webhook_inbox SET lease_until = $1, leased_by = $2, \
+                     attempts = attempts + 1 WHERE id IN (SELECT h.id FROM webhook_inbox h \
+                     WHERE h.source = $3 AND h.state = 'pending' AND h.not_before <= $4 \
+                     AND NOT EXISTS (SELECT 1 FROM webhook_inbox e WHERE e.source = h.source \
+                     AND e.chat_key = h.chat_key AND e.state = 'pending' \
+                     AND (e.seq < h.seq OR (e.seq = h.seq AND e.id < h.id))) \
+                     AND NOT EXISTS (SELECT 1 FROM webhook_inbox l WHERE l.source = h.source \
+                     AND l.chat_key = h.chat_key AND l.state = 'pending' \
+                     AND l.lease_until IS NOT NULL AND l.lease_until >= $4) \
+                     ORDER BY h.id LIMIT $5) RETURNING {DELIVERY_COLUMNS}"
+                );
+                let mut tx = self.inbox_begin().await?;
+                Self::inbox_serialise(&mut tx, source).await?;
+                let mut rows: Vec<Delivery> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(until)
+                    .bind(holder)
+                    .bind(source)
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows.sort_by_key(|r| r.id);
+                Ok(rows)
+            }
+
+            async fn inbox_extend(
+                &self,
+                source: &str,
+                holder: &str,
+                until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.inbox_begin().await?;
+                let n = sqlx::query(
+                    "UPDATE webhook_inbox SET lease_until = $1 WHERE source = $2 \
+                     AND leased_by = $3 AND state = 'pending'",
+                )
+                .bind(until)
+                .bind(source)
+                .bind(holder)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn inbox_finish(
+                &self,
+                id: i64,
+                outcome: &$crate::store::inbox::InboxOutcome,
+                now: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<()> {
+                use $crate::store::inbox::InboxOutcome;
+                let mut tx = self.inbox_begin().await?;
+                match outcome {
+                    InboxOutcome::Done | InboxOutcome::Failed(_) => {
+                        let (state, error) = match outcome {
+                            InboxOutcome::Failed(why) => ("failed", Some(why.as_str())),
+                            _ => ("done", None),
+                        };
+                        sqlx::query(
+                            "UPDATE webhook_inbox SET state = $1, error = $2, body = NULL, \
+                             processed_at = $3, lease_until = NULL, leased_by = NULL \
+                             WHERE id = $4",
+                        )
+                        .bind(state)
+                        .bind(error)
+                        .bind(now)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    InboxOutcome::Retry(at, why) => {
+                        sqlx::query(
+                            "UPDATE webhook_inbox SET not_before = $1, error = $2, \
+                             lease_until = NULL, leased_by = NULL WHERE id = $3",
+                        )
+                        .bind(*at)
+                        .bind(why)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn inbox_forget(
+                &self,
+                before: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<u64> {
+                let mut tx = self.inbox_begin().await?;
+                let n = sqlx::query(
+                    "DELETE FROM webhook_inbox WHERE state <> 'pending' AND processed_at < $1",
+                )
+                .bind(before)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                tx.commit().await?;
+                Ok(n)
+            }
+
+            async fn inbox_pending(&self, source: &str) -> $crate::store::StoreResult<i64> {
+                Ok(sqlx::query_scalar(
+                    "SELECT count(*) FROM webhook_inbox WHERE source = $1 AND state = 'pending'",
+                )
+                .bind(source)
+                .fetch_one(self.inbox_reader())
+                .await?)
+            }
+        }
+    };
+}
+pub(crate) use inbox_store_impl;

@@ -1,0 +1,34 @@
+//! The webhook inbox on Postgres: one pool for reads and writes; claims of one source are
+//! serialised by a transaction-scoped advisory lock, so that a claim always sees the leases
+//! every earlier claim committed (the per-resident order holds across replicas without
+//! relying on how READ COMMITTED re-checks rows).
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::inbox_store_impl;
+use crate::store::{PgStore, StoreResult};
+
+impl PgStore {
+    fn inbox_reader(&self) -> &PgPool {
+        self.pool()
+    }
+
+    async fn inbox_begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        Ok(self.pool().begin().await?)
+    }
+
+    /// Takes the claim lock of `source` until the transaction ends. The claim it guards is
+    /// one short UPDATE: processing runs outside it, in parallel across replicas.
+    async fn inbox_serialise(
+        tx: &mut Transaction<'static, Postgres>,
+        source: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('webhook_inbox:' || $1, 0))")
+            .bind(source)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+inbox_store_impl!(PgStore);
