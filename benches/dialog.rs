@@ -145,8 +145,12 @@ enum Scenario {
     Open,
     /// The echo and echo+INSERT baselines, closed loop.
     Baselines,
-    /// gopy over Zalo (webhook), closed loop.
+    /// gopy over Zalo (webhook), closed and open loop.
     Zalo,
+    /// gopy over Zalo (webhook), closed loop only.
+    ZaloClosed,
+    /// gopy over Zalo (webhook), open loop only.
+    ZaloOpen,
     /// All of them.
     All,
 }
@@ -357,7 +361,7 @@ async fn bench(args: &Args) -> Result<()> {
             }
         }
     }
-    if wants(Scenario::Zalo) {
+    if wants(Scenario::Zalo) || wants(Scenario::ZaloClosed) {
         for &backend in &backends {
             for &n in &sizes.closed {
                 let plans = driver::plans(n, 42);
@@ -365,7 +369,7 @@ async fn bench(args: &Args) -> Result<()> {
                 eprintln!("running {label}");
                 record(
                     label,
-                    zalo::run(&gopy, &args.gopy_log, backend, &plans, &logs).await,
+                    zalo::run(&gopy, &args.gopy_log, backend, &plans, None, &logs).await,
                 );
             }
         }
@@ -396,6 +400,31 @@ async fn bench(args: &Args) -> Result<()> {
         }
     }
 
+    if wants(Scenario::Zalo) || wants(Scenario::ZaloOpen) {
+        for &backend in &backends {
+            let plans = driver::plans(sizes.open_residents, 43);
+            let label = format!(
+                "gopy-zalo/{} open loop, {} residents at {} steps/s",
+                backend.name(),
+                sizes.open_residents,
+                sizes.load.rate
+            );
+            eprintln!("running {label}");
+            record(
+                label,
+                zalo::run(
+                    &gopy,
+                    &args.gopy_log,
+                    backend,
+                    &plans,
+                    Some(sizes.load),
+                    &logs,
+                )
+                .await,
+            );
+        }
+    }
+
     let ratios = report::ratios(&runs);
     let targets = report::targets(&runs);
     if runs.iter().any(|r| r.scenario == "closed") {
@@ -413,7 +442,8 @@ async fn bench(args: &Args) -> Result<()> {
         println!(
             "Zalo webhook acknowledgements: each step is a POST from the harness to gopy's \
              /zalo/webhook, answered once the step is committed (Zalo allows 2 s); gopy-zalo's \
-             step latency above is POST sent → first sendMessage to that resident at the fake"
+             step latency is POST sent → first sendMessage to that resident at the fake; in the \
+             open loop every POST counts, the warm-up's too"
         );
         print!("{}", report::ack_table(&runs));
         println!();
@@ -432,7 +462,7 @@ async fn bench(args: &Args) -> Result<()> {
         print!("{}", report::open_table(&runs));
         for r in runs.iter().filter(|r| r.scenario == "open") {
             println!(
-                "{} steps sent: {} /start, {} button presses, {} opinions; {} offers unserved \
+                "{} steps sent: {} /start, {} button presses (numbered replies on Zalo), {} opinions; {} offers unserved \
                  (no resident done thinking); {} steps over 25 ms, in {} episode(s)",
                 r.label(),
                 r.mix.commands,

@@ -119,7 +119,8 @@ impl Application {
         if let Some(webhook) = zalo.as_ref().and_then(ZaloBot::webhook_router) {
             router = router.merge(webhook);
         }
-        let zalo_oa = ZaloOa::new(dialogs.clone(), l10n.clone(), &settings.zalo_oa)?;
+        let zalo_oa = ZaloOa::new(dialogs.clone(), l10n.clone(), &settings.zalo_oa)?
+            .map(|oa| oa.with_public_url(settings.public_url.clone()));
         if let Some(oa) = &zalo_oa {
             router = router.merge(oa.webhook_router());
         }

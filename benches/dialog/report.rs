@@ -575,26 +575,7 @@ pub fn targets(runs: &[Run]) -> Vec<Target> {
     let mut out = vec![vs_insert(runs, "gopy"), sqlite_throughput(runs, "gopy")];
 
     for backend in ["sqlite", "postgres"] {
-        let open = runs
-            .iter()
-            .filter(|r| {
-                r.scenario == "open" && r.system == "gopy" && r.backend.as_deref() == Some(backend)
-            })
-            .max_by_key(|r| r.residents);
-        let name = format!("gopy/{backend} open-loop p99");
-        out.push(match open.and_then(|r| r.p99_ms.map(|p| (r, p))) {
-            Some((r, p99)) => Target {
-                name: format!(
-                    "{name}, {} residents at {:.0} steps/s",
-                    r.residents,
-                    r.offered_per_s.unwrap_or(0.0)
-                ),
-                target: "≤ 25 ms".to_owned(),
-                value: format!("{p99:.2} ms"),
-                pass: Some(p99 <= 25.0),
-            },
-            None => not_measured(&name, "≤ 25 ms"),
-        });
+        out.push(open_p99(runs, "gopy", backend));
     }
 
     for backend in ["sqlite", "postgres"] {
@@ -604,10 +585,15 @@ pub fn targets(runs: &[Run]) -> Vec<Target> {
     // The same targets for gopy over Zalo (webhook), and Zalo's 2-second acknowledgement.
     out.push(vs_insert(runs, "gopy-zalo"));
     out.push(sqlite_throughput(runs, "gopy-zalo"));
-    out.push(not_measured(
-        "gopy-zalo/postgres open-loop p99 (Zalo: closed loop only)",
-        "≤ 25 ms",
-    ));
+    for backend in ["sqlite", "postgres"] {
+        let measured = runs.iter().any(|r| {
+            r.system == "gopy-zalo" && r.scenario == "open" && r.backend.as_deref() == Some(backend)
+        });
+        // The issue asks for Zalo on Postgres; SQLite is listed only when it was run.
+        if backend == "postgres" || measured {
+            out.push(open_p99(runs, "gopy-zalo", backend));
+        }
+    }
     for backend in ["sqlite", "postgres"] {
         out.push(peak_rss(runs, "gopy-zalo", backend));
     }
@@ -648,6 +634,30 @@ pub fn targets(runs: &[Run]) -> Vec<Target> {
     out
 }
 
+/// The open-loop p99 target (≤ 25 ms) of `system` on `backend`, on its largest open run.
+fn open_p99(runs: &[Run], system: &str, backend: &str) -> Target {
+    let open = runs
+        .iter()
+        .filter(|r| {
+            r.scenario == "open" && r.system == system && r.backend.as_deref() == Some(backend)
+        })
+        .max_by_key(|r| r.residents);
+    let name = format!("{system}/{backend} open-loop p99");
+    match open.and_then(|r| r.p99_ms.map(|p| (r, p))) {
+        Some((r, p99)) => Target {
+            name: format!(
+                "{name}, {} residents at {:.0} steps/s",
+                r.residents,
+                r.offered_per_s.unwrap_or(0.0)
+            ),
+            target: "≤ 25 ms".to_owned(),
+            value: format!("{p99:.2} ms"),
+            pass: Some(p99 <= 25.0),
+        },
+        None => not_measured(&name, "≤ 25 ms"),
+    }
+}
+
 /// The acknowledgement times of the Zalo webhook runs.
 pub fn ack_table(runs: &[Run]) -> String {
     let rows: Vec<Vec<String>> = runs
@@ -656,6 +666,7 @@ pub fn ack_table(runs: &[Run]) -> String {
         .map(|r| {
             vec![
                 r.label(),
+                r.scenario.clone(),
                 r.residents.to_string(),
                 r.acks.map_or_else(|| "-".to_owned(), |a| a.to_string()),
                 opt(r.ack_p50_ms, 2),
@@ -671,6 +682,7 @@ pub fn ack_table(runs: &[Run]) -> String {
     table(
         &[
             "system",
+            "scenario",
             "residents",
             "POSTs",
             "ack p50 ms",

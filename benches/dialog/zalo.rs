@@ -4,18 +4,23 @@
 //! turn) from the harness to gopy's `/zalo/webhook`; gopy answers 200 once the step is
 //! committed and sends its replies with `sendMessage` to the fake. Measured per step: the
 //! acknowledgement (POST sent → response received; Zalo wants it within 2 s) and the step
-//! latency (POST sent → the first message to that resident arriving at the fake).
+//! latency (POST sent → the first message to that resident arriving at the fake). The open
+//! loop ([`run_open`]) offers a fixed rate of such POSTs to residents whose think time has
+//! passed, as the Telegram open loop does, and measures the same two things.
 //!
 //! Residents play the whole demo dialog as the Telegram residents do (the same
 //! [`driver::plans`], so the step counts match), replying with the NUMBER of the choice they
 //! want: the numbered lines of gopy's reply are matched against the labels read from
 //! `locales/vi/dialog.ftl` through gopy's own [`Localizer`].
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
 use serde_json::json;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
@@ -23,7 +28,9 @@ use gopy::dialog::Msg;
 use gopy::domain::{Channel, Locale};
 use gopy::i18n::{Localizer, Markup};
 
-use crate::driver::{self, BASE_ID, Limits, OPINIONS, Outcome, PLANNED_TOPICS, Plan, short};
+use crate::driver::{
+    self, BASE_ID, Limits, OPINIONS, OpenLoad, Outcome, PLANNED_TOPICS, Plan, short,
+};
 use crate::fake_zalo::{FakeZalo, Resident, Sent, TOKEN};
 use crate::procs::{self, Backend, Db, Proc};
 use crate::report::Run;
@@ -136,6 +143,19 @@ struct Pending {
     last_text: Option<String>,
     /// What was sent, for the report.
     what: String,
+    /// Whether it was sent in the measured window (not during an open loop's warm-up).
+    measured: bool,
+}
+
+/// A step a resident decided on and will send once its think time has passed (open loop).
+#[derive(Debug, Clone)]
+struct NextStep {
+    /// The text.
+    text: String,
+    /// Whether it is an opinion.
+    opinion: bool,
+    /// Whether it is the number of "submit".
+    submit: bool,
 }
 
 /// One simulated Zalo resident.
@@ -154,6 +174,8 @@ struct Sim {
     seq: u64,
     /// The step in flight.
     pending: Option<Pending>,
+    /// The step decided on and not yet sent (open loop: the resident is thinking).
+    next: Option<NextStep>,
     /// Whether it is still going (false: finished or failed).
     active: bool,
     /// Whether it got its receipt.
@@ -200,6 +222,8 @@ struct Fleet<'a> {
     url: String,
     /// Where the POST tasks report.
     acks_tx: UnboundedSender<Ack>,
+    /// Where their reports arrive, until a loop takes it.
+    acks_rx: Option<UnboundedReceiver<Ack>>,
     /// Residents by index.
     sims: Vec<Sim>,
     /// Resident index by Zalo id.
@@ -218,6 +242,13 @@ struct Fleet<'a> {
     last_done: Option<Instant>,
     /// The origin of `queued_at_ms`.
     created: Instant,
+    /// Whether steps sent now are measured (false during an open loop's warm-up).
+    measuring: bool,
+    /// Open loop: a completed step's successor is kept in [`Sim::next`] and the resident
+    /// put in `thinking` instead of being sent at once.
+    open: bool,
+    /// Open loop: residents whose step completed and who have a next step to send.
+    thinking: Vec<usize>,
 }
 
 impl<'a> Fleet<'a> {
@@ -233,15 +264,17 @@ impl<'a> Fleet<'a> {
         } else {
             event
         };
+        let measured = self.measuring;
+        let mix = &mut self.out.mix;
         let (what, submit) = if opinion {
             sim.sent_opinions += 1;
-            self.out.mix.opinions += 1;
+            mix.opinions += u64::from(measured);
             ("an opinion".to_owned(), false)
         } else if text.starts_with('/') {
-            self.out.mix.commands += 1;
+            mix.commands += u64::from(measured);
             (text.clone(), false)
         } else {
-            self.out.mix.buttons += 1;
+            mix.buttons += u64::from(measured);
             (format!("choice {text}"), submit)
         };
         sim.seq += 1;
@@ -257,9 +290,12 @@ impl<'a> Fleet<'a> {
             submit,
             last_text: None,
             what,
+            measured,
         });
-        self.started.get_or_insert(at);
-        self.out.issued += 1;
+        if measured {
+            self.started.get_or_insert(at);
+            self.out.issued += 1;
+        }
         let request = self
             .client
             .post(&self.url)
@@ -298,14 +334,17 @@ impl<'a> Fleet<'a> {
         };
         if !p.replied {
             p.replied = true;
-            let us = sent.at.saturating_duration_since(p.at).as_micros();
-            self.out
-                .latencies_us
-                .push(u32::try_from(us).unwrap_or(u32::MAX));
-            let at = p.at.saturating_duration_since(self.created).as_millis();
-            self.out
-                .queued_at_ms
-                .push(u32::try_from(at).unwrap_or(u32::MAX));
+            // Only the first message of a step is timed, and only in the measured window.
+            if p.measured {
+                let us = sent.at.saturating_duration_since(p.at).as_micros();
+                self.out
+                    .latencies_us
+                    .push(u32::try_from(us).unwrap_or(u32::MAX));
+                let at = p.at.saturating_duration_since(self.created).as_millis();
+                self.out
+                    .queued_at_ms
+                    .push(u32::try_from(at).unwrap_or(u32::MAX));
+            }
         }
         if p.decided.is_some() {
             // A further part of a reply already understood.
@@ -372,11 +411,23 @@ impl<'a> Fleet<'a> {
         }
         let Some(p) = sim.pending.take() else { return };
         let failed = matches!(p.decided, Some(Decision::Fail(_)));
-        if !failed {
+        if !failed && p.measured {
             self.out.completed += 1;
             self.last_done = Some(now);
         }
         match p.decided {
+            Some(Decision::Send {
+                text,
+                opinion,
+                submit,
+            }) if self.open => {
+                sim.next = Some(NextStep {
+                    text,
+                    opinion,
+                    submit,
+                });
+                self.thinking.push(i);
+            }
             Some(Decision::Send {
                 text,
                 opinion,
@@ -540,6 +591,90 @@ fn decide(
     choose(0)
 }
 
+impl<'a> Fleet<'a> {
+    /// Residents for `plans`, posting to gopy at `http`.
+    fn new(fake: &'a FakeZalo, labels: &'a Labels, http: &str, plans: &[Plan]) -> Result<Self> {
+        let (acks_tx, acks_rx) = unbounded_channel();
+        // The receiver is handed out by [`Fleet::take_acks`]; keep it until then.
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let sims: Vec<Sim> = plans
+            .iter()
+            .enumerate()
+            .map(|(i, plan)| Sim {
+                who: Resident::new(
+                    u64::try_from(BASE_ID).unwrap_or_default() + i as u64,
+                    &format!("Nguyễn Cư Dân {i}"),
+                ),
+                plan: plan.clone(),
+                unit_chosen: false,
+                topics_done: 0,
+                given_here: 0,
+                seq: 0,
+                pending: None,
+                next: None,
+                active: true,
+                finished: false,
+                sent_opinions: 0,
+                acked_opinions: 0,
+            })
+            .collect();
+        let by_chat = sims
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.who.id.clone(), i))
+            .collect();
+        Ok(Fleet {
+            fake,
+            labels,
+            client,
+            url: format!("http://{http}/zalo/webhook"),
+            acks_tx,
+            acks_rx: Some(acks_rx),
+            active: sims.len(),
+            sims,
+            by_chat,
+            posts: 0,
+            out: Outcome::default(),
+            acks: Acks::default(),
+            started: None,
+            last_done: None,
+            created: Instant::now(),
+            measuring: true,
+            open: false,
+            thinking: Vec::new(),
+        })
+    }
+
+    /// The receiver of the POSTs' answers (once).
+    fn take_acks(&mut self) -> Result<UnboundedReceiver<Ack>> {
+        self.acks_rx
+            .take()
+            .context("the acknowledgements are already being read")
+    }
+
+    /// Whether any step is in flight.
+    fn in_flight(&self) -> bool {
+        self.sims.iter().any(|s| s.pending.is_some())
+    }
+
+    /// Sends resident `i` its next step: `/start` first, then what it decided on.
+    fn send_next(&mut self, i: usize) {
+        let Some(sim) = self.sims.get_mut(i) else {
+            return;
+        };
+        if !sim.active || sim.pending.is_some() {
+            return;
+        }
+        if sim.seq == 0 {
+            self.issue(i, "/start".to_owned(), false, false);
+        } else if let Some(next) = sim.next.take() {
+            self.issue(i, next.text, next.opinion, next.submit);
+        }
+    }
+}
+
 /// Closed loop: every resident sends `/start` at once and each next step as soon as the
 /// previous one is acknowledged and answered, until every resident finished or failed.
 async fn closed(
@@ -551,51 +686,8 @@ async fn closed(
     limits: Limits,
     alive: &mut dyn FnMut() -> Result<()>,
 ) -> Result<(Outcome, Acks)> {
-    let (acks_tx, mut acks_rx) = unbounded_channel();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
-    let sims: Vec<Sim> = plans
-        .iter()
-        .enumerate()
-        .map(|(i, plan)| Sim {
-            who: Resident::new(
-                u64::try_from(BASE_ID).unwrap_or_default() + i as u64,
-                &format!("Nguyễn Cư Dân {i}"),
-            ),
-            plan: plan.clone(),
-            unit_chosen: false,
-            topics_done: 0,
-            given_here: 0,
-            seq: 0,
-            pending: None,
-            active: true,
-            finished: false,
-            sent_opinions: 0,
-            acked_opinions: 0,
-        })
-        .collect();
-    let by_chat = sims
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.who.id.clone(), i))
-        .collect();
-    let mut fleet = Fleet {
-        fake,
-        labels,
-        client,
-        url: format!("http://{http}/zalo/webhook"),
-        acks_tx,
-        active: sims.len(),
-        sims,
-        by_chat,
-        posts: 0,
-        out: Outcome::default(),
-        acks: Acks::default(),
-        started: None,
-        last_done: None,
-        created: Instant::now(),
-    };
+    let mut fleet = Fleet::new(fake, labels, http, plans)?;
+    let mut acks_rx = fleet.take_acks()?;
     let start = Instant::now();
     for i in 0..fleet.sims.len() {
         fleet.issue(i, "/start".to_owned(), false, false);
@@ -632,6 +724,118 @@ async fn closed(
     Ok(fleet.finish())
 }
 
+/// Open loop: a scheduler offers `load.rate` steps per second for the warm-up and then the
+/// measured window, each a webhook POST for a random resident whose think time has passed
+/// (an offer with no such resident is counted as unserved, in the window); then every step
+/// in flight is awaited until it completes or times out. Latencies and the step mix count
+/// only what was sent in the window; acknowledgements count every POST of the run.
+async fn open(
+    fake: &FakeZalo,
+    rx: &mut UnboundedReceiver<Sent>,
+    http: &str,
+    plans: &[Plan],
+    labels: &Labels,
+    load: OpenLoad,
+    alive: &mut dyn FnMut() -> Result<()>,
+) -> Result<(Outcome, Acks)> {
+    let limits = Limits {
+        step_timeout: STEP_TIMEOUT,
+        deadline: load.warmup + load.duration + STEP_TIMEOUT + Duration::from_secs(20),
+    };
+    let mut fleet = Fleet::new(fake, labels, http, plans)?;
+    let mut acks_rx = fleet.take_acks()?;
+    fleet.open = true;
+    fleet.measuring = load.warmup.is_zero();
+    let mut rng = StdRng::seed_from_u64(2);
+    let think = |rng: &mut StdRng| {
+        let (lo, hi) = load.think;
+        if hi <= lo {
+            return lo;
+        }
+        Duration::from_secs_f64(rng.random_range(lo.as_secs_f64()..hi.as_secs_f64()))
+    };
+    let mut ready: Vec<usize> = (0..fleet.sims.len()).collect();
+    let mut thinking: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::new();
+    let start = Instant::now();
+    let window = start + load.warmup;
+    let end = window + load.duration;
+    let mut offered_before_window: u64 = 0;
+    let mut offered: u64 = 0;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last_check = start;
+    loop {
+        tokio::select! {
+            biased;
+            sent = rx.recv() => {
+                let Some(sent) = sent else { break };
+                fleet.on_sent(sent);
+                while let Ok(sent) = rx.try_recv() {
+                    fleet.on_sent(sent);
+                }
+            }
+            ack = acks_rx.recv() => {
+                let Some(ack) = ack else { break };
+                fleet.on_ack(ack);
+            }
+            _ = tick.tick() => {
+                let now = Instant::now();
+                while let Some(Reverse((at, i))) = thinking.peek().copied() {
+                    if at > now {
+                        break;
+                    }
+                    thinking.pop();
+                    ready.push(i);
+                }
+                if !fleet.measuring && now >= window {
+                    fleet.measuring = true;
+                    offered_before_window = offered;
+                }
+                if now < end {
+                    let due = (now.duration_since(start).as_secs_f64() * load.rate) as u64;
+                    while offered < due {
+                        offered += 1;
+                        if ready.is_empty() {
+                            if fleet.measuring {
+                                fleet.out.unserved += 1;
+                            }
+                            continue;
+                        }
+                        let k = rng.random_range(0..ready.len());
+                        let i = ready.swap_remove(k);
+                        fleet.send_next(i);
+                    }
+                }
+                if now.duration_since(last_check) >= Duration::from_millis(100) {
+                    last_check = now;
+                    fleet.check_timeouts(limits.step_timeout);
+                    alive()?;
+                    if now >= end && !fleet.in_flight() {
+                        break;
+                    }
+                    if now.duration_since(start) > limits.deadline {
+                        fleet.out.hit_deadline = true;
+                        break;
+                    }
+                }
+            }
+        }
+        // Residents whose step just completed think before their next one.
+        if !fleet.thinking.is_empty() {
+            let now = Instant::now();
+            for i in std::mem::take(&mut fleet.thinking) {
+                thinking.push(Reverse((now + think(&mut rng), i)));
+            }
+        }
+    }
+    while let Ok(ack) = acks_rx.try_recv() {
+        fleet.on_ack(ack);
+    }
+    fleet.out.offered = offered - offered_before_window;
+    fleet.out.window = load.duration;
+    Ok(fleet.finish())
+}
+
 /// Waits until gopy serves its webhook (a POST without the secret is refused with 401).
 async fn wait_webhook(proc: &mut Proc, http: &str) -> Result<()> {
     let client = reqwest::Client::builder()
@@ -659,20 +863,22 @@ async fn wait_webhook(proc: &mut Proc, http: &str) -> Result<()> {
 }
 
 /// Starts gopy in Zalo webhook mode on a fresh database against a fresh fake Zalo, drives the
-/// residents in a closed loop, stops it and checks its database.
+/// residents in a closed loop (or an open loop with `load`), stops it and checks its database.
 pub async fn run(
     gopy: &Path,
     gopy_log: &str,
     backend: Backend,
     plans: &[Plan],
+    load: Option<OpenLoad>,
     logs: &Path,
 ) -> Result<Run> {
+    let scenario = if load.is_some() { "open" } else { "closed" };
     let labels = Labels::read()?;
     let db = Db::fresh(backend).await?;
     let fake = FakeZalo::start().await;
     let http = format!("127.0.0.1:{}", procs::free_port()?);
     let log = logs.join(format!(
-        "gopy-zalo-{}-closed-{}.log",
+        "gopy-zalo-{}-{scenario}-{}.log",
         backend.name(),
         plans.len()
     ));
@@ -691,7 +897,7 @@ pub async fn run(
         ],
         log,
     )?;
-    let result = drive(&fake, &mut proc, &http, plans, &labels).await;
+    let result = drive(&fake, &mut proc, &http, plans, &labels, load).await;
     let rss = proc.peak_rss_kib();
     let inside = procs::step_metrics(&http).await.unwrap_or_default();
     // The readiness probe's POST without the secret is refused on purpose: not a warning.
@@ -714,7 +920,7 @@ pub async fn run(
     let mut run = Run::new(
         "gopy-zalo",
         Some(backend.name()),
-        "closed",
+        scenario,
         plans.len(),
         &outcome,
     );
@@ -733,7 +939,7 @@ pub async fn run(
     run.doubled = Some(check.doubled);
     run.complete = Some(check.complete);
     run.problems = check.problems;
-    if check.complete != plans.len() {
+    if load.is_none() && check.complete != plans.len() {
         run.problems.push(format!(
             "{} of {} residents have all their 6–12 opinions submitted",
             check.complete,
@@ -749,24 +955,31 @@ pub async fn run(
     Ok(run)
 }
 
-/// Waits for the webhook, subscribes to the messages sent, and runs the closed loop.
+/// Waits for the webhook, subscribes to the messages sent, and runs the closed loop (or the
+/// open loop with `load`).
 async fn drive(
     fake: &FakeZalo,
     proc: &mut Proc,
     http: &str,
     plans: &[Plan],
     labels: &Labels,
+    load: Option<OpenLoad>,
 ) -> Result<(Outcome, Acks, CpuSplit)> {
     wait_webhook(proc, http).await?;
     let mut rx = fake.subscribe_sent();
     fake.set_lean();
     let before = CpuSplit::now(proc);
-    let limits = Limits {
-        step_timeout: STEP_TIMEOUT,
-        deadline: Duration::from_secs(900),
-    };
     let mut alive = || proc.check_alive();
-    let (outcome, acks) = closed(fake, &mut rx, http, plans, labels, limits, &mut alive).await?;
+    let (outcome, acks) = match load {
+        None => {
+            let limits = Limits {
+                step_timeout: STEP_TIMEOUT,
+                deadline: Duration::from_secs(900),
+            };
+            closed(fake, &mut rx, http, plans, labels, limits, &mut alive).await?
+        }
+        Some(load) => open(fake, &mut rx, http, plans, labels, load, &mut alive).await?,
+    };
     let spent = before.until(CpuSplit::now(proc));
     Ok((outcome, acks, spent))
 }

@@ -7,6 +7,14 @@
 //! after NFC; GMF group messages to the groups the OA owns (`-403` otherwise, `-237` for a
 //! disabled one); injected faults (`-32` rate limit, …). It also posts signed webhook events
 //! to gopy, as Zalo does (and records the interaction, which opens the window).
+//! Attachments: `POST /v2.0/oa/upload/image` (JPEG or PNG by their bytes, ≤ 1 MB) and
+//! `/v2.0/oa/upload/file` (PDF, DOC or DOCX, ≤ 5 MB), also under `/v3.0/`, multipart with the
+//! field `file`, answer an `attachment_id` or a `token` (`-210` too large, `-201` otherwise
+//! wrong, in HTTP 200 bodies); a message is a text, a media template (one image by an
+//! uploaded `attachment_id` or an http(s) `url`, optional text), a file (an uploaded `token`,
+//! no text) or a text with 1–5 buttons (`oa.open.url` with an http(s) url, `oa.query.show` /
+//! `oa.query.hide` with a text payload); GMF groups take no buttons. Every upload and every
+//! attachment sent is recorded.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -55,10 +63,29 @@ pub enum Signing {
 pub struct Sent {
     /// `recipient.user_id` or `recipient.group_id`.
     pub to: String,
-    /// The text.
+    /// The text (empty for an image without text, or a file).
     pub text: String,
     /// The access token used.
     pub token: String,
+    /// `message.attachment` as sent (an image, a file, buttons), if any.
+    pub attachment: Option<Value>,
+}
+
+/// One file uploaded to the OA.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    /// The path called (`/v2.0/oa/upload/image`, …).
+    pub path: String,
+    /// `image` or `file`.
+    pub kind: &'static str,
+    /// The multipart part's file name.
+    pub file_name: String,
+    /// The part's content type, as sent.
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// The `attachment_id` (image) or `token` (file) answered.
+    pub id: String,
 }
 
 /// One call gopy made.
@@ -105,6 +132,8 @@ struct World {
     expires_as_number: bool,
     /// Ids handed out.
     next_id: u64,
+    /// Files uploaded.
+    uploads: Vec<Uploaded>,
 }
 
 /// The fake server.
@@ -148,6 +177,10 @@ impl FakeZaloOa {
             .route("/v4/oa/access_token", post(refresh))
             .route("/v3.0/oa/message/cs", post(message_cs))
             .route("/v3.0/oa/group/message", post(group_message))
+            .route("/v2.0/oa/upload/image", post(upload_image))
+            .route("/v3.0/oa/upload/image", post(upload_image))
+            .route("/v2.0/oa/upload/file", post(upload_file))
+            .route("/v3.0/oa/upload/file", post(upload_file))
             .with_state(world.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -232,6 +265,17 @@ impl FakeZaloOa {
     /// Messages sent to groups.
     pub fn group_sent(&self) -> Vec<Sent> {
         self.w().group_sent.clone()
+    }
+
+    /// Files uploaded so far.
+    pub fn uploads(&self) -> Vec<Uploaded> {
+        self.w().uploads.clone()
+    }
+
+    /// Records an interaction of `user` now (as a message to the OA would), which opens the
+    /// messaging window.
+    pub fn interacted(&self, user: &str) {
+        self.w().interactions.insert(user.to_owned(), now_ms());
     }
 
     /// Calls to a path.
@@ -425,7 +469,8 @@ async fn message_cs(State(world): State<Shared>, headers: HeaderMap, body: Strin
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let user = v["recipient"]["user_id"].as_str().unwrap_or("").to_owned();
     let text = v["message"]["text"].as_str().unwrap_or("").to_owned();
-    let len = text.nfc().count();
+    let attachment = v["message"].get("attachment").cloned();
+    let valid = check_message(&w, &v["message"], false);
     let token = headers
         .get("access_token")
         .and_then(|v| v.to_str().ok())
@@ -434,7 +479,8 @@ async fn message_cs(State(world): State<Shared>, headers: HeaderMap, body: Strin
     let code = match check_access(&w, &headers) {
         0 => match fault(&mut w, path) {
             Some(c) => c,
-            None if user.is_empty() || !(1..=2000).contains(&len) => -201,
+            None if user.is_empty() => -201,
+            None if valid != 0 => valid,
             None => match w.interactions.get(&user) {
                 Some(ms) if now_ms() - ms <= 7 * 24 * 3600 * 1000 => 0,
                 _ => -230,
@@ -462,6 +508,7 @@ async fn message_cs(State(world): State<Shared>, headers: HeaderMap, body: Strin
         to: user.clone(),
         text,
         token,
+        attachment,
     });
     envelope(0, "Success", json!({"message_id": id, "user_id": user}))
 }
@@ -473,6 +520,8 @@ async fn group_message(State(world): State<Shared>, headers: HeaderMap, body: St
     let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let group = v["recipient"]["group_id"].as_str().unwrap_or("").to_owned();
     let text = v["message"]["text"].as_str().unwrap_or("").to_owned();
+    let attachment = v["message"].get("attachment").cloned();
+    let valid = check_message(&w, &v["message"], true);
     let token = headers
         .get("access_token")
         .and_then(|v| v.to_str().ok())
@@ -484,7 +533,7 @@ async fn group_message(State(world): State<Shared>, headers: HeaderMap, body: St
             None => match w.groups.get(&group) {
                 None => -403,
                 Some(true) => -237,
-                Some(false) if !(1..=2000).contains(&text.nfc().count()) => -201,
+                Some(false) if valid != 0 => valid,
                 Some(false) => 0,
             },
         },
@@ -504,6 +553,227 @@ async fn group_message(State(world): State<Shared>, headers: HeaderMap, body: St
         to: group,
         text,
         token,
+        attachment,
     });
     envelope(0, "Success", json!({"message_id": id}))
+}
+
+/// Whether a text has 1–2,000 characters after NFC.
+fn text_ok(text: &str) -> bool {
+    (1..=2000).contains(&text.nfc().count())
+}
+
+/// Whether `s` is an http(s) URL.
+fn http_url(s: &str) -> bool {
+    url::Url::parse(s).is_ok_and(|u| u.scheme() == "https" || u.scheme() == "http")
+}
+
+/// Checks a `message` object as Zalo would: 0 when it is valid, else `-201`. A GMF `group`
+/// message takes text, an image or a file, never buttons.
+fn check_message(w: &World, message: &Value, group: bool) -> i64 {
+    let text = message.get("text");
+    let text_valid = |t: Option<&Value>| t.and_then(Value::as_str).is_some_and(text_ok);
+    let uploaded = |id: Option<&Value>, kind: &str| {
+        id.and_then(Value::as_str)
+            .is_some_and(|id| w.uploads.iter().any(|u| u.id == id && u.kind == kind))
+    };
+    let Some(attachment) = message.get("attachment") else {
+        return if text_valid(text) { 0 } else { -201 };
+    };
+    let payload = &attachment["payload"];
+    let ok = match attachment["type"].as_str() {
+        // A file message carries the upload's token and no text.
+        Some("file") => text.is_none() && uploaded(payload.get("token"), "file"),
+        Some("template") => match payload["template_type"].as_str() {
+            Some("media") => {
+                let elements = payload["elements"]
+                    .as_array()
+                    .map_or(&[][..], Vec::as_slice);
+                let image_ok = |e: &Value| {
+                    e["media_type"] == "image"
+                        && (uploaded(e.get("attachment_id"), "image")
+                            || e["url"].as_str().is_some_and(http_url))
+                };
+                elements.len() == 1
+                    && elements.iter().all(image_ok)
+                    && (text.is_none() || text_valid(text))
+            }
+            None | Some("button") if payload["buttons"].is_array() => {
+                let buttons = payload["buttons"].as_array().map_or(&[][..], Vec::as_slice);
+                let button_ok = |b: &Value| {
+                    let title = b["title"].as_str().unwrap_or("");
+                    let title_ok = (1..=100).contains(&title.nfc().count());
+                    let payload_ok = match b["type"].as_str() {
+                        Some("oa.open.url") => b["payload"]["url"].as_str().is_some_and(http_url),
+                        Some("oa.query.show" | "oa.query.hide") => b["payload"]
+                            .as_str()
+                            .is_some_and(|p| !p.trim().is_empty() && p.chars().count() <= 1000),
+                        Some("oa.open.phone" | "oa.open.sms") => {
+                            b["payload"]["phone_code"].as_str().is_some()
+                        }
+                        _ => false,
+                    };
+                    title_ok && payload_ok
+                };
+                !group
+                    && text_valid(text)
+                    && (1..=5).contains(&buttons.len())
+                    && buttons.iter().all(button_ok)
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    if ok { 0 } else { -201 }
+}
+
+/// The parts of a multipart body: (field name, file name, content type, bytes).
+fn multipart_parts(headers: &HeaderMap, body: &[u8]) -> Vec<(String, String, String, Vec<u8>)> {
+    let Some(boundary) = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| c.to_ascii_lowercase().starts_with("multipart/form-data"))
+        .and_then(|c| {
+            c.split(';')
+                .find_map(|p| p.trim().strip_prefix("boundary="))
+                .map(|b| b.trim_matches('"').to_owned())
+        })
+    else {
+        return Vec::new();
+    };
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let delimiter = format!("\r\n--{boundary}").into_bytes();
+    let mut all: Vec<u8> = b"\r\n".to_vec();
+    all.extend_from_slice(body);
+    let mut rest = all.as_slice();
+    let mut out = Vec::new();
+    while let Some(at) = find(rest, &delimiter) {
+        rest = &rest[at + delimiter.len()..];
+        let Some(head_end) = find(rest, b"\r\n\r\n") else {
+            break;
+        };
+        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let data = &rest[head_end + 4..];
+        let end = find(data, &delimiter).unwrap_or(data.len());
+        let attr = |key: &str| {
+            head.split([';', '\r', '\n']).find_map(|p| {
+                p.trim()
+                    .strip_prefix(key)
+                    .map(|v| v.trim_matches('"').to_owned())
+            })
+        };
+        let content_type = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case("content-type")
+                    .then(|| v.trim().to_owned())
+            })
+            .unwrap_or_default();
+        if let Some(name) = attr("name=") {
+            out.push((
+                name,
+                attr("filename=").unwrap_or_default(),
+                content_type,
+                data[..end].to_vec(),
+            ));
+        }
+        rest = &data[end..];
+    }
+    out
+}
+
+/// `POST /v2.0/oa/upload/image` (and `/v3.0/`).
+async fn upload_image(
+    State(world): State<Shared>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    upload(&world, uri.path(), "image", &headers, &body)
+}
+
+/// `POST /v2.0/oa/upload/file` (and `/v3.0/`).
+async fn upload_file(
+    State(world): State<Shared>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    upload(&world, uri.path(), "file", &headers, &body)
+}
+
+/// An upload: the multipart field `file`, checked by its bytes and size.
+fn upload(
+    world: &Shared,
+    path: &str,
+    kind: &'static str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let mut w = world.lock().unwrap();
+    let file = multipart_parts(headers, body)
+        .into_iter()
+        .find(|(name, file_name, _, _)| name == "file" && !file_name.is_empty());
+    let code = match check_access(&w, headers) {
+        0 => match (fault(&mut w, path), &file) {
+            (Some(c), _) => c,
+            (None, None) => -201,
+            (None, Some((_, _, _, bytes))) => {
+                let (limit, right_kind) = if kind == "image" {
+                    (
+                        1024 * 1024,
+                        bytes.starts_with(&[0xFF, 0xD8, 0xFF])
+                            || bytes.starts_with(b"\x89PNG\r\n\x1a\n"),
+                    )
+                } else {
+                    (
+                        5 * 1024 * 1024,
+                        bytes.starts_with(b"%PDF-")
+                            || bytes.starts_with(b"PK\x03\x04")
+                            || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]),
+                    )
+                };
+                if !right_kind {
+                    -201
+                } else if bytes.len() > limit {
+                    -210
+                } else {
+                    0
+                }
+            }
+        },
+        c => c,
+    };
+    w.calls.push(Call {
+        path: path.to_owned(),
+        code,
+        at: Instant::now(),
+    });
+    let Some((_, file_name, content_type, bytes)) = file.filter(|_| code == 0) else {
+        let message = match code {
+            -210 => "File size exceeds the limit",
+            -216 => "Access token is invalid",
+            -32 => "Request exceeds the rate limit",
+            _ => "Invalid parameter",
+        };
+        return envelope(code, message, Value::Null);
+    };
+    w.next_id += 1;
+    let id = format!("{kind}-{:016x}", w.next_id);
+    w.uploads.push(Uploaded {
+        path: path.to_owned(),
+        kind,
+        file_name,
+        content_type,
+        bytes,
+        id: id.clone(),
+    });
+    let data = if kind == "image" {
+        json!({"attachment_id": id})
+    } else {
+        json!({"token": id})
+    };
+    envelope(0, "Success", data)
 }

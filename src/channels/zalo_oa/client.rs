@@ -179,6 +179,53 @@ impl OpenApi {
     }
 }
 
+/// How long one upload may take (an image of up to 1 MB, a file of up to 5 MB).
+pub(super) const UPLOAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A file to upload to Zalo (`/v2.0/oa/upload/image` or `/v2.0/oa/upload/file`).
+#[derive(Clone, Copy)]
+pub(super) struct Upload<'a> {
+    /// The file name Zalo shows.
+    pub file_name: &'a str,
+    /// Its media type.
+    pub media_type: &'a str,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+}
+
+impl OpenApi {
+    /// Uploads a file as the multipart field `file` to `path` with `access_token`; Zalo
+    /// answers with the envelope (an `attachment_id` for an image, a `token` for a file).
+    pub(super) async fn upload(
+        &self,
+        path: &str,
+        file: Upload<'_>,
+        access_token: &str,
+    ) -> Result<Value, ApiError> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| ApiError::Network(format!("bad path {path}: {e}")))?;
+        let part = reqwest::multipart::Part::bytes(file.bytes.to_vec())
+            .file_name(file.file_name.to_owned())
+            .mime_str(file.media_type)
+            .map_err(|e| ApiError::Network(format!("bad media type: {e}")))?;
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let resp = self
+            .http
+            .post(url)
+            .header("access_token", access_token)
+            .multipart(form)
+            .timeout(UPLOAD_TIMEOUT)
+            .send()
+            .await
+            .map_err(network)?;
+        let status = resp.status().as_u16();
+        let bytes = resp.bytes().await.map_err(network)?;
+        envelope(status, &bytes)
+    }
+}
+
 /// Tokens from a refresh.
 #[derive(Clone, PartialEq, Eq)]
 pub(super) struct Refreshed {

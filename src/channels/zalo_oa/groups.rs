@@ -5,7 +5,7 @@
 //! `-237` (group disabled) and `-403` (the OA is not in the group) mean the group is lost.
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::api::Api;
 use super::client::Failure;
@@ -38,35 +38,47 @@ impl GroupSender {
     }
 }
 
+impl GroupSender {
+    /// Sends one `message` object (a text, an image, a file) to the group `chat` (with or
+    /// without an `oa:` prefix); returns its message id. The caller escapes any text.
+    pub(super) async fn send_message(
+        &self,
+        chat: &str,
+        message: Value,
+    ) -> Result<String, SendError> {
+        // A group may be stored under an `oa:` id, apart from Bot API chats.
+        let chat = chat.strip_prefix("oa:").unwrap_or(chat);
+        let body = json!({"recipient": {"group_id": chat}, "message": message});
+        let data = self.api.post(GROUP_PATH, &body).await.map_err(|e| {
+            let why = e.to_string();
+            match e.failure() {
+                Failure::RateLimited => SendError::RetryAfter(RATE_LIMIT_PAUSE),
+                Failure::GroupLost => SendError::Forbidden(why),
+                Failure::Transient | Failure::NoToken | Failure::TokenRefused => {
+                    SendError::Transient(why)
+                }
+                Failure::Window | Failure::Unreachable | Failure::Refused => {
+                    SendError::Refused(why)
+                }
+            }
+        })?;
+        Ok(data
+            .get("message_id")
+            .or_else(|| data.get("msg_id"))
+            .and_then(super::inbound::id)
+            .unwrap_or_default())
+    }
+}
+
 #[async_trait]
 impl Sender for GroupSender {
     /// Sends `text` (escaped, cut into parts of at most 2,000 characters) to the group
     /// `chat` (its GMF group id, with or without an `oa:` prefix); returns the first part's
     /// message id.
     async fn send(&self, chat: &str, text: &str) -> Result<String, SendError> {
-        // A group may be stored under an `oa:` id, apart from Bot API chats.
-        let chat = chat.strip_prefix("oa:").unwrap_or(chat);
         let mut first = None;
         for part in split_plain(&escape_mentions(text), MAX_CHARS) {
-            let body = json!({"recipient": {"group_id": chat}, "message": {"text": part}});
-            let data = self.api.post(GROUP_PATH, &body).await.map_err(|e| {
-                let why = e.to_string();
-                match e.failure() {
-                    Failure::RateLimited => SendError::RetryAfter(RATE_LIMIT_PAUSE),
-                    Failure::GroupLost => SendError::Forbidden(why),
-                    Failure::Transient | Failure::NoToken | Failure::TokenRefused => {
-                        SendError::Transient(why)
-                    }
-                    Failure::Window | Failure::Unreachable | Failure::Refused => {
-                        SendError::Refused(why)
-                    }
-                }
-            })?;
-            let id = data
-                .get("message_id")
-                .or_else(|| data.get("msg_id"))
-                .and_then(super::inbound::id)
-                .unwrap_or_default();
+            let id = self.send_message(chat, json!({"text": part})).await?;
             first.get_or_insert(id);
         }
         Ok(first.unwrap_or_default())

@@ -22,6 +22,8 @@
 //! - `processor.rs`: the inbox's background processor.
 //! - `outbound.rs`: replies within the 48 h / 7 day window; Zalo's errors.
 //! - `groups.rs`: GMF group messages, mention patterns escaped.
+//! - `broadcast.rs`: the outbox's sender (groups and followers); `media.rs`: attachments
+//!   (uploads) and the "Góp ý ngay" button as OA messages (pure).
 //! - `notices.rs`: moderation's notices to OA authors (hidden, restored).
 //! - `cli.rs`: `gopy zalo-oa reset-token | status`.
 
@@ -31,6 +33,7 @@ pub mod cli;
 mod client;
 mod groups;
 mod inbound;
+mod media;
 mod notices;
 mod outbound;
 mod processor;
@@ -79,6 +82,8 @@ pub struct ZaloOa {
     holder: String,
     /// How the processor behaves.
     processing: ProcessorSettings,
+    /// gopy's public base address (`GOPY_PUBLIC_URL`), for links to attachments.
+    public_url: Option<String>,
 }
 
 /// This process's name in leases: the process id and a random tag.
@@ -172,7 +177,15 @@ impl ZaloOa {
             seed: settings.refresh_token.clone(),
             holder: holder_name(),
             processing: ProcessorSettings::default(),
+            public_url: None,
         }))
+    }
+
+    /// The same adapter with gopy's public base address, for attachments Zalo cannot take
+    /// as an upload (and their fallback when it refuses one).
+    pub fn with_public_url(mut self, public_url: Option<String>) -> Self {
+        self.public_url = public_url;
+        self
     }
 
     /// The same adapter with other processor settings (tests shorten the lease).
@@ -247,10 +260,11 @@ impl ZaloOa {
         };
         // Announcements to the OA's groups and followers go out beside the processor.
         let outbox = {
-            let sender = broadcast::OaSender {
-                groups: groups::GroupSender::new(self.core.out.api.clone()),
-                out: self.core.out.clone(),
-            };
+            let sender = broadcast::OaSender::new(
+                groups::GroupSender::new(self.core.out.api.clone()),
+                self.core.out.clone(),
+                self.public_url.clone(),
+            );
             let worker = crate::announce::outbox::Outbox::new(
                 crate::announce::outbox::Route::ZaloOa,
                 self.core.dialogs.store().clone(),

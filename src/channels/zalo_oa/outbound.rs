@@ -140,7 +140,7 @@ impl Outbound {
 
     /// Whether the user's window is open; a closed one is recorded. When the database cannot
     /// say, the message is tried (Zalo enforces the window itself).
-    async fn window_open(&self, user: &str) -> bool {
+    pub(super) async fn window_open(&self, user: &str) -> bool {
         let now = (self.clock)();
         let last = match self.store.oa_user(user).await {
             Ok(u) => u.and_then(|u| u.last_interaction_at),
@@ -178,7 +178,14 @@ impl Outbound {
 
     /// Sends one part of at most 2,000 characters, following the policy on failures.
     pub async fn send_text(&self, user: &str, text: &str) -> Sent {
-        let body = json!({"recipient": {"user_id": user}, "message": {"text": text}});
+        self.send_message(user, json!({"text": text})).await
+    }
+
+    /// Sends one `message` object (a text, an image, a file, a text with buttons) to the
+    /// user, following the policy on failures. The window is not checked here: the caller
+    /// checks it once for the messages that belong together.
+    pub async fn send_message(&self, user: &str, message: serde_json::Value) -> Sent {
+        let body = json!({"recipient": {"user_id": user}, "message": message});
         let mut attempt = 0;
         loop {
             attempt += 1;
