@@ -271,6 +271,27 @@ mod tests {
         assert_eq!(beside("postgres://db/gopy"), PathBuf::from("media"));
     }
 
+    #[test]
+    fn fuzz_media_keys_never_name_a_path_outside_the_folder() {
+        use proptest::prelude::*;
+        let names = prop_oneof![
+            crate::fuzzing::hostile_string(),
+            "[0-9a-f]{60,66}[./\\\\]{1,3}[a-z0-9./\\\\]{0,6}",
+            "(\\.\\./|/|[A-Z]:\\\\)?[0-9a-f]{64}\\.[a-z]{1,4}",
+        ];
+        crate::fuzzing::check("media_key", names, |name| {
+            if is_key(&name) {
+                let parts: Vec<_> = std::path::Path::new(&name).components().collect();
+                prop_assert!(
+                    matches!(parts.as_slice(), [std::path::Component::Normal(_)]),
+                    "{name:?} is a key but not one plain file name"
+                );
+                prop_assert!(!name.contains(['/', '\\']) && !name.starts_with('.'));
+            }
+            Ok(())
+        });
+    }
+
     #[tokio::test]
     async fn files_are_saved_once_read_back_and_swept_when_no_longer_named() {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -221,6 +221,9 @@ fn entity_width(entity: &str) -> usize {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -4,6 +4,7 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use super::super::client::read_envelope;
 use super::{Route, route};
 use crate::dialog::Input;
 use crate::fuzzing::{check, deeply_nested, mutate, mutate_bytes};
@@ -135,6 +136,58 @@ fn fuzz_zalo_raw_bodies_never_panic() {
         "zalo_event_bytes",
         proptest::strategy::Union::new(bodies),
         |b| route_body(&b),
+    );
+}
+
+#[test]
+fn fuzz_zalo_poll_responses_never_panic() {
+    // `getUpdates` answers: an envelope around one event (or, tolerated, several), Zalo's
+    // errors with any HTTP status, or anything else.
+    let envelopes: Vec<BoxedStrategy<Vec<u8>>> = templates()
+        .into_iter()
+        .flat_map(|t| {
+            [
+                json!({"ok": true, "result": t.clone()}),
+                json!({"ok": true, "result": [t.clone(), t]}),
+            ]
+        })
+        .chain([
+            json!({"ok": false, "error_code": 408, "description": "Request timeout"}),
+            json!({"ok": false, "error_code": "429", "message": "quá nhiều"}),
+            json!({"ok": true}),
+        ])
+        .map(|e| {
+            let bytes = e.to_string().into_bytes();
+            prop_oneof![
+                mutate(&e, KEYS).prop_map(|v| v.to_string().into_bytes()),
+                mutate_bytes(bytes),
+            ]
+            .boxed()
+        })
+        .collect();
+    let statuses =
+        proptest::sample::select(vec![200u16, 204, 400, 401, 403, 404, 408, 429, 500, 502]);
+    check(
+        "zalo_poll_response",
+        (statuses, proptest::strategy::Union::new(envelopes)),
+        |(status, body)| {
+            match read_envelope(status, &body) {
+                Ok(result) => {
+                    let events: Vec<&Value> = match &result {
+                        Value::Array(items) => items.iter().collect(),
+                        Value::Object(o) if !o.is_empty() => vec![&result],
+                        _ => Vec::new(),
+                    };
+                    for ev in events {
+                        route_body(ev.to_string().as_bytes())?;
+                    }
+                }
+                Err(e) => {
+                    let _ = (e.failure().class(), e.code(), e.to_string());
+                }
+            }
+            Ok(())
+        },
     );
 }
 
