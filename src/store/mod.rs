@@ -32,8 +32,8 @@
 pub mod announce;
 mod codec;
 pub mod console;
-pub mod jobs;
 pub mod inbox;
+pub mod jobs;
 mod links;
 pub mod moderation;
 mod postgres;
