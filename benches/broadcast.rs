@@ -238,6 +238,7 @@ async fn one(backend: Backend, rate: u32, groups: usize) -> Result<Figures> {
         Utc::now(),
     )
     .await?;
+    let scheduled = started.elapsed().as_secs_f64();
     let limit = Duration::from_secs(120 + groups as u64 / 10);
     loop {
         gopy.check_alive()?;
@@ -252,6 +253,13 @@ async fn one(backend: Backend, rate: u32, groups: usize) -> Result<Figures> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{:8} rate {:>5}: scheduling {:.3} s of the {:.2} s",
+        backend.name(),
+        rate,
+        scheduled,
+        seconds
+    );
     let rss_mib = gopy.peak_rss_kib().unwrap_or_default() as f64 / 1024.0;
     gopy.stop().await?;
     tokio::time::sleep(Duration::from_millis(200)).await;

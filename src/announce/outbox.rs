@@ -208,7 +208,7 @@ impl Default for OutboxSettings {
             limits,
             batch: i64::from(limits.per_second).min(MAX_BATCH),
             lease: Duration::from_secs(60),
-            idle: Duration::from_millis(200),
+            idle: Duration::from_millis(50),
             max_attempts: 8,
             max_backoff: Duration::from_secs(300),
             paid: false,
