@@ -139,8 +139,8 @@ macro_rules! route_deliveries {
     }};
 }
 
-/// The route of a new delivery to chat group `v.target` (the `FROM` part and the
-/// expression), as [`route_deliveries!`] chooses it.
+/// The route of a new delivery to chat group `v.target` (the expression and the `FROM` part
+/// over the targets `v(target, not_before)`), as [`route_deliveries!`] chooses it.
 pub(super) const ROUTE_GROUP: &str = "COALESCE(CASE WHEN g.posting = 'assisted' THEN \
      (CASE WHEN s.zalo_user_id IS NOT NULL THEN 'zalo' ELSE 'telegram' END) \
      WHEN g.channel = 'zalo' AND g.external_id LIKE 'oa:%' THEN 'zalo_oa' \
@@ -716,37 +716,20 @@ macro_rules! announce_store {
                 .bind(t.broadcast)
                 .execute(&mut *tx)
                 .await?;
-                // The outbox rows go in a few multi-row statements (a thousand rows each), not
-                // one round trip per target, each row written once with its route already
-                // chosen (see `ROUTE_GROUP` and `ROUTE_CONTACT`).
+                // The outbox rows go in one statement per kind of target on Postgres (arrays
+                // bound whole) and a thousand rows a statement on SQLite, never one round trip
+                // per target; each row is written once, its route already chosen (see
+                // `ROUTE_GROUP` and `ROUTE_CONTACT`).
                 let mut inserted = 0u64;
                 for (column, route, targets) in [
                     ("contact_id", $crate::store::announce::sql::ROUTE_CONTACT, &t.resident_deliveries),
                     ("chat_group_id", $crate::store::announce::sql::ROUTE_GROUP, &t.deliveries),
                 ] {
-                    for chunk in targets.chunks(1000) {
-                        let mut insert: sqlx::QueryBuilder<$db> =
-                            sqlx::QueryBuilder::new("WITH v(target, not_before) AS (VALUES ");
-                        let mut rows = insert.separated(", ");
-                        for (target, not_before) in chunk {
-                            rows.push("(")
-                                .push_bind_unseparated(*target)
-                                .push_unseparated(", ")
-                                .push_bind_unseparated(*not_before)
-                                .push_unseparated(")");
-                        }
-                        insert
-                            .push(") INSERT INTO deliveries (broadcast_id, ")
-                            .push(column)
-                            .push(", state, not_before, updated_at, channel) SELECT ")
-                            .push_bind(t.broadcast)
-                            .push(", v.target, 'pending', v.not_before, ")
-                            .push_bind(now)
-                            .push(", ")
-                            .push(route)
-                            .push(" WHERE true ON CONFLICT DO NOTHING");
-                        inserted += insert.build().execute(&mut *tx).await?.rows_affected();
-                    }
+                    let head = format!(
+                        "INSERT INTO deliveries (broadcast_id, {column}, state, not_before, updated_at, channel) \
+                         SELECT $1, v.target, 'pending', v.not_before, $2, {route} WHERE true ON CONFLICT DO NOTHING"
+                    );
+                    inserted += <$store>::insert_deliveries(&mut tx, &head, t.broadcast, targets, now).await?;
                 }
                 // A target that already had a row (scheduled again) keeps it; its route is
                 // chosen afresh, as the lead may have linked another account since.
