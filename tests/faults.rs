@@ -282,9 +282,29 @@ async fn postgres_sigkill_one_replica_mid_load() {
     assert!(got.iter().all(|n| *n >= 1), "a group was skipped: {got:?}");
     let doubled = got.iter().filter(|n| **n > 1).count();
     let in_flight = gopy::announce::outbox::OutboxSettings::default().in_flight;
+    // When each doubled group's copies were accepted, in ms from the kill (negative: before).
+    let twice: Vec<Vec<i128>> = groups
+        .iter()
+        .zip(&got)
+        .filter(|(_, n)| **n > 1)
+        .map(|(g, _)| {
+            fake.calls_to("sendMessage")
+                .iter()
+                .filter(|c| c.status == 200 && c.i64("chat_id") == Some(g.id))
+                .map(|c| {
+                    if c.at >= killed_at {
+                        (c.at - killed_at).as_millis() as i128
+                    } else {
+                        -((killed_at - c.at).as_millis() as i128)
+                    }
+                })
+                .collect()
+        })
+        .collect();
     assert!(
         doubled <= in_flight,
-        "{doubled} groups got it twice, more than the {in_flight} in flight at the kill"
+        "{doubled} groups got it twice, more than the {in_flight} in flight at the kill; \
+         their copies, in ms from the kill: {twice:?}"
     );
     for (i, r) in replicas.iter_mut().enumerate() {
         if i != 1 {

@@ -31,6 +31,12 @@ pub fn source() -> String {
     format!("telegram:{}", TOKEN.split(':').next().unwrap_or_default())
 }
 
+/// The outbox lease of the children (`GOPY_OUTBOX_LEASE_SECS`; gopy's default is 60 s): short,
+/// so that survivors take a dead replica's claims over within the test, but not so short that
+/// a claim still waiting for its send slot on the loaded two-core machine runs out (a lease
+/// that runs out under a live worker is sent twice; with 2 s that happened here).
+pub const OUTBOX_LEASE_SECS: &str = "6";
+
 /// A free port on loopback (bound, then released for the child to take).
 pub fn free_addr() -> SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -68,7 +74,7 @@ impl Serve {
             .env("TELEGRAM_WEBHOOK_SECRET", SECRET)
             .env("GOPY_HTTP_ADDR", addr.to_string())
             .env("GOPY_DEMO", "off")
-            .env("GOPY_OUTBOX_LEASE_SECS", "2")
+            .env("GOPY_OUTBOX_LEASE_SECS", OUTBOX_LEASE_SECS)
             .env("RUST_LOG", "warn")
             .env_remove("ZALO_BOT_TOKEN")
             .env_remove("ZALO_OA_APP_ID")
