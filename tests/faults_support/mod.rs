@@ -468,7 +468,7 @@ impl PrivatePg {
             .prefix("gopy-faults-pg")
             .tempdir()
             .expect("a temporary folder");
-        // SAFETY-free check of the effective user: `id -u`.
+        // initdb refuses to run as root: then the cluster runs as `postgres`.
         let uid = Command::new("id")
             .arg("-u")
             .output()
