@@ -35,7 +35,7 @@ pub fn source() -> String {
 /// so that survivors take a dead replica's claims over within the test, but not so short that
 /// a claim still waiting for its send slot on the loaded two-core machine runs out (a lease
 /// that runs out under a live worker is sent twice; with 2 s that happened here).
-pub const OUTBOX_LEASE_SECS: &str = "6";
+pub const OUTBOX_LEASE_SECS: &str = "10";
 
 /// A free port on loopback (bound, then released for the child to take).
 pub fn free_addr() -> SocketAddr {
