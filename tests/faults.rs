@@ -227,17 +227,22 @@ async fn postgres_sigkill_one_replica_mid_load() {
             .count()
     };
     // The residents' load and, beside it, the kill once a third of the broadcast is out;
-    // the load goes on two seconds after the kill.
+    // the load goes on two seconds after the kill. The residents together send about 80
+    // opinions a second whatever the scale (replies go before broadcasts in the bot's 30
+    // messages a second, so more would starve the broadcast until the load ends).
     let stop = AtomicBool::new(false);
+    let pause = Duration::from_millis(150 * scale() as u64);
     let load = futures::future::join_all(
         chats
             .iter()
-            .map(|c| opinions(&lb, &fake, &c.who, Duration::from_millis(150), &stop, 1000)),
+            .map(|c| opinions(&lb, &fake, &c.who, pause, &stop, 1000)),
     );
     let kill = async {
-        fake.wait_for("a third of the broadcast out", |f| {
-            (sent_groups(f) as i64 >= kill_groups / 3).then_some(())
-        })
+        fake.wait_for_within(
+            "a third of the broadcast out",
+            Duration::from_secs(20 * scale() as u64),
+            |f| (sent_groups(f) as i64 >= kill_groups / 3).then_some(()),
+        )
         .await;
         replicas[1].kill_9();
         lb.remove(victim);
@@ -370,11 +375,10 @@ async fn postgres_restarted_mid_load() {
     // The load, and beside it Postgres stopped for seven seconds (longer than a replica
     // waits for a connection, 5 s) then started again; the load goes on a second after.
     let stop = AtomicBool::new(false);
-    let load = futures::future::join_all(
-        chats
-            .iter()
-            .map(|c| opinions(&lb, &fake, &c.who, Duration::from_millis(100), &stop, 1000)),
-    );
+    let load = futures::future::join_all(chats.iter().map(|c| {
+        let pause = Duration::from_millis(100 * scale() as u64);
+        opinions(&lb, &fake, &c.who, pause, &stop, 1000)
+    }));
     let outage = async {
         tokio::time::sleep(Duration::from_millis(700)).await;
         let p = pg.clone();

@@ -337,18 +337,31 @@ pub async fn wait_inbox_drained(db: &TestDb, within: Duration) {
     }
 }
 
+/// Probes of [`wait_done`] running at once: each opens a connection of its own, and many
+/// residents waiting side by side must not take the shared server's last connections from
+/// the replicas.
+static PROBES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(6);
+
 /// Waits (up to `within`) until the update's inbox row is processed.
 pub async fn wait_done(db: &TestDb, update_id: i64, within: Duration) {
     let sql = format!(
         "SELECT count(*) FROM webhook_inbox WHERE event_key = '{update_id}' AND state = 'done'"
     );
     let deadline = Instant::now() + within;
-    while db.int(&sql).await != 1 {
+    let probe = || async {
+        let _turn = PROBES.acquire().await.expect("the probe semaphore is never closed");
+        db.int(&sql).await
+    };
+    while probe().await != 1 {
         assert!(
             Instant::now() < deadline,
-            "update {update_id} not processed; inbox: {:?}",
-            db.strings("SELECT event_key || ' ' || state FROM webhook_inbox ORDER BY id")
-                .await
+            "update {update_id} not processed; inbox rows not done: {:?}",
+            db.strings(
+                "SELECT event_key || ' ' || chat_key || ' ' || state || ' attempts=' || attempts \
+                 || ' by ' || coalesce(leased_by, '-') FROM webhook_inbox WHERE state <> 'done' \
+                 ORDER BY id"
+            )
+            .await
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
