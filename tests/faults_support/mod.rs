@@ -349,7 +349,10 @@ pub async fn wait_done(db: &TestDb, update_id: i64, within: Duration) {
     );
     let deadline = Instant::now() + within;
     let probe = || async {
-        let _turn = PROBES.acquire().await.expect("the probe semaphore is never closed");
+        let _turn = PROBES
+            .acquire()
+            .await
+            .expect("the probe semaphore is never closed");
         db.int(&sql).await
     };
     while probe().await != 1 {
