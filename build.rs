@@ -30,6 +30,32 @@ fn main() {
         );
         println!("cargo::rustc-cfg=gopy_shared");
     }
+    // The fault scenario that restarts Postgres runs a private cluster of its own: it is on
+    // when the server binaries (initdb, pg_ctl) are found (GOPY_PG_BIN, the newest
+    // /usr/lib/postgresql/*/bin, or the PATH), and always under CI=true, where missing
+    // binaries must fail it rather than skip it.
+    println!("cargo::rustc-check-cfg=cfg(gopy_pg_bin)");
+    println!("cargo::rerun-if-env-changed=GOPY_PG_BIN");
+    println!("cargo::rerun-if-env-changed=CI");
+    let server_bins = std::env::var_os("GOPY_PG_BIN")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(
+            std::fs::read_dir("/usr/lib/postgresql")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path().join("bin")),
+        )
+        .chain(
+            std::env::var_os("PATH")
+                .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+                .unwrap_or_default(),
+        )
+        .any(|d| d.join("initdb").is_file() && d.join("pg_ctl").is_file());
+    if server_bins || std::env::var("CI").is_ok_and(|v| v.trim() == "true") {
+        println!("cargo::rustc-cfg=gopy_pg_bin");
+    }
     println!("cargo::rerun-if-env-changed=TEST_DATABASE_URL");
     println!("cargo::rerun-if-changed=migrations");
     if std::env::var("TEST_DATABASE_URL").is_ok_and(|v| !v.trim().is_empty()) {

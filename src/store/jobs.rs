@@ -123,6 +123,15 @@ pub struct Counted {
     pub estimate: i64,
 }
 
+/// Whether a run recorded at `last` keeps a job with period `every` from running at `now`:
+/// it was less than a period ago. A run recorded more than a period *ahead* of `now` means the
+/// clock jumped back (it had run ahead, and was set right); it does not hold the job back
+/// until the clock catches up, which would skip reminders due meanwhile. Clocks of replicas
+/// that differ by less than a period still see each other's runs.
+fn ran_recently(last: DateTime<Utc>, now: DateTime<Utc>, every: Duration) -> bool {
+    last > now - every && last <= now + every
+}
+
 /// Coordination across processes.
 #[async_trait]
 pub trait JobStore: Send + Sync {
@@ -278,7 +287,7 @@ impl JobStore for PgStore {
                 .bind(job.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
-        if last.is_some_and(|last| last > now - every) {
+        if last.is_some_and(|last| ran_recently(last, now, every)) {
             return Ok(None);
         }
         Ok(Some(Turn {
@@ -325,7 +334,7 @@ impl JobStore for SqliteStore {
                 .bind(job.as_str())
                 .fetch_optional(self.read_pool())
                 .await?;
-        if last.is_some_and(|last| last > now - every) {
+        if last.is_some_and(|last| ran_recently(last, now, every)) {
             return Ok(None);
         }
         Ok(Some(Turn {
@@ -390,5 +399,20 @@ mod tests {
         assert_eq!(carried(10, 0.5), 5);
         assert_eq!(carried(10, 0.95), 1, "rounded up");
         assert_eq!(carried(0, 0.2), 0);
+    }
+
+    #[test]
+    fn a_run_in_the_future_holds_a_job_back_only_within_a_period() {
+        let every = Duration::seconds(50);
+        assert!(ran_recently(t(0), t(10_000), every), "ten seconds ago");
+        assert!(!ran_recently(t(0), t(50_000), every), "a period ago");
+        assert!(
+            ran_recently(t(20_000), t(0), every),
+            "another replica's clock twenty seconds ahead"
+        );
+        assert!(
+            !ran_recently(t(7_200_000), t(0), every),
+            "two hours ahead: the clock jumped back"
+        );
     }
 }

@@ -205,6 +205,23 @@ impl TestDb {
         }
     }
 
+    /// A store on the database at `url` (a private server's, say), migrated here. Nothing is
+    /// dropped afterwards: the database is not one of the shared server's test databases.
+    pub async fn migrated(url: &str) -> Self {
+        let store = store::open(url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open {}: {e:#}", store::redact_url(url)));
+        store
+            .migrate()
+            .await
+            .unwrap_or_else(|e| panic!("cannot migrate {}: {e}", store::redact_url(url)));
+        Self {
+            store,
+            url: url.to_owned(),
+            _dir: None,
+        }
+    }
+
     /// Runs one statement on a connection of its own, returning the rows it changed.
     pub async fn execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
         let sql = AssertSqlSafe(sql.to_owned());

@@ -347,6 +347,8 @@ struct Injection {
     remaining: usize,
     /// What to answer.
     fault: Fault,
+    /// Until when it applies (a storm); `None`: until `remaining` are used.
+    until: Option<Instant>,
 }
 
 /// An update waiting in the queue.
@@ -944,6 +946,18 @@ impl FakeTelegram {
             target,
             remaining: n,
             fault,
+            until: None,
+        });
+    }
+
+    /// A storm: every call matching `target` fails with `fault` for `lasting` from now (a
+    /// 5xx outage, or 429s with their `retry_after`), then the fake answers normally again.
+    pub fn storm(&self, target: Target, lasting: Duration, fault: Fault) {
+        self.inner.lock().injections.push(Injection {
+            target,
+            remaining: usize::MAX,
+            fault,
+            until: Some(Instant::now() + lasting),
         });
     }
 
@@ -1350,16 +1364,19 @@ async fn serve(
     let chat_id = params.i64("chat_id");
     let (index, injected) = {
         let mut s = inner.lock();
+        let arrived = Instant::now();
         let index = s.record_calls.then(|| {
             s.calls.push(Call {
                 method: method.clone(),
                 body: Value::Object(params.0.clone()),
-                at: Instant::now(),
+                at: arrived,
                 status: 0,
                 error: None,
             });
             s.calls.len() - 1
         });
+        s.injections
+            .retain(|i| i.remaining > 0 && i.until.is_none_or(|u| arrived < u));
         let injected = s
             .injections
             .iter_mut()
@@ -1372,7 +1389,8 @@ async fn serve(
                 i.remaining -= 1;
                 ApiFailure::from(&i.fault)
             });
-        s.injections.retain(|i| i.remaining > 0);
+        s.injections
+            .retain(|i| i.remaining > 0 && i.until.is_none_or(|u| arrived < u));
         (index, injected)
     };
     if index.is_some() {

@@ -95,6 +95,8 @@ struct World {
     sent: Vec<Sent>,
     /// Faults to inject: (method, how many more times, fault).
     faults: Vec<(String, usize, Fault)>,
+    /// Storms: (method, until when, fault).
+    storms: Vec<(String, Instant, Fault)>,
     /// Long polls waiting now.
     polls_waiting: usize,
     /// Ids handed out.
@@ -307,6 +309,13 @@ impl FakeZalo {
         self.world().faults.push((method.to_owned(), n, fault));
     }
 
+    /// A storm: every call of `method` fails with `fault` for `lasting` from now.
+    pub fn storm(&self, method: &str, lasting: Duration, fault: Fault) {
+        self.world()
+            .storms
+            .push((method.to_owned(), Instant::now() + lasting, fault));
+    }
+
     /// Sets a webhook as if someone had called `setWebhook`; `getUpdates` then answers
     /// `conflict` (400 or 409).
     pub fn set_webhook(&self, url: &str, secret: &str, conflict: i64) {
@@ -445,7 +454,14 @@ async fn handle(
                 *f
             });
         w.faults.retain(|(_, n, _)| *n > 0);
-        hit
+        let now = Instant::now();
+        w.storms.retain(|(_, until, _)| now < *until);
+        hit.or_else(|| {
+            w.storms
+                .iter()
+                .find(|(m, _, _)| *m == method)
+                .map(|(_, _, f)| *f)
+        })
     };
     match fault {
         Some(Fault::Code(code)) => {
