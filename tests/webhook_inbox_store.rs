@@ -18,6 +18,7 @@ fn delivery(seq: i64, chat: &str) -> NewDelivery {
         event_key: seq.to_string(),
         chat_key: chat.to_owned(),
         seq,
+        kind: String::new(),
         body: format!(r#"{{"update_id":{seq}}}"#),
         received_at: common::now(),
     }

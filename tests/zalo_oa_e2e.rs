@@ -23,7 +23,7 @@ use fake_zalo_oa::{
     APP_ID, APP_SECRET, FIRST_REFRESH, FakeZaloOa, OA_SECRET, STORAGE_KEY, Signing,
 };
 use gopy::announce::outbox::SendError;
-use gopy::channels::zalo_oa::{ProcessorSettings, TokenError, ZaloOa};
+use gopy::channels::zalo_oa::{INBOX_SOURCE, ProcessorSettings, TokenError, ZaloOa};
 use gopy::config::{Settings, ZaloOaSettings};
 use gopy::startup::Application;
 
@@ -52,7 +52,7 @@ async fn with_campaign(db: &TestDb) {
 async fn wait_inbox_empty(db: &TestDb) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while db
-        .int("SELECT count(*) FROM zalo_oa_inbox WHERE state = 'pending'")
+        .int("SELECT count(*) FROM webhook_inbox WHERE state = 'pending'")
         .await
         > 0
     {
@@ -264,13 +264,13 @@ async fn story_whole_dialog_over_the_oa(db: TestDb) {
         vec![format!("oa:{user}")]
     );
     assert_eq!(
-        db.int("SELECT count(*) FROM zalo_oa_inbox WHERE state <> 'done' OR body IS NOT NULL")
+        db.int("SELECT count(*) FROM webhook_inbox WHERE state <> 'done' OR body IS NOT NULL")
             .await,
         0,
         "every event processed and its body dropped"
     );
     assert_eq!(
-        db.int("SELECT count(*) FROM zalo_oa_inbox WHERE event_name = 'oa_send_text'")
+        db.int("SELECT count(*) FROM webhook_inbox WHERE kind = 'oa_send_text'")
             .await,
         0
     );
@@ -340,7 +340,7 @@ async fn forged_calls_are_refused_and_replays_processed_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let first_answer = g.fake.texts_to(user);
     let db = g.stop().await;
-    assert_eq!(db.int("SELECT count(*) FROM zalo_oa_inbox").await, 1);
+    assert_eq!(db.int("SELECT count(*) FROM webhook_inbox").await, 1);
     assert_eq!(db.int("SELECT count(*) FROM contacts").await, 1);
     let distinct: HashSet<_> = first_answer.iter().collect();
     assert_eq!(
@@ -424,7 +424,7 @@ async fn the_messaging_window_is_respected_and_refusals_recorded() {
         1
     );
     assert_eq!(
-        db.int("SELECT count(*) FROM zalo_oa_inbox WHERE event_name IN ('follow', 'unfollow')")
+        db.int("SELECT count(*) FROM webhook_inbox WHERE kind IN ('follow', 'unfollow')")
             .await,
         2
     );
@@ -588,12 +588,21 @@ async fn story_events_survive_a_crash(db: TestDb) {
     }
     stop_first.cancel();
     drop(first);
-    assert_eq!(db.store.oa_inbox_pending().await.expect("pending"), 2);
+    assert_eq!(
+        db.store.inbox_pending(INBOX_SOURCE).await.expect("pending"),
+        2
+    );
     // The second event was taken by a process that then died (its lease runs for 1 s).
     let now = chrono::Utc::now();
     let taken = db
         .store
-        .oa_inbox_claim("dead-process", now, now + chrono::Duration::seconds(1), 1)
+        .inbox_claim(
+            INBOX_SOURCE,
+            "dead-process",
+            now,
+            now + chrono::Duration::seconds(1),
+            1,
+        )
         .await
         .expect("claim");
     assert_eq!(taken.len(), 1);
@@ -622,7 +631,7 @@ async fn story_events_survive_a_crash(db: TestDb) {
     stop.cancel();
     running.await.expect("no panic").expect("clean stop");
     assert_eq!(
-        db.int("SELECT count(*) FROM zalo_oa_inbox WHERE state = 'done'")
+        db.int("SELECT count(*) FROM webhook_inbox WHERE state = 'done'")
             .await,
         3
     );
@@ -763,7 +772,7 @@ async fn an_access_token_is_refreshed_minutes_before_it_expires() {
 /// Whether no group message's body is left in the inbox.
 async fn g_texts_empty(db: &TestDb) -> bool {
     db.int(
-        "SELECT count(*) FROM zalo_oa_inbox WHERE event_name = 'user_send_group_text' \
+        "SELECT count(*) FROM webhook_inbox WHERE kind = 'user_send_group_text' \
          AND (body IS NOT NULL OR state <> 'done')",
     )
     .await
