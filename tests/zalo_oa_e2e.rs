@@ -849,3 +849,84 @@ async fn story_an_announcement_reaches_an_oa_group(db: TestDb) {
     );
     g.stop().await;
 }
+
+/// Two gopy processes on one database (two store handles), both serving the OA webhook and
+/// processing the shared inbox. Two users each send several messages in a burst; each event
+/// goes to the other process than the one before, both users' side by side, and each is
+/// acknowledged once kept. Every event is processed once, and one user's events one after
+/// the other in the order Zalo stamped them, whichever process took each.
+async fn story_two_processes_keep_each_user_s_order(db: TestDb) {
+    with_campaign(&db).await;
+    let fake = FakeZaloOa::start().await;
+    let other = gopy::store::open(&db.url).await.expect("second handle");
+    let settings = ProcessorSettings {
+        lease: Duration::from_secs(30),
+        idle: Duration::from_millis(100),
+    };
+    let stop = CancellationToken::new();
+    let mut addrs = Vec::new();
+    let mut running = Vec::new();
+    for store in [db.store.clone(), other] {
+        let oa = adapter(store, &fake, FIRST_REFRESH)
+            .await
+            .with_processing(settings);
+        oa.seed_token().await.expect("seed");
+        addrs.push(serve_webhook(&oa, stop.clone()).await);
+        running.push(tokio::spawn(oa.run(stop.clone())));
+    }
+    const N: usize = 8;
+    let users = ["300000000000000011", "300000000000000012"];
+    let base = chrono::Utc::now().timestamp_millis() - 60_000;
+    let mut sent: Vec<Vec<String>> = vec![Vec::new(); users.len()];
+    let runs = users.iter().enumerate().map(|(u, user)| {
+        let fake = &fake;
+        let addrs = &addrs;
+        async move {
+            let mut keys = Vec::new();
+            for n in 0..N {
+                let ev = fake.event_at(
+                    user,
+                    "text",
+                    json!({"text": format!("Tin số {n}")}),
+                    base + i64::try_from(n).unwrap() * 10,
+                );
+                keys.push(ev["message"]["msg_id"].as_str().unwrap().to_owned());
+                let to = addrs[(n + u) % 2];
+                assert_eq!(fake.post_event(to, &ev, Signing::AppId).await, 200);
+            }
+            keys
+        }
+    });
+    for (u, keys) in futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        sent[u] = keys;
+    }
+    wait_inbox_empty(&db).await;
+    for (u, user) in users.iter().enumerate() {
+        fake.wait_messages(user, N).await;
+        let processed = db
+            .strings(&format!(
+                "SELECT event_key FROM webhook_inbox WHERE source = '{INBOX_SOURCE}' \
+                 AND chat_key = '{user}' AND state = 'done' ORDER BY processed_at, id"
+            ))
+            .await;
+        assert_eq!(
+            processed, sent[u],
+            "{user}: processed once each, in Zalo's order"
+        );
+    }
+    stop.cancel();
+    for r in running {
+        r.await.expect("no panic").expect("clean stop");
+    }
+    assert_eq!(db.int("SELECT count(*) FROM contacts").await, 2);
+}
+
+common::story!(
+    story_two_processes_keep_each_user_s_order,
+    two_processes_keep_each_user_s_order_on_sqlite,
+    two_processes_keep_each_user_s_order_on_postgres
+);
