@@ -890,7 +890,7 @@ async fn story_two_processes_keep_each_user_s_order(db: TestDb) {
                     json!({"text": format!("Tin số {n}")}),
                     base + i64::try_from(n).unwrap() * 10,
                 );
-                keys.push(ev["message"]["msg_id"].as_str().unwrap().to_owned());
+                keys.push(format!("msg:{}", ev["message"]["msg_id"].as_str().unwrap()));
                 let to = addrs[(n + u) % 2];
                 assert_eq!(fake.post_event(to, &ev, Signing::AppId).await, 200);
             }

@@ -55,7 +55,7 @@ impl Default for InboxSettings {
 
 impl InboxSettings {
     /// Claim-and-process loops on one replica.
-    pub const LOOPS: usize = 2;
+    pub const LOOPS: usize = 4;
 
     /// Deliveries claimed at once by one loop (each of a different resident).
     pub const BATCH: i64 = 256;
@@ -182,8 +182,10 @@ async fn one_loop(
             }
             continue;
         }
-        // More may be waiting: the other loop looks while this one works.
-        wake.notify_one();
+        // A full batch: more may be waiting, another loop looks while this one works.
+        if rows.len() as i64 >= InboxSettings::BATCH {
+            wake.notify_one();
+        }
         metrics::counter!("gopy_webhook_inbox_claimed_total", "source" => source.to_owned())
             .increment(rows.len() as u64);
         metrics::histogram!("gopy_webhook_inbox_batch_size", "source" => source.to_owned())
