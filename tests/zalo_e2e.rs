@@ -953,15 +953,23 @@ async fn story_two_replicas_keep_each_resident_s_order(db: TestDb) {
             for n in 1..=N {
                 let ev = fake.text_event(who, &format!("Ý kiến số {n} của {}", who.name));
                 let to = replicas[(n + r) % 2];
-                let status = client
-                    .post(format!("http://{to}/zalo/webhook"))
-                    .header("X-Bot-Api-Secret-Token", SECRET)
-                    .json(&ev)
-                    .send()
-                    .await
-                    .expect("POST")
-                    .status();
-                assert_eq!(status, 200);
+                // As Zalo does, an event refused (503: not kept in time on a busy machine) is
+                // sent again.
+                for tries in 0.. {
+                    let status = client
+                        .post(format!("http://{to}/zalo/webhook"))
+                        .header("X-Bot-Api-Secret-Token", SECRET)
+                        .json(&ev)
+                        .send()
+                        .await
+                        .expect("POST")
+                        .status();
+                    if status == 200 {
+                        break;
+                    }
+                    assert!(tries < 10 && status == 503, "{status}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
             }
         }
     });
