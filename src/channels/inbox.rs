@@ -11,9 +11,10 @@
 //! resident's run one after the other, in the platform's order. A replica that dies holding
 //! a lease leaves the delivery to be claimed again once the lease runs out.
 //!
-//! A few loops ([`InboxSettings::loops`]) run on each replica, so that one batch is claimed
-//! while another is processed; they never take the same resident (the claim sees the other
-//! loop's leases).
+//! On Postgres a few loops ([`InboxSettings::LOOPS`]) run on each replica, so that one batch
+//! is claimed while another is processed; they never take the same resident (the claim sees
+//! the other loop's leases). On SQLite, which has one writer, one loop. Only the first loop
+//! looks at an idle inbox every [`InboxSettings::idle`]; the others wait to be woken.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,7 +55,7 @@ impl Default for InboxSettings {
 }
 
 impl InboxSettings {
-    /// Claim-and-process loops on one replica.
+    /// Claim-and-process loops on one replica (at most; one on SQLite).
     pub const LOOPS: usize = 4;
 
     /// Deliveries claimed at once by one loop (each of a different resident).
@@ -117,7 +118,18 @@ pub async fn run(
             }
         }
     };
-    let loops = (0..InboxSettings::LOOPS).map(|_| {
+    let loops = store.batch_writers().clamp(1, InboxSettings::LOOPS);
+    let loops = (0..loops).map(|n| {
+        // The others only wait to be woken (a delivery kept here, a full batch taken), with
+        // a long look now and then.
+        let settings = if n == 0 {
+            settings
+        } else {
+            InboxSettings {
+                idle: settings.idle * 8,
+                ..settings
+            }
+        };
         one_loop(
             store.clone(),
             &source,

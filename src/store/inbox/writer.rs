@@ -41,7 +41,7 @@ impl Default for WriterSettings {
         Self {
             max_batch: 512,
             drain_within: Duration::from_secs(1),
-            floor: 256,
+            floor: 4096,
             ceiling: 20_000,
         }
     }
