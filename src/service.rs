@@ -89,6 +89,9 @@ pub struct Dialogs {
     codes: CodeSource,
     /// Where new opinions go to be screened for moderation, once committed.
     screener: Option<Screener>,
+    /// The process's group-commit writer into the webhook inbox, made on first use and
+    /// shared by every webhook route (see [`Dialogs::inbox_writer`]).
+    inbox: Arc<std::sync::OnceLock<crate::store::inbox::InboxWriter>>,
 }
 
 impl Dialogs {
@@ -104,6 +107,7 @@ impl Dialogs {
             clock,
             codes: Arc::new(random_code),
             screener: None,
+            inbox: Arc::new(std::sync::OnceLock::new()),
         })
     }
 
@@ -127,6 +131,15 @@ impl Dialogs {
     /// The store.
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// The group-commit writer into the webhook inbox that every webhook route of this
+    /// process shares (so that Telegram's, the Zalo Bot's and the Zalo OA's deliveries are
+    /// committed together); made on first use.
+    pub fn inbox_writer(&self) -> crate::store::inbox::InboxWriter {
+        self.inbox
+            .get_or_init(|| crate::store::inbox::InboxWriter::new(self.store.clone()))
+            .clone()
     }
 
     /// The present instant as this shell sees it.

@@ -18,8 +18,10 @@ fn delivery(seq: i64, chat: &str) -> NewDelivery {
         event_key: seq.to_string(),
         chat_key: chat.to_owned(),
         seq,
+        kind: String::new(),
         body: format!(r#"{{"update_id":{seq}}}"#),
-        received_at: common::now(),
+        // A minute back: due at any `now` a story takes, even when a second ticks between.
+        received_at: common::now() - Duration::seconds(60),
     }
 }
 
@@ -133,4 +135,250 @@ story!(
     story_claims_follow_each_resident_s_order,
     sqlite_claims_follow_each_resident_s_order,
     postgres_claims_follow_each_resident_s_order
+);
+
+/// Many deliveries in one call: each says whether it is new (a key already kept, or given
+/// twice in the call, is not); outcomes of a batch are recorded together.
+async fn story_many_deliveries_commit_together(db: TestDb) {
+    let s = &db.store;
+    let now = common::now();
+    assert!(s.inbox_insert(&delivery(20, "1")).await.unwrap());
+    let batch = vec![
+        delivery(21, "1"),
+        delivery(20, "1"),
+        delivery(22, "2"),
+        delivery(21, "1"),
+        delivery(23, "3"),
+    ];
+    assert_eq!(
+        s.inbox_insert_many(&batch).await.unwrap(),
+        vec![true, false, true, false, true]
+    );
+    assert!(s.inbox_insert_many(&[]).await.unwrap().is_empty());
+    assert_eq!(s.inbox_pending(SOURCE).await.unwrap(), 4);
+    let claimed = s
+        .inbox_claim(SOURCE, "a", now, now + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    let mut seqs: Vec<i64> = claimed.iter().map(|d| d.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, vec![20, 22, 23], "one head per resident");
+    let outcome = |d: &gopy::store::inbox::Delivery| match d.seq {
+        22 => InboxOutcome::Retry(now + Duration::seconds(30), "down".to_owned()),
+        23 => InboxOutcome::Failed("broken".to_owned()),
+        _ => InboxOutcome::Done,
+    };
+    let outcomes: Vec<_> = claimed.iter().map(|d| (d.id, outcome(d))).collect();
+    s.inbox_finish_many(&outcomes, now).await.unwrap();
+    assert_eq!(
+        db.strings("SELECT event_key || ':' || state || ':' || coalesce(error, '') FROM webhook_inbox ORDER BY seq")
+            .await,
+        vec!["20:done:", "21:pending:", "22:pending:down", "23:failed:broken"]
+    );
+    let next = s
+        .inbox_claim(SOURCE, "a", now, now + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(next.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![21]);
+}
+story!(
+    story_many_deliveries_commit_together,
+    sqlite_many_deliveries_commit_together,
+    postgres_many_deliveries_commit_together
+);
+
+/// Holds the inbox so that nobody else can write it: SQLite's write lock, or on Postgres an
+/// exclusive lock on the table, until released (rolled back).
+enum Hold {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl Hold {
+    async fn begin(db: &TestDb) -> Self {
+        use sqlx::Connection as _;
+        if db.url.starts_with("sqlite:") {
+            let options =
+                <sqlx::sqlite::SqliteConnectOptions as std::str::FromStr>::from_str(&db.url)
+                    .unwrap();
+            let mut conn = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .unwrap();
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Hold::Sqlite(conn)
+        } else {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+            sqlx::query("LOCK TABLE webhook_inbox IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            Hold::Postgres(conn)
+        }
+    }
+
+    async fn release(self) {
+        match self {
+            Hold::Sqlite(mut c) => {
+                sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+            }
+            Hold::Postgres(mut c) => {
+                sqlx::query("ROLLBACK").execute(&mut c).await.unwrap();
+            }
+        }
+    }
+}
+
+/// The group-commit writer: deliveries handed over at once are each answered only once
+/// their row is committed (visible to another connection), a redelivery is recognised;
+/// while the database cannot take them the callers are answered "late" (a 503) after the
+/// time they gave, and once more are waiting than the writer accepts a new one is refused
+/// at once (back-pressure); the database back, a delivery given up is kept once.
+async fn story_group_commit_answers_after_commit_and_refuses_when_overloaded(db: TestDb) {
+    use gopy::store::inbox::{InboxWriter, Kept, WriterSettings};
+    use std::time::{Duration as Std, Instant};
+    let writer = InboxWriter::new(db.store.clone());
+    let keeps = (0..40).map(|i| {
+        let writer = writer.clone();
+        let db = &db;
+        async move {
+            let kept = writer
+                .keep(delivery(100 + i, &format!("r{i}")), Std::from_secs(10))
+                .await;
+            assert_eq!(kept, Kept::New);
+            // Answered after the commit: another connection sees the row.
+            let sql = format!(
+                "SELECT count(*) FROM webhook_inbox WHERE event_key = '{}'",
+                100 + i
+            );
+            assert_eq!(db.int(&sql).await, 1, "{}", 100 + i);
+        }
+    });
+    futures::future::join_all(keeps).await;
+    assert_eq!(
+        writer.keep(delivery(107, "r7"), Std::from_secs(10)).await,
+        Kept::Duplicate
+    );
+    assert_eq!(db.int("SELECT count(*) FROM webhook_inbox").await, 40);
+
+    // At most 3 waiting; the database held.
+    let tight = InboxWriter::with_settings(
+        db.store.clone(),
+        WriterSettings {
+            floor: 3,
+            ceiling: 3,
+            ..WriterSettings::default()
+        },
+    );
+    let hold = Hold::begin(&db).await;
+    // The first is taken into a commit that cannot finish; its caller gives up.
+    let started = Instant::now();
+    assert_eq!(
+        tight.keep(delivery(200, "s0"), Std::from_millis(300)).await,
+        Kept::Late
+    );
+    assert!(started.elapsed() < Std::from_secs(2));
+    // Three more wait behind it…
+    let waiting: Vec<_> = (1..=3)
+        .map(|i| {
+            let tight = tight.clone();
+            tokio::spawn(async move {
+                tight
+                    .keep(delivery(200 + i, &format!("s{i}")), Std::from_secs(20))
+                    .await
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Std::from_secs(5);
+    while tight.waiting() < 3 {
+        assert!(Instant::now() < deadline, "three waiting");
+        tokio::time::sleep(Std::from_millis(10)).await;
+    }
+    // …and the next is refused at once.
+    let started = Instant::now();
+    assert_eq!(
+        tight.keep(delivery(204, "s4"), Std::from_secs(20)).await,
+        Kept::Busy
+    );
+    assert!(
+        started.elapsed() < Std::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+    hold.release().await;
+    for w in waiting {
+        assert_eq!(
+            w.await.unwrap(),
+            Kept::New,
+            "kept once the database is back"
+        );
+    }
+    // Sent again: the refused one is new; the one given up is kept exactly once (its commit
+    // may have gone through after its caller gave up).
+    assert_eq!(
+        tight.keep(delivery(204, "s4"), Std::from_secs(10)).await,
+        Kept::New
+    );
+    let again = tight.keep(delivery(200, "s0"), Std::from_secs(10)).await;
+    assert!(matches!(again, Kept::New | Kept::Duplicate), "{again:?}");
+    assert_eq!(
+        db.int("SELECT count(*) FROM webhook_inbox WHERE seq BETWEEN 200 AND 204")
+            .await,
+        5
+    );
+}
+story!(
+    story_group_commit_answers_after_commit_and_refuses_when_overloaded,
+    sqlite_group_commit_answers_after_commit_and_refuses_when_overloaded,
+    postgres_group_commit_answers_after_commit_and_refuses_when_overloaded
+);
+
+/// A commit the database refuses is an error for its callers (a 503), never a "kept"; one
+/// delivery the database refuses does not cost the others of its batch their answer.
+async fn story_a_refused_commit_is_not_kept(db: TestDb) {
+    use gopy::store::inbox::{InboxWriter, Kept};
+    use std::time::Duration as Std;
+    let writer = InboxWriter::new(db.store.clone());
+    if db.url.starts_with("sqlite:") {
+        // SQLite: the write lock held past the busy timeout (5 s).
+        let hold = Hold::begin(&db).await;
+        let kept = writer.keep(delivery(300, "t0"), Std::from_secs(20)).await;
+        assert!(matches!(kept, Kept::Failed(_)), "{kept:?}");
+        hold.release().await;
+    } else {
+        // Postgres refuses a NUL character in text; the others of the batch are kept.
+        let mut bad = delivery(300, "t0");
+        bad.body = "{\"a\":\"\0\"}".to_owned();
+        let runs = std::iter::once(bad)
+            .chain((1..=5).map(|i| delivery(300 + i, &format!("t{i}"))))
+            .map(|d| {
+                let writer = writer.clone();
+                async move { (d.seq, writer.keep(d, Std::from_secs(10)).await) }
+            });
+        for (seq, kept) in futures::future::join_all(runs).await {
+            if seq == 300 {
+                assert!(matches!(kept, Kept::Failed(_)), "{kept:?}");
+            } else {
+                assert_eq!(kept, Kept::New, "{seq}");
+            }
+        }
+    }
+    assert_eq!(
+        db.int("SELECT count(*) FROM webhook_inbox WHERE event_key = '300'")
+            .await,
+        0
+    );
+    assert_eq!(
+        writer.keep(delivery(300, "t0"), Std::from_secs(10)).await,
+        Kept::New,
+        "sent again, it is kept"
+    );
+}
+story!(
+    story_a_refused_commit_is_not_kept,
+    sqlite_a_refused_commit_is_not_kept,
+    postgres_a_refused_commit_is_not_kept
 );

@@ -922,3 +922,163 @@ async fn webhook_one_residents_replies_keep_their_order_while_zalo_slows_down() 
     let (_, ended) = g.stop().await;
     ended.expect("clean stop");
 }
+
+// ---- two replicas by webhook, on SQLite and Postgres ----
+
+/// Two gopy replicas on one database, both serving the webhook. Two residents, ready to give
+/// opinions, each send several in a burst; each event goes to the other replica than the one
+/// before, both residents' side by side, and every one is acknowledged (committed to the
+/// inbox) long before it is processed. Each resident's opinions are stored, and answered, in
+/// the order they were sent: the inbox gives one chat's events to one replica at a time.
+async fn story_two_replicas_keep_each_resident_s_order(db: TestDb) {
+    with_campaign(&db).await;
+    let a = Gopy::start(db, Via::Webhook).await;
+    // The second replica: the same settings, the same database and fake.
+    let app = Application::build(settings(&a.db, &a.fake, TOKEN, Via::Webhook))
+        .await
+        .expect("the second replica builds");
+    let b_addr = app.local_addr().expect("bound");
+    let b_stop = CancellationToken::new();
+    let b_task = tokio::spawn(app.run(b_stop.clone()));
+    let residents = [Resident::new(0x2a01, "Giang"), Resident::new(0x2a02, "Hà")];
+    for who in &residents {
+        ready(&a, who.clone()).await;
+    }
+    const N: usize = 8;
+    let replicas = [a.http, b_addr];
+    let runs = residents.iter().enumerate().map(|(r, who)| {
+        let fake = a.fake.clone();
+        async move {
+            let client = reqwest::Client::new();
+            for n in 1..=N {
+                let ev = fake.text_event(who, &format!("Ý kiến số {n} của {}", who.name));
+                let to = replicas[(n + r) % 2];
+                // As Zalo does, an event refused (503: not kept in time on a busy machine) is
+                // sent again.
+                for tries in 0.. {
+                    let status = client
+                        .post(format!("http://{to}/zalo/webhook"))
+                        .header("X-Bot-Api-Secret-Token", SECRET)
+                        .json(&ev)
+                        .send()
+                        .await
+                        .expect("POST")
+                        .status();
+                    if status == 200 {
+                        break;
+                    }
+                    assert!(tries < 10 && status == 503, "{status}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+        }
+    });
+    futures::future::join_all(runs).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while a
+        .db
+        .int("SELECT count(*) FROM opinions WHERE text LIKE 'Ý kiến số %'")
+        .await
+        < (2 * N) as i64
+    {
+        assert!(Instant::now() < deadline, "every opinion stored");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for who in &residents {
+        let expected: Vec<String> = (1..=N)
+            .map(|n| format!("Ý kiến số {n} của {}", who.name))
+            .collect();
+        let stored =
+            a.db.strings(&format!(
+                "SELECT text FROM opinions WHERE text LIKE '%của {}' ORDER BY id",
+                who.name
+            ))
+            .await;
+        assert_eq!(stored, expected, "stored in the order sent");
+        a.fake
+            .wait_for("every opinion answered", |f| {
+                let texts = f.texts_to(&who.id);
+                expected.iter().all(|e| any(&texts, e)).then_some(())
+            })
+            .await;
+        let texts = a.fake.texts_to(&who.id);
+        let echoed: Vec<usize> = texts
+            .iter()
+            .filter_map(|t| {
+                expected
+                    .iter()
+                    .position(|e| t.contains(e.as_str()))
+                    .map(|p| p + 1)
+            })
+            .collect();
+        assert_eq!(
+            echoed,
+            (1..=N).collect::<Vec<_>>(),
+            "answered in order: {texts:#?}"
+        );
+    }
+    b_stop.cancel();
+    tokio::time::timeout(Duration::from_secs(15), b_task)
+        .await
+        .expect("the second replica stops")
+        .expect("no panic")
+        .expect("clean stop");
+    let (db, ended) = a.stop().await;
+    ended.expect("clean stop");
+    assert_eq!(
+        db.int("SELECT count(*) FROM webhook_inbox WHERE source LIKE 'zalo:%' AND state <> 'done'")
+            .await,
+        0
+    );
+}
+
+common::story!(
+    story_two_replicas_keep_each_resident_s_order,
+    sqlite_webhook_two_replicas_keep_each_resident_s_order,
+    postgres_webhook_two_replicas_keep_each_resident_s_order
+);
+
+/// By webhook on Postgres too: a message that cannot be kept (the inbox is locked) gets a
+/// 503 within Zalo's 2 seconds, nothing is answered, and sent again once the database is
+/// back it is stored and answered once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(gopy_pg),
+    ignore = "set TEST_DATABASE_URL to run the Postgres half"
+)]
+async fn postgres_webhook_an_event_that_cannot_be_kept_gets_503_within_2_s() {
+    use sqlx::Connection as _;
+    let db = TestDb::postgres().await;
+    with_campaign(&db).await;
+    let g = Gopy::start(db, Via::Webhook).await;
+    let who = Resident::new(0x504, "Phương");
+    let ev = g.fake.text_event(&who, "/start");
+    let mut holder = sqlx::PgConnection::connect(&g.db.url)
+        .await
+        .expect("second connection");
+    sqlx::query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .expect("begin");
+    sqlx::query("LOCK TABLE webhook_inbox IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut holder)
+        .await
+        .expect("lock the inbox");
+    let started = Instant::now();
+    assert_eq!(g.post_event(&ev).await, 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    sqlx::query("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .expect("free the lock");
+    let mut c = Chat::new(&g, who);
+    let t = c.deliver(ev).await;
+    assert!(any(&t, "Thông báo về xử lý dữ liệu cá nhân"), "{t:#?}");
+    let (db, ended) = g.stop().await;
+    ended.expect("clean stop");
+    assert_eq!(db.int("SELECT count(*) FROM processed_updates").await, 1);
+}

@@ -120,7 +120,7 @@ impl Gopy {
         let deadline = Instant::now() + Duration::from_secs(10);
         while self
             .db
-            .int("SELECT count(*) FROM zalo_oa_inbox WHERE state = 'pending'")
+            .int("SELECT count(*) FROM webhook_inbox WHERE state = 'pending'")
             .await
             > 0
         {

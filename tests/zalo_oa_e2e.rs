@@ -23,7 +23,7 @@ use fake_zalo_oa::{
     APP_ID, APP_SECRET, FIRST_REFRESH, FakeZaloOa, OA_SECRET, STORAGE_KEY, Signing,
 };
 use gopy::announce::outbox::SendError;
-use gopy::channels::zalo_oa::{ProcessorSettings, TokenError, ZaloOa};
+use gopy::channels::zalo_oa::{INBOX_SOURCE, ProcessorSettings, TokenError, ZaloOa};
 use gopy::config::{Settings, ZaloOaSettings};
 use gopy::startup::Application;
 
@@ -52,7 +52,7 @@ async fn with_campaign(db: &TestDb) {
 async fn wait_inbox_empty(db: &TestDb) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while db
-        .int("SELECT count(*) FROM zalo_oa_inbox WHERE state = 'pending'")
+        .int("SELECT count(*) FROM webhook_inbox WHERE state = 'pending'")
         .await
         > 0
     {
@@ -264,13 +264,13 @@ async fn story_whole_dialog_over_the_oa(db: TestDb) {
         vec![format!("oa:{user}")]
     );
     assert_eq!(
-        db.int("SELECT count(*) FROM zalo_oa_inbox WHERE state <> 'done' OR body IS NOT NULL")
+        db.int("SELECT count(*) FROM webhook_inbox WHERE state <> 'done' OR body IS NOT NULL")
             .await,
         0,
         "every event processed and its body dropped"
     );
     assert_eq!(
-        db.int("SELECT count(*) FROM zalo_oa_inbox WHERE event_name = 'oa_send_text'")
+        db.int("SELECT count(*) FROM webhook_inbox WHERE kind = 'oa_send_text'")
             .await,
         0
     );
@@ -340,7 +340,7 @@ async fn forged_calls_are_refused_and_replays_processed_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let first_answer = g.fake.texts_to(user);
     let db = g.stop().await;
-    assert_eq!(db.int("SELECT count(*) FROM zalo_oa_inbox").await, 1);
+    assert_eq!(db.int("SELECT count(*) FROM webhook_inbox").await, 1);
     assert_eq!(db.int("SELECT count(*) FROM contacts").await, 1);
     let distinct: HashSet<_> = first_answer.iter().collect();
     assert_eq!(
@@ -424,7 +424,7 @@ async fn the_messaging_window_is_respected_and_refusals_recorded() {
         1
     );
     assert_eq!(
-        db.int("SELECT count(*) FROM zalo_oa_inbox WHERE event_name IN ('follow', 'unfollow')")
+        db.int("SELECT count(*) FROM webhook_inbox WHERE kind IN ('follow', 'unfollow')")
             .await,
         2
     );
@@ -588,12 +588,21 @@ async fn story_events_survive_a_crash(db: TestDb) {
     }
     stop_first.cancel();
     drop(first);
-    assert_eq!(db.store.oa_inbox_pending().await.expect("pending"), 2);
+    assert_eq!(
+        db.store.inbox_pending(INBOX_SOURCE).await.expect("pending"),
+        2
+    );
     // The second event was taken by a process that then died (its lease runs for 1 s).
     let now = chrono::Utc::now();
     let taken = db
         .store
-        .oa_inbox_claim("dead-process", now, now + chrono::Duration::seconds(1), 1)
+        .inbox_claim(
+            INBOX_SOURCE,
+            "dead-process",
+            now,
+            now + chrono::Duration::seconds(1),
+            1,
+        )
         .await
         .expect("claim");
     assert_eq!(taken.len(), 1);
@@ -622,7 +631,7 @@ async fn story_events_survive_a_crash(db: TestDb) {
     stop.cancel();
     running.await.expect("no panic").expect("clean stop");
     assert_eq!(
-        db.int("SELECT count(*) FROM zalo_oa_inbox WHERE state = 'done'")
+        db.int("SELECT count(*) FROM webhook_inbox WHERE state = 'done'")
             .await,
         3
     );
@@ -763,7 +772,7 @@ async fn an_access_token_is_refreshed_minutes_before_it_expires() {
 /// Whether no group message's body is left in the inbox.
 async fn g_texts_empty(db: &TestDb) -> bool {
     db.int(
-        "SELECT count(*) FROM zalo_oa_inbox WHERE event_name = 'user_send_group_text' \
+        "SELECT count(*) FROM webhook_inbox WHERE kind = 'user_send_group_text' \
          AND (body IS NOT NULL OR state <> 'done')",
     )
     .await
@@ -840,3 +849,91 @@ async fn story_an_announcement_reaches_an_oa_group(db: TestDb) {
     );
     g.stop().await;
 }
+
+/// Two gopy processes on one database (two store handles), both serving the OA webhook and
+/// processing the shared inbox. Two users each send several messages in a burst; each event
+/// goes to the other process than the one before, both users' side by side, and each is
+/// acknowledged once kept. Every event is processed once, and one user's events one after
+/// the other in the order Zalo stamped them, whichever process took each.
+async fn story_two_processes_keep_each_user_s_order(db: TestDb) {
+    with_campaign(&db).await;
+    let fake = FakeZaloOa::start().await;
+    let other = gopy::store::open(&db.url).await.expect("second handle");
+    let settings = ProcessorSettings {
+        lease: Duration::from_secs(30),
+        idle: Duration::from_millis(100),
+    };
+    let stop = CancellationToken::new();
+    let mut addrs = Vec::new();
+    let mut running = Vec::new();
+    for store in [db.store.clone(), other] {
+        let oa = adapter(store, &fake, FIRST_REFRESH)
+            .await
+            .with_processing(settings);
+        oa.seed_token().await.expect("seed");
+        addrs.push(serve_webhook(&oa, stop.clone()).await);
+        running.push(tokio::spawn(oa.run(stop.clone())));
+    }
+    const N: usize = 8;
+    let users = ["300000000000000011", "300000000000000012"];
+    let base = chrono::Utc::now().timestamp_millis() - 60_000;
+    let mut sent: Vec<Vec<String>> = vec![Vec::new(); users.len()];
+    let runs = users.iter().enumerate().map(|(u, user)| {
+        let fake = &fake;
+        let addrs = &addrs;
+        async move {
+            let mut keys = Vec::new();
+            for n in 0..N {
+                let ev = fake.event_at(
+                    user,
+                    "text",
+                    json!({"text": format!("Tin số {n}")}),
+                    base + i64::try_from(n).unwrap() * 10,
+                );
+                keys.push(format!("msg:{}", ev["message"]["msg_id"].as_str().unwrap()));
+                let to = addrs[(n + u) % 2];
+                // As Zalo does, an event refused (503: not kept in time on a busy machine)
+                // is sent again.
+                let mut tries = 0;
+                while fake.post_event(to, &ev, Signing::AppId).await != 200 {
+                    tries += 1;
+                    assert!(tries < 10, "never kept");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            keys
+        }
+    });
+    for (u, keys) in futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        sent[u] = keys;
+    }
+    wait_inbox_empty(&db).await;
+    for (u, user) in users.iter().enumerate() {
+        fake.wait_messages(user, N).await;
+        let processed = db
+            .strings(&format!(
+                "SELECT event_key FROM webhook_inbox WHERE source = '{INBOX_SOURCE}' \
+                 AND chat_key = '{user}' AND state = 'done' ORDER BY processed_at, id"
+            ))
+            .await;
+        assert_eq!(
+            processed, sent[u],
+            "{user}: processed once each, in Zalo's order"
+        );
+    }
+    stop.cancel();
+    for r in running {
+        r.await.expect("no panic").expect("clean stop");
+    }
+    assert_eq!(db.int("SELECT count(*) FROM contacts").await, 2);
+}
+
+common::story!(
+    story_two_processes_keep_each_user_s_order,
+    two_processes_keep_each_user_s_order_on_sqlite,
+    two_processes_keep_each_user_s_order_on_postgres
+);

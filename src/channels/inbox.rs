@@ -1,13 +1,20 @@
-//! The processor of the shared webhook inbox (`webhook_inbox`): a webhook route commits each
-//! delivery there before it answers 200; this loop claims the due ones — for each resident
-//! or chat only its oldest pending delivery, and only when none of theirs is in flight on any
-//! replica (see [`crate::store::inbox::InboxStore::inbox_claim`]) — hands each to its channel
-//! ([`Deliver`]), and records the outcome. Deliveries of different residents run side by
-//! side; one resident's run one after the other, in the platform's order. A replica that dies
-//! holding a lease leaves the delivery to be claimed again once the lease runs out.
+//! The processor of the shared webhook inbox (`webhook_inbox`): the webhook routes (Telegram,
+//! the Zalo Bot, the Zalo OA) commit each delivery there through the group-commit writer
+//! ([`crate::store::inbox::InboxWriter`]) before they answer 200; this loop, woken in-process
+//! by the route (and every [`InboxSettings::idle`] for what other replicas kept), claims the
+//! due ones — for each resident or chat only its oldest pending delivery, and only when none
+//! of theirs is in flight on any replica (see
+//! [`crate::store::inbox::InboxStore::inbox_claim`]) — hands the whole claimed batch to its
+//! channel ([`Deliver::deliver_batch`]: the Zalo Bot and Telegram commit the batch's dialog
+//! steps in one transaction with [`crate::service::Dialogs::handle_batch`]), and records the
+//! outcomes in one statement. Deliveries of different residents run side by side; one
+//! resident's run one after the other, in the platform's order. A replica that dies holding
+//! a lease leaves the delivery to be claimed again once the lease runs out.
 //!
-//! It is the pattern of the Zalo OA processor (`zalo_oa/processor.rs`), made independent of
-//! the platform: the channel says how one delivery is processed, the loop does the rest.
+//! On Postgres a few loops ([`InboxSettings::LOOPS`]) run on each replica, so that one batch
+//! is claimed while another is processed; they never take the same resident (the claim sees
+//! the other loop's leases). On SQLite, which has one writer, one loop. Only the first loop
+//! looks at an idle inbox every [`InboxSettings::idle`]; the others wait to be woken.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,12 +27,10 @@ use tokio_util::sync::CancellationToken;
 use crate::store::Store;
 use crate::store::inbox::{Delivery, InboxOutcome};
 
-/// Deliveries claimed at once (each of a different resident).
-const BATCH: i64 = 64;
-
 /// How long processed deliveries are kept: their keys recognise redeliveries (Telegram keeps
-/// an update for at most 24 hours).
-pub const KEEP_DONE: chrono::Duration = chrono::Duration::days(7);
+/// an update for at most 24 hours, Zalo retries for about two) and, for the Zalo OA, signed
+/// replays younger than its `STALE_AFTER` (10 days).
+pub const KEEP_DONE: chrono::Duration = chrono::Duration::days(14);
 
 /// How often processed deliveries are forgotten.
 const FORGET_EVERY: Duration = Duration::from_secs(3600);
@@ -49,13 +54,34 @@ impl Default for InboxSettings {
     }
 }
 
-/// One channel's processing of a delivery.
+impl InboxSettings {
+    /// Claim-and-process loops on one replica (at most; one on SQLite).
+    pub const LOOPS: usize = 4;
+
+    /// Deliveries claimed at once by one loop (each of a different resident).
+    pub const BATCH: i64 = 256;
+}
+
+/// One channel's processing of deliveries.
 #[async_trait]
 pub trait Deliver: Send + Sync + 'static {
     /// Processes one delivery to its outcome: `Done` once its effects are committed (or it
     /// was deliberately skipped), `Retry` to try again later (a pending row keeps its
     /// resident's later deliveries waiting), `Failed` to give up.
     async fn deliver(&self, delivery: &Delivery) -> InboxOutcome;
+
+    /// Processes a claimed batch (each delivery of a different resident) and returns each
+    /// one's outcome, in order. This default runs [`Deliver::deliver`] on all side by side;
+    /// a channel overrides it to commit the batch's steps together.
+    async fn deliver_batch(&self, deliveries: &[Delivery]) -> Vec<InboxOutcome> {
+        futures::future::join_all(deliveries.iter().map(|d| self.deliver(d))).await
+    }
+
+    /// Whether processing must wait (the Zalo OA without a usable token: no reply could go
+    /// out). This default never waits.
+    async fn paused(&self) -> bool {
+        false
+    }
 
     /// The present instant, as the channel's clock has it (tests move it).
     fn now(&self) -> DateTime<Utc>;
@@ -72,24 +98,77 @@ pub async fn run(
     settings: InboxSettings,
     shutdown: CancellationToken,
 ) {
+    let forgetting = {
+        let store = store.clone();
+        let channel = channel.clone();
+        let shutdown = shutdown.clone();
+        async move {
+            loop {
+                match store.inbox_forget(channel.now() - KEEP_DONE).await {
+                    Ok(n) if n > 0 => {
+                        tracing::debug!(forgotten = n, "old inbox deliveries forgotten")
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "cannot forget old inbox deliveries"),
+                }
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(FORGET_EVERY) => {}
+                }
+            }
+        }
+    };
+    let loops = store.batch_writers().clamp(1, InboxSettings::LOOPS);
+    let loops = (0..loops).map(|n| {
+        // The others only wait to be woken (a delivery kept here, a full batch taken), with
+        // a long look now and then.
+        let settings = if n == 0 {
+            settings
+        } else {
+            InboxSettings {
+                idle: settings.idle * 8,
+                ..settings
+            }
+        };
+        one_loop(
+            store.clone(),
+            &source,
+            &holder,
+            channel.clone(),
+            wake.clone(),
+            settings,
+            shutdown.clone(),
+        )
+    });
+    tokio::join!(forgetting, futures::future::join_all(loops));
+}
+
+/// One claim-and-process loop.
+async fn one_loop(
+    store: Arc<dyn Store>,
+    source: &str,
+    holder: &str,
+    channel: Arc<dyn Deliver>,
+    wake: Arc<Notify>,
+    settings: InboxSettings,
+    shutdown: CancellationToken,
+) {
     let mut failing = false;
-    let mut forgot: Option<Instant> = None;
     let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::MAX);
     loop {
         if shutdown.is_cancelled() {
             return;
         }
-        if forgot.is_none_or(|f| f.elapsed() >= FORGET_EVERY) {
-            forgot = Some(Instant::now());
-            match store.inbox_forget(channel.now() - KEEP_DONE).await {
-                Ok(n) if n > 0 => tracing::debug!(forgotten = n, "old inbox deliveries forgotten"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot forget old inbox deliveries"),
+        if channel.paused().await {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(settings.idle.max(Duration::from_secs(5))) => {}
             }
+            continue;
         }
         let now = channel.now();
         let rows = match store
-            .inbox_claim(&source, &holder, now, now + lease, BATCH)
+            .inbox_claim(source, holder, now, now + lease, InboxSettings::BATCH)
             .await
         {
             Ok(rows) => {
@@ -115,46 +194,56 @@ pub async fn run(
             }
             continue;
         }
-        metrics::counter!("gopy_webhook_inbox_claimed_total", "source" => source.clone())
+        // A full batch: more may be waiting, another loop looks while this one works.
+        if rows.len() as i64 >= InboxSettings::BATCH {
+            wake.notify_one();
+        }
+        metrics::counter!("gopy_webhook_inbox_claimed_total", "source" => source.to_owned())
             .increment(rows.len() as u64);
-        // Every row is the head of a different resident: side by side.
-        let runs = rows.into_iter().map(|row| {
-            let channel = channel.clone();
-            let store = store.clone();
-            async move {
-                let outcome = channel.deliver(&row).await;
-                if let InboxOutcome::Failed(why) = &outcome {
-                    tracing::warn!(key = %row.event_key, reason = %why, "a webhook delivery was given up");
-                }
-                let mut pause = Duration::from_millis(100);
-                // Marking it done is retried briefly: not marked, it would be processed again
-                // after its lease (the dialog step is recognised, its replies would repeat).
-                for _ in 0..5 {
-                    match store.inbox_finish(row.id, &outcome, channel.now()).await {
-                        Ok(()) => return,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "cannot record a webhook delivery's outcome; retrying");
-                            tokio::time::sleep(pause).await;
-                            pause *= 2;
-                        }
-                    }
-                }
-            }
-        });
-        // While they run, the leases are moved on every third of their length, so that a
-        // slow delivery (one waiting out a database outage) is not taken by another replica.
-        let work = futures::future::join_all(runs);
+        metrics::histogram!("gopy_webhook_inbox_batch_size", "source" => source.to_owned())
+            .record(rows.len() as f64);
+        // While the batch runs, the leases are moved on every third of their length, so
+        // that a slow delivery (one waiting out a database outage) is not taken by another
+        // replica.
+        let work = channel.deliver_batch(&rows);
         tokio::pin!(work);
         let mut renew = tokio::time::interval((settings.lease / 3).max(Duration::from_millis(100)));
         renew.tick().await;
-        loop {
+        let outcomes = loop {
             tokio::select! {
-                _ = &mut work => break,
+                outcomes = &mut work => break outcomes,
                 _ = renew.tick() => {
                     let until = channel.now() + lease;
-                    if let Err(e) = store.inbox_extend(&source, &holder, until).await {
+                    if let Err(e) = store.inbox_extend(source, holder, until).await {
                         tracing::warn!(error = %e, "cannot extend the leases of webhook deliveries in hand");
                     }
+                }
+            }
+        };
+        let outcomes: Vec<(i64, InboxOutcome)> = rows
+            .iter()
+            .zip(outcomes.into_iter().chain(std::iter::repeat_with(|| {
+                InboxOutcome::Retry(channel.now(), "no outcome".to_owned())
+            })))
+            .map(|(row, outcome)| {
+                if let InboxOutcome::Failed(why) = &outcome {
+                    tracing::warn!(key = %row.event_key, reason = %why, "a webhook delivery was given up");
+                }
+                (row.id, outcome)
+            })
+            .collect();
+        // Recording the outcomes is retried briefly: not recorded, the deliveries would be
+        // processed again after their lease (the dialog steps are recognised, their replies
+        // would repeat).
+        let mut pause = Duration::from_millis(100);
+        let started = Instant::now();
+        for _ in 0..5 {
+            match store.inbox_finish_many(&outcomes, channel.now()).await {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, waited = ?started.elapsed(), "cannot record the outcomes of webhook deliveries; retrying");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
                 }
             }
         }

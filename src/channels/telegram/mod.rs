@@ -100,6 +100,12 @@ pub trait Handler: Send + Sync + 'static {
         None
     }
 
+    /// The group-commit writer webhook deliveries are kept through; this default makes one
+    /// on the store, if there is one.
+    fn inbox_writer(&self) -> Option<crate::store::inbox::InboxWriter> {
+        self.store().map(crate::store::inbox::InboxWriter::new)
+    }
+
     /// Where opinions recorded outside the dialog (group replies) go to be screened.
     fn screener(&self) -> Option<crate::moderation::Screener> {
         None
@@ -126,6 +132,10 @@ pub trait Handler: Send + Sync + 'static {
 impl Handler for Dialogs {
     fn store(&self) -> Option<Arc<dyn Store>> {
         Some(Dialogs::store(self).clone())
+    }
+
+    fn inbox_writer(&self) -> Option<crate::store::inbox::InboxWriter> {
+        Some(Dialogs::inbox_writer(self))
     }
 
     fn screener(&self) -> Option<crate::moderation::Screener> {

@@ -203,6 +203,26 @@ impl Poller {
             })
     }
 
+    /// Runs a batch of updates to the end as the loop runs a fetched batch: the dialog steps
+    /// committed together ([`Handler::handle_batch`]), their replies sent, the other updates
+    /// and the steps the batch could not commit run one by one. Returns the updates left
+    /// unfinished (shutdown came while the database was down). The webhook inbox's
+    /// processor calls it for each batch it claims.
+    pub(super) async fn process_updates(
+        &self,
+        updates: Vec<Update>,
+        outage: &Outage,
+    ) -> std::collections::HashSet<i64> {
+        let Phase::Stepped(batch) = self.step_batch(updates).await else {
+            return std::collections::HashSet::new();
+        };
+        let ((), unfinished) = tokio::join!(
+            self.send_settled(batch.settled, batch.started, outage),
+            self.run_one_by_one(batch.leftover, outage)
+        );
+        unfinished.into_iter().chain(batch.not_run).collect()
+    }
+
     /// One `getUpdates` with the given offset and long-poll timeout, cancelled by shutdown.
     async fn fetch(&self, offset: Option<i32>, timeout: u32, trouble: &mut PollTrouble) -> Fetched {
         let mut req = self
@@ -377,11 +397,11 @@ impl Poller {
             }
         };
         let in_groups = async {
-            let mut unfinished = None;
+            let mut unfinished = Vec::new();
             for (id, route) in group_events {
-                if unfinished.is_none() && !self.run_stored(id, route).await {
+                if !unfinished.is_empty() || !self.run_stored(id, route).await {
                     // Shutdown during an outage: this one and the later ones stay unconfirmed.
-                    unfinished = Some(id);
+                    unfinished.push(id);
                 }
             }
             unfinished
@@ -395,7 +415,8 @@ impl Poller {
         let mut batch = Batch {
             settled: Vec::with_capacity(groups.len()),
             leftover: Vec::new(),
-            unfinished,
+            unfinished: unfinished.iter().copied().min(),
+            not_run: unfinished,
             started,
             first,
             last,
@@ -778,6 +799,8 @@ struct Batch {
     leftover: Vec<Vec<(i64, Route)>>,
     /// The first group event that could not be stored before shutdown, if any.
     unfinished: Option<i64>,
+    /// Every group event that was not stored (that one and those after it).
+    not_run: Vec<i64>,
     /// When it was fetched.
     started: Instant,
     /// Its lowest and highest `update_id`.

@@ -6,14 +6,19 @@
 //! - the `X-Telegram-Bot-Api-Secret-Token` header is compared with the secret in constant
 //!   time: missing → 401, wrong → 403, before the body is looked at;
 //! - the body is read as a Telegram `Update`: not one → 400 (never a panic);
-//! - the update is committed to the shared inbox (`webhook_inbox`) under
-//!   (`telegram:<bot id>`, `update_id`) — a redelivery is a no-op — and only then is the
-//!   answer 200; when the database cannot take it in time the answer is 503, and Telegram
-//!   delivers it again later.
+//! - the update is handed to the process's group-commit writer
+//!   ([`crate::store::inbox::InboxWriter`]), which commits it to the shared inbox
+//!   (`webhook_inbox`) under (`telegram:<bot id>`, `update_id`) together with every delivery
+//!   that arrived meanwhile — a redelivery is a no-op — and only then is the answer 200; when
+//!   the database cannot take it in time the answer is 503 (at once when the writer already
+//!   has more waiting than the database commits in about a second), and Telegram delivers
+//!   it again later.
 //!
-//! The inbox's processor ([`crate::channels::inbox`]) then claims updates — one resident's in
-//! `update_id` order, never two of theirs at once, on any replica — and runs each through
-//! exactly what the polling loop runs ([`super::polling::Poller::process_update`]).
+//! The inbox's processor ([`crate::channels::inbox`]) then claims batches of updates — one
+//! resident's in `update_id` order, never two of theirs at once, on any replica — and runs
+//! each batch through exactly what the polling loop runs for a batch
+//! ([`super::polling::Poller::process_updates`]: the dialog steps committed together, the
+//! rest one by one).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +41,7 @@ use super::Handler;
 use super::polling::{Outage, Outcome, Poller};
 use crate::channels::inbox::Deliver;
 use crate::config::TelegramWebhookSettings;
-use crate::store::inbox::{Delivery, InboxOutcome, NewDelivery};
+use crate::store::inbox::{Delivery, InboxOutcome, InboxWriter, Kept, NewDelivery};
 
 /// The header Telegram sends the secret token in.
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -115,8 +120,10 @@ struct Route {
     secret: Vec<u8>,
     /// The inbox source.
     source: String,
-    /// Where the inbox is, and the clock.
+    /// The clock.
     handler: Arc<dyn Handler>,
+    /// The group-commit writer (none without a store).
+    writer: Option<InboxWriter>,
     /// Wakes the processor.
     wake: Arc<Notify>,
 }
@@ -127,6 +134,7 @@ pub(super) fn router(mode: &WebhookMode, handler: Arc<dyn Handler>) -> Router {
     let state = Arc::new(Route {
         secret: mode.secret.as_bytes().to_vec(),
         source: mode.source.clone(),
+        writer: handler.inbox_writer(),
         handler,
         wake: mode.wake.clone(),
     });
@@ -182,26 +190,31 @@ async fn receive(State(r): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -
         event_key: id.to_string(),
         chat_key: chat_key(&update),
         seq: id,
+        kind: String::new(),
         body: String::from_utf8_lossy(&body).into_owned(),
         received_at: r.handler.now(),
     };
-    let Some(store) = r.handler.store() else {
+    let Some(writer) = &r.writer else {
         return answer(StatusCode::SERVICE_UNAVAILABLE, "no_store");
     };
-    match tokio::time::timeout(STORE_WITHIN, store.inbox_insert(&delivery)).await {
-        Ok(Ok(true)) => {
+    match writer.keep(delivery, STORE_WITHIN).await {
+        Kept::New => {
             r.wake.notify_one();
             answer(StatusCode::OK, "kept")
         }
-        Ok(Ok(false)) => {
+        Kept::Duplicate => {
             tracing::debug!(update_id = id, "a Telegram update delivered again; dropped");
             answer(StatusCode::OK, "duplicate")
         }
-        Ok(Err(e)) => {
+        Kept::Busy => {
+            tracing::debug!("too many Telegram updates waiting to be kept; answering 503 at once");
+            answer(StatusCode::SERVICE_UNAVAILABLE, "busy")
+        }
+        Kept::Failed(e) => {
             tracing::warn!(error = %e, "cannot keep a Telegram update; answering 503 so that Telegram sends it again");
             answer(StatusCode::SERVICE_UNAVAILABLE, "not_stored")
         }
-        Err(_) => {
+        Kept::Late => {
             tracing::warn!(
                 "keeping a Telegram update took too long; answering 503 so that Telegram sends it again"
             );
@@ -239,6 +252,58 @@ impl Deliver for Processor {
                 InboxOutcome::Retry(self.now(), "not stored before shutdown".to_owned())
             }
         }
+    }
+
+    async fn deliver_batch(&self, deliveries: &[Delivery]) -> Vec<InboxOutcome> {
+        let mut outcomes: Vec<Option<InboxOutcome>> = vec![None; deliveries.len()];
+        let mut updates = Vec::with_capacity(deliveries.len());
+        let mut ids = Vec::with_capacity(deliveries.len());
+        for (i, d) in deliveries.iter().enumerate() {
+            match d.body.as_deref().map(serde_json::from_str::<Update>) {
+                Some(Ok(u)) => {
+                    ids.push((i, i64::from(u.id.0)));
+                    updates.push(u);
+                }
+                Some(Err(e)) => outcomes[i] = Some(InboxOutcome::Failed(e.to_string())),
+                None => outcomes[i] = Some(InboxOutcome::Failed("no body".to_owned())),
+            }
+        }
+        // A panic in a handler: the batch's updates run one by one, each panic caught and
+        // its update skipped, as in the polling loop (a step the batch committed is
+        // recognised and not run twice).
+        let run = std::panic::AssertUnwindSafe(self.poller.process_updates(updates, &self.outage));
+        let unfinished = match futures::FutureExt::catch_unwind(run).await {
+            Ok(unfinished) => unfinished,
+            Err(_) => {
+                tracing::error!(
+                    "handling a batch of Telegram updates panicked; they run one by one"
+                );
+                let alone = ids.iter().map(|(i, _)| self.deliver(&deliveries[*i]));
+                let alone = futures::future::join_all(alone).await;
+                for ((i, _), outcome) in ids.iter().zip(alone) {
+                    outcomes[*i] = Some(outcome);
+                }
+                return outcomes
+                    .into_iter()
+                    .map(|o| {
+                        o.unwrap_or_else(|| InboxOutcome::Retry(self.now(), "not run".to_owned()))
+                    })
+                    .collect();
+            }
+        };
+        for (i, id) in ids {
+            outcomes[i] = Some(if !unfinished.contains(&id) {
+                InboxOutcome::Done
+            } else if deliveries[i].attempts >= MAX_ATTEMPTS {
+                InboxOutcome::Failed("not stored after many tries".to_owned())
+            } else {
+                InboxOutcome::Retry(self.now(), "not stored before shutdown".to_owned())
+            });
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| InboxOutcome::Retry(self.now(), "not run".to_owned())))
+            .collect()
     }
 
     fn now(&self) -> DateTime<Utc> {

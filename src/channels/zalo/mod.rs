@@ -15,8 +15,10 @@
 //! - `split.rs`: splitting text longer than 2,000 characters.
 //! - `polling.rs`: the long-polling loop: an update is processed to commit before the next
 //!   is asked for (nothing acknowledges an update, so it is never dropped for an outage).
-//! - `webhook.rs`: the axum route: secret checked in constant time, step committed before
-//!   the 200, a non-2xx when it could not be stored so that Zalo may deliver it again.
+//! - `webhook.rs`: the axum route: secret checked in constant time, the event committed to
+//!   the shared webhook inbox (group commit) before the 200, a 503 when it could not be kept
+//!   (or at once under overload) so that Zalo may deliver it again; and the inbox's channel
+//!   for Zalo, which steps a claimed batch of chats' events together and sends the replies.
 //! - `moderation.rs`: moderation's notices to authors (hidden, restored), sent beside the
 //!   adapter.
 
@@ -311,7 +313,11 @@ impl ZaloBot {
                     url: settings.webhook_url.clone(),
                     secret: secret.clone(),
                 },
-                Some(Arc::new(webhook::Webhook::new(core.clone(), secret))),
+                Some(Arc::new(webhook::Webhook::new(
+                    core.clone(),
+                    secret,
+                    webhook::source(token),
+                ))),
             ),
         };
         Ok(Some(Self {
@@ -434,17 +440,42 @@ impl ZaloBot {
         match self.mode {
             Mode::Polling => polling::run(self.core, shutdown).await,
             Mode::Webhook { url, secret } => {
-                if let Some(url) = url {
-                    set_webhook(&self.core, &url, &secret, &shutdown).await?;
-                }
+                // What the route keeps is processed from the inbox, what a crash left first.
+                let stop = shutdown.child_token();
+                let processing = self.webhook.as_ref().map(|w| {
+                    let holder =
+                        format!("zalo-{}-{:08x}", std::process::id(), rand::random::<u32>());
+                    tokio::spawn(crate::channels::inbox::run(
+                        self.core.dialogs.store().clone(),
+                        w.source.clone(),
+                        holder,
+                        Arc::new(webhook::Processor {
+                            core: self.core.clone(),
+                        }),
+                        w.wake.clone(),
+                        crate::channels::inbox::InboxSettings::default(),
+                        stop.clone(),
+                    ))
+                });
                 let fatal = self.core.out.fatal.clone();
-                tokio::select! {
-                    _ = shutdown.cancelled() => {}
-                    _ = fatal.cancelled() => {}
+                let registered = async {
+                    if let Some(url) = url {
+                        set_webhook(&self.core, &url, &secret, &shutdown).await?;
+                    }
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {}
+                        _ = fatal.cancelled() => {}
+                    }
+                    Ok::<(), anyhow::Error>(())
                 }
-                if let Some(w) = &self.webhook {
-                    w.finish().await;
+                .await;
+                stop.cancel();
+                if let Some(p) = processing
+                    && let Err(e) = p.await
+                {
+                    tracing::error!(error = %e, "the Zalo inbox processor panicked");
                 }
+                registered?;
                 if fatal.is_cancelled() {
                     return Err(unauthorized());
                 }

@@ -88,7 +88,10 @@ pub async fn run(settings: &Settings, cmd: ZaloOaCmd) -> anyhow::Result<ExitCode
                     }
                 }
             }
-            println!("inbox pending: {}", store.oa_inbox_pending().await?);
+            println!(
+                "inbox pending: {}",
+                store.inbox_pending(super::INBOX_SOURCE).await?
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

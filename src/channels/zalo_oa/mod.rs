@@ -1,6 +1,6 @@
 //! The Zalo Official Account (OA) channel: Open API v3 over reqwest, for a ward's OA. Residents
-//! write to the OA; Zalo posts each event to our webhook, which verifies it, commits it to an
-//! inbox and answers at once; a background processor runs it through the same dialog as
+//! write to the OA; Zalo posts each event to our webhook, which verifies it, commits it to the
+//! shared webhook inbox and answers at once; a background processor runs it through the same dialog as
 //! every other channel (numbered choices, as on the Zalo Bot API) and replies within Zalo's
 //! messaging window. Groups the OA owns (GMF) receive announcements through the outbox's
 //! [`crate::announce::outbox::Sender`]. The Zalo Bot API is a different surface
@@ -18,8 +18,9 @@
 //! - `api.rs`: Open API calls with the token; `-216`/`-220` refresh once and retry.
 //! - `signature.rs`: `X-ZEvent-Signature` and its variants (pure).
 //! - `inbound.rs`: events → what to keep and what to do (pure).
-//! - `webhook.rs`: the axum route: verify, keep, answer 200.
-//! - `processor.rs`: the inbox's background processor.
+//! - `webhook.rs`: the axum route: verify, keep (the shared inbox's group-commit writer),
+//!   answer 200.
+//! - `processor.rs`: the OA's channel of the shared inbox processor (one event to its end).
 //! - `outbound.rs`: replies within the 48 h / 7 day window; Zalo's errors.
 //! - `groups.rs`: GMF group messages, mention patterns escaped.
 //! - `broadcast.rs`: the outbox's sender (groups and followers); `media.rs`: attachments
@@ -59,7 +60,7 @@ use crate::store::Store;
 pub use client::{ApiError, Failure};
 pub use groups::{GROUP_PATH, escape_mentions};
 pub use outbound::{CS_PATH, FREE_WINDOW, WINDOW, Window, window};
-pub use processor::ProcessorSettings;
+pub use processor::{INBOX_SOURCE, ProcessorSettings};
 pub use secret::Sealer;
 pub use signature::sign;
 pub use token::{REAUTHORISE, TokenError, Tokens};
@@ -157,7 +158,7 @@ impl ZaloOa {
         let wake = Arc::new(Notify::new());
         let webhook = Arc::new(webhook::Webhook::new(
             signature::Verifier::new(app_id, oa_secret),
-            store.clone(),
+            dialogs.inbox_writer(),
             wake.clone(),
             clock.clone(),
         ));
@@ -245,9 +246,13 @@ impl ZaloOa {
             tracing::warn!(error = %e, "cannot store the first Zalo OA refresh token yet; will use the database's");
         }
         tracing::info!("Zalo OA adapter running (webhook {})", webhook::PATH);
-        let processing = tokio::spawn(processor::run(
-            self.core.clone(),
+        let processing = tokio::spawn(crate::channels::inbox::run(
+            self.core.dialogs.store().clone(),
+            processor::INBOX_SOURCE.to_owned(),
             self.holder.clone(),
+            Arc::new(processor::OaInbox {
+                core: self.core.clone(),
+            }),
             self.wake.clone(),
             self.processing,
             shutdown.clone(),

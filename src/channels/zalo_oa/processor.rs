@@ -1,58 +1,37 @@
-//! The background processor of the OA inbox: it leases pending events (oldest first; a lease
-//! that runs out — its process died — lets another take the event again), runs each to the
-//! end — a resident's message through the dialog and its replies out, a follow or unfollow
-//! recorded, a GMF group made known — and marks it done. Events of one user in a batch run in order; different users
-//! side by side. A database outage leaves the event pending and tries again later; an event
-//! that keeps failing is given up after [`MAX_ATTEMPTS`] tries. A redelivered message (same
-//! `msg_id`) is stepped once (`processed_updates`), so an event processed again after a
-//! crash stores nothing twice.
+//! The OA's channel of the shared webhook inbox ([`crate::channels::inbox`], source
+//! [`INBOX_SOURCE`]): the inbox processor claims events — for each OA user only their oldest
+//! pending one, and none of theirs while one is in flight on any replica (a lease that runs
+//! out — its process died — lets another take the event again) — and [`OaInbox`] runs each
+//! to the end — a resident's message through the dialog and its replies out, a follow or
+//! unfollow recorded, a GMF group made known. One user's events run one at a time in Zalo's
+//! order, different users side by side. A database outage leaves the event pending and
+//! tries again later; an event that keeps failing is given up after [`MAX_ATTEMPTS`] tries.
+//! A redelivered message (same `msg_id`) is stepped once (`processed_updates`), so an event
+//! processed again after a crash stores nothing twice. While the OA has no usable token the
+//! processor waits ([`crate::channels::inbox::Deliver::paused`]): no reply could go out.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
 
 use super::inbound::{self, DialogEvent, Route};
 use super::outbound::{Outbound, contact_id};
+use crate::channels::inbox::Deliver;
 use crate::dialog::Reply;
 use crate::domain::{Channel, ContactKey, Identity, Locale};
 use crate::service::{Dialogs, Inbound, ServiceError};
-use crate::store::zalo_oa::{InboxEvent, InboxOutcome};
+use crate::store::inbox::{Delivery, InboxOutcome};
 
 /// Tries of one event before it is given up.
 pub const MAX_ATTEMPTS: i64 = 10;
 
-/// Events leased at once.
-const BATCH: i64 = 32;
+/// The OA's source in the shared inbox (one OA per gopy).
+pub const INBOX_SOURCE: &str = "zalo_oa";
 
-/// How long processed events are kept: their keys guard against redeliveries (Zalo's last
-/// retry comes about two hours after the first try) and replays, so longer than the webhook
-/// accepts an event at all ([`super::webhook::STALE_AFTER`]).
-pub const KEEP_DONE: chrono::Duration = chrono::Duration::days(14);
-
-/// How often processed events are forgotten.
-const FORGET_EVERY: Duration = Duration::from_secs(3600);
-
-/// How the processor behaves.
-#[derive(Debug, Clone, Copy)]
-pub struct ProcessorSettings {
-    /// How long a lease holds an event; after it another process may take it.
-    pub lease: Duration,
-    /// The pause between two looks at an empty inbox (a webhook call wakes it sooner).
-    pub idle: Duration,
-}
-
-impl Default for ProcessorSettings {
-    fn default() -> Self {
-        Self {
-            lease: Duration::from_secs(60),
-            idle: Duration::from_secs(1),
-        }
-    }
-}
+/// How the processor behaves: the shared inbox's settings.
+pub type ProcessorSettings = crate::channels::inbox::InboxSettings;
 
 /// What processing needs.
 pub struct Core {
@@ -106,7 +85,7 @@ fn retry_after(attempts: i64) -> chrono::Duration {
 }
 
 /// Processes one event to its outcome.
-async fn process(core: &Core, row: &InboxEvent) -> InboxOutcome {
+async fn process(core: &Core, row: &Delivery) -> InboxOutcome {
     let started = Instant::now();
     let now = core.dialogs.now();
     let Some(body) = &row.body else {
@@ -129,7 +108,7 @@ async fn process(core: &Core, row: &InboxEvent) -> InboxOutcome {
     let store = core.dialogs.store();
     match route {
         Route::Ignore(why) => {
-            tracing::debug!(event = %row.event_name, "OA event ignored: {why}");
+            tracing::debug!(event = %row.kind, "OA event ignored: {why}");
             InboxOutcome::Done
         }
         Route::Group { group } => match known_group(store.as_ref(), &group, now).await {
@@ -229,89 +208,25 @@ async fn known_group(
     Ok(())
 }
 
-/// Runs the processor until `shutdown`; the batch in hand is finished first.
-pub async fn run(
-    core: Arc<Core>,
-    holder: String,
-    wake: Arc<Notify>,
-    settings: ProcessorSettings,
-    shutdown: CancellationToken,
-) {
-    let store = core.dialogs.store().clone();
-    let mut failing = false;
-    let mut forgot = Instant::now();
-    let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::MAX);
-    loop {
-        if shutdown.is_cancelled() {
-            return;
-        }
-        if forgot.elapsed() >= FORGET_EVERY {
-            forgot = Instant::now();
-            match store.oa_inbox_forget(core.dialogs.now() - KEEP_DONE).await {
-                Ok(n) if n > 0 => tracing::debug!(forgotten = n, "old OA inbox events forgotten"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "cannot forget old OA inbox events"),
-            }
-        }
-        // Without a usable refresh token no reply could go out: events wait in the inbox
-        // until an administrator re-authorises the OA (`gopy zalo-oa reset-token`).
-        if core.out.api.tokens().waits_for_reauthorisation().await {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(settings.idle.max(Duration::from_secs(5))) => {}
-            }
-            continue;
-        }
-        let now = core.dialogs.now();
-        let rows = match store.oa_inbox_claim(&holder, now, now + lease, BATCH).await {
-            Ok(rows) => {
-                if failing {
-                    tracing::info!("the OA inbox can be read again");
-                    failing = false;
-                }
-                rows
-            }
-            Err(e) => {
-                if !failing {
-                    tracing::warn!(error = %e, "cannot read the OA inbox; retrying");
-                    failing = true;
-                }
-                Vec::new()
-            }
-        };
-        if rows.is_empty() {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(settings.idle) => {}
-            }
-            continue;
-        }
-        // One user's events in order; users side by side.
-        let mut by_user: BTreeMap<String, Vec<InboxEvent>> = BTreeMap::new();
-        for row in rows {
-            by_user
-                .entry(row.user_id.clone().unwrap_or_default())
-                .or_default()
-                .push(row);
-        }
-        let runs = by_user.into_values().map(|rows| {
-            let core = core.clone();
-            async move {
-                for row in rows {
-                    let outcome = process(&core, &row).await;
-                    if let InboxOutcome::Failed(why) = &outcome {
-                        tracing::warn!(event = %row.event_name, reason = %why, "an OA event was given up");
-                    }
-                    let now = core.dialogs.now();
-                    if let Err(e) = core.dialogs.store().oa_inbox_finish(row.id, &outcome, now).await {
-                        // Its lease runs out and it is processed again: the dialog step is
-                        // not repeated (processed_updates), its replies may be.
-                        tracing::warn!(error = %e, "cannot mark an OA event processed");
-                    }
-                }
-            }
-        });
-        futures::future::join_all(runs).await;
+/// The OA's channel of the shared inbox.
+pub struct OaInbox {
+    /// What processing needs.
+    pub core: std::sync::Arc<Core>,
+}
+
+#[async_trait]
+impl Deliver for OaInbox {
+    async fn deliver(&self, delivery: &Delivery) -> InboxOutcome {
+        process(&self.core, delivery).await
+    }
+
+    /// Without a usable refresh token no reply could go out: events wait in the inbox until
+    /// an administrator re-authorises the OA (`gopy zalo-oa reset-token`).
+    async fn paused(&self) -> bool {
+        self.core.out.api.tokens().waits_for_reauthorisation().await
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.core.dialogs.now()
     }
 }

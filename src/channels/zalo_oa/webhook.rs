@@ -2,10 +2,14 @@
 //! route only checks and keeps: the `X-ZEvent-Signature` is verified over the raw body
 //! (missing: 401; wrong: 403), the body parsed (not an event: 400), echoes of our own
 //! messages and events gopy does not act on answered 200 and dropped, and every other event
-//! committed to the inbox (`zalo_oa_inbox`) before the 200 — a redelivery (same `msg_id`)
-//! is answered 200 and dropped, and so is an event more than [`STALE_AFTER`] old (its key may
-//! be forgotten: a replay). The processor takes it from there. When the inbox cannot be
-//! written in time the answer is 503, and Zalo sends the event again later.
+//! committed to the shared inbox (`webhook_inbox`, source [`super::processor::INBOX_SOURCE`],
+//! key the `msg_id`/`message_id`, chat key the OA user, order the event's `timestamp`) by the
+//! process's group-commit writer ([`crate::store::inbox::InboxWriter`]) before the 200 — a
+//! redelivery (same key) is answered 200 and dropped, and so is an event more than
+//! [`STALE_AFTER`] old (its key may be forgotten: a replay). The inbox processor takes it
+//! from there ([`super::processor::OaInbox`]). When the event cannot be kept in time the
+//! answer is 503, at once when the writer already has more waiting than the database
+//! commits in about a second, and Zalo sends the event again later.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -23,8 +27,7 @@ use tokio::sync::Notify;
 use super::inbound::{Admit, admit};
 use super::signature::{SignatureError, Verifier};
 use crate::service::Clock;
-use crate::store::Store;
-use crate::store::zalo_oa::NewInboxEvent;
+use crate::store::inbox::{InboxWriter, Kept, NewDelivery};
 
 /// The path Zalo posts to.
 pub const PATH: &str = "/zalo-oa/webhook";
@@ -33,7 +36,7 @@ pub const PATH: &str = "/zalo-oa/webhook";
 const SIGNATURE_HEADER: &str = "x-zevent-signature";
 
 /// Events older than this are dropped as replays: the inbox keeps the keys of processed
-/// events longer ([`super::processor::KEEP_DONE`]), so a signed event replayed after its key
+/// events longer ([`crate::channels::inbox::KEEP_DONE`]), so a signed event replayed after its key
 /// is forgotten is always older than this. Zalo's own retries end after about two hours.
 pub const STALE_AFTER: chrono::Duration = chrono::Duration::days(10);
 
@@ -44,8 +47,8 @@ const STORE_WITHIN: Duration = Duration::from_millis(1500);
 pub struct Webhook {
     /// Checks signatures.
     verifier: Verifier,
-    /// Where the inbox is.
-    store: Arc<dyn Store>,
+    /// The process's group-commit writer into the inbox.
+    writer: InboxWriter,
     /// Wakes the processor.
     wake: Arc<Notify>,
     /// The clock.
@@ -63,13 +66,13 @@ impl Webhook {
     /// The state of the route.
     pub(super) fn new(
         verifier: Verifier,
-        store: Arc<dyn Store>,
+        writer: InboxWriter,
         wake: Arc<Notify>,
         clock: Clock,
     ) -> Self {
         Self {
             verifier,
-            store,
+            writer,
             wake,
             clock,
             logged: Mutex::new(HashSet::new()),
@@ -144,27 +147,34 @@ async fn receive(State(w): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes)
         tracing::warn!("a signed Zalo OA event more than 10 days old was dropped (a replay?)");
         return answer(StatusCode::OK, "stale");
     }
-    let event = NewInboxEvent {
+    let now = (w.clock)();
+    let delivery = NewDelivery {
+        source: super::processor::INBOX_SOURCE.to_owned(),
+        chat_key: user.unwrap_or_else(|| key.clone()),
         event_key: key,
-        event_name: name,
-        user_id: user,
+        seq: sent_at.unwrap_or(now).timestamp_millis(),
+        kind: name,
         body: String::from_utf8_lossy(&body).into_owned(),
-        received_at: (w.clock)(),
+        received_at: now,
     };
-    match tokio::time::timeout(STORE_WITHIN, w.store.oa_inbox_insert(&event)).await {
-        Ok(Ok(true)) => {
+    match w.writer.keep(delivery, STORE_WITHIN).await {
+        Kept::New => {
             w.wake.notify_one();
             answer(StatusCode::OK, "kept")
         }
-        Ok(Ok(false)) => {
-            tracing::debug!(event = %event.event_name, "a Zalo OA event delivered again; dropped");
+        Kept::Duplicate => {
+            tracing::debug!("a Zalo OA event delivered again; dropped");
             answer(StatusCode::OK, "duplicate")
         }
-        Ok(Err(e)) => {
+        Kept::Busy => {
+            tracing::debug!("too many Zalo OA events waiting to be kept; answering 503 at once");
+            answer(StatusCode::SERVICE_UNAVAILABLE, "busy")
+        }
+        Kept::Failed(e) => {
             tracing::warn!(error = %e, "cannot keep a Zalo OA event; answering 503 so that Zalo sends it again");
             answer(StatusCode::SERVICE_UNAVAILABLE, "not_stored")
         }
-        Err(_) => {
+        Kept::Late => {
             tracing::warn!(
                 "keeping a Zalo OA event took too long; answering 503 so that Zalo sends it again"
             );

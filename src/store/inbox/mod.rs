@@ -1,6 +1,9 @@
-//! Storage for the shared webhook inbox (`webhook_inbox`, migration `0017_webhook_inbox.sql`):
-//! deliveries committed before the platform gets its 200, claimed by one replica at a time,
-//! one resident's rows in order, and marked done.
+//! Storage for the shared webhook inbox (`webhook_inbox`, migrations `0017_webhook_inbox.sql`
+//! and `0019_one_inbox.sql`): deliveries committed before the platform gets its 200 — many
+//! at once by the group-commit writer ([`writer`]) — claimed by one replica at a time, one
+//! resident's rows in order, and marked done (a whole batch in one statement). Telegram,
+//! the Zalo Bot and the Zalo OA all keep their webhook deliveries here, each under its own
+//! `source`; there is one claim/lease implementation for all of them.
 //!
 //! Both backends run the same SQL, written once in `inbox_store_impl!` and expanded in
 //! `sqlite.rs` and `postgres.rs`, which say how to read, how to start a write transaction and
@@ -9,25 +12,42 @@
 
 mod postgres;
 mod sqlite;
+pub mod writer;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
-pub use super::zalo_oa::InboxOutcome;
+pub use writer::{InboxWriter, Kept, WriterSettings};
+
+/// How processing a delivery ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxOutcome {
+    /// Processed: the body is dropped.
+    Done,
+    /// Given up for good (logged with this reason); the body is dropped.
+    Failed(String),
+    /// Try again at this time (the database or the platform was down).
+    Retry(DateTime<Utc>, String),
+}
 
 /// A delivery to keep until it is processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelivery {
-    /// The receiver: `telegram:<bot id>`.
+    /// The receiver: `telegram:<bot id>`, `zalo:<bot id>`, `zalo_oa`.
     pub source: String,
-    /// The platform's id of the delivery (Telegram's `update_id`): the de-duplication key.
+    /// The platform's id of the delivery (Telegram's `update_id`, Zalo's `message_id` or
+    /// `msg_id`): the de-duplication key.
     pub event_key: String,
     /// The resident or chat it belongs to: rows of one key are processed in `seq` order,
     /// one at a time.
     pub chat_key: String,
-    /// Its order within the chat key (Telegram's `update_id`).
+    /// Its order within the chat key (Telegram's `update_id`, the time Zalo gives the
+    /// event in milliseconds).
     pub seq: i64,
+    /// What kind of event it is (Zalo's `event_name`; empty when the source has no such
+    /// name), for tests and status.
+    pub kind: String,
     /// The raw body, as JSON text.
     pub body: String,
     /// When gopy received it.
@@ -45,6 +65,8 @@ pub struct Delivery {
     pub chat_key: String,
     /// Its order within the chat key.
     pub seq: i64,
+    /// What kind of event it is.
+    pub kind: String,
     /// The raw body (`None` only for a processed row, which is never claimed).
     pub body: Option<String>,
     /// Tries so far, this one included.
@@ -57,7 +79,17 @@ pub struct Delivery {
 #[async_trait]
 pub trait InboxStore: Send + Sync {
     /// Commits a delivery; `false` when its key is there already (a redelivery).
-    async fn inbox_insert(&self, delivery: &NewDelivery) -> StoreResult<bool>;
+    async fn inbox_insert(&self, delivery: &NewDelivery) -> StoreResult<bool> {
+        let kept = self
+            .inbox_insert_many(std::slice::from_ref(delivery))
+            .await?;
+        Ok(kept.first().copied().unwrap_or(false))
+    }
+
+    /// Commits deliveries in ONE transaction (one multi-row statement per few hundred), and
+    /// says for each whether it is new: `false` when its key was there already, or came
+    /// earlier in the same call (a redelivery).
+    async fn inbox_insert_many(&self, deliveries: &[NewDelivery]) -> StoreResult<Vec<bool>>;
 
     /// Leases, until `until`, up to `limit` deliveries of `source` due at `now`: for each
     /// chat key only its oldest pending row (by `seq`), and only when no row of that key
@@ -87,6 +119,16 @@ pub trait InboxStore: Send + Sync {
         id: i64,
         outcome: &InboxOutcome,
         now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.inbox_finish_many(&[(id, outcome.clone())], now).await
+    }
+
+    /// Records how processing several deliveries ended, in one transaction: all those done
+    /// in one statement (the usual case), each failed or retried one in its own.
+    async fn inbox_finish_many(
+        &self,
+        outcomes: &[(i64, InboxOutcome)],
+        now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
     /// Deletes processed deliveries older than `before`; returns how many.
@@ -97,37 +139,59 @@ pub trait InboxStore: Send + Sync {
 }
 
 /// The columns of [`Delivery`].
-const DELIVERY_COLUMNS: &str = "id, event_key, chat_key, seq, body, attempts, received_at";
+const DELIVERY_COLUMNS: &str = "id, event_key, chat_key, seq, kind, body, attempts, received_at";
 
-/// The one implementation of [`InboxStore`], for a store type that has
+/// Rows in one multi-row `INSERT` (8 parameters each, well under both backends' limits).
+const INSERT_CHUNK: usize = 500;
+
+/// The one implementation of [`InboxStore`], for a store type (on database `$db`) that has
 /// `inbox_reader(&self) -> &Pool<$db>`,
 /// `inbox_begin(&self) -> StoreResult<Transaction<'static, $db>>` and
 /// `inbox_serialise(&self, tx, source) -> StoreResult<()>`.
 macro_rules! inbox_store_impl {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::inbox::InboxStore for $store {
-            async fn inbox_insert(
+            async fn inbox_insert_many(
                 &self,
-                d: &$crate::store::inbox::NewDelivery,
-            ) -> $crate::store::StoreResult<bool> {
+                deliveries: &[$crate::store::inbox::NewDelivery],
+            ) -> $crate::store::StoreResult<Vec<bool>> {
+                use std::collections::HashSet;
+                if deliveries.is_empty() {
+                    return Ok(Vec::new());
+                }
                 let mut tx = self.inbox_begin().await?;
-                let n = sqlx::query(
-                    "INSERT INTO webhook_inbox (source, event_key, chat_key, seq, body, state, \
-                     not_before, received_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6, $6) \
-                     ON CONFLICT (source, event_key) DO NOTHING",
-                )
-                .bind(&d.source)
-                .bind(&d.event_key)
-                .bind(&d.chat_key)
-                .bind(d.seq)
-                .bind(&d.body)
-                .bind(d.received_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                // The keys each statement took: a key not returned was there already.
+                let mut taken: HashSet<(String, String)> = HashSet::new();
+                for chunk in deliveries.chunks($crate::store::inbox::INSERT_CHUNK) {
+                    let mut insert: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
+                        "INSERT INTO webhook_inbox (source, event_key, chat_key, seq, kind, \
+                         body, state, not_before, received_at) ",
+                    );
+                    insert.push_values(chunk, |mut row, d| {
+                        row.push_bind(d.source.clone())
+                            .push_bind(d.event_key.clone())
+                            .push_bind(d.chat_key.clone())
+                            .push_bind(d.seq)
+                            .push_bind(d.kind.clone())
+                            .push_bind(d.body.clone())
+                            .push("'pending'")
+                            .push_bind(d.received_at)
+                            .push_bind(d.received_at);
+                    });
+                    insert.push(
+                        " ON CONFLICT (source, event_key) DO NOTHING RETURNING source, event_key",
+                    );
+                    let rows: Vec<(String, String)> =
+                        insert.build_query_as().fetch_all(&mut *tx).await?;
+                    taken.extend(rows);
+                }
                 tx.commit().await?;
-                Ok(n > 0)
+                // The first of a key in the call is the new one; a later one is a redelivery.
+                Ok(deliveries
+                    .iter()
+                    .map(|d| taken.remove(&(d.source.clone(), d.event_key.clone())))
+                    .collect())
             }
 
             async fn inbox_claim(
@@ -190,42 +254,60 @@ macro_rules! inbox_store_impl {
                 Ok(n)
             }
 
-            async fn inbox_finish(
+            async fn inbox_finish_many(
                 &self,
-                id: i64,
-                outcome: &$crate::store::inbox::InboxOutcome,
+                outcomes: &[(i64, $crate::store::inbox::InboxOutcome)],
                 now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<()> {
                 use $crate::store::inbox::InboxOutcome;
+                if outcomes.is_empty() {
+                    return Ok(());
+                }
                 let mut tx = self.inbox_begin().await?;
-                match outcome {
-                    InboxOutcome::Done | InboxOutcome::Failed(_) => {
-                        let (state, error) = match outcome {
-                            InboxOutcome::Failed(why) => ("failed", Some(why.as_str())),
-                            _ => ("done", None),
-                        };
-                        sqlx::query(
-                            "UPDATE webhook_inbox SET state = $1, error = $2, body = NULL, \
-                             processed_at = $3, lease_until = NULL, leased_by = NULL \
-                             WHERE id = $4",
-                        )
-                        .bind(state)
-                        .bind(error)
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                let done: Vec<i64> = outcomes
+                    .iter()
+                    .filter(|(_, o)| *o == InboxOutcome::Done)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for chunk in done.chunks($crate::store::inbox::INSERT_CHUNK) {
+                    let mut update: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
+                        "UPDATE webhook_inbox SET state = 'done', error = NULL, body = NULL, \
+                         lease_until = NULL, leased_by = NULL, processed_at = ",
+                    );
+                    update.push_bind(now).push(" WHERE id IN (");
+                    let mut ids = update.separated(", ");
+                    for id in chunk {
+                        ids.push_bind(*id);
                     }
-                    InboxOutcome::Retry(at, why) => {
-                        sqlx::query(
-                            "UPDATE webhook_inbox SET not_before = $1, error = $2, \
-                             lease_until = NULL, leased_by = NULL WHERE id = $3",
-                        )
-                        .bind(*at)
-                        .bind(why)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
+                    update.push(")");
+                    update.build().execute(&mut *tx).await?;
+                }
+                for (id, outcome) in outcomes {
+                    match outcome {
+                        InboxOutcome::Done => {}
+                        InboxOutcome::Failed(why) => {
+                            sqlx::query(
+                                "UPDATE webhook_inbox SET state = 'failed', error = $1, \
+                                 body = NULL, processed_at = $2, lease_until = NULL, \
+                                 leased_by = NULL WHERE id = $3",
+                            )
+                            .bind(why)
+                            .bind(now)
+                            .bind(*id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        InboxOutcome::Retry(at, why) => {
+                            sqlx::query(
+                                "UPDATE webhook_inbox SET not_before = $1, error = $2, \
+                                 lease_until = NULL, leased_by = NULL WHERE id = $3",
+                            )
+                            .bind(*at)
+                            .bind(why)
+                            .bind(*id)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
                     }
                 }
                 tx.commit().await?;

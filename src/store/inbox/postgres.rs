@@ -31,4 +31,4 @@ impl PgStore {
     }
 }
 
-inbox_store_impl!(PgStore);
+inbox_store_impl!(PgStore, sqlx::Postgres);

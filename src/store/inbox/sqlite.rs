@@ -24,4 +24,4 @@ impl SqliteStore {
     }
 }
 
-inbox_store_impl!(SqliteStore);
+inbox_store_impl!(SqliteStore, sqlx::Sqlite);

@@ -1,6 +1,7 @@
 //! Storage for the Zalo Official Account adapter: its tokens (encrypted by the caller; the
-//! store only keeps text), the inbox of webhook events, the messaging window of each OA user
-//! and the messages not sent.
+//! store only keeps text), the messaging window of each OA user and the messages not sent.
+//! Its webhook events are kept in the shared inbox ([`super::inbox`], source `zalo_oa`;
+//! migration `0019_one_inbox.sql` moved the OA's own inbox table there).
 //!
 //! Both backends run the same SQL (`$n` parameters work on SQLite too), so the
 //! implementation is written once, in `zalo_oa_store_impl!`, and expanded in `sqlite.rs` and
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
+pub use super::inbox::InboxOutcome;
 
 /// The OA's tokens as stored (both tokens still encrypted).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -34,51 +36,6 @@ pub struct StoredTokens {
     pub dead_at: Option<DateTime<Utc>>,
     /// What Zalo said then.
     pub dead_reason: Option<String>,
-}
-
-/// A webhook event to keep until it is processed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewInboxEvent {
-    /// The de-duplication key (`msg_id`, or event name, user and timestamp).
-    pub event_key: String,
-    /// Zalo's `event_name`.
-    pub event_name: String,
-    /// The OA user it is about, if any.
-    pub user_id: Option<String>,
-    /// The raw body, as JSON text.
-    pub body: String,
-    /// When gopy received it.
-    pub received_at: DateTime<Utc>,
-}
-
-/// A claimed webhook event.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct InboxEvent {
-    /// Row id.
-    pub id: i64,
-    /// The de-duplication key.
-    pub event_key: String,
-    /// Zalo's `event_name`.
-    pub event_name: String,
-    /// The OA user it is about, if any.
-    pub user_id: Option<String>,
-    /// The raw body (`None` only for a processed row, which is never claimed).
-    pub body: Option<String>,
-    /// Tries so far, this one included.
-    pub attempts: i64,
-    /// When gopy received it.
-    pub received_at: DateTime<Utc>,
-}
-
-/// How processing an inbox event ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InboxOutcome {
-    /// Processed: the body is dropped.
-    Done,
-    /// Given up for good (logged with this reason); the body is dropped.
-    Failed(String),
-    /// Try again at this time (the database or Zalo was down).
-    Retry(DateTime<Utc>, String),
 }
 
 /// What the OA knows of one user.
@@ -177,35 +134,6 @@ pub trait ZaloOaStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<()>;
 
-    /// Keeps a webhook event until it is processed; `false` when its key is there already
-    /// (a redelivery).
-    async fn oa_inbox_insert(&self, event: &NewInboxEvent) -> StoreResult<bool>;
-
-    /// Leases up to `limit` pending events due at `now` (none leased by a live holder),
-    /// oldest first.
-    async fn oa_inbox_claim(
-        &self,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-        limit: i64,
-    ) -> StoreResult<Vec<InboxEvent>>;
-
-    /// Records how processing an event ended.
-    async fn oa_inbox_finish(
-        &self,
-        id: i64,
-        outcome: &InboxOutcome,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-
-    /// Deletes processed events older than `before` (their keys guard against nothing after
-    /// Zalo's last retry); returns how many.
-    async fn oa_inbox_forget(&self, before: DateTime<Utc>) -> StoreResult<u64>;
-
-    /// Events still pending (for tests and the status command).
-    async fn oa_inbox_pending(&self) -> StoreResult<i64>;
-
     /// Records an interaction of the user at `at` (kept only if later than the one known).
     async fn oa_user_interaction(
         &self,
@@ -250,9 +178,6 @@ pub trait ZaloOaStore: Send + Sync {
 /// The columns of [`StoredTokens`].
 const TOKEN_COLUMNS: &str = "app_id, refresh_token, access_token, access_expires_at, version, \
      lease_until, dead_at, dead_reason";
-
-/// The columns of [`InboxEvent`].
-const INBOX_COLUMNS: &str = "id, event_key, event_name, user_id, body, attempts, received_at";
 
 /// The one implementation of [`ZaloOaStore`], for a store type that has
 /// `oa_reader(&self) -> &Pool<$db>` and
@@ -412,126 +337,6 @@ macro_rules! zalo_oa_store_impl {
                 .await?;
                 tx.commit().await?;
                 Ok(())
-            }
-
-            async fn oa_inbox_insert(
-                &self,
-                ev: &$crate::store::zalo_oa::NewInboxEvent,
-            ) -> $crate::store::StoreResult<bool> {
-                let mut tx = self.oa_begin().await?;
-                let n = sqlx::query(
-                    "INSERT INTO zalo_oa_inbox (event_key, event_name, user_id, body, state, \
-                     not_before, received_at) VALUES ($1, $2, $3, $4, 'pending', $5, $5) \
-                     ON CONFLICT (event_key) DO NOTHING",
-                )
-                .bind(&ev.event_key)
-                .bind(&ev.event_name)
-                .bind(&ev.user_id)
-                .bind(&ev.body)
-                .bind(ev.received_at)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                tx.commit().await?;
-                Ok(n > 0)
-            }
-
-            async fn oa_inbox_claim(
-                &self,
-                holder: &str,
-                now: chrono::DateTime<chrono::Utc>,
-                until: chrono::DateTime<chrono::Utc>,
-                limit: i64,
-            ) -> $crate::store::StoreResult<Vec<$crate::store::zalo_oa::InboxEvent>> {
-                use $crate::store::zalo_oa::*;
-                // The condition is in the UPDATE as well as in the sub-select: on Postgres a
-                // row another process claimed meanwhile is checked again after its lock and
-                // skipped.
-                let due = "state = 'pending' AND not_before <= $3 \
-                           AND (lease_until IS NULL OR lease_until < $3)";
-                let sql = format!(
-                    "UPDATE zalo_oa_inbox SET lease_until = $1, leased_by = $2, \
-                     attempts = attempts + 1 WHERE {due} AND id IN \
-                     (SELECT id FROM zalo_oa_inbox WHERE {due} ORDER BY id LIMIT $4) \
-                     RETURNING {INBOX_COLUMNS}"
-                );
-                let mut tx = self.oa_begin().await?;
-                let mut rows: Vec<InboxEvent> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(until)
-                    .bind(holder)
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                rows.sort_by_key(|r| r.id);
-                Ok(rows)
-            }
-
-            async fn oa_inbox_finish(
-                &self,
-                id: i64,
-                outcome: &$crate::store::zalo_oa::InboxOutcome,
-                now: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::StoreResult<()> {
-                use $crate::store::zalo_oa::InboxOutcome;
-                let mut tx = self.oa_begin().await?;
-                match outcome {
-                    InboxOutcome::Done | InboxOutcome::Failed(_) => {
-                        let (state, error) = match outcome {
-                            InboxOutcome::Failed(why) => ("failed", Some(why.as_str())),
-                            _ => ("done", None),
-                        };
-                        sqlx::query(
-                            "UPDATE zalo_oa_inbox SET state = $1, error = $2, body = NULL, \
-                             processed_at = $3, lease_until = NULL, leased_by = NULL \
-                             WHERE id = $4",
-                        )
-                        .bind(state)
-                        .bind(error)
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    InboxOutcome::Retry(at, why) => {
-                        sqlx::query(
-                            "UPDATE zalo_oa_inbox SET not_before = $1, error = $2, \
-                             lease_until = NULL, leased_by = NULL WHERE id = $3",
-                        )
-                        .bind(*at)
-                        .bind(why)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
-                tx.commit().await?;
-                Ok(())
-            }
-
-            async fn oa_inbox_forget(
-                &self,
-                before: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::StoreResult<u64> {
-                let mut tx = self.oa_begin().await?;
-                let n = sqlx::query(
-                    "DELETE FROM zalo_oa_inbox WHERE state <> 'pending' AND processed_at < $1",
-                )
-                .bind(before)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                tx.commit().await?;
-                Ok(n)
-            }
-
-            async fn oa_inbox_pending(&self) -> $crate::store::StoreResult<i64> {
-                Ok(sqlx::query_scalar(
-                    "SELECT count(*) FROM zalo_oa_inbox WHERE state = 'pending'",
-                )
-                .fetch_one(self.oa_reader())
-                .await?)
             }
 
             async fn oa_user_interaction(
