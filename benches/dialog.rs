@@ -42,17 +42,14 @@ use clap::{Parser, ValueEnum};
 use serde_json::json;
 
 use baseline::Kind;
-use driver::{Bot, Limits, OpenLoad, Plan};
+use driver::{Bot, Limits, OpenLoad, Plan, STEP_TIMEOUT};
 use fake_telegram::{FakeTelegram, TOKEN};
 use gopy::domain::Channel;
 use procs::{Backend, Db, Proc};
-use report::{Machine, Run};
+use report::{CpuSplit, Machine, Run, kib_to_mb};
 
 /// How updates reach the bots in every run.
 const DELIVERY: &str = "long polling (getUpdates) against a fake Bot API on 127.0.0.1";
-
-/// A step with no reply within this is a timeout.
-const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The fake keeps at most about twice this many sent messages during a run.
 const KEEP_SENT: usize = 20_000;
@@ -253,7 +250,7 @@ async fn bench(args: &Args) -> Result<()> {
     let sizes = Sizes::from(args);
     let machine = Machine::read();
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-    let commit = git_commit();
+    let commit = report::git_commit();
     let backends: Vec<Backend> = match args.backend {
         BackendArg::Sqlite => vec![Backend::Sqlite],
         BackendArg::Postgres => vec![Backend::Postgres],
@@ -704,50 +701,6 @@ async fn run_baseline(kind: Kind, plans: &[Plan], logs: &Path) -> Result<Run> {
     Ok(run)
 }
 
-/// CPU time spent while residents were driven, by whom.
-#[derive(Debug, Default, Clone, Copy)]
-struct CpuSplit {
-    /// The bot process under test.
-    bot: Option<Duration>,
-    /// This process: the fake server and the driver.
-    harness: Duration,
-    /// Every local `postgres` process.
-    postgres: Duration,
-    /// Every CPU of the machine, busy with anything.
-    machine: Duration,
-}
-
-impl CpuSplit {
-    /// Now, for the processes involved.
-    fn now(proc: &Proc) -> CpuSplit {
-        CpuSplit {
-            bot: proc.cpu_time(),
-            harness: procs::own_cpu_time(),
-            postgres: procs::postgres_cpu_time(),
-            machine: procs::machine_busy_time(),
-        }
-    }
-
-    /// What was spent from `self` until `later`.
-    fn until(self, later: CpuSplit) -> CpuSplit {
-        CpuSplit {
-            bot: later.bot.zip(self.bot).map(|(b, a)| b.saturating_sub(a)),
-            harness: later.harness.saturating_sub(self.harness),
-            postgres: later.postgres.saturating_sub(self.postgres),
-            machine: later.machine.saturating_sub(self.machine),
-        }
-    }
-
-    /// Puts the figures into a result.
-    fn fill(self, run: &mut Run) {
-        run.cpu_s = self.bot.map(|d| d.as_secs_f64());
-        run.harness_cpu_s = Some(self.harness.as_secs_f64());
-        run.postgres_cpu_s = Some(self.postgres.as_secs_f64());
-        let ours = self.bot.unwrap_or_default() + self.harness + self.postgres;
-        run.other_cpu_s = Some(self.machine.saturating_sub(ours).as_secs_f64());
-    }
-}
-
 /// Waits until the bot polls, switches the fake to lean recording, and runs the loop.
 /// Returns what the driver measured and the CPU each party spent meanwhile.
 async fn drive(
@@ -760,9 +713,9 @@ async fn drive(
     proc.wait_polling(fake).await?;
     let mut rx = fake.subscribe_sent();
     fake.set_lean(KEEP_SENT);
-    let before = CpuSplit::now(proc);
+    let before = CpuSplit::now(&[&*proc]);
     let outcome = drive_loop(fake, &mut rx, proc, bot, plans, load).await?;
-    let spent = before.until(CpuSplit::now(proc));
+    let spent = before.until(CpuSplit::now(&[&*proc]));
     Ok((outcome, spent))
 }
 
@@ -807,17 +760,9 @@ fn dump_latencies(dir: &Path, name: &str, o: &driver::Outcome) {
     }
 }
 
-/// KiB to MB (10^6 bytes).
-fn kib_to_mb(kib: u64) -> f64 {
-    kib as f64 * 1024.0 / 1_000_000.0
-}
-
 /// `target/bench-dialog.json` in the target folder cargo uses.
 fn default_json_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("bench-dialog.json")
+    report::target_dir().join("bench-dialog.json")
 }
 
 /// Whether a binary holds a string (its line tables name the source files it was built from).
@@ -827,21 +772,4 @@ fn binary_mentions(path: &Path, needle: &str) -> bool {
     };
     let needle = needle.as_bytes();
     bytes.windows(needle.len()).any(|w| w == needle)
-}
-
-/// The short hash of the checked-out commit, if git can tell.
-fn git_commit() -> String {
-    std::process::Command::new("git")
-        .args([
-            "-C",
-            env!("CARGO_MANIFEST_DIR"),
-            "rev-parse",
-            "--short",
-            "HEAD",
-        ])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|| "unknown".to_owned())
 }

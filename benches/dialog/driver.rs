@@ -27,6 +27,9 @@ pub const BASE_ID: i64 = 700_000_000;
 /// Topics in the demo campaign, for planning; the driver reads the real count off the menu.
 pub const PLANNED_TOPICS: usize = 6;
 
+/// A step with no reply within this is a timeout.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// At most this many anomalies are kept for the report.
 const MAX_ANOMALIES: usize = 12;
 

@@ -2,11 +2,14 @@
 //! PASS/MISS, the machine, as text tables and as one JSON document.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::driver::{Outcome, StepMix};
+use crate::procs::{self, Proc};
 
 /// The result of driving one bot in one scenario.
 #[derive(Debug, Clone, Serialize)]
@@ -721,4 +724,77 @@ pub fn target_table(targets: &[Target]) -> String {
         );
     }
     s
+}
+
+/// CPU time spent while residents were driven, by whom.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CpuSplit {
+    /// The bot processes under test, together.
+    bot: Option<Duration>,
+    /// This process: the fake servers and the driver.
+    harness: Duration,
+    /// Every local `postgres` process.
+    postgres: Duration,
+    /// Every CPU of the machine, busy with anything.
+    machine: Duration,
+}
+
+impl CpuSplit {
+    /// Now, for the processes involved (the bots under test: one, or every replica).
+    pub fn now(bots: &[&Proc]) -> CpuSplit {
+        CpuSplit {
+            bot: bots.iter().map(|p| p.cpu_time()).sum(),
+            harness: procs::own_cpu_time(),
+            postgres: procs::postgres_cpu_time(),
+            machine: procs::machine_busy_time(),
+        }
+    }
+
+    /// What was spent from `self` until `later`.
+    pub fn until(self, later: CpuSplit) -> CpuSplit {
+        CpuSplit {
+            bot: later.bot.zip(self.bot).map(|(b, a)| b.saturating_sub(a)),
+            harness: later.harness.saturating_sub(self.harness),
+            postgres: later.postgres.saturating_sub(self.postgres),
+            machine: later.machine.saturating_sub(self.machine),
+        }
+    }
+
+    /// Puts the figures into a result.
+    pub fn fill(self, run: &mut Run) {
+        run.cpu_s = self.bot.map(|d| d.as_secs_f64());
+        run.harness_cpu_s = Some(self.harness.as_secs_f64());
+        run.postgres_cpu_s = Some(self.postgres.as_secs_f64());
+        let ours = self.bot.unwrap_or_default() + self.harness + self.postgres;
+        run.other_cpu_s = Some(self.machine.saturating_sub(ours).as_secs_f64());
+    }
+}
+
+/// KiB to MB (10^6 bytes).
+pub fn kib_to_mb(kib: u64) -> f64 {
+    kib as f64 * 1024.0 / 1_000_000.0
+}
+
+/// The target folder cargo uses (`CARGO_TARGET_DIR`, else `target/` of the checkout).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// The short hash of the checked-out commit, if git can tell.
+pub fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
 }
