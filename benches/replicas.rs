@@ -201,6 +201,11 @@ struct Phase {
     cpu_s: Vec<Option<f64>>,
     /// Each replica's dialog steps and gopy's own p99 step time (ms), from `/metrics`.
     steps_by_replica: Vec<(Option<f64>, Option<f64>)>,
+    /// Each replica's steps tried again after a conflict (`gopy_step_retries_total`).
+    retries: Vec<f64>,
+    /// Each replica's failed sends (`gopy_telegram_send_errors_total` and
+    /// `gopy_zalo_send_errors_total`).
+    send_errors: Vec<f64>,
 }
 
 fn main() -> ExitCode {
@@ -514,7 +519,7 @@ async fn phase_on(
     let (duplicates, losses) = tally.finish(&ctx.chats).await;
     let rss_mb = cluster.peak_rss_mb();
     let inside = cluster.step_metrics().await;
-    cluster.save_metrics(&ctx.logs, &setup.label).await;
+    let metrics = cluster.metrics(&ctx.logs, &setup.label).await;
     let warnings = cluster.warnings(8);
     cluster.stop().await?;
     let (outcome, acks) = driven?;
@@ -581,6 +586,17 @@ async fn phase_on(
         rss_mb,
         cpu_s,
         steps_by_replica: inside.iter().map(|m| (m.count, m.p99_ms)).collect(),
+        retries: metrics
+            .iter()
+            .map(|m| cluster::counter(m, "gopy_step_retries_total"))
+            .collect(),
+        send_errors: metrics
+            .iter()
+            .map(|m| {
+                cluster::counter(m, "gopy_telegram_send_errors_total")
+                    + cluster::counter(m, "gopy_zalo_send_errors_total")
+            })
+            .collect(),
     })
 }
 
@@ -643,19 +659,22 @@ fn print_phases(phases: &[Phase], sizes: &Sizes) {
     }
     println!();
     println!(
-        "Per replica: peak RSS MB, CPU s during the loop, steps handled, gopy's own p99 step ms"
+        "Per replica: peak RSS MB, CPU s during the loop, steps handled, gopy's own p99 step \
+         ms, steps retried after a conflict, failed sends"
     );
     for p in phases {
         let cells: Vec<String> = (0..p.rss_mb.len())
             .map(|k| {
                 let (steps, p99) = p.steps_by_replica.get(k).copied().unwrap_or_default();
                 format!(
-                    "#{}: {} MB, {} s, {} steps, p99 {} ms",
+                    "#{}: {} MB, {} s, {} steps, p99 {} ms, {} retried, {} send errors",
                     k + 1,
                     fmt(p.rss_mb[k], 1),
                     fmt(p.cpu_s.get(k).copied().flatten(), 1),
                     fmt(steps, 0),
-                    fmt(p99, 2)
+                    fmt(p99, 2),
+                    fmt(p.retries.get(k).copied(), 0),
+                    fmt(p.send_errors.get(k).copied(), 0)
                 )
             })
             .collect();

@@ -129,17 +129,21 @@ impl Cluster {
         out
     }
 
-    /// Saves each replica's `/metrics` beside its log (best effort).
-    pub async fn save_metrics(&self, logs: &Path, label: &str) {
+    /// Each replica's `/metrics` text (empty when it did not answer), also saved beside its
+    /// log (best effort).
+    pub async fn metrics(&self, logs: &Path, label: &str) -> Vec<String> {
         let client = reqwest::Client::new();
+        let mut out = Vec::with_capacity(self.http.len());
         for (k, addr) in self.http.iter().enumerate() {
             let text = match client.get(format!("http://{addr}/metrics")).send().await {
                 Ok(r) => r.text().await.unwrap_or_default(),
-                Err(_) => continue,
+                Err(_) => String::new(),
             };
             let path = logs.join(format!("metrics-{label}-replica{}.txt", k + 1));
-            let _ = std::fs::write(path, text);
+            let _ = std::fs::write(path, &text);
+            out.push(text);
         }
+        out
     }
 
     /// Warnings and errors from the replicas' logs (the readiness probe's refused POST is
@@ -165,4 +169,16 @@ impl Cluster {
         }
         Ok(())
     }
+}
+
+/// The sum of every series of the counter `name` (all label sets) in a `/metrics` text.
+pub fn counter(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
 }
