@@ -59,12 +59,12 @@ use serde::Serialize;
 use serde_json::json;
 
 use cluster::{Cluster, Setup};
-use driver::{Limits, OpenLoad, Plan, STEP_TIMEOUT};
+use driver::{Limits, OpenArgs, OpenLoad, Plan, STEP_TIMEOUT};
 use fake_telegram::{FakeLimits, FakeTelegram};
 use fake_zalo::FakeZalo;
 use gopy::domain::Channel;
 use procs::{Backend, Db};
-use report::{CpuSplit, Machine, Run, Target};
+use report::{CpuSplit, HarnessArgs, Machine, Run, Target};
 
 /// The paid broadcast rate the fake enforces and gopy is allowed (`TELEGRAM_PAID_BROADCAST`).
 const PAID_RATE: usize = 1000;
@@ -91,36 +91,16 @@ struct Args {
     /// Open-loop residents (default 5000, quick 300).
     #[arg(long)]
     open_residents: Option<usize>,
-    /// Open-loop offered steps per second (default 1000, quick 100).
-    #[arg(long)]
-    rate: Option<f64>,
-    /// Open-loop warm-up in seconds (default 20, quick 2).
-    #[arg(long)]
-    warmup: Option<f64>,
-    /// Open-loop measured window in seconds (default 30, quick 6).
-    #[arg(long)]
-    duration: Option<f64>,
-    /// Open-loop think time range in seconds, `MIN,MAX` (default 1,5; quick 0.5,2.5).
-    #[arg(long, value_delimiter = ',')]
-    think: Option<Vec<f64>>,
-    /// The gopy binary to run (default: the one built with this benchmark).
-    #[arg(long)]
-    gopy: Option<PathBuf>,
-    /// `RUST_LOG` for gopy.
-    #[arg(long, default_value = "warn")]
-    gopy_log: String,
-    /// Keep the replicas' logs and `/metrics` in this folder (default: a temporary folder).
-    #[arg(long)]
-    logs: Option<PathBuf>,
     /// Where to write the JSON document (default: target/bench-replicas.json).
     #[arg(long)]
     json: Option<PathBuf>,
-    /// Threads of the harness (fakes and driver); 1 runs it on the main thread.
-    #[arg(long, default_value_t = 1)]
-    harness_threads: usize,
-    /// Passed by `cargo bench`; ignored.
-    #[arg(long, hide = true)]
-    bench: bool,
+    /// Open-loop load (defaults: 1000 steps/s, 30 s measured after 20 s, think time 1,5;
+    /// quick: 100 steps/s, 6 s after 2 s, 0.5,2.5).
+    #[command(flatten)]
+    open: OpenArgs,
+    /// gopy, its logs, the harness.
+    #[command(flatten)]
+    harness: HarnessArgs,
 }
 
 /// The numbers of one run.
@@ -134,29 +114,16 @@ struct Sizes {
 
 impl Sizes {
     fn from(args: &Args) -> Result<Sizes> {
-        let (groups, closed, open, rate, warmup, duration, think) = if args.quick {
-            (500, 100, 300, 100.0, 2.0, 6.0, (0.5, 2.5))
+        let (groups, closed, open, load) = if args.quick {
+            (500, 100, 300, (100.0, 2.0, 6.0, (0.5, 2.5)))
         } else {
-            (10_000, 5_000, 5_000, 1000.0, 20.0, 30.0, (1.0, 5.0))
-        };
-        let think = match args.think.as_deref() {
-            None => think,
-            Some([lo, hi]) => (lo.max(0.0), hi.max(*lo).max(0.0)),
-            Some(_) => anyhow::bail!("--think takes MIN,MAX in seconds, e.g. --think 1,5"),
+            (10_000, 5_000, 5_000, (1000.0, 20.0, 30.0, (1.0, 5.0)))
         };
         Ok(Sizes {
             groups: args.groups.unwrap_or(groups),
             closed: args.residents.unwrap_or(closed),
             open: args.open_residents.unwrap_or(open),
-            load: OpenLoad {
-                rate: args.rate.unwrap_or(rate),
-                warmup: Duration::from_secs_f64(args.warmup.unwrap_or(warmup).max(0.0)),
-                duration: Duration::from_secs_f64(args.duration.unwrap_or(duration)),
-                think: (
-                    Duration::from_secs_f64(think.0),
-                    Duration::from_secs_f64(think.1),
-                ),
-            },
+            load: args.open.load(load)?,
         })
     }
 }
@@ -210,15 +177,7 @@ struct Phase {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match args.harness_threads {
-        0 | 1 => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-        n => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build(),
-    };
+    let runtime = report::harness_runtime(args.harness.harness_threads);
     let result = runtime
         .map_err(anyhow::Error::from)
         .and_then(|rt| rt.block_on(bench(&args)));
@@ -258,14 +217,7 @@ async fn bench(args: &Args) -> Result<()> {
         .prefix("gopy-bench-replicas-")
         .tempdir()
         .context("cannot create a folder for logs")?;
-    let logs = match &args.logs {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            dir.clone()
-        }
-        None => scratch.path().to_owned(),
-    };
+    let logs = report::logs_dir(args.harness.logs.as_deref(), scratch.path())?;
     println!("gopy replicas benchmark — {date}, commit {commit}");
     println!(
         "machine: {} CPUs ({}), {:.1} GiB memory, Linux {}, load average {:.2} at start",
@@ -283,12 +235,7 @@ async fn bench(args: &Args) -> Result<()> {
     }
     println!();
 
-    let gopy = args
-        .gopy
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gopy")));
-    let gopy_copy = scratch.path().join("gopy");
-    std::fs::copy(&gopy, &gopy_copy).with_context(|| format!("cannot copy {}", gopy.display()))?;
+    let gopy = report::gopy_copy(args.harness.gopy.as_deref(), scratch.path())?;
 
     eprintln!("preparing a database with {} bound groups", sizes.groups);
     let prepared = Instant::now();
@@ -303,8 +250,8 @@ async fn bench(args: &Args) -> Result<()> {
     };
     eprintln!("  prepared in {:.1} s", prepared.elapsed().as_secs_f64());
     let ctx = Ctx {
-        gopy: gopy_copy,
-        log_level: args.gopy_log.clone(),
+        gopy,
+        log_level: args.harness.gopy_log.clone(),
         logs,
         template,
         unit,
@@ -383,20 +330,7 @@ async fn bench(args: &Args) -> Result<()> {
         "targets": targets,
         "errors": errors,
     });
-    let line = serde_json::to_string(&doc)?;
-    let path = args
-        .json
-        .clone()
-        .unwrap_or_else(|| report::target_dir().join("bench-replicas.json"));
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    match std::fs::write(&path, format!("{line}\n")) {
-        Ok(()) => println!("\nJSON written to {}", path.display()),
-        Err(e) => println!("\ncannot write {}: {e}", path.display()),
-    }
-    println!("{line}");
-    Ok(())
+    report::write_json(args.json.as_deref(), "bench-replicas.json", &doc)
 }
 
 /// Migrates the template database and fills it: the demo campaign, the staff, the groups.
@@ -540,17 +474,7 @@ async fn phase_on(
     split.fill(&mut run);
     run.warnings = warnings;
     let check = verify::gopy(&db.url, &outcome.residents, Channel::Zalo).await?;
-    run.losses = Some(check.losses);
-    run.doubled = Some(check.doubled);
-    run.complete = Some(check.complete);
-    run.problems = check.problems;
-    if load.is_none() && check.complete != plans.len() {
-        run.problems.push(format!(
-            "{} of {} residents have all their 6–12 opinions submitted",
-            check.complete,
-            plans.len()
-        ));
-    }
+    check.fill(&mut run, load.is_none().then_some(plans.len()));
 
     let (broadcast, broadcast_error) = match broadcast {
         Ok((scheduled, took)) => {
@@ -613,16 +537,7 @@ fn print_phases(phases: &[Phase], sizes: &Sizes) {
         println!();
     }
     if runs.iter().any(|r| r.scenario == "open") {
-        println!(
-            "Open loop: {} residents, think time {:.1}–{:.1} s, {:.0} steps/s offered, \
-             measured for {:.0} s after a {:.0} s warm-up",
-            sizes.open,
-            sizes.load.think.0.as_secs_f64(),
-            sizes.load.think.1.as_secs_f64(),
-            sizes.load.rate,
-            sizes.load.duration.as_secs_f64(),
-            sizes.load.warmup.as_secs_f64()
-        );
+        println!("{}", report::open_heading(sizes.open, &sizes.load));
         print!("{}", report::open_table(&runs));
         println!();
     }
@@ -685,22 +600,7 @@ fn print_phases(phases: &[Phase], sizes: &Sizes) {
             cells.join("; ")
         );
     }
-    for p in phases {
-        let notes: Vec<&String> = p
-            .run
-            .anomalies
-            .iter()
-            .chain(&p.run.problems)
-            .chain(&p.run.warnings)
-            .collect();
-        if !notes.is_empty() {
-            println!();
-            println!("Notes on {} {}:", p.run.system, p.run.scenario);
-            for n in notes {
-                println!("  {n}");
-            }
-        }
-    }
+    report::print_notes(&runs);
     println!();
 }
 

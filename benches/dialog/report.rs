@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::driver::{Outcome, StepMix};
+use crate::driver::{OpenLoad, Outcome, StepMix};
 use crate::procs::{self, Proc};
 
 /// The result of driving one bot in one scenario.
@@ -797,4 +797,134 @@ pub fn git_commit() -> String {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The harness's runtime: on the main thread for `threads` 0 or 1 (so that the harness takes
+/// at most one CPU from the bots under test and pays no cross-thread wake-ups), else on
+/// that many threads.
+pub fn harness_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    match threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+    }
+}
+
+/// The folder for the bots' logs: `given` (created if missing), else `scratch`.
+pub fn logs_dir(given: Option<&Path>, scratch: &Path) -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    match given {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            Ok(dir.to_owned())
+        }
+        None => Ok(scratch.to_owned()),
+    }
+}
+
+/// A copy in `scratch` of the gopy binary to run (`given`, else the one built with the
+/// benchmark), taken now: a shared target folder may see it rebuilt from another checkout
+/// while the benchmark runs. Warns when it does not look built from this checkout.
+pub fn gopy_copy(given: Option<&Path>, scratch: &Path) -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    let gopy = given.map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gopy")), Path::to_owned);
+    let copy = scratch.join("gopy");
+    std::fs::copy(&gopy, &copy).with_context(|| format!("cannot copy {}", gopy.display()))?;
+    let here = env!("CARGO_MANIFEST_DIR");
+    if !binary_mentions(&copy, here) {
+        println!(
+            "WARNING: the gopy binary does not look built from {here} (a shared target folder \
+             may hold another checkout's build); pass --gopy PATH or run through cargo bench"
+        );
+    }
+    Ok(copy)
+}
+
+/// Whether a binary holds a string (its line tables name the source files it was built from).
+fn binary_mentions(path: &Path, needle: &str) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let needle = needle.as_bytes();
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Writes the JSON document on one line to `given`, else to `name` in the target folder,
+/// says so, and prints the line.
+pub fn write_json(given: Option<&Path>, name: &str, doc: &Value) -> anyhow::Result<()> {
+    let line = serde_json::to_string(doc)?;
+    let path = given.map_or_else(|| target_dir().join(name), Path::to_owned);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&path, format!("{line}\n")) {
+        Ok(()) => println!("\nJSON written to {}", path.display()),
+        Err(e) => println!("\ncannot write {}: {e}", path.display()),
+    }
+    println!("{line}");
+    Ok(())
+}
+
+/// The line above an open-loop table: residents, think time, offered rate, window.
+pub fn open_heading(residents: usize, load: &OpenLoad) -> String {
+    format!(
+        "Open loop: {residents} residents, think time {:.1}–{:.1} s, {:.0} steps/s offered, \
+         measured for {:.0} s after a {:.0} s warm-up",
+        load.think.0.as_secs_f64(),
+        load.think.1.as_secs_f64(),
+        load.rate,
+        load.duration.as_secs_f64(),
+        load.warmup.as_secs_f64()
+    )
+}
+
+/// Prints what the driver, the database check and the bot's log noted about each run.
+pub fn print_notes(runs: &[Run]) {
+    for r in runs {
+        let notes: Vec<&String> = r
+            .anomalies
+            .iter()
+            .chain(&r.problems)
+            .chain(&r.warnings)
+            .collect();
+        if !notes.is_empty() {
+            println!();
+            println!(
+                "Notes on {} {} ({} residents):",
+                r.label(),
+                r.scenario,
+                r.residents
+            );
+            for n in notes {
+                println!("  {n}");
+            }
+        }
+    }
+}
+
+/// Options every benchmark that runs gopy as a process takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HarnessArgs {
+    /// The gopy binary to run (default: the one built with this benchmark).
+    #[arg(long)]
+    pub gopy: Option<PathBuf>,
+    /// `RUST_LOG` for gopy (e.g. `warn,sqlx::query=debug` to count statements); its log is
+    /// kept only for the run.
+    #[arg(long, default_value = "warn")]
+    pub gopy_log: String,
+    /// Keep gopy's logs (and `/metrics`, where taken) in this folder (default: a temporary
+    /// folder, removed at the end).
+    #[arg(long)]
+    pub logs: Option<PathBuf>,
+    /// Threads of the harness (fake servers and driver); 1 runs it on the main thread.
+    #[arg(long, default_value_t = 1)]
+    pub harness_threads: usize,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    pub bench: bool,
 }

@@ -947,23 +947,7 @@ pub async fn run(
     let check = verify::gopy(&db.url, &outcome.residents, Channel::Zalo).await;
     db.remove().await?;
     let check = check?;
-    run.losses = Some(check.losses);
-    run.doubled = Some(check.doubled);
-    run.complete = Some(check.complete);
-    run.problems = check.problems;
-    if load.is_none() && check.complete != plans.len() {
-        run.problems.push(format!(
-            "{} of {} residents have all their 6–12 opinions submitted",
-            check.complete,
-            plans.len()
-        ));
-    }
-    if check.doubled > 0 {
-        run.problems.push(format!(
-            "{} opinions stored more often than sent",
-            check.doubled
-        ));
-    }
+    check.fill(&mut run, load.is_none().then_some(plans.len()));
     Ok(run)
 }
 
