@@ -17,6 +17,35 @@ impl PgStore {
         self.pool()
     }
 
+    /// Writes a broadcast's outbox rows in one statement, the targets bound whole as arrays:
+    /// `head` is the `INSERT … SELECT` over `v(target, not_before)` with `$1` the broadcast
+    /// and `$2` the instant; returns how many rows were new.
+    async fn insert_deliveries(
+        tx: &mut Transaction<'static, Postgres>,
+        head: &str,
+        broadcast: i64,
+        targets: &[(i64, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        if targets.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<i64> = targets.iter().map(|(id, _)| *id).collect();
+        let at: Vec<DateTime<Utc>> = targets.iter().map(|(_, at)| *at).collect();
+        let sql = format!(
+            "WITH v(target, not_before) AS (SELECT * FROM unnest($3::bigint[], $4::timestamptz[])) {head}"
+        );
+        // `head` is built from constants; every value is bound.
+        Ok(sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(broadcast)
+            .bind(now)
+            .bind(&ids)
+            .bind(&at)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected())
+    }
+
     /// Records deliveries the platform accepted, `(delivery, message id)`, in one statement;
     /// returns their broadcasts.
     async fn mark_sent(

@@ -139,6 +139,20 @@ macro_rules! route_deliveries {
     }};
 }
 
+/// The route of a new delivery to chat group `v.target` (the expression and the `FROM` part
+/// over the targets `v(target, not_before)`), as [`route_deliveries!`] chooses it.
+pub(super) const ROUTE_GROUP: &str = "COALESCE(CASE WHEN g.posting = 'assisted' THEN \
+     (CASE WHEN s.zalo_user_id IS NOT NULL THEN 'zalo' ELSE 'telegram' END) \
+     WHEN g.channel = 'zalo' AND g.external_id LIKE 'oa:%' THEN 'zalo_oa' \
+     ELSE g.channel END, 'telegram') FROM v LEFT JOIN chat_groups g ON g.id = v.target \
+     LEFT JOIN staff_users s ON g.posting = 'assisted' AND s.id = g.lead_staff_id";
+
+/// The route of a new delivery to resident `v.target`'s private chat, as
+/// [`route_deliveries!`] chooses it.
+pub(super) const ROUTE_CONTACT: &str = "COALESCE(CASE WHEN c.channel = 'zalo' AND \
+     c.external_id LIKE 'oa:%' THEN 'zalo_oa' ELSE c.channel END, 'telegram') \
+     FROM v LEFT JOIN contacts c ON c.id = v.target";
+
 /// The columns of `broadcasts` in the order [`super::BroadcastRow`] names them.
 pub(super) const BROADCAST_COLUMNS: &str = "id, campaign_id, text, audience, schedule, state, \
      revision, created_by, submitted_by, approved_by, approved_revision, button_unit, created_at, updated_at";
@@ -702,29 +716,25 @@ macro_rules! announce_store {
                 .bind(t.broadcast)
                 .execute(&mut *tx)
                 .await?;
-                // The outbox rows go in a few multi-row statements (a thousand rows each), not
-                // one round trip per target.
-                for (column, targets) in [
-                    ("contact_id", &t.resident_deliveries),
-                    ("chat_group_id", &t.deliveries),
+                // The outbox rows go in one statement per kind of target on Postgres (arrays
+                // bound whole) and a thousand rows a statement on SQLite, never one round trip
+                // per target; each row is written once, its route already chosen (see
+                // `ROUTE_GROUP` and `ROUTE_CONTACT`).
+                let mut inserted = 0u64;
+                for (column, route, targets) in [
+                    ("contact_id", $crate::store::announce::sql::ROUTE_CONTACT, &t.resident_deliveries),
+                    ("chat_group_id", $crate::store::announce::sql::ROUTE_GROUP, &t.deliveries),
                 ] {
-                    for chunk in targets.chunks(1000) {
-                        let mut insert: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
-                            "INSERT INTO deliveries (broadcast_id, ",
-                        );
-                        insert.push(column).push(", state, not_before, updated_at) ");
-                        insert.push_values(chunk, |mut row, (target, not_before)| {
-                            row.push_bind(t.broadcast)
-                                .push_bind(*target)
-                                .push_bind("pending")
-                                .push_bind(*not_before)
-                                .push_bind(now);
-                        });
-                        insert.push(" ON CONFLICT DO NOTHING");
-                        insert.build().execute(&mut *tx).await?;
-                    }
+                    let head = format!(
+                        "INSERT INTO deliveries (broadcast_id, {column}, state, not_before, updated_at, channel) \
+                         SELECT $1, v.target, 'pending', v.not_before, $2, {route} WHERE true ON CONFLICT DO NOTHING"
+                    );
+                    inserted += <$store>::insert_deliveries(&mut tx, &head, t.broadcast, targets, now).await?;
                 }
-                if !t.deliveries.is_empty() || !t.resident_deliveries.is_empty() {
+                // A target that already had a row (scheduled again) keeps it; its route is
+                // chosen afresh, as the lead may have linked another account since.
+                let targets = t.deliveries.len() + t.resident_deliveries.len();
+                if usize::try_from(inserted).unwrap_or(usize::MAX) < targets {
                     route_deliveries!(tx, t.broadcast);
                 }
                 let mut cancelled = 0;

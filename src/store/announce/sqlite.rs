@@ -17,6 +17,40 @@ impl SqliteStore {
         self.read_pool()
     }
 
+    /// Writes a broadcast's outbox rows, a thousand targets a statement: `head` is the
+    /// `INSERT … SELECT` over `v(target, not_before)` with `$1` the broadcast and `$2` the
+    /// instant; returns how many rows were new.
+    async fn insert_deliveries(
+        tx: &mut Transaction<'static, Sqlite>,
+        head: &str,
+        broadcast: i64,
+        targets: &[(i64, DateTime<Utc>)],
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut inserted = 0;
+        for chunk in targets.chunks(1000) {
+            // `$1` and `$2` come first; the targets are numbered after them.
+            let mut sql = String::from("WITH v(target, not_before) AS (VALUES ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${})", 3 + 2 * i, 4 + 2 * i));
+            }
+            sql.push_str(") ");
+            sql.push_str(head);
+            // Built from constants and placeholders; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(broadcast)
+                .bind(now);
+            for (target, at) in chunk {
+                query = query.bind(*target).bind(*at);
+            }
+            inserted += query.execute(&mut **tx).await?.rows_affected();
+        }
+        Ok(inserted)
+    }
+
     /// Records deliveries the platform accepted, `(delivery, message id)`, one statement each
     /// (SQLite runs in process: a statement costs no round trip); returns their broadcasts.
     async fn mark_sent(
