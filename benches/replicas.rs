@@ -69,9 +69,6 @@ use report::{CpuSplit, HarnessArgs, Machine, Run, Target};
 /// The paid broadcast rate the fake enforces and gopy is allowed (`TELEGRAM_PAID_BROADCAST`).
 const PAID_RATE: usize = 1000;
 
-/// The Zalo webhook secret.
-const ZALO_SECRET: &str = "bi-mat-benchmark-replicas-2026";
-
 /// Options.
 #[derive(Debug, Parser)]
 #[command(name = "replicas", about)]
@@ -378,7 +375,7 @@ async fn phase_on(
         database_url: db.url.clone(),
         telegram_api: telegram.api_url(),
         zalo_api: zalo.api_url(),
-        zalo_secret: ZALO_SECRET.to_owned(),
+        zalo_secret: zalo::SECRET.to_owned(),
         log_level: ctx.log_level.clone(),
         logs: ctx.logs.clone(),
         label: format!("{scenario}-{n}"),

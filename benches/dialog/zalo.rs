@@ -37,7 +37,7 @@ use crate::report::{CpuSplit, Run, kib_to_mb};
 use crate::verify;
 
 /// The webhook secret gopy is given (`ZALO_WEBHOOK_SECRET`).
-const SECRET: &str = "bi-mat-benchmark-zalo-2026";
+pub const SECRET: &str = "bi-mat-benchmark-zalo-2026";
 
 /// Zalo wants each webhook call answered within this.
 pub const ACK_LIMIT: Duration = Duration::from_secs(2);
