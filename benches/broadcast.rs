@@ -13,22 +13,15 @@ mod fake_telegram;
 #[allow(dead_code)]
 #[path = "dialog/procs.rs"]
 mod procs;
+#[path = "broadcast/setup.rs"]
+mod setup;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result};
-use chrono::Utc;
+use anyhow::Result;
 use clap::Parser;
-use gopy::announce::broadcast::{Action, act, create};
-use gopy::domain::Channel;
-use gopy::store::announce::{
-    Audience, BotMembership, BotStatus, BroadcastState, GroupKind, LinkCode, NewStaff, Role,
-    Schedule,
-};
 use serde_json::json;
 
 use fake_telegram::{FakeLimits, FakeTelegram, TOKEN};
@@ -136,63 +129,14 @@ async fn one(backend: Backend, rate: u32, groups: usize) -> Result<Figures> {
     let db = Db::fresh(backend).await?;
     let store = gopy::store::open(&db.url).await?;
     store.migrate().await?;
-    let campaign = gopy::campaign::demo(Utc::now())?;
-    let unit = campaign.units[0].code.clone();
-    store.insert_campaign(&campaign).await?;
-    for (i, (name, role)) in [("lan", Role::Official), ("minh", Role::Approver)]
-        .into_iter()
-        .enumerate()
-    {
-        let new = NewStaff {
-            name: name.to_owned(),
-            roles: vec![role],
-            unit: None,
-        };
-        let link = LinkCode {
-            code: format!("BENCH00{i}"),
-            expires_at: Utc::now() + chrono::Duration::hours(1),
-        };
-        store.add_staff(&new, &link, "bench", Utc::now()).await?;
-    }
+    let unit = setup::campaign_and_staff(&store).await?;
     let fake = FakeTelegram::start().await;
-    let chats: Vec<i64> = (0..groups as i64).map(|i| -1_000_000 - i).collect();
+    let chats = setup::chats(groups);
+    setup::bind_groups(&store, &unit, &chats).await?;
     for chat in &chats {
-        let m = BotMembership {
-            channel: Channel::Telegram,
-            external_id: chat.to_string(),
-            kind: GroupKind::Supergroup,
-            title: format!("Nhóm {chat}"),
-            status: BotStatus::Member,
-            can_delete: false,
-            can_restrict: false,
-        };
-        let g = store
-            .record_membership(&m, None, Utc::now())
-            .await?
-            .context("group recorded")?;
-        store
-            .bind_group(g.id, Some(&unit), "bench", None, Utc::now())
-            .await?;
         fake.add_chat(json!({"id": chat, "type": "supergroup", "title": "Nhóm"}));
     }
-    let received: Arc<Mutex<HashMap<i64, usize>>> = Arc::default();
-    // When the fake had a message for every group: the broadcast is delivered then.
-    let delivered_at: Arc<Mutex<Option<Instant>>> = Arc::default();
-    let mut sent = fake.subscribe_sent();
-    let counter = received.clone();
-    let last = delivered_at.clone();
-    let counting = tokio::spawn(async move {
-        while let Some(s) = sent.recv().await {
-            if let Ok(mut m) = counter.lock() {
-                *m.entry(s.chat_id).or_default() += 1;
-                if m.len() == groups
-                    && let Ok(mut at) = last.lock()
-                {
-                    at.get_or_insert_with(Instant::now);
-                }
-            }
-        }
-    });
+    let tally = setup::Tally::start(&fake, groups);
     if rate > 0 {
         fake.enforce_limits(FakeLimits {
             per_second: rate as usize,
@@ -221,53 +165,21 @@ async fn one(backend: Backend, rate: u32, groups: usize) -> Result<Figures> {
     // Calls are not recorded from here on: memory stays flat over 10,000 messages.
     fake.set_lean(1000);
 
-    let audience = Audience {
-        units: vec![unit],
-        subunits: false,
-        groups: vec![],
-        residents: false,
-    };
-    let b = create(
-        &store,
-        "lan",
-        "Thông báo thử tải / benchmark",
-        audience,
-        None,
-        Utc::now(),
-    )
-    .await?;
-    act(&store, b.id, "lan", Action::Submit, Utc::now()).await?;
-    act(&store, b.id, "minh", Action::Approve, Utc::now()).await?;
+    let id = setup::approved(&store, &unit).await?;
     let started = Instant::now();
-    act(
-        &store,
-        b.id,
-        "lan",
-        Action::Schedule(Schedule::Now),
-        Utc::now(),
-    )
-    .await?;
+    setup::schedule_now(&store, id).await?;
     let scheduled = started.elapsed().as_secs_f64();
     let limit = Duration::from_secs(120 + groups as u64 / 10);
-    loop {
+    while !setup::finished(&store, id).await? {
         gopy.check_alive()?;
-        let state = store.broadcast(b.id).await?.context("broadcast")?.state;
-        if matches!(state, BroadcastState::Sent | BroadcastState::PartlyFailed) {
-            break;
-        }
-        anyhow::ensure!(
-            started.elapsed() < limit,
-            "not delivered within {limit:?}: {state:?}"
-        );
+        anyhow::ensure!(started.elapsed() < limit, "not delivered within {limit:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let recorded = started.elapsed().as_secs_f64();
     // Delivered when the last group's message reached the platform; gopy records the
     // broadcast as sent a moment later (the bench looks every 50 ms).
-    let seconds = delivered_at
-        .lock()
-        .ok()
-        .and_then(|at| *at)
+    let seconds = tally
+        .complete_at()
         .map_or(recorded, |at| at.duration_since(started).as_secs_f64());
     println!(
         "{:8} rate {:>5}: scheduling {:.3} s of the {:.2} s to deliver to every group ({:.2} s until gopy recorded the broadcast as sent)",
@@ -279,11 +191,7 @@ async fn one(backend: Backend, rate: u32, groups: usize) -> Result<Figures> {
     );
     let rss_mib = gopy.peak_rss_kib().unwrap_or_default() as f64 / 1024.0;
     gopy.stop().await?;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    counting.abort();
-    let got = received.lock().map(|m| m.clone()).unwrap_or_default();
-    let losses = chats.iter().filter(|c| !got.contains_key(c)).count();
-    let duplicates = got.values().map(|n| n.saturating_sub(1)).sum();
+    let (duplicates, losses) = tally.finish(&chats).await;
     let too_many = fake.rate_limited_count();
     db.remove().await?;
     Ok(Figures {

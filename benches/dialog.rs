@@ -42,17 +42,14 @@ use clap::{Parser, ValueEnum};
 use serde_json::json;
 
 use baseline::Kind;
-use driver::{Bot, Limits, OpenLoad, Plan};
+use driver::{Bot, Limits, OpenArgs, OpenLoad, Plan, STEP_TIMEOUT};
 use fake_telegram::{FakeTelegram, TOKEN};
 use gopy::domain::Channel;
 use procs::{Backend, Db, Proc};
-use report::{Machine, Run};
+use report::{CpuSplit, HarnessArgs, Machine, Run, kib_to_mb};
 
 /// How updates reach the bots in every run.
 const DELIVERY: &str = "long polling (getUpdates) against a fake Bot API on 127.0.0.1";
-
-/// A step with no reply within this is a timeout.
-const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The fake keeps at most about twice this many sent messages during a run.
 const KEEP_SENT: usize = 20_000;
@@ -79,38 +76,17 @@ struct Args {
     /// Open-loop residents (default 10000, quick 300).
     #[arg(long)]
     open_residents: Option<usize>,
-    /// Open-loop offered steps per second (default 1000, quick 50).
-    #[arg(long)]
-    rate: Option<f64>,
-    /// Open-loop duration in seconds (default 45, quick 5).
-    #[arg(long)]
-    duration: Option<f64>,
-    /// Open-loop warm-up in seconds before the measured window (default 30, quick 2).
-    #[arg(long)]
-    warmup: Option<f64>,
-    /// Open-loop think time range in seconds, `MIN,MAX` (default 3,9; quick 0.5,1.5).
-    #[arg(long, value_delimiter = ',')]
-    think: Option<Vec<f64>>,
-    /// The gopy binary to run (default: the one built with this benchmark).
-    #[arg(long)]
-    gopy: Option<PathBuf>,
-    /// `RUST_LOG` for gopy (e.g. `warn,sqlx::query=debug` to count statements); its log is
-    /// kept only for the run.
-    #[arg(long, default_value = "warn")]
-    gopy_log: String,
-    /// Keep the bots' logs in this folder (default: a temporary folder, removed at the end).
-    #[arg(long)]
-    logs: Option<PathBuf>,
     /// Write every gopy step's queue time and latency (ms, µs) to a file per run in this
     /// folder, to look for stalls.
     #[arg(long)]
     dump_latencies: Option<PathBuf>,
-    /// Threads of the harness (fake server and driver); 1 runs it on the main thread.
-    #[arg(long, default_value_t = 1)]
-    harness_threads: usize,
-    /// Passed by `cargo bench`; ignored.
-    #[arg(long, hide = true)]
-    bench: bool,
+    /// Open-loop load (defaults: 1000 steps/s, 45 s measured after 30 s, think time 3,9;
+    /// quick: 50 steps/s, 5 s after 2 s, 0.5,1.5).
+    #[command(flatten)]
+    open: OpenArgs,
+    /// gopy, its logs, the harness.
+    #[command(flatten)]
+    harness: HarnessArgs,
     /// Internal: run a baseline bot in this process.
     #[arg(long, hide = true, value_enum)]
     baseline: Option<Kind>,
@@ -168,31 +144,17 @@ struct Sizes {
 
 impl Sizes {
     /// From the options.
-    fn from(args: &Args) -> Sizes {
-        let (closed, open_residents, rate, warmup, duration, think) = if args.quick {
-            (vec![10, 50], 300, 50.0, 2.0, 5.0, (0.5, 1.5))
+    fn from(args: &Args) -> Result<Sizes> {
+        let (closed, open_residents, load) = if args.quick {
+            (vec![10, 50], 300, (50.0, 2.0, 5.0, (0.5, 1.5)))
         } else {
-            (vec![100, 1000], 10_000, 1000.0, 30.0, 45.0, (3.0, 9.0))
+            (vec![100, 1000], 10_000, (1000.0, 30.0, 45.0, (3.0, 9.0)))
         };
-        Sizes {
+        Ok(Sizes {
             closed: args.residents.clone().unwrap_or(closed),
             open_residents: args.open_residents.unwrap_or(open_residents),
-            load: OpenLoad {
-                rate: args.rate.unwrap_or(rate),
-                warmup: Duration::from_secs_f64(args.warmup.unwrap_or(warmup).max(0.0)),
-                duration: Duration::from_secs_f64(args.duration.unwrap_or(duration)),
-                think: match args.think.as_deref() {
-                    Some([lo, hi]) => (
-                        Duration::from_secs_f64(lo.max(0.0)),
-                        Duration::from_secs_f64(hi.max(*lo).max(0.0)),
-                    ),
-                    _ => (
-                        Duration::from_secs_f64(think.0),
-                        Duration::from_secs_f64(think.1),
-                    ),
-                },
-            },
-        }
+            load: args.open.load(load)?,
+        })
     }
 }
 
@@ -219,18 +181,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    // The harness (fake server and driver) runs on as few threads as asked, one by default,
-    // so that it takes at most that many of the machine's CPUs from the bot under test and
-    // pays no cross-thread wake-ups.
-    let runtime = match args.harness_threads {
-        0 | 1 => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build(),
-        n => tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(n)
-            .enable_all()
-            .build(),
-    };
+    // The harness (fake server and driver) runs on as few threads as asked, one by default.
+    let runtime = report::harness_runtime(args.harness.harness_threads);
     let result = runtime
         .map_err(anyhow::Error::from)
         .and_then(|rt| rt.block_on(bench(&args)));
@@ -245,15 +197,10 @@ fn main() -> ExitCode {
 
 /// Runs every chosen scenario and reports.
 async fn bench(args: &Args) -> Result<()> {
-    if let Some(think) = &args.think
-        && think.len() != 2
-    {
-        anyhow::bail!("--think takes MIN,MAX in seconds, e.g. --think 5,15");
-    }
-    let sizes = Sizes::from(args);
+    let sizes = Sizes::from(args)?;
     let machine = Machine::read();
     let date = chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string();
-    let commit = git_commit();
+    let commit = report::git_commit();
     let backends: Vec<Backend> = match args.backend {
         BackendArg::Sqlite => vec![Backend::Sqlite],
         BackendArg::Postgres => vec![Backend::Postgres],
@@ -264,14 +211,7 @@ async fn bench(args: &Args) -> Result<()> {
         .prefix("gopy-bench-logs-")
         .tempdir()
         .context("cannot create a folder for logs")?;
-    let logs: PathBuf = match &args.logs {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-            dir.clone()
-        }
-        None => scratch.path().to_owned(),
-    };
+    let logs = report::logs_dir(args.harness.logs.as_deref(), scratch.path())?;
 
     println!("gopy dialog benchmark — {date}, commit {commit}");
     println!(
@@ -294,22 +234,7 @@ async fn bench(args: &Args) -> Result<()> {
     }
     println!();
 
-    // A copy of the gopy binary this benchmark was built with, taken now: a shared target
-    // folder may see it rebuilt from another checkout while the benchmark runs.
-    let gopy = args
-        .gopy
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gopy")));
-    let gopy_copy = scratch.path().join("gopy");
-    std::fs::copy(&gopy, &gopy_copy).with_context(|| format!("cannot copy {}", gopy.display()))?;
-    let gopy = gopy_copy;
-    let here = env!("CARGO_MANIFEST_DIR");
-    if !binary_mentions(&gopy, here) {
-        println!(
-            "WARNING: the gopy binary does not look built from {here} (a shared target folder \
-             may hold another checkout's build); pass --gopy PATH or run through cargo bench"
-        );
-    }
+    let gopy = report::gopy_copy(args.harness.gopy.as_deref(), scratch.path())?;
 
     let mut runs: Vec<Run> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
@@ -349,7 +274,7 @@ async fn bench(args: &Args) -> Result<()> {
                     label,
                     run_gopy(
                         &gopy,
-                        &args.gopy_log,
+                        &args.harness.gopy_log,
                         args.dump_latencies.as_deref(),
                         backend,
                         &plans,
@@ -369,7 +294,7 @@ async fn bench(args: &Args) -> Result<()> {
                 eprintln!("running {label}");
                 record(
                     label,
-                    zalo::run(&gopy, &args.gopy_log, backend, &plans, None, &logs).await,
+                    zalo::run(&gopy, &args.harness.gopy_log, backend, &plans, None, &logs).await,
                 );
             }
         }
@@ -388,7 +313,7 @@ async fn bench(args: &Args) -> Result<()> {
                 label,
                 run_gopy(
                     &gopy,
-                    &args.gopy_log,
+                    &args.harness.gopy_log,
                     args.dump_latencies.as_deref(),
                     backend,
                     &plans,
@@ -414,7 +339,7 @@ async fn bench(args: &Args) -> Result<()> {
                 label,
                 zalo::run(
                     &gopy,
-                    &args.gopy_log,
+                    &args.harness.gopy_log,
                     backend,
                     &plans,
                     Some(sizes.load),
@@ -450,14 +375,8 @@ async fn bench(args: &Args) -> Result<()> {
     }
     if runs.iter().any(|r| r.scenario == "open") {
         println!(
-            "Open loop: {} residents, think time {:.1}–{:.1} s, {:.0} steps/s offered, \
-             measured for {:.0} s after a {:.0} s warm-up",
-            sizes.open_residents,
-            sizes.load.think.0.as_secs_f64(),
-            sizes.load.think.1.as_secs_f64(),
-            sizes.load.rate,
-            sizes.load.duration.as_secs_f64(),
-            sizes.load.warmup.as_secs_f64()
+            "{}",
+            report::open_heading(sizes.open_residents, &sizes.load)
         );
         print!("{}", report::open_table(&runs));
         for r in runs.iter().filter(|r| r.scenario == "open") {
@@ -491,26 +410,7 @@ async fn bench(args: &Args) -> Result<()> {
     }
     println!("Targets (a benchmark reports; a MISS does not fail the run)");
     print!("{}", report::target_table(&targets));
-    for r in &runs {
-        let notes: Vec<&String> = r
-            .anomalies
-            .iter()
-            .chain(&r.problems)
-            .chain(&r.warnings)
-            .collect();
-        if !notes.is_empty() {
-            println!();
-            println!(
-                "Notes on {} {} ({} residents):",
-                r.label(),
-                r.scenario,
-                r.residents
-            );
-            for n in notes {
-                println!("  {n}");
-            }
-        }
-    }
+    report::print_notes(&runs);
     if !errors.is_empty() {
         println!();
         println!("Runs that failed:");
@@ -540,17 +440,7 @@ async fn bench(args: &Args) -> Result<()> {
         "targets": targets,
         "errors": errors,
     });
-    let line = serde_json::to_string(&doc)?;
-    let path = args.json.clone().unwrap_or_else(default_json_path);
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    match std::fs::write(&path, format!("{line}\n")) {
-        Ok(()) => println!("\nJSON written to {}", path.display()),
-        Err(e) => println!("\ncannot write {}: {e}", path.display()),
-    }
-    println!("{line}");
-    Ok(())
+    report::write_json(args.json.as_deref(), "bench-dialog.json", &doc)
 }
 
 /// Starts gopy on a fresh database, waits until it polls, drives the residents (closed loop,
@@ -623,23 +513,7 @@ async fn run_gopy(
     let check = verify::gopy(&db.url, &outcome.residents, Channel::Telegram).await;
     db.remove().await?;
     let check = check?;
-    run.losses = Some(check.losses);
-    run.doubled = Some(check.doubled);
-    run.complete = Some(check.complete);
-    run.problems = check.problems;
-    if load.is_none() && check.complete != plans.len() {
-        run.problems.push(format!(
-            "{} of {} residents have all their 6–12 opinions submitted",
-            check.complete,
-            plans.len()
-        ));
-    }
-    if check.doubled > 0 {
-        run.problems.push(format!(
-            "{} opinions stored more often than sent",
-            check.doubled
-        ));
-    }
+    check.fill(&mut run, load.is_none().then_some(plans.len()));
     Ok(run)
 }
 
@@ -704,50 +578,6 @@ async fn run_baseline(kind: Kind, plans: &[Plan], logs: &Path) -> Result<Run> {
     Ok(run)
 }
 
-/// CPU time spent while residents were driven, by whom.
-#[derive(Debug, Default, Clone, Copy)]
-struct CpuSplit {
-    /// The bot process under test.
-    bot: Option<Duration>,
-    /// This process: the fake server and the driver.
-    harness: Duration,
-    /// Every local `postgres` process.
-    postgres: Duration,
-    /// Every CPU of the machine, busy with anything.
-    machine: Duration,
-}
-
-impl CpuSplit {
-    /// Now, for the processes involved.
-    fn now(proc: &Proc) -> CpuSplit {
-        CpuSplit {
-            bot: proc.cpu_time(),
-            harness: procs::own_cpu_time(),
-            postgres: procs::postgres_cpu_time(),
-            machine: procs::machine_busy_time(),
-        }
-    }
-
-    /// What was spent from `self` until `later`.
-    fn until(self, later: CpuSplit) -> CpuSplit {
-        CpuSplit {
-            bot: later.bot.zip(self.bot).map(|(b, a)| b.saturating_sub(a)),
-            harness: later.harness.saturating_sub(self.harness),
-            postgres: later.postgres.saturating_sub(self.postgres),
-            machine: later.machine.saturating_sub(self.machine),
-        }
-    }
-
-    /// Puts the figures into a result.
-    fn fill(self, run: &mut Run) {
-        run.cpu_s = self.bot.map(|d| d.as_secs_f64());
-        run.harness_cpu_s = Some(self.harness.as_secs_f64());
-        run.postgres_cpu_s = Some(self.postgres.as_secs_f64());
-        let ours = self.bot.unwrap_or_default() + self.harness + self.postgres;
-        run.other_cpu_s = Some(self.machine.saturating_sub(ours).as_secs_f64());
-    }
-}
-
 /// Waits until the bot polls, switches the fake to lean recording, and runs the loop.
 /// Returns what the driver measured and the CPU each party spent meanwhile.
 async fn drive(
@@ -760,9 +590,9 @@ async fn drive(
     proc.wait_polling(fake).await?;
     let mut rx = fake.subscribe_sent();
     fake.set_lean(KEEP_SENT);
-    let before = CpuSplit::now(proc);
+    let before = CpuSplit::now(&[&*proc]);
     let outcome = drive_loop(fake, &mut rx, proc, bot, plans, load).await?;
-    let spent = before.until(CpuSplit::now(proc));
+    let spent = before.until(CpuSplit::now(&[&*proc]));
     Ok((outcome, spent))
 }
 
@@ -805,43 +635,4 @@ fn dump_latencies(dir: &Path, name: &str, o: &driver::Outcome) {
     if let Err(e) = written {
         eprintln!("cannot write {}: {e}", path.display());
     }
-}
-
-/// KiB to MB (10^6 bytes).
-fn kib_to_mb(kib: u64) -> f64 {
-    kib as f64 * 1024.0 / 1_000_000.0
-}
-
-/// `target/bench-dialog.json` in the target folder cargo uses.
-fn default_json_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
-    target.join("bench-dialog.json")
-}
-
-/// Whether a binary holds a string (its line tables name the source files it was built from).
-fn binary_mentions(path: &Path, needle: &str) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
-        return false;
-    };
-    let needle = needle.as_bytes();
-    bytes.windows(needle.len()).any(|w| w == needle)
-}
-
-/// The short hash of the checked-out commit, if git can tell.
-fn git_commit() -> String {
-    std::process::Command::new("git")
-        .args([
-            "-C",
-            env!("CARGO_MANIFEST_DIR"),
-            "rev-parse",
-            "--short",
-            "HEAD",
-        ])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|| "unknown".to_owned())
 }

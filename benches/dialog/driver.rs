@@ -27,6 +27,9 @@ pub const BASE_ID: i64 = 700_000_000;
 /// Topics in the demo campaign, for planning; the driver reads the real count off the menu.
 pub const PLANNED_TOPICS: usize = 6;
 
+/// A step with no reply within this is a timeout.
+pub const STEP_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// At most this many anomalies are kept for the report.
 const MAX_ANOMALIES: usize = 12;
 
@@ -263,6 +266,43 @@ pub struct OpenLoad {
     pub duration: Duration,
     /// Think time between a reply and the resident's next step: uniform in this range.
     pub think: (Duration, Duration),
+}
+
+/// The open-loop options of a benchmark (each has its own defaults, and smaller ones with
+/// `--quick`; `--help` of the benchmark's doc comment says which).
+#[derive(Debug, Clone, clap::Args)]
+pub struct OpenArgs {
+    /// Open-loop offered steps per second (default 1000).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Open-loop measured window in seconds.
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Open-loop warm-up in seconds before the measured window.
+    #[arg(long)]
+    pub warmup: Option<f64>,
+    /// Open-loop think time range in seconds, `MIN,MAX`.
+    #[arg(long, value_delimiter = ',')]
+    pub think: Option<Vec<f64>>,
+}
+
+impl OpenArgs {
+    /// The load asked for; each value not given is taken from `default` (rate, warm-up,
+    /// duration, think time range, in seconds).
+    pub fn load(&self, default: (f64, f64, f64, (f64, f64))) -> anyhow::Result<OpenLoad> {
+        let (rate, warmup, duration, think) = default;
+        let (lo, hi) = match self.think.as_deref() {
+            None => think,
+            Some([lo, hi]) => (lo.max(0.0), hi.max(*lo).max(0.0)),
+            Some(_) => anyhow::bail!("--think takes MIN,MAX in seconds, e.g. --think 5,15"),
+        };
+        Ok(OpenLoad {
+            rate: self.rate.unwrap_or(rate),
+            warmup: Duration::from_secs_f64(self.warmup.unwrap_or(warmup).max(0.0)),
+            duration: Duration::from_secs_f64(self.duration.unwrap_or(duration).max(0.0)),
+            think: (Duration::from_secs_f64(lo), Duration::from_secs_f64(hi)),
+        })
+    }
 }
 
 /// The residents of one run and what they measured so far.

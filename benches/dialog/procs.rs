@@ -85,28 +85,53 @@ impl Db {
                             gopy::store::redact_url(&server)
                         )
                     })?;
-                let name = format!(
-                    "gopy_bench_{}_{:06x}",
-                    SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map(|d| d.as_secs())
-                        .unwrap_or_default(),
-                    rand::rng().random_range(0..0x100_0000u32)
-                );
-                sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut admin)
-                    .await
-                    .with_context(|| format!("cannot create the database {name}"))?;
-                let _ = admin.close().await;
-                let mut url = url::Url::parse(&server).context("TEST_DATABASE_URL is no URL")?;
-                url.set_path(&format!("/{name}"));
-                Ok(Db {
-                    url: url.to_string(),
-                    pg_name: Some(name),
-                    _dir: None,
-                })
+                Db::create(&mut admin, &server, "").await
             }
         }
+    }
+
+    /// A new Postgres database holding a copy of this one (`CREATE DATABASE … TEMPLATE`),
+    /// after ending every other connection to this one (a copy needs it alone). Not for
+    /// SQLite.
+    #[allow(dead_code)] // The replicas benchmark copies; the dialog benchmark does not.
+    pub async fn copy(&self) -> Result<Db> {
+        let Some(name) = &self.pg_name else {
+            bail!("only a Postgres database can be copied");
+        };
+        let server = pg_server();
+        let mut admin = sqlx::PgConnection::connect(&server).await?;
+        sqlx::query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind(name)
+        .execute(&mut admin)
+        .await
+        .with_context(|| format!("cannot end the connections to {name}"))?;
+        Db::create(&mut admin, &server, &format!(" TEMPLATE {name}")).await
+    }
+
+    /// `CREATE DATABASE <a new name><options>` on the server at `server`.
+    async fn create(admin: &mut sqlx::PgConnection, server: &str, options: &str) -> Result<Db> {
+        let name = format!(
+            "gopy_bench_{}_{:06x}",
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or_default(),
+            rand::rng().random_range(0..0x100_0000u32)
+        );
+        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}{options}")))
+            .execute(&mut *admin)
+            .await
+            .with_context(|| format!("cannot create the database {name}"))?;
+        let mut url = url::Url::parse(server).context("TEST_DATABASE_URL is no URL")?;
+        url.set_path(&format!("/{name}"));
+        Ok(Db {
+            url: url.to_string(),
+            pg_name: Some(name),
+            _dir: None,
+        })
     }
 
     /// Drops a Postgres database (an SQLite folder goes with the value).
@@ -167,6 +192,10 @@ impl Proc {
             "ZALO_BOT_API_URL",
             "ZALO_WEBHOOK_SECRET",
             "ZALO_WEBHOOK_URL",
+            "TELEGRAM_WEBHOOK_URL",
+            "TELEGRAM_WEBHOOK_SECRET",
+            "TELEGRAM_PAID_BROADCAST",
+            "GOPY_OUTBOX_RATE",
         ] {
             cmd.env_remove(var);
         }

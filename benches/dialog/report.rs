@@ -2,11 +2,14 @@
 //! PASS/MISS, the machine, as text tables and as one JSON document.
 
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::driver::{Outcome, StepMix};
+use crate::driver::{OpenLoad, Outcome, StepMix};
+use crate::procs::{self, Proc};
 
 /// The result of driving one bot in one scenario.
 #[derive(Debug, Clone, Serialize)]
@@ -721,4 +724,207 @@ pub fn target_table(targets: &[Target]) -> String {
         );
     }
     s
+}
+
+/// CPU time spent while residents were driven, by whom.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CpuSplit {
+    /// The bot processes under test, together.
+    bot: Option<Duration>,
+    /// This process: the fake servers and the driver.
+    harness: Duration,
+    /// Every local `postgres` process.
+    postgres: Duration,
+    /// Every CPU of the machine, busy with anything.
+    machine: Duration,
+}
+
+impl CpuSplit {
+    /// Now, for the processes involved (the bots under test: one, or every replica).
+    pub fn now(bots: &[&Proc]) -> CpuSplit {
+        CpuSplit {
+            bot: bots.iter().map(|p| p.cpu_time()).sum(),
+            harness: procs::own_cpu_time(),
+            postgres: procs::postgres_cpu_time(),
+            machine: procs::machine_busy_time(),
+        }
+    }
+
+    /// What was spent from `self` until `later`.
+    pub fn until(self, later: CpuSplit) -> CpuSplit {
+        CpuSplit {
+            bot: later.bot.zip(self.bot).map(|(b, a)| b.saturating_sub(a)),
+            harness: later.harness.saturating_sub(self.harness),
+            postgres: later.postgres.saturating_sub(self.postgres),
+            machine: later.machine.saturating_sub(self.machine),
+        }
+    }
+
+    /// Puts the figures into a result.
+    pub fn fill(self, run: &mut Run) {
+        run.cpu_s = self.bot.map(|d| d.as_secs_f64());
+        run.harness_cpu_s = Some(self.harness.as_secs_f64());
+        run.postgres_cpu_s = Some(self.postgres.as_secs_f64());
+        let ours = self.bot.unwrap_or_default() + self.harness + self.postgres;
+        run.other_cpu_s = Some(self.machine.saturating_sub(ours).as_secs_f64());
+    }
+}
+
+/// KiB to MB (10^6 bytes).
+pub fn kib_to_mb(kib: u64) -> f64 {
+    kib as f64 * 1024.0 / 1_000_000.0
+}
+
+/// The target folder cargo uses (`CARGO_TARGET_DIR`, else `target/` of the checkout).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+}
+
+/// The short hash of the checked-out commit, if git can tell.
+pub fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short",
+            "HEAD",
+        ])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The harness's runtime: on the main thread for `threads` 0 or 1 (so that the harness takes
+/// at most one CPU from the bots under test and pays no cross-thread wake-ups), else on
+/// that many threads.
+pub fn harness_runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    match threads {
+        0 | 1 => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        n => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(n)
+            .enable_all()
+            .build(),
+    }
+}
+
+/// The folder for the bots' logs: `given` (created if missing), else `scratch`.
+pub fn logs_dir(given: Option<&Path>, scratch: &Path) -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    match given {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            Ok(dir.to_owned())
+        }
+        None => Ok(scratch.to_owned()),
+    }
+}
+
+/// A copy in `scratch` of the gopy binary to run (`given`, else the one built with the
+/// benchmark), taken now: a shared target folder may see it rebuilt from another checkout
+/// while the benchmark runs. Warns when it does not look built from this checkout.
+pub fn gopy_copy(given: Option<&Path>, scratch: &Path) -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    let gopy = given.map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_gopy")), Path::to_owned);
+    let copy = scratch.join("gopy");
+    std::fs::copy(&gopy, &copy).with_context(|| format!("cannot copy {}", gopy.display()))?;
+    let here = env!("CARGO_MANIFEST_DIR");
+    if !binary_mentions(&copy, here) {
+        println!(
+            "WARNING: the gopy binary does not look built from {here} (a shared target folder \
+             may hold another checkout's build); pass --gopy PATH or run through cargo bench"
+        );
+    }
+    Ok(copy)
+}
+
+/// Whether a binary holds a string (its line tables name the source files it was built from).
+fn binary_mentions(path: &Path, needle: &str) -> bool {
+    let Ok(bytes) = std::fs::read(path) else {
+        return false;
+    };
+    let needle = needle.as_bytes();
+    bytes.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Writes the JSON document on one line to `given`, else to `name` in the target folder,
+/// says so, and prints the line.
+pub fn write_json(given: Option<&Path>, name: &str, doc: &Value) -> anyhow::Result<()> {
+    let line = serde_json::to_string(doc)?;
+    let path = given.map_or_else(|| target_dir().join(name), Path::to_owned);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(&path, format!("{line}\n")) {
+        Ok(()) => println!("\nJSON written to {}", path.display()),
+        Err(e) => println!("\ncannot write {}: {e}", path.display()),
+    }
+    println!("{line}");
+    Ok(())
+}
+
+/// The line above an open-loop table: residents, think time, offered rate, window.
+pub fn open_heading(residents: usize, load: &OpenLoad) -> String {
+    format!(
+        "Open loop: {residents} residents, think time {:.1}–{:.1} s, {:.0} steps/s offered, \
+         measured for {:.0} s after a {:.0} s warm-up",
+        load.think.0.as_secs_f64(),
+        load.think.1.as_secs_f64(),
+        load.rate,
+        load.duration.as_secs_f64(),
+        load.warmup.as_secs_f64()
+    )
+}
+
+/// Prints what the driver, the database check and the bot's log noted about each run.
+pub fn print_notes(runs: &[Run]) {
+    for r in runs {
+        let notes: Vec<&String> = r
+            .anomalies
+            .iter()
+            .chain(&r.problems)
+            .chain(&r.warnings)
+            .collect();
+        if !notes.is_empty() {
+            println!();
+            println!(
+                "Notes on {} {} ({} residents):",
+                r.label(),
+                r.scenario,
+                r.residents
+            );
+            for n in notes {
+                println!("  {n}");
+            }
+        }
+    }
+}
+
+/// Options every benchmark that runs gopy as a process takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HarnessArgs {
+    /// The gopy binary to run (default: the one built with this benchmark).
+    #[arg(long)]
+    pub gopy: Option<PathBuf>,
+    /// `RUST_LOG` for gopy (e.g. `warn,sqlx::query=debug` to count statements); its log is
+    /// kept only for the run.
+    #[arg(long, default_value = "warn")]
+    pub gopy_log: String,
+    /// Keep gopy's logs (and `/metrics`, where taken) in this folder (default: a temporary
+    /// folder, removed at the end).
+    #[arg(long)]
+    pub logs: Option<PathBuf>,
+    /// Threads of the harness (fake servers and driver); 1 runs it on the main thread.
+    #[arg(long, default_value_t = 1)]
+    pub harness_threads: usize,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    pub bench: bool,
 }

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use gopy::domain::{Channel, ContactKey, OpinionStatus};
 
 use crate::driver::ResidentResult;
+use crate::report::Run;
 
 /// At most this many problems are named in the report.
 const MAX_NAMED: usize = 8;
@@ -30,6 +31,31 @@ pub struct Check {
     pub complete: usize,
     /// The first few residents whose stored opinions do not match, in words.
     pub problems: Vec<String>,
+}
+
+impl Check {
+    /// Puts the findings into a run's result; `everyone` is the number of residents who had
+    /// to finish with all their opinions submitted (a closed loop), if any.
+    pub fn fill(self, run: &mut Run, everyone: Option<usize>) {
+        run.losses = Some(self.losses);
+        run.doubled = Some(self.doubled);
+        run.complete = Some(self.complete);
+        run.problems = self.problems;
+        if let Some(n) = everyone
+            && self.complete != n
+        {
+            run.problems.push(format!(
+                "{} of {n} residents have all their 6–12 opinions submitted",
+                self.complete
+            ));
+        }
+        if self.doubled > 0 {
+            run.problems.push(format!(
+                "{} opinions stored more often than sent",
+                self.doubled
+            ));
+        }
+    }
 }
 
 /// Opinion counts of one contact by status.

@@ -29,15 +29,15 @@ use gopy::domain::{Channel, Locale};
 use gopy::i18n::{Localizer, Markup};
 
 use crate::driver::{
-    self, BASE_ID, Limits, OPINIONS, OpenLoad, Outcome, PLANNED_TOPICS, Plan, short,
+    self, BASE_ID, Limits, OPINIONS, OpenLoad, Outcome, PLANNED_TOPICS, Plan, STEP_TIMEOUT, short,
 };
 use crate::fake_zalo::{FakeZalo, Resident, Sent, TOKEN};
 use crate::procs::{self, Backend, Db, Proc};
-use crate::report::Run;
-use crate::{CpuSplit, STEP_TIMEOUT, kib_to_mb, verify};
+use crate::report::{CpuSplit, Run, kib_to_mb};
+use crate::verify;
 
 /// The webhook secret gopy is given (`ZALO_WEBHOOK_SECRET`).
-const SECRET: &str = "bi-mat-benchmark-zalo-2026";
+pub const SECRET: &str = "bi-mat-benchmark-zalo-2026";
 
 /// Zalo wants each webhook call answered within this.
 pub const ACK_LIMIT: Duration = Duration::from_secs(2);
@@ -218,8 +218,8 @@ struct Fleet<'a> {
     labels: &'a Labels,
     /// HTTP client for the webhook.
     client: reqwest::Client,
-    /// `http://<gopy>/zalo/webhook`.
-    url: String,
+    /// `http://<gopy>/zalo/webhook` of each replica; POSTs go to them in turn.
+    urls: Vec<String>,
     /// Where the POST tasks report.
     acks_tx: UnboundedSender<Ack>,
     /// Where their reports arrive, until a loop takes it.
@@ -296,9 +296,10 @@ impl<'a> Fleet<'a> {
             self.started.get_or_insert(at);
             self.out.issued += 1;
         }
+        let url = &self.urls[self.posts as usize % self.urls.len()];
         let request = self
             .client
-            .post(&self.url)
+            .post(url)
             .header("content-type", "application/json")
             .header("X-Bot-Api-Secret-Token", SECRET)
             .body(body.to_string());
@@ -592,8 +593,14 @@ fn decide(
 }
 
 impl<'a> Fleet<'a> {
-    /// Residents for `plans`, posting to gopy at `http`.
-    fn new(fake: &'a FakeZalo, labels: &'a Labels, http: &str, plans: &[Plan]) -> Result<Self> {
+    /// Residents for `plans`, posting to the gopy replicas at `http` in turn.
+    fn new(
+        fake: &'a FakeZalo,
+        labels: &'a Labels,
+        http: &[String],
+        plans: &[Plan],
+    ) -> Result<Self> {
+        anyhow::ensure!(!http.is_empty(), "no gopy to post to");
         let (acks_tx, acks_rx) = unbounded_channel();
         // The receiver is handed out by [`Fleet::take_acks`]; keep it until then.
         let client = reqwest::Client::builder()
@@ -629,7 +636,10 @@ impl<'a> Fleet<'a> {
             fake,
             labels,
             client,
-            url: format!("http://{http}/zalo/webhook"),
+            urls: http
+                .iter()
+                .map(|h| format!("http://{h}/zalo/webhook"))
+                .collect(),
             acks_tx,
             acks_rx: Some(acks_rx),
             active: sims.len(),
@@ -676,11 +686,12 @@ impl<'a> Fleet<'a> {
 }
 
 /// Closed loop: every resident sends `/start` at once and each next step as soon as the
-/// previous one is acknowledged and answered, until every resident finished or failed.
-async fn closed(
+/// previous one is acknowledged and answered, until every resident finished or failed. POSTs
+/// go to the replicas at `http` in turn.
+pub async fn closed(
     fake: &FakeZalo,
     rx: &mut UnboundedReceiver<Sent>,
-    http: &str,
+    http: &[String],
     plans: &[Plan],
     labels: &Labels,
     limits: Limits,
@@ -728,11 +739,12 @@ async fn closed(
 /// measured window, each a webhook POST for a random resident whose think time has passed
 /// (an offer with no such resident is counted as unserved, in the window); then every step
 /// in flight is awaited until it completes or times out. Latencies and the step mix count
-/// only what was sent in the window; acknowledgements count every POST of the run.
-async fn open(
+/// only what was sent in the window; acknowledgements count every POST of the run. POSTs go
+/// to the replicas at `http` in turn.
+pub async fn open(
     fake: &FakeZalo,
     rx: &mut UnboundedReceiver<Sent>,
-    http: &str,
+    http: &[String],
     plans: &[Plan],
     labels: &Labels,
     load: OpenLoad,
@@ -837,7 +849,7 @@ async fn open(
 }
 
 /// Waits until gopy serves its webhook (a POST without the secret is refused with 401).
-async fn wait_webhook(proc: &mut Proc, http: &str) -> Result<()> {
+pub async fn wait_webhook(proc: &mut Proc, http: &str) -> Result<()> {
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(2))
         .build()?;
@@ -935,23 +947,7 @@ pub async fn run(
     let check = verify::gopy(&db.url, &outcome.residents, Channel::Zalo).await;
     db.remove().await?;
     let check = check?;
-    run.losses = Some(check.losses);
-    run.doubled = Some(check.doubled);
-    run.complete = Some(check.complete);
-    run.problems = check.problems;
-    if load.is_none() && check.complete != plans.len() {
-        run.problems.push(format!(
-            "{} of {} residents have all their 6–12 opinions submitted",
-            check.complete,
-            plans.len()
-        ));
-    }
-    if check.doubled > 0 {
-        run.problems.push(format!(
-            "{} opinions stored more often than sent",
-            check.doubled
-        ));
-    }
+    check.fill(&mut run, load.is_none().then_some(plans.len()));
     Ok(run)
 }
 
@@ -968,7 +964,8 @@ async fn drive(
     wait_webhook(proc, http).await?;
     let mut rx = fake.subscribe_sent();
     fake.set_lean();
-    let before = CpuSplit::now(proc);
+    let before = CpuSplit::now(&[&*proc]);
+    let targets = [http.to_owned()];
     let mut alive = || proc.check_alive();
     let (outcome, acks) = match load {
         None => {
@@ -976,10 +973,10 @@ async fn drive(
                 step_timeout: STEP_TIMEOUT,
                 deadline: Duration::from_secs(900),
             };
-            closed(fake, &mut rx, http, plans, labels, limits, &mut alive).await?
+            closed(fake, &mut rx, &targets, plans, labels, limits, &mut alive).await?
         }
-        Some(load) => open(fake, &mut rx, http, plans, labels, load, &mut alive).await?,
+        Some(load) => open(fake, &mut rx, &targets, plans, labels, load, &mut alive).await?,
     };
-    let spent = before.until(CpuSplit::now(proc));
+    let spent = before.until(CpuSplit::now(&[&*proc]));
     Ok((outcome, acks, spent))
 }
