@@ -205,17 +205,18 @@ macro_rules! inbox_store_impl {
                 use $crate::store::inbox::*;
                 // The head of a chat key: no pending row of the key comes before it. It is
                 // taken only when due and when no pending row of the key is leased (an
-                // earlier-delivered head may be in flight while a late one arrives).
+                // earlier-delivered head may be in flight while a late one arrives). One pass
+                // over the source's pending rows in key order (window functions), so the cost
+                // grows with the backlog, not with its square, whatever the planner knows
+                // about a table that filled a moment ago.
                 let sql = format!(
                     "UPDATE webhook_inbox SET lease_until = $1, leased_by = $2, \
-                     attempts = attempts + 1 WHERE id IN (SELECT h.id FROM webhook_inbox h \
-                     WHERE h.source = $3 AND h.state = 'pending' AND h.not_before <= $4 \
-                     AND NOT EXISTS (SELECT 1 FROM webhook_inbox e WHERE e.source = h.source \
-                     AND e.chat_key = h.chat_key AND e.state = 'pending' \
-                     AND (e.seq < h.seq OR (e.seq = h.seq AND e.id < h.id))) \
-                     AND NOT EXISTS (SELECT 1 FROM webhook_inbox l WHERE l.source = h.source \
-                     AND l.chat_key = h.chat_key AND l.state = 'pending' \
-                     AND l.lease_until IS NOT NULL AND l.lease_until >= $4) \
+                     attempts = attempts + 1 WHERE id IN (SELECT h.id FROM (SELECT id, \
+                     not_before, row_number() OVER (PARTITION BY chat_key ORDER BY seq, id) AS rn, \
+                     max(CASE WHEN lease_until IS NOT NULL AND lease_until >= $4 THEN 1 ELSE 0 END) \
+                     OVER (PARTITION BY chat_key) AS busy \
+                     FROM webhook_inbox WHERE source = $3 AND state = 'pending') h \
+                     WHERE h.rn = 1 AND h.busy = 0 AND h.not_before <= $4 \
                      ORDER BY h.id LIMIT $5) RETURNING {DELIVERY_COLUMNS}"
                 );
                 let mut tx = self.inbox_begin().await?;
