@@ -141,19 +141,6 @@ const LOOKAHEAD: Duration = Duration::from_millis(100);
 /// Claimed deliveries waiting for a send slot, at most.
 const QUEUE: usize = 1024;
 
-/// The share of a claim's lease within which its send must start; the rest is for the send
-/// itself and its recording, before another worker may take the row.
-const SEND_WITHIN_LEASE: f64 = 0.5;
-
-/// A claimed delivery waiting for a sender, with the instant after which it is not sent.
-#[derive(Debug)]
-struct Queued {
-    /// The delivery.
-    delivery: ClaimedDelivery,
-    /// Past this, the lease is too close to its end to send.
-    send_by: tokio::time::Instant,
-}
-
 /// Deliveries claimed at once, at most: a claim reads its rows back by id, and more than the
 /// queue holds would only wait in memory.
 const MAX_BATCH: i64 = QUEUE as i64;
@@ -327,7 +314,7 @@ impl Outbox {
     /// one transaction. A send counts as in flight until its result is committed, so a crash
     /// still doubles at most `in_flight` messages.
     pub async fn run(self, shutdown: CancellationToken) {
-        let (queued_tx, queued) = mpsc::channel::<Queued>(QUEUE);
+        let (queued_tx, queued) = mpsc::channel::<ClaimedDelivery>(QUEUE);
         let (results_tx, results) = mpsc::unbounded_channel::<Recording>();
         let claimer = self.claimer(queued_tx, &shutdown);
         let recorder = self.recorder(results);
@@ -348,7 +335,7 @@ impl Outbox {
     }
 
     /// Leases due deliveries and queues them for sending, until shutdown.
-    async fn claimer(&self, queued: mpsc::Sender<Queued>, shutdown: &CancellationToken) {
+    async fn claimer(&self, queued: mpsc::Sender<ClaimedDelivery>, shutdown: &CancellationToken) {
         let mut trouble = false;
         // While a broadcast is going out, an empty claim usually means the shared budget is
         // spent for this second: look again soon rather than after `idle`.
@@ -390,13 +377,11 @@ impl Outbox {
                 }
                 continue;
             }
-            let claimed_at = tokio::time::Instant::now();
-            last_work = Some(claimed_at);
-            let send_by = claimed_at + self.settings.lease.mul_f64(SEND_WITHIN_LEASE);
-            for delivery in claimed {
+            last_work = Some(tokio::time::Instant::now());
+            for d in claimed {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    sent = queued.send(Queued { delivery, send_by }) => if sent.is_err() { return },
+                    sent = queued.send(d) => if sent.is_err() { return },
                 }
             }
         }
@@ -435,14 +420,10 @@ impl Outbox {
     /// waits for the next window instead.
     async fn deliver(
         &self,
-        queued: Queued,
+        d: ClaimedDelivery,
         shutdown: &CancellationToken,
         results: &mpsc::UnboundedSender<Recording>,
     ) {
-        let Queued {
-            delivery: d,
-            send_by,
-        } = queued;
         let now = Utc::now();
         let opens = first_send_time(&d.schedule, now);
         if opens > now {
@@ -470,16 +451,6 @@ impl Outbox {
             if taken {
                 break;
             }
-        }
-        // A claim whose lease is nearly over is not sent: another worker may take the row
-        // once the lease ends, and both would send it. Left pending, it is claimed again.
-        if tokio::time::Instant::now() >= send_by {
-            metrics::counter!("gopy_broadcast_lease_lapsed_total").increment(1);
-            tracing::debug!(
-                delivery = d.id,
-                "a claimed delivery waited too long for its slot; left for a new claim"
-            );
-            return;
         }
         let sent = self.sender.send_delivery(&d).await;
         metrics::counter!("gopy_broadcast_sends_total", "result" => if sent.is_ok() { "ok" } else { "error" })

@@ -32,11 +32,10 @@ pub fn source() -> String {
 }
 
 /// The outbox lease of the children (`GOPY_OUTBOX_LEASE_SECS`; gopy's default is 60 s): short,
-/// so that survivors take a dead replica's claims over within the test. A claim still waiting
-/// for its send slot when half its lease is gone is not sent (it is claimed again), so a short
-/// lease no longer doubles sends under a live worker: before that rule, 2 s here doubled 20–52
-/// of 150 groups on the loaded two-core machine.
-pub const OUTBOX_LEASE_SECS: &str = "2";
+/// so that survivors take a dead replica's claims over within the test, but not so short that
+/// a claim still waiting for its send slot on the loaded two-core machine runs out (a lease
+/// that runs out under a live worker is sent twice; with 2 s that happened here).
+pub const OUTBOX_LEASE_SECS: &str = "10";
 
 /// A free port on loopback (bound, then released for the child to take).
 pub fn free_addr() -> SocketAddr {
