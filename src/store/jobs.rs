@@ -288,6 +288,9 @@ impl JobStore for PgStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         if last.is_some_and(|last| ran_recently(last, now, every)) {
+            // Released now, not whenever the dropped transaction's rollback gets its turn on
+            // the connection: until then the lock would turn away a process whose turn it is.
+            tx.rollback().await?;
             return Ok(None);
         }
         Ok(Some(Turn {
