@@ -227,11 +227,12 @@ async fn postgres_sigkill_one_replica_mid_load() {
             .count()
     };
     // The residents' load and, beside it, the kill once a third of the broadcast is out;
-    // the load goes on two seconds after the kill. The residents together send about 80
+    // the load goes on two seconds after the kill. The residents together send about 12
     // opinions a second whatever the scale (replies go before broadcasts in the bot's 30
-    // messages a second, so more would starve the broadcast until the load ends).
+    // messages a second, so more would starve the broadcast until the load ends; with the
+    // batched inbox answering faster, 80 a second did).
     let stop = AtomicBool::new(false);
-    let pause = Duration::from_millis(150 * scale() as u64);
+    let pause = Duration::from_millis(1000 * scale() as u64);
     let load = futures::future::join_all(
         chats
             .iter()
@@ -240,7 +241,7 @@ async fn postgres_sigkill_one_replica_mid_load() {
     let kill = async {
         fake.wait_for_within(
             "a third of the broadcast out",
-            Duration::from_secs(20 * scale() as u64),
+            Duration::from_secs(40 * scale() as u64),
             |f| (sent_groups(f) as i64 >= kill_groups / 3).then_some(()),
         )
         .await;
