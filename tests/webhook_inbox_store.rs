@@ -71,8 +71,14 @@ async fn story_claims_follow_each_resident_s_order(db: TestDb) {
     assert_eq!(next.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![12]);
 
     // A holder still at work moves its leases on; another holder's call moves nothing.
-    assert_eq!(s.inbox_extend(SOURCE, "nobody", lease).await.unwrap(), 0);
-    assert_eq!(s.inbox_extend(SOURCE, "b", lease).await.unwrap(), 1);
+    let held = [next[0].id];
+    assert_eq!(
+        s.inbox_extend(SOURCE, "nobody", &held, lease)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(s.inbox_extend(SOURCE, "b", &held, lease).await.unwrap(), 1);
 
     // "2"'s holder died: its lease runs out and another replica takes it again.
     assert!(
@@ -381,4 +387,146 @@ story!(
     story_a_refused_commit_is_not_kept,
     sqlite_a_refused_commit_is_not_kept,
     postgres_a_refused_commit_is_not_kept
+);
+
+/// A delivery committed with a lease is leased only when its holder may process it now:
+/// no pending delivery of the resident is held by another replica, left unleased, or to be
+/// retried; a resident's later delivery after an unleased one of the same call is not
+/// leased either. Redeliveries are still recognised.
+async fn story_a_delivery_is_leased_at_commit_only_when_it_may_go_now(db: TestDb) {
+    use gopy::store::inbox::{Lease, Stored};
+    let s = &db.store;
+    let now = common::now();
+    let mine = Lease {
+        holder: "me".to_owned(),
+        now,
+        until: now + Duration::seconds(60),
+    };
+    // "other" holds resident "b"'s delivery; resident "c" has one nobody holds.
+    assert!(s.inbox_insert(&delivery(1, "b")).await.unwrap());
+    assert!(s.inbox_insert(&delivery(2, "c")).await.unwrap());
+    let held = s
+        .inbox_claim(SOURCE, "other", now, now + Duration::seconds(60), 1)
+        .await
+        .unwrap();
+    assert_eq!(held.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![1]);
+    // Resident "c" has another pending, unleased: claimed by nobody yet.
+    let batch = vec![
+        delivery(10, "a"),
+        delivery(11, "b"),
+        delivery(12, "c"),
+        delivery(13, "a"),
+        delivery(10, "a"),
+    ];
+    let leases = vec![Some(mine.clone()); batch.len()];
+    let stored = s.inbox_keep(&batch, &leases).await.unwrap();
+    assert!(matches!(stored[0], Stored::Leased(_)), "{stored:?}");
+    assert!(matches!(stored[1], Stored::Kept(_)), "b is held by another");
+    assert!(matches!(stored[2], Stored::Kept(_)), "c has one before it");
+    assert!(
+        matches!(stored[3], Stored::Leased(_)),
+        "a's next, after mine"
+    );
+    assert_eq!(stored[4], Stored::Duplicate);
+    assert_eq!(
+        db.int("SELECT count(*) FROM webhook_inbox WHERE leased_by = 'me' AND attempts = 1")
+            .await,
+        2
+    );
+    // Later: "a" has my deliveries pending, so the next is mine too; a delivery asked with
+    // no lease goes to the table, and one of its resident after it in the call too.
+    let later = vec![delivery(14, "a"), delivery(20, "d"), delivery(21, "d")];
+    let stored = s
+        .inbox_keep(&later, &[Some(mine.clone()), None, Some(mine.clone())])
+        .await
+        .unwrap();
+    assert!(matches!(stored[0], Stored::Leased(_)), "{stored:?}");
+    assert!(matches!(stored[1], Stored::Kept(_)));
+    assert!(
+        matches!(stored[2], Stored::Kept(_)),
+        "d's next waits behind the unleased one"
+    );
+    // My lease ran out (I died): the next delivery of "a" is not mine to take.
+    let late = Lease {
+        now: now + Duration::seconds(120),
+        until: now + Duration::seconds(180),
+        ..mine
+    };
+    let stored = s
+        .inbox_keep(&[delivery(15, "a")], &[Some(late)])
+        .await
+        .unwrap();
+    assert!(matches!(stored[0], Stored::Kept(_)), "{stored:?}");
+    // Another replica's claim never takes a resident I hold.
+    let claimed = s
+        .inbox_claim(SOURCE, "other", now, now + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    let mut seqs: Vec<i64> = claimed.iter().map(|d| d.seq).collect();
+    seqs.sort();
+    assert_eq!(seqs, vec![2, 20], "c's and d's heads; a is mine, b is held");
+}
+story!(
+    story_a_delivery_is_leased_at_commit_only_when_it_may_go_now,
+    sqlite_a_delivery_is_leased_at_commit_only_when_it_may_go_now,
+    postgres_a_delivery_is_leased_at_commit_only_when_it_may_go_now
+);
+
+/// The writer gives what it committed leased to the processor's hand, each resident's in
+/// order, and none while no processor has opened the hand.
+async fn story_the_writer_hands_deliveries_to_the_processor(db: TestDb) {
+    use gopy::store::inbox::{Hand, InboxWriter, Kept};
+    use std::time::Duration as Std;
+    let writer = InboxWriter::new(db.store.clone());
+    let hand = Hand::new();
+    assert_eq!(
+        writer
+            .keep_for(delivery(1, "a"), Some(&hand), Std::from_secs(10))
+            .await,
+        Kept::New
+    );
+    assert_eq!(hand.held(), 0, "no processor: kept for the table");
+    hand.open(
+        "me",
+        Duration::seconds(60),
+        std::sync::Arc::new(common::now),
+    );
+    let runs = [2, 3, 4].map(|seq| {
+        let writer = writer.clone();
+        let hand = hand.clone();
+        async move {
+            writer
+                .keep_for(
+                    delivery(seq, &format!("r{seq}")),
+                    Some(&hand),
+                    Std::from_secs(10),
+                )
+                .await
+        }
+    });
+    for kept in futures::future::join_all(runs).await {
+        assert_eq!(kept, Kept::New);
+    }
+    assert_eq!(hand.held(), 3);
+    let mut taken: Vec<i64> = hand.take(10).iter().map(|d| d.seq).collect();
+    taken.sort();
+    assert_eq!(taken, vec![2, 3, 4]);
+    assert_eq!(
+        db.int("SELECT count(*) FROM webhook_inbox WHERE leased_by = 'me'")
+            .await,
+        3
+    );
+    // "a" has one in the table: its next is not the hand's.
+    assert_eq!(
+        writer
+            .keep_for(delivery(5, "a"), Some(&hand), Std::from_secs(10))
+            .await,
+        Kept::New
+    );
+    assert_eq!(hand.held(), 3);
+}
+story!(
+    story_the_writer_hands_deliveries_to_the_processor,
+    sqlite_the_writer_hands_deliveries_to_the_processor,
+    postgres_the_writer_hands_deliveries_to_the_processor
 );

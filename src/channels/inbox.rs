@@ -1,31 +1,33 @@
 //! The processor of the shared webhook inbox (`webhook_inbox`): the webhook routes (Telegram,
 //! the Zalo Bot, the Zalo OA) commit each delivery there through the group-commit writer
-//! ([`crate::store::inbox::InboxWriter`]) before they answer 200; this loop, woken in-process
-//! by the route (and every [`InboxSettings::idle`] for what other replicas kept), claims the
-//! due ones — for each resident or chat only its oldest pending delivery, and only when none
-//! of theirs is in flight on any replica (see
-//! [`crate::store::inbox::InboxStore::inbox_claim`]) — hands the whole claimed batch to its
+//! ([`crate::store::inbox::InboxWriter`]) before they answer 200, leased to this replica's
+//! processor when it may take it now, and given to its [`Hand`] in memory. This processor
+//! takes from the hand the oldest waiting delivery of each resident not in flight, and claims
+//! from the table what the hand did not get — for each resident or chat only its oldest
+//! pending delivery, and only when none of theirs is in flight on any replica (see
+//! [`crate::store::inbox::InboxStore::inbox_claim`]): what another replica kept for a
+//! resident this one holds, what a crash or a retry left. It hands the whole batch to its
 //! channel ([`Deliver::deliver_batch`]: the Zalo Bot and Telegram commit the batch's dialog
 //! steps in one transaction with [`crate::service::Dialogs::handle_batch`]), and records the
 //! outcomes in one statement. Deliveries of different residents run side by side; one
 //! resident's run one after the other, in the platform's order. A replica that dies holding
-//! a lease leaves the delivery to be claimed again once the lease runs out.
+//! a lease leaves the delivery to be claimed again once the lease runs out; a live one moves
+//! the leases of what its hand holds on.
 //!
 //! On Postgres a few loops ([`InboxSettings::LOOPS`]) run on each replica, so that one batch
-//! is claimed while another is processed; they never take the same resident (the claim sees
-//! the other loop's leases). On SQLite, which has one writer, one loop. Only the first loop
-//! looks at an idle inbox every [`InboxSettings::idle`]; the others wait to be woken.
+//! is taken while another is processed; they never take the same resident. On SQLite, which
+//! has one writer, one loop. Only the first loop looks at an idle inbox every
+//! [`InboxSettings::idle`]; the others wait to be woken.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::store::Store;
-use crate::store::inbox::{Delivery, InboxOutcome};
+use crate::store::inbox::{Delivery, Hand, InboxOutcome};
 
 /// How long processed deliveries are kept: their keys recognise redeliveries (Telegram keeps
 /// an update for at most 24 hours, Zalo retries for about two) and, for the Zalo OA, signed
@@ -88,16 +90,22 @@ pub trait Deliver: Send + Sync + 'static {
 }
 
 /// Runs the processor of `source` until `shutdown`; the deliveries in hand are finished
-/// first (a channel that waits on the database gives up at shutdown and returns `Retry`).
+/// first (a channel that waits on the database gives up at shutdown and returns `Retry`),
+/// those waiting in `hand` are handed back to the table.
 pub async fn run(
     store: Arc<dyn Store>,
     source: String,
     holder: String,
     channel: Arc<dyn Deliver>,
-    wake: Arc<Notify>,
+    hand: Arc<Hand>,
     settings: InboxSettings,
     shutdown: CancellationToken,
 ) {
+    let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::MAX);
+    {
+        let channel = channel.clone();
+        hand.open(&holder, lease, Arc::new(move || channel.now()));
+    }
     let forgetting = {
         let store = store.clone();
         let channel = channel.clone();
@@ -118,7 +126,38 @@ pub async fn run(
             }
         }
     };
+    // While the hand holds deliveries (waiting or in flight), their leases are moved on every
+    // third of their length, so that a slow delivery (one waiting out a database outage) or
+    // a long queue is not taken by another replica.
+    let done = CancellationToken::new();
+    let keeping = {
+        let store = store.clone();
+        let channel = channel.clone();
+        let hand = hand.clone();
+        let (source, holder) = (source.clone(), holder.clone());
+        let done = done.clone();
+        async move {
+            let mut tick =
+                tokio::time::interval((settings.lease / 3).max(Duration::from_millis(100)));
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = done.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                let held = hand.held_ids();
+                if held.is_empty() {
+                    continue;
+                }
+                let until = channel.now() + lease;
+                if let Err(e) = store.inbox_extend(&source, &holder, &held, until).await {
+                    tracing::warn!(error = %e, "cannot extend the leases of webhook deliveries in hand");
+                }
+            }
+        }
+    };
     let loops = store.batch_writers().clamp(1, InboxSettings::LOOPS);
+    let claiming = tokio::sync::Mutex::new(ClaimState::default());
     let loops = (0..loops).map(|n| {
         // The others only wait to be woken (a delivery kept here, a full batch taken), with
         // a long look now and then.
@@ -130,100 +169,176 @@ pub async fn run(
                 ..settings
             }
         };
-        one_loop(
-            store.clone(),
-            &source,
-            &holder,
-            channel.clone(),
-            wake.clone(),
+        one_loop(Loop {
+            store: store.clone(),
+            source: &source,
+            holder: &holder,
+            channel: channel.clone(),
+            hand: &hand,
+            claiming: &claiming,
             settings,
-            shutdown.clone(),
-        )
+            shutdown: shutdown.clone(),
+        })
     });
-    tokio::join!(forgetting, futures::future::join_all(loops));
+    let processing = async {
+        futures::future::join_all(loops).await;
+        // What still waits in hand goes back to the table for the next process.
+        let released = hand.close();
+        release(&*store, &*channel, released).await;
+        done.cancel();
+    };
+    tokio::join!(forgetting, keeping, processing);
 }
 
-/// One claim-and-process loop.
-async fn one_loop(
+/// When the table was last claimed from, on this replica.
+#[derive(Default)]
+struct ClaimState {
+    /// The instant of the last claim.
+    last: Option<Instant>,
+    /// Whether it found anything.
+    found: bool,
+    /// Whether the last claim failed (logged once).
+    failing: bool,
+}
+
+/// What one claim-and-process loop works with.
+struct Loop<'a> {
+    /// The store.
     store: Arc<dyn Store>,
-    source: &str,
-    holder: &str,
+    /// The inbox source.
+    source: &'a str,
+    /// This processor's name in leases.
+    holder: &'a str,
+    /// The channel that processes deliveries.
     channel: Arc<dyn Deliver>,
-    wake: Arc<Notify>,
+    /// The hand-over from this replica's route (and where claimed deliveries go).
+    hand: &'a Hand,
+    /// One claim at a time on this replica.
+    claiming: &'a tokio::sync::Mutex<ClaimState>,
+    /// How it behaves.
     settings: InboxSettings,
+    /// Stops it.
     shutdown: CancellationToken,
-) {
-    let mut failing = false;
-    let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::MAX);
-    loop {
-        if shutdown.is_cancelled() {
+}
+
+/// How long a loop that has deliveries in hand goes without looking at the table, once the
+/// last look found nothing (what other replicas kept for residents this one holds, what a
+/// crash left).
+const CLAIM_EVERY: Duration = Duration::from_millis(20);
+
+/// Hands deliveries back to the table (their leases released, due now).
+async fn release(store: &dyn Store, channel: &dyn Deliver, ids: Vec<i64>) {
+    if ids.is_empty() {
+        return;
+    }
+    let now = channel.now();
+    let outcomes: Vec<(i64, InboxOutcome)> = ids
+        .into_iter()
+        .map(|id| {
+            (
+                id,
+                InboxOutcome::Retry(now, "handed back to the inbox".to_owned()),
+            )
+        })
+        .collect();
+    if let Err(e) = store.inbox_finish_many(&outcomes, now).await {
+        // Their leases run out instead.
+        tracing::warn!(error = %e, "cannot hand webhook deliveries back to the inbox");
+    }
+}
+
+impl Loop<'_> {
+    /// Claims from the table when it is this loop's turn: always when nothing is in hand,
+    /// else at most every [`CLAIM_EVERY`] after a look that found nothing. The deliveries
+    /// claimed go to the hand.
+    async fn claim(&self, in_hand: bool) {
+        let Ok(mut state) = self.claiming.try_lock() else {
+            return;
+        };
+        if in_hand && !state.found && state.last.is_some_and(|at| at.elapsed() < CLAIM_EVERY) {
             return;
         }
-        if channel.paused().await {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(settings.idle.max(Duration::from_secs(5))) => {}
-            }
-            continue;
+        let room = Hand::CAPACITY.saturating_sub(self.hand.held()) as i64;
+        if room == 0 {
+            return;
         }
-        let now = channel.now();
-        let rows = match store
-            .inbox_claim(source, holder, now, now + lease, InboxSettings::BATCH)
+        let lease =
+            chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::MAX);
+        let now = self.channel.now();
+        let rows = match self
+            .store
+            .inbox_claim(
+                self.source,
+                self.holder,
+                now,
+                now + lease,
+                InboxSettings::BATCH.min(room),
+            )
             .await
         {
             Ok(rows) => {
-                if failing {
-                    tracing::info!(source = %source, "the webhook inbox can be read again");
-                    failing = false;
+                if state.failing {
+                    tracing::info!(source = %self.source, "the webhook inbox can be read again");
+                    state.failing = false;
                 }
                 rows
             }
             Err(e) => {
-                if !failing {
-                    tracing::warn!(source = %source, error = %e, "cannot read the webhook inbox; retrying");
-                    failing = true;
+                if !state.failing {
+                    tracing::warn!(source = %self.source, error = %e, "cannot read the webhook inbox; retrying");
+                    state.failing = true;
                 }
                 Vec::new()
             }
         };
+        state.last = Some(Instant::now());
+        state.found = !rows.is_empty();
+        drop(state);
         if rows.is_empty() {
+            return;
+        }
+        metrics::counter!("gopy_webhook_inbox_claimed_total", "source" => self.source.to_owned())
+            .increment(rows.len() as u64);
+        let refused = self.hand.give(rows);
+        release(&*self.store, &*self.channel, refused).await;
+    }
+}
+
+/// One claim-and-process loop: takes what is ready in hand (claiming from the table when
+/// due), processes it as one batch, records the outcomes.
+async fn one_loop(l: Loop<'_>) {
+    loop {
+        if l.shutdown.is_cancelled() {
+            return;
+        }
+        if l.channel.paused().await {
             tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(settings.idle) => {}
+                _ = l.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(l.settings.idle.max(Duration::from_secs(5))) => {}
             }
             continue;
         }
-        // A full batch: more may be waiting, another loop looks while this one works.
-        if rows.len() as i64 >= InboxSettings::BATCH {
-            wake.notify_one();
+        let batch = InboxSettings::BATCH as usize;
+        let mut rows = l.hand.take(batch);
+        if rows.len() < batch {
+            l.claim(!rows.is_empty() || l.hand.held() > 0).await;
+            rows.extend(l.hand.take(batch - rows.len()));
         }
-        metrics::counter!("gopy_webhook_inbox_claimed_total", "source" => source.to_owned())
-            .increment(rows.len() as u64);
-        metrics::histogram!("gopy_webhook_inbox_batch_size", "source" => source.to_owned())
-            .record(rows.len() as f64);
-        // While the batch runs, the leases are moved on every third of their length, so
-        // that a slow delivery (one waiting out a database outage) is not taken by another
-        // replica.
-        let work = channel.deliver_batch(&rows);
-        tokio::pin!(work);
-        let mut renew = tokio::time::interval((settings.lease / 3).max(Duration::from_millis(100)));
-        renew.tick().await;
-        let outcomes = loop {
+        if rows.is_empty() {
             tokio::select! {
-                outcomes = &mut work => break outcomes,
-                _ = renew.tick() => {
-                    let until = channel.now() + lease;
-                    if let Err(e) = store.inbox_extend(source, holder, until).await {
-                        tracing::warn!(error = %e, "cannot extend the leases of webhook deliveries in hand");
-                    }
-                }
+                _ = l.shutdown.cancelled() => return,
+                _ = l.hand.notified() => {}
+                _ = tokio::time::sleep(l.settings.idle) => {}
             }
-        };
+            continue;
+        }
+        metrics::histogram!("gopy_webhook_inbox_batch_size", "source" => l.source.to_owned())
+            .record(rows.len() as f64);
+        let outcomes = l.channel.deliver_batch(&rows).await;
         let outcomes: Vec<(i64, InboxOutcome)> = rows
             .iter()
             .zip(outcomes.into_iter().chain(std::iter::repeat_with(|| {
-                InboxOutcome::Retry(channel.now(), "no outcome".to_owned())
+                InboxOutcome::Retry(l.channel.now(), "no outcome".to_owned())
             })))
             .map(|(row, outcome)| {
                 if let InboxOutcome::Failed(why) = &outcome {
@@ -232,13 +347,28 @@ async fn one_loop(
                 (row.id, outcome)
             })
             .collect();
+        // The next delivery of each resident may start now; after a retry, those waiting
+        // behind it go back to the table, to be claimed after it.
+        let released = l.hand.done(
+            rows.iter()
+                .zip(&outcomes)
+                .map(|(row, (_, outcome))| (row.chat_key.as_str(), outcome)),
+        );
+        let now = l.channel.now();
+        let mut recorded = outcomes.clone();
+        recorded.extend(released.into_iter().map(|id| {
+            (
+                id,
+                InboxOutcome::Retry(now, "handed back to the inbox".to_owned()),
+            )
+        }));
         // Recording the outcomes is retried briefly: not recorded, the deliveries would be
         // processed again after their lease (the dialog steps are recognised, their replies
         // would repeat).
         let mut pause = Duration::from_millis(100);
         let started = Instant::now();
         for _ in 0..5 {
-            match store.inbox_finish_many(&outcomes, channel.now()).await {
+            match l.store.inbox_finish_many(&recorded, l.channel.now()).await {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, waited = ?started.elapsed(), "cannot record the outcomes of webhook deliveries; retrying");
@@ -247,5 +377,11 @@ async fn one_loop(
                 }
             }
         }
+        l.hand.recorded(
+            rows.iter()
+                .zip(&outcomes)
+                .filter(|(_, (_, o))| matches!(o, InboxOutcome::Retry(..)))
+                .map(|(row, _)| row.chat_key.as_str()),
+        );
     }
 }

@@ -385,7 +385,7 @@ impl TelegramBot {
                     mode.source,
                     holder,
                     Arc::new(processor),
-                    mode.wake,
+                    mode.hand,
                     self.inbox,
                     shutdown,
                 )

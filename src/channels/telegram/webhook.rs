@@ -35,13 +35,12 @@ use hmac::{Hmac, KeyInit, Mac as _};
 use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
 use teloxide::types::Update;
-use tokio::sync::Notify;
 
 use super::Handler;
 use super::polling::{Outage, Outcome, Poller};
 use crate::channels::inbox::Deliver;
 use crate::config::TelegramWebhookSettings;
-use crate::store::inbox::{Delivery, InboxOutcome, InboxWriter, Kept, NewDelivery};
+use crate::store::inbox::{Delivery, Hand, InboxOutcome, InboxWriter, Kept, NewDelivery};
 
 /// The header Telegram sends the secret token in.
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -64,8 +63,8 @@ pub(super) struct WebhookMode {
     pub max_connections: u8,
     /// The inbox source: `telegram:<bot id>`.
     pub source: String,
-    /// Wakes this replica's processor when its route stores an update.
-    pub wake: Arc<Notify>,
+    /// This replica's processor's hand-over: what its route keeps goes there (and wakes it).
+    pub hand: Arc<Hand>,
 }
 
 impl WebhookMode {
@@ -79,7 +78,7 @@ impl WebhookMode {
                 .unwrap_or_else(|| derived_secret(token)),
             max_connections: settings.max_connections,
             source: source(token),
-            wake: Arc::new(Notify::new()),
+            hand: Hand::new(),
         }
     }
 }
@@ -124,8 +123,8 @@ struct Route {
     handler: Arc<dyn Handler>,
     /// The group-commit writer (none without a store).
     writer: Option<InboxWriter>,
-    /// Wakes the processor.
-    wake: Arc<Notify>,
+    /// The processor's hand-over (and wake-up call).
+    hand: Arc<Hand>,
 }
 
 /// The route `POST <path of TELEGRAM_WEBHOOK_URL>`, to merge into gopy's HTTP router (a
@@ -136,7 +135,7 @@ pub(super) fn router(mode: &WebhookMode, handler: Arc<dyn Handler>) -> Router {
         source: mode.source.clone(),
         writer: handler.inbox_writer(),
         handler,
-        wake: mode.wake.clone(),
+        hand: mode.hand.clone(),
     });
     Router::new()
         .route(mode.url.path(), post(receive))
@@ -197,9 +196,9 @@ async fn receive(State(r): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -
     let Some(writer) = &r.writer else {
         return answer(StatusCode::SERVICE_UNAVAILABLE, "no_store");
     };
-    match writer.keep(delivery, STORE_WITHIN).await {
+    match writer.keep_for(delivery, Some(&r.hand), STORE_WITHIN).await {
         Kept::New => {
-            r.wake.notify_one();
+            r.hand.notify();
             answer(StatusCode::OK, "kept")
         }
         Kept::Duplicate => {

@@ -452,7 +452,7 @@ impl ZaloBot {
                         Arc::new(webhook::Processor {
                             core: self.core.clone(),
                         }),
-                        w.wake.clone(),
+                        w.hand.clone(),
                         crate::channels::inbox::InboxSettings::default(),
                         stop.clone(),
                     ))

@@ -34,14 +34,13 @@ use axum::routing::post;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use subtle::ConstantTimeEq as _;
-use tokio::sync::Notify;
 
 use super::Core;
 use super::inbound::{DialogEvent, Route, route};
 use crate::channels::inbox::Deliver;
 use crate::dialog::Input;
 use crate::service::Inbound;
-use crate::store::inbox::{Delivery, InboxOutcome, InboxWriter, Kept, NewDelivery};
+use crate::store::inbox::{Delivery, Hand, InboxOutcome, InboxWriter, Kept, NewDelivery};
 
 /// The path Zalo posts to.
 pub(super) const PATH: &str = "/zalo/webhook";
@@ -76,7 +75,7 @@ pub(super) struct Webhook {
     /// The process's group-commit writer.
     writer: InboxWriter,
     /// Wakes this replica's processor when a delivery is kept.
-    pub(super) wake: Arc<Notify>,
+    pub(super) hand: Arc<Hand>,
     /// The clock.
     core: Arc<Core>,
 }
@@ -93,7 +92,7 @@ impl Webhook {
             secret: secret.as_bytes().to_vec(),
             source,
             writer: core.dialogs.inbox_writer(),
-            wake: Arc::new(Notify::new()),
+            hand: Hand::new(),
             core,
         }
     }
@@ -175,9 +174,13 @@ async fn receive(State(w): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes)
         body: String::from_utf8_lossy(&body).into_owned(),
         received_at: now,
     };
-    match w.writer.keep(delivery, STORE_WITHIN).await {
+    match w
+        .writer
+        .keep_for(delivery, Some(&w.hand), STORE_WITHIN)
+        .await
+    {
         Kept::New => {
-            w.wake.notify_one();
+            w.hand.notify();
             ok("kept")
         }
         Kept::Duplicate => {

@@ -48,7 +48,6 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use rand::Rng as _;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::announce::outbox::Sender;
@@ -56,6 +55,7 @@ use crate::config::ZaloOaSettings;
 use crate::i18n::Localizer;
 use crate::service::{Clock, Dialogs};
 use crate::store::Store;
+use crate::store::inbox::Hand;
 
 pub use client::{ApiError, Failure};
 pub use groups::{GROUP_PATH, escape_mentions};
@@ -76,7 +76,7 @@ pub struct ZaloOa {
     /// The webhook route's state.
     webhook: Arc<webhook::Webhook>,
     /// Wakes the processor when an event is kept.
-    wake: Arc<Notify>,
+    hand: Arc<Hand>,
     /// `ZALO_OA_REFRESH_TOKEN`, stored when the database has none.
     seed: Option<String>,
     /// This process's name in leases.
@@ -155,11 +155,11 @@ impl ZaloOa {
             client::OpenApi::new(http, &settings.api_url),
             Arc::new(tokens),
         );
-        let wake = Arc::new(Notify::new());
+        let hand = Hand::new();
         let webhook = Arc::new(webhook::Webhook::new(
             signature::Verifier::new(app_id, oa_secret),
             dialogs.inbox_writer(),
-            wake.clone(),
+            hand.clone(),
             clock.clone(),
         ));
         let core = Arc::new(processor::Core {
@@ -174,7 +174,7 @@ impl ZaloOa {
         Ok(Some(Self {
             core,
             webhook,
-            wake,
+            hand,
             seed: settings.refresh_token.clone(),
             holder: holder_name(),
             processing: ProcessorSettings::default(),
@@ -253,7 +253,7 @@ impl ZaloOa {
             Arc::new(processor::OaInbox {
                 core: self.core.clone(),
             }),
-            self.wake.clone(),
+            self.hand.clone(),
             self.processing,
             shutdown.clone(),
         ));

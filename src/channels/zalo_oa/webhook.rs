@@ -22,12 +22,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::Value;
-use tokio::sync::Notify;
 
 use super::inbound::{Admit, admit};
 use super::signature::{SignatureError, Verifier};
 use crate::service::Clock;
-use crate::store::inbox::{InboxWriter, Kept, NewDelivery};
+use crate::store::inbox::{Hand, InboxWriter, Kept, NewDelivery};
 
 /// The path Zalo posts to.
 pub const PATH: &str = "/zalo-oa/webhook";
@@ -49,8 +48,8 @@ pub struct Webhook {
     verifier: Verifier,
     /// The process's group-commit writer into the inbox.
     writer: InboxWriter,
-    /// Wakes the processor.
-    wake: Arc<Notify>,
+    /// The processor's hand-over (and wake-up call).
+    hand: Arc<Hand>,
     /// The clock.
     clock: Clock,
     /// Signature variants already logged at info level (once each per process).
@@ -67,13 +66,13 @@ impl Webhook {
     pub(super) fn new(
         verifier: Verifier,
         writer: InboxWriter,
-        wake: Arc<Notify>,
+        hand: Arc<Hand>,
         clock: Clock,
     ) -> Self {
         Self {
             verifier,
             writer,
-            wake,
+            hand,
             clock,
             logged: Mutex::new(HashSet::new()),
         }
@@ -157,9 +156,13 @@ async fn receive(State(w): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes)
         body: String::from_utf8_lossy(&body).into_owned(),
         received_at: now,
     };
-    match w.writer.keep(delivery, STORE_WITHIN).await {
+    match w
+        .writer
+        .keep_for(delivery, Some(&w.hand), STORE_WITHIN)
+        .await
+    {
         Kept::New => {
-            w.wake.notify_one();
+            w.hand.notify();
             answer(StatusCode::OK, "kept")
         }
         Kept::Duplicate => {

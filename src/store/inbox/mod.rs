@@ -10,6 +10,7 @@
 //! how claims are serialised (Postgres: a transaction-scoped advisory lock per source;
 //! SQLite: its single writer already does it).
 
+pub mod hand;
 mod postgres;
 mod sqlite;
 pub mod writer;
@@ -18,7 +19,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreResult;
+pub use hand::{Hand, Lease};
 pub use writer::{InboxWriter, Kept, WriterSettings};
+
+/// What committing a delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Its key was there already (a redelivery).
+    Duplicate,
+    /// Kept, pending, for any replica's claim.
+    Kept(i64),
+    /// Kept and leased as asked (see [`InboxStore::inbox_keep`]).
+    Leased(i64),
+}
 
 /// How processing a delivery ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +102,23 @@ pub trait InboxStore: Send + Sync {
     /// Commits deliveries in ONE transaction (one multi-row statement per few hundred), and
     /// says for each whether it is new: `false` when its key was there already, or came
     /// earlier in the same call (a redelivery).
-    async fn inbox_insert_many(&self, deliveries: &[NewDelivery]) -> StoreResult<Vec<bool>>;
+    async fn inbox_insert_many(&self, deliveries: &[NewDelivery]) -> StoreResult<Vec<bool>> {
+        let stored = self.inbox_keep(deliveries, &[]).await?;
+        Ok(stored.into_iter().map(|s| s != Stored::Duplicate).collect())
+    }
+
+    /// Commits deliveries in ONE transaction, as [`InboxStore::inbox_insert_many`] does, and
+    /// leases each delivery `i` with `leases[i]` (missing or `None`: no lease) when no other
+    /// pending delivery of its source and chat key is held by another holder, left
+    /// unleased, or to be retried — that is, when the holder may process it now, after the
+    /// ones it already holds. A delivery of a chat key after one of the same call that is
+    /// not leased is not leased either. Serialised with the claims of the source, so that
+    /// the answer holds across replicas.
+    async fn inbox_keep(
+        &self,
+        deliveries: &[NewDelivery],
+        leases: &[Option<Lease>],
+    ) -> StoreResult<Vec<Stored>>;
 
     /// Leases, until `until`, up to `limit` deliveries of `source` due at `now`: for each
     /// chat key only its oldest pending row (by `seq`), and only when no row of that key
@@ -104,12 +133,13 @@ pub trait InboxStore: Send + Sync {
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
 
-    /// Moves the leases `holder` has on pending deliveries of `source` to `until` (a replica
-    /// still working on them says so); returns how many.
+    /// Moves the leases `holder` has on the pending deliveries `ids` of `source` to `until`
+    /// (a replica still holding them says so); returns how many.
     async fn inbox_extend(
         &self,
         source: &str,
         holder: &str,
+        ids: &[i64],
         until: DateTime<Utc>,
     ) -> StoreResult<u64>;
 
@@ -152,23 +182,87 @@ macro_rules! inbox_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
         impl $crate::store::inbox::InboxStore for $store {
-            async fn inbox_insert_many(
+            async fn inbox_keep(
                 &self,
                 deliveries: &[$crate::store::inbox::NewDelivery],
-            ) -> $crate::store::StoreResult<Vec<bool>> {
-                use std::collections::HashSet;
+                leases: &[Option<$crate::store::inbox::Lease>],
+            ) -> $crate::store::StoreResult<Vec<$crate::store::inbox::Stored>> {
+                use std::collections::{HashMap, HashSet};
+                use $crate::store::inbox::Stored;
                 if deliveries.is_empty() {
                     return Ok(Vec::new());
                 }
+                let lease_of = |i: usize| leases.get(i).and_then(Option::as_ref);
                 let mut tx = self.inbox_begin().await?;
-                // The keys each statement took: a key not returned was there already.
-                let mut taken: HashSet<(String, String)> = HashSet::new();
-                for chunk in deliveries.chunks($crate::store::inbox::INSERT_CHUNK) {
+                // The chats for which a lease is asked but another delivery stands before:
+                // pending and not held by the asker (another replica's, unleased, to be
+                // retried). Read under the claim lock of each source, taken in one order.
+                let mut blocked: HashSet<(String, String)> = HashSet::new();
+                let mut asked: Vec<(&str, &$crate::store::inbox::Lease)> = deliveries
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, d)| lease_of(i).map(|l| (d.source.as_str(), l)))
+                    .collect();
+                asked.sort_by(|a, b| a.0.cmp(b.0));
+                asked.dedup_by(|a, b| a.0 == b.0);
+                for (source, lease) in asked {
+                    Self::inbox_serialise(&mut tx, source).await?;
+                    let mut chats: Vec<&str> = deliveries
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, d)| d.source == source && lease_of(*i).is_some())
+                        .map(|(_, d)| d.chat_key.as_str())
+                        .collect();
+                    chats.sort_unstable();
+                    chats.dedup();
+                    for chunk in chats.chunks($crate::store::inbox::INSERT_CHUNK) {
+                        let mut query: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
+                            "SELECT DISTINCT chat_key FROM webhook_inbox WHERE source = ",
+                        );
+                        query
+                            .push_bind(source)
+                            .push(" AND state = 'pending' AND (leased_by IS NULL OR leased_by <> ")
+                            .push_bind(lease.holder.clone())
+                            .push(" OR lease_until < ")
+                            .push_bind(lease.now)
+                            .push(") AND chat_key IN (");
+                        let mut keys = query.separated(", ");
+                        for chat in chunk {
+                            keys.push_bind(chat.to_string());
+                        }
+                        query.push(")");
+                        let rows: Vec<(String,)> =
+                            query.build_query_as().fetch_all(&mut *tx).await?;
+                        blocked.extend(rows.into_iter().map(|(c,)| (source.to_owned(), c)));
+                    }
+                }
+                // Which to lease: in order, and never one after an unleased one of its chat.
+                let leased: Vec<bool> = deliveries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let key = (d.source.clone(), d.chat_key.clone());
+                        if lease_of(i).is_some() && !blocked.contains(&key) {
+                            true
+                        } else {
+                            blocked.insert(key);
+                            false
+                        }
+                    })
+                    .collect();
+                // The keys each statement took, with their ids: a key not returned was there
+                // already.
+                let mut taken: HashMap<(String, String), i64> = HashMap::new();
+                let rows: Vec<(usize, &$crate::store::inbox::NewDelivery)> =
+                    deliveries.iter().enumerate().collect();
+                for chunk in rows.chunks($crate::store::inbox::INSERT_CHUNK) {
                     let mut insert: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
                         "INSERT INTO webhook_inbox (source, event_key, chat_key, seq, kind, \
-                         body, state, not_before, received_at) ",
+                         body, state, not_before, received_at, lease_until, leased_by, \
+                         attempts) ",
                     );
-                    insert.push_values(chunk, |mut row, d| {
+                    insert.push_values(chunk, |mut row, (i, d)| {
+                        let lease = lease_of(*i).filter(|_| leased[*i]);
                         row.push_bind(d.source.clone())
                             .push_bind(d.event_key.clone())
                             .push_bind(d.chat_key.clone())
@@ -177,20 +271,31 @@ macro_rules! inbox_store_impl {
                             .push_bind(d.body.clone())
                             .push("'pending'")
                             .push_bind(d.received_at)
-                            .push_bind(d.received_at);
+                            .push_bind(d.received_at)
+                            .push_bind(lease.map(|l| l.until))
+                            .push_bind(lease.map(|l| l.holder.clone()))
+                            .push_bind(i64::from(lease.is_some()));
                     });
                     insert.push(
-                        " ON CONFLICT (source, event_key) DO NOTHING RETURNING source, event_key",
+                        " ON CONFLICT (source, event_key) DO NOTHING \
+                         RETURNING source, event_key, id",
                     );
-                    let rows: Vec<(String, String)> =
+                    let rows: Vec<(String, String, i64)> =
                         insert.build_query_as().fetch_all(&mut *tx).await?;
-                    taken.extend(rows);
+                    taken.extend(rows.into_iter().map(|(s, k, id)| ((s, k), id)));
                 }
                 tx.commit().await?;
                 // The first of a key in the call is the new one; a later one is a redelivery.
                 Ok(deliveries
                     .iter()
-                    .map(|d| taken.remove(&(d.source.clone(), d.event_key.clone())))
+                    .enumerate()
+                    .map(|(i, d)| {
+                        match taken.remove(&(d.source.clone(), d.event_key.clone())) {
+                            Some(id) if leased[i] => Stored::Leased(id),
+                            Some(id) => Stored::Kept(id),
+                            None => Stored::Duplicate,
+                        }
+                    })
                     .collect())
             }
 
@@ -238,19 +343,31 @@ macro_rules! inbox_store_impl {
                 &self,
                 source: &str,
                 holder: &str,
+                ids: &[i64],
                 until: chrono::DateTime<chrono::Utc>,
             ) -> $crate::store::StoreResult<u64> {
+                if ids.is_empty() {
+                    return Ok(0);
+                }
                 let mut tx = self.inbox_begin().await?;
-                let n = sqlx::query(
-                    "UPDATE webhook_inbox SET lease_until = $1 WHERE source = $2 \
-                     AND leased_by = $3 AND state = 'pending'",
-                )
-                .bind(until)
-                .bind(source)
-                .bind(holder)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                let mut n = 0;
+                for chunk in ids.chunks($crate::store::inbox::INSERT_CHUNK) {
+                    let mut update: sqlx::QueryBuilder<$db> =
+                        sqlx::QueryBuilder::new("UPDATE webhook_inbox SET lease_until = ");
+                    update
+                        .push_bind(until)
+                        .push(" WHERE source = ")
+                        .push_bind(source.to_owned())
+                        .push(" AND leased_by = ")
+                        .push_bind(holder.to_owned())
+                        .push(" AND state = 'pending' AND id IN (");
+                    let mut list = update.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    update.push(")");
+                    n += update.build().execute(&mut *tx).await?.rows_affected();
+                }
                 tx.commit().await?;
                 Ok(n)
             }

@@ -10,6 +10,11 @@
 //! second), a new delivery is refused at once ([`Kept::Busy`]) instead of waiting, so that a
 //! platform that wants an answer within 2 s (Zalo) gets its 503 in time and sends again.
 //!
+//! Hand-over: a route that passes its source's [`Hand`] has its delivery committed already
+//! leased to this replica's processor when the processor may take it now (see
+//! [`super::InboxStore::inbox_keep`]), and given to the hand right after the commit — the
+//! processor skips the round trip through the table.
+//!
 //! The task holds the writer only weakly: it ends once every route that used it is gone.
 
 use std::collections::VecDeque;
@@ -18,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, oneshot};
 
-use super::NewDelivery;
+use super::{Delivery, Hand, InboxOutcome, NewDelivery, Stored};
 use crate::store::Store;
 
 /// How the writer batches and when it refuses.
@@ -69,6 +74,8 @@ struct Waiting {
     delivery: NewDelivery,
     /// Where its outcome goes.
     answer: oneshot::Sender<Result<bool, String>>,
+    /// The processor's hand it may go to.
+    hand: Option<Arc<Hand>>,
 }
 
 /// What the writer and its task share.
@@ -140,6 +147,17 @@ impl InboxWriter {
 
     /// Hands `delivery` to the writer and waits, at most `within`, for its commit.
     pub async fn keep(&self, delivery: NewDelivery, within: Duration) -> Kept {
+        self.keep_for(delivery, None, within).await
+    }
+
+    /// As [`InboxWriter::keep`], and when `hand`'s processor may take the delivery now, it
+    /// is committed leased to it and given to the hand.
+    pub async fn keep_for(
+        &self,
+        delivery: NewDelivery,
+        hand: Option<&Arc<Hand>>,
+        within: Duration,
+    ) -> Kept {
         let (answer, outcome) = oneshot::channel();
         {
             let limit = self.limit();
@@ -150,7 +168,11 @@ impl InboxWriter {
                 metrics::counter!("gopy_webhook_inbox_refused_total").increment(1);
                 return Kept::Busy;
             }
-            queue.push_back(Waiting { delivery, answer });
+            queue.push_back(Waiting {
+                delivery,
+                answer,
+                hand: hand.cloned(),
+            });
             metrics::gauge!("gopy_webhook_inbox_waiting").set(queue.len() as f64);
         }
         self.start();
@@ -197,21 +219,26 @@ async fn write(inner: Weak<Inner>, arrived: Arc<Notify>) {
         }
         // A caller that gave up (it answered 503) is not written: the platform sends the
         // delivery again.
-        let (deliveries, answers): (Vec<NewDelivery>, Vec<_>) = batch
+        let batch: Vec<Waiting> = batch
             .into_iter()
             .filter(|w| !w.answer.is_closed())
-            .map(|w| (w.delivery, w.answer))
-            .unzip();
-        if deliveries.is_empty() {
+            .collect();
+        if batch.is_empty() {
             continue;
         }
+        let leases = leases(&batch);
+        let (deliveries, rest): (Vec<NewDelivery>, Vec<_>) = batch
+            .into_iter()
+            .map(|w| (w.delivery, (w.answer, w.hand)))
+            .unzip();
+        let (answers, hands): (Vec<_>, Vec<_>) = rest.into_iter().unzip();
         let started = Instant::now();
-        let result = strong.store.inbox_insert_many(&deliveries).await;
+        let result = strong.store.inbox_keep(&deliveries, &leases).await;
         let took = started.elapsed();
         metrics::histogram!("gopy_webhook_inbox_commit_size").record(deliveries.len() as f64);
         metrics::histogram!("gopy_webhook_inbox_commit_seconds").record(took.as_secs_f64());
         match result {
-            Ok(kept) => {
+            Ok(stored) => {
                 let n = deliveries.len() as f64;
                 let measured = n / took.as_secs_f64().max(1e-4);
                 if let Ok(mut rate) = strong.rate.lock() {
@@ -227,8 +254,9 @@ async fn write(inner: Weak<Inner>, arrived: Arc<Notify>) {
                         rate.max(measured)
                     };
                 }
-                for (answer, new) in answers.into_iter().zip(kept) {
-                    let _ = answer.send(Ok(new));
+                hand_over(&strong, &deliveries, &stored, &hands, &leases).await;
+                for (answer, stored) in answers.into_iter().zip(stored) {
+                    let _ = answer.send(Ok(stored != Stored::Duplicate));
                 }
             }
             Err(crate::store::StoreError::Unavailable(why)) => {
@@ -258,6 +286,95 @@ async fn write(inner: Weak<Inner>, arrived: Arc<Notify>) {
                     let _ = answer.send(Err(why.clone()));
                 }
             }
+        }
+    }
+}
+
+/// The lease asked for each delivery of a batch: its hand's, as many as the hand has room
+/// for.
+fn leases(batch: &[Waiting]) -> Vec<Option<super::Lease>> {
+    let mut asked: Vec<(*const Hand, Option<(super::Lease, usize)>)> = Vec::new();
+    batch
+        .iter()
+        .map(|w| {
+            let hand = w.hand.as_ref()?;
+            let at = match asked
+                .iter()
+                .position(|(p, _)| std::ptr::eq(*p, Arc::as_ptr(hand)))
+            {
+                Some(at) => at,
+                None => {
+                    let wanted = batch
+                        .iter()
+                        .filter(|o| o.hand.as_ref().is_some_and(|h| Arc::ptr_eq(h, hand)))
+                        .count();
+                    asked.push((Arc::as_ptr(hand), hand.lease(wanted)));
+                    asked.len() - 1
+                }
+            };
+            let (lease, room) = asked[at].1.as_mut()?;
+            if *room == 0 {
+                return None;
+            }
+            *room -= 1;
+            Some(lease.clone())
+        })
+        .collect()
+}
+
+/// Gives each leased delivery to its hand, in order; what a hand no longer takes is
+/// released to the table (its processor stopped, or its chat waits for a retry).
+async fn hand_over(
+    inner: &Inner,
+    deliveries: &[NewDelivery],
+    stored: &[Stored],
+    hands: &[Option<Arc<Hand>>],
+    leases: &[Option<super::Lease>],
+) {
+    let mut given: Vec<(Arc<Hand>, Vec<Delivery>)> = Vec::new();
+    for (i, d) in deliveries.iter().enumerate() {
+        let (Some(Stored::Leased(id)), Some(Some(hand))) = (stored.get(i), hands.get(i)) else {
+            continue;
+        };
+        let row = Delivery {
+            id: *id,
+            event_key: d.event_key.clone(),
+            chat_key: d.chat_key.clone(),
+            seq: d.seq,
+            kind: d.kind.clone(),
+            body: Some(d.body.clone()),
+            attempts: 1,
+            received_at: d.received_at,
+        };
+        match given.iter_mut().find(|(h, _)| Arc::ptr_eq(h, hand)) {
+            Some((_, rows)) => rows.push(row),
+            None => given.push((hand.clone(), vec![row])),
+        }
+    }
+    let now = leases
+        .iter()
+        .flatten()
+        .map(|l| l.now)
+        .next()
+        .unwrap_or_else(chrono::Utc::now);
+    for (hand, rows) in given {
+        metrics::counter!("gopy_webhook_inbox_handed_total").increment(rows.len() as u64);
+        let refused = hand.give(rows);
+        if refused.is_empty() {
+            continue;
+        }
+        let released: Vec<(i64, InboxOutcome)> = refused
+            .into_iter()
+            .map(|id| {
+                (
+                    id,
+                    InboxOutcome::Retry(now, "handed back to the inbox".to_owned()),
+                )
+            })
+            .collect();
+        if let Err(e) = inner.store.inbox_finish_many(&released, now).await {
+            // Their leases run out instead.
+            tracing::warn!(error = %e, "cannot hand webhook deliveries back to the inbox");
         }
     }
 }
