@@ -4,6 +4,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// jemalloc instead of glibc's malloc: a webhook step allocates many small short-lived
+/// buffers (request bodies, JSON, SQL rows, replies) across tokio's threads, and glibc's
+/// allocator spent about as much CPU on them as gopy's own code did (see BENCHMARKS.md,
+/// "Zalo webhook run").
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     gopy::telemetry::init_logging();

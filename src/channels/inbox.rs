@@ -195,8 +195,9 @@ pub async fn run(
 struct ClaimState {
     /// The instant of the last claim.
     last: Option<Instant>,
-    /// Whether it found anything.
-    found: bool,
+    /// How long to go without a look while the hand has work: [`CLAIM_EVERY`] after a look
+    /// that found something, doubled after each that found nothing, up to the idle pause.
+    pause: Duration,
     /// Whether the last claim failed (logged once).
     failing: bool,
 }
@@ -221,9 +222,11 @@ struct Loop<'a> {
     shutdown: CancellationToken,
 }
 
-/// How long a loop that has deliveries in hand goes without looking at the table, once the
-/// last look found nothing (what other replicas kept for residents this one holds, what a
-/// crash left).
+/// How long a loop that has deliveries in hand goes without looking at the table (what
+/// other replicas kept for residents this one holds, what a crash or a retry left) after a
+/// look that found something; after looks that found nothing the pause doubles, up to
+/// [`InboxSettings::idle`], so that a replica that gets everything by hand does not scan
+/// the table for nothing.
 const CLAIM_EVERY: Duration = Duration::from_millis(20);
 
 /// Hands deliveries back to the table (their leases released, due now).
@@ -249,13 +252,13 @@ async fn release(store: &dyn Store, channel: &dyn Deliver, ids: Vec<i64>) {
 
 impl Loop<'_> {
     /// Claims from the table when it is this loop's turn: always when nothing is in hand,
-    /// else at most every [`CLAIM_EVERY`] after a look that found nothing. The deliveries
+    /// else after a pause ([`CLAIM_EVERY`], longer after looks that found nothing). The deliveries
     /// claimed go to the hand.
     async fn claim(&self, in_hand: bool) {
         let Ok(mut state) = self.claiming.try_lock() else {
             return;
         };
-        if in_hand && !state.found && state.last.is_some_and(|at| at.elapsed() < CLAIM_EVERY) {
+        if in_hand && state.last.is_some_and(|at| at.elapsed() < state.pause) {
             return;
         }
         let room = Hand::CAPACITY.saturating_sub(self.hand.held()) as i64;
@@ -292,7 +295,11 @@ impl Loop<'_> {
             }
         };
         state.last = Some(Instant::now());
-        state.found = !rows.is_empty();
+        state.pause = if rows.is_empty() {
+            (state.pause * 2).clamp(CLAIM_EVERY, self.settings.idle.max(CLAIM_EVERY))
+        } else {
+            CLAIM_EVERY
+        };
         drop(state);
         if rows.is_empty() {
             return;

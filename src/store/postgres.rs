@@ -548,6 +548,12 @@ impl Tx for PgTx {
             opinion_columns!(),
             " FROM opinions WHERE contact_id = $1 AND campaign_id = $2 ORDER BY created_at, id"
         ))
+        // Planned at each call, not once per connection: a generic plan cached while
+        // `opinions` was small (a new database's first minute, before autovacuum analyses
+        // it) scans the whole table ever after — 0.86 ms a step at 9,000 opinions in the
+        // Zalo bench, against 0.03 ms when the planner sees the table's real size and takes
+        // `opinions_contact_campaign`.
+        .persistent(false)
         .bind(contact)
         .bind(campaign)
         .fetch_all(self.conn())
@@ -638,9 +644,15 @@ impl Tx for PgTx {
         receipt: &str,
         at: DateTime<Utc>,
     ) -> StoreResult<u64> {
+        // The resident's rows found by `opinions_contact_campaign` first: written as
+        // `contact_id = $1 AND campaign_id = $2 AND status = 'draft'`, a planner without
+        // statistics (a new database's first minute, before autovacuum analyses it) takes
+        // `opinions_campaign_status` and walks every draft of the campaign — 2.4 ms a
+        // submit at 9,000 opinions in the Zalo bench, against 0.1 ms this way.
         let done = sqlx::query(
             "UPDATE opinions SET status = 'submitted', receipt = $3, submitted_at = $4 \
-             WHERE contact_id = $1 AND campaign_id = $2 AND status = 'draft'",
+             WHERE id IN (SELECT id FROM opinions WHERE contact_id = $1 AND campaign_id = $2) \
+             AND status = 'draft'",
         )
         .bind(contact)
         .bind(campaign)
