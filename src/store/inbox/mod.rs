@@ -112,8 +112,10 @@ pub trait InboxStore: Send + Sync {
     /// pending delivery of its source and chat key is held by another holder, left
     /// unleased, or to be retried — that is, when the holder may process it now, after the
     /// ones it already holds. A delivery of a chat key after one of the same call that is
-    /// not leased is not leased either. Serialised with the claims of the source, so that
-    /// the answer holds across replicas.
+    /// not leased is not leased either. Writers of the same chat key are serialised (a
+    /// transaction-scoped lock per chat key on Postgres), so that the answer holds across
+    /// replicas; a claim cannot take a row this would be waiting behind, since such a row
+    /// blocks the lease.
     async fn inbox_keep(
         &self,
         deliveries: &[NewDelivery],
@@ -177,7 +179,8 @@ const INSERT_CHUNK: usize = 500;
 /// The one implementation of [`InboxStore`], for a store type (on database `$db`) that has
 /// `inbox_reader(&self) -> &Pool<$db>`,
 /// `inbox_begin(&self) -> StoreResult<Transaction<'static, $db>>` and
-/// `inbox_serialise(&self, tx, source) -> StoreResult<()>`.
+/// `inbox_serialise(&self, tx, source) -> StoreResult<()>` and
+/// `inbox_serialise_chats(&self, tx, source, chats) -> StoreResult<()>`.
 macro_rules! inbox_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -194,9 +197,25 @@ macro_rules! inbox_store_impl {
                 }
                 let lease_of = |i: usize| leases.get(i).and_then(Option::as_ref);
                 let mut tx = self.inbox_begin().await?;
+                // Every chat written to is locked first (sources and chats in one order), so
+                // that two writers never both decide that a resident's delivery may go now
+                // — a writer that asks no lease too: its row, committed unseen by another
+                // writer's check, could be claimed while that writer's leased row runs.
+                // Writers of different residents do not wait for each other, nor for claims.
+                let mut sources: Vec<&str> = deliveries.iter().map(|d| d.source.as_str()).collect();
+                sources.sort_unstable();
+                sources.dedup();
+                for source in &sources {
+                    let chats: Vec<String> = deliveries
+                        .iter()
+                        .filter(|d| d.source == *source)
+                        .map(|d| d.chat_key.clone())
+                        .collect();
+                    Self::inbox_serialise_chats(&mut tx, source, chats).await?;
+                }
                 // The chats for which a lease is asked but another delivery stands before:
                 // pending and not held by the asker (another replica's, unleased, to be
-                // retried). Read under the claim lock of each source, taken in one order.
+                // retried).
                 let mut blocked: HashSet<(String, String)> = HashSet::new();
                 let mut asked: Vec<(&str, &$crate::store::inbox::Lease)> = deliveries
                     .iter()
@@ -206,7 +225,6 @@ macro_rules! inbox_store_impl {
                 asked.sort_by(|a, b| a.0.cmp(b.0));
                 asked.dedup_by(|a, b| a.0 == b.0);
                 for (source, lease) in asked {
-                    Self::inbox_serialise(&mut tx, source).await?;
                     let mut chats: Vec<&str> = deliveries
                         .iter()
                         .enumerate()

@@ -29,6 +29,26 @@ impl PgStore {
             .await?;
         Ok(())
     }
+
+    /// Takes a lock per chat key of `source` in `chats` until the transaction ends, in one
+    /// order (the keys' hashes), so that two writers of the same residents wait for each
+    /// other and never deadlock. Writers of other residents, and claims, do not wait.
+    async fn inbox_serialise_chats(
+        tx: &mut Transaction<'static, Postgres>,
+        source: &str,
+        chats: Vec<String>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT \
+             hashtextextended('webhook_inbox:' || $1 || ':' || c, 0) AS k \
+             FROM unnest($2::text[]) AS c ORDER BY k) AS keys",
+        )
+        .bind(source)
+        .bind(chats)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 }
 
 inbox_store_impl!(PgStore, sqlx::Postgres);

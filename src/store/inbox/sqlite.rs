@@ -22,6 +22,15 @@ impl SqliteStore {
     ) -> StoreResult<()> {
         Ok(())
     }
+
+    /// Nothing to do: the write transaction already holds SQLite's one write lock.
+    async fn inbox_serialise_chats(
+        _tx: &mut Transaction<'static, Sqlite>,
+        _source: &str,
+        _chats: Vec<String>,
+    ) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 inbox_store_impl!(SqliteStore, sqlx::Sqlite);
