@@ -265,7 +265,7 @@ async fn postgres_sigkill_one_replica_mid_load() {
         .count();
     assert!(after_kill > 0, "the load went on after the kill");
 
-    // The survivors finish the broadcast (the victim's claims after their 2 s lease) and
+    // The survivors finish the broadcast (the victim's claims after their lease) and
     // every acknowledged update (the victim's inbox leases after theirs, 60 s).
     common::wait_broadcast(&db.store, b, BroadcastState::Sent, Duration::from_secs(60)).await;
     wait_inbox_drained(&db, Duration::from_secs(90)).await;

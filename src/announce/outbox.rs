@@ -5,10 +5,19 @@
 //! deactivates the group; a group migrated to a supergroup is followed and retried.
 //!
 //! Crash safety comes from the store: a claimed row is leased, and a row whose worker died is
-//! claimed again once the lease runs out. A message can go twice only if the process died
-//! between the platform accepting it and [`crate::store::announce::AnnounceStore::finish_delivery`]
-//! — at most [`OutboxSettings::in_flight`] messages per worker.
+//! claimed again once the lease runs out. A live worker keeps what it holds: every third of a
+//! lease it moves the leases of its claimed rows not yet recorded (waiting in its queue for a
+//! send slot, or being sent) a whole lease ahead, in one statement
+//! ([`crate::store::announce::AnnounceStore::extend_deliveries`]), so a wait longer than the
+//! lease does not let another worker claim the row and send it too. A worker that died
+//! extends nothing, and one shutting down only the sends it has started, until they are
+//! recorded: the rows left waiting are claimed again once their leases run out. A message
+//! can go twice only if the process died between the platform accepting it and
+//! [`crate::store::announce::AnnounceStore::finish_delivery`] — at most
+//! [`OutboxSettings::in_flight`] messages per worker — or if the database stayed out of reach
+//! for longer than two thirds of a lease while a claimed row waited.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -109,7 +118,9 @@ pub struct OutboxSettings {
     pub limits: Limits,
     /// Deliveries claimed at once.
     pub batch: i64,
-    /// How long a claim holds a row; another worker takes it after that.
+    /// How long a claim holds a row unless the worker extends it (every third of it, while
+    /// the row waits or is being sent); after that another worker takes it. The time a worker
+    /// that died keeps its rows from the others.
     pub lease: Duration,
     /// The pause between two looks at an empty outbox (a look is one indexed read, no write
     /// transaction, so it can be short: a broadcast scheduled by another process starts
@@ -278,6 +289,36 @@ pub struct Outbox {
     name: String,
     /// How it behaves.
     settings: OutboxSettings,
+    /// The deliveries in hand, whose leases the worker extends.
+    in_hand: std::sync::Mutex<InHand>,
+}
+
+/// The deliveries a worker has claimed and not yet done with. Each is counted (a row put back
+/// for a retry due at once may be claimed again before its first round has ended).
+#[derive(Debug, Default)]
+struct InHand {
+    /// Claimed: queued, waiting for a send slot, being sent, or being recorded.
+    claimed: HashMap<i64, u32>,
+    /// Of those, the ones whose send has started: still extended while the worker shuts
+    /// down, until their result is recorded.
+    sending: HashMap<i64, u32>,
+}
+
+impl InHand {
+    /// Counts one more of `id` in `map`.
+    fn add(map: &mut HashMap<i64, u32>, id: i64) {
+        *map.entry(id).or_insert(0) += 1;
+    }
+
+    /// Counts one fewer of `id` in `map`.
+    fn remove(map: &mut HashMap<i64, u32>, id: i64) {
+        if let Some(n) = map.get_mut(&id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                map.remove(&id);
+            }
+        }
+    }
 }
 
 impl Outbox {
@@ -296,6 +337,7 @@ impl Outbox {
             limiter: Arc::new(Mutex::new(Limiter::new(settings.limits))),
             name,
             settings,
+            in_hand: std::sync::Mutex::new(InHand::default()),
         }
     }
 
@@ -308,16 +350,19 @@ impl Outbox {
 
     /// Works until shutdown; a send in flight is finished and recorded first.
     ///
-    /// Three stages run side by side: the claimer leases due deliveries (within the shared
+    /// Four stages run side by side: the claimer leases due deliveries (within the shared
     /// rate budget) and queues them; up to [`OutboxSettings::in_flight`] sends go out at once,
     /// each in its limiter slot; the recorder writes the results that came back meanwhile in
-    /// one transaction. A send counts as in flight until its result is committed, so a crash
-    /// still doubles at most `in_flight` messages.
+    /// one transaction; the extender keeps the leases of the rows in hand from running out.
+    /// A send counts as in flight until its result is committed, so a crash still doubles at
+    /// most `in_flight` messages.
     pub async fn run(self, shutdown: CancellationToken) {
         let (queued_tx, queued) = mpsc::channel::<ClaimedDelivery>(QUEUE);
         let (results_tx, results) = mpsc::unbounded_channel::<Recording>();
         let claimer = self.claimer(queued_tx, &shutdown);
         let recorder = self.recorder(results);
+        let senders_done = CancellationToken::new();
+        let extender = self.extender(&shutdown, &senders_done);
         let sender = async {
             let results_tx = results_tx;
             futures::stream::unfold(
@@ -326,12 +371,69 @@ impl Outbox {
             )
             // Claims not started by shutdown are released when their lease runs out.
             .take_while(|_| std::future::ready(!shutdown.is_cancelled()))
-            .for_each_concurrent(self.settings.in_flight.max(1), |d| {
-                self.deliver(d, &shutdown, &results_tx)
+            .for_each_concurrent(self.settings.in_flight.max(1), |d| async {
+                let id = d.id;
+                self.deliver(d, &shutdown, &results_tx).await;
+                InHand::remove(&mut self.in_hand().claimed, id);
             })
             .await;
+            senders_done.cancel();
         };
-        tokio::join!(claimer, sender, recorder);
+        tokio::join!(claimer, sender, recorder, extender);
+    }
+
+    /// The deliveries in hand, locked (a poisoned lock still holds usable counts).
+    fn in_hand(&self) -> std::sync::MutexGuard<'_, InHand> {
+        self.in_hand.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every third of a lease, moves the leases of the deliveries in hand a whole lease
+    /// ahead, until the last send has ended. Once shutdown has begun, only the sends already
+    /// started are extended, until their results are recorded: the claims still queued are
+    /// left to run out, for another worker to take. A row already finished, or taken over by
+    /// another worker after its lease ran out, is left alone by the store.
+    async fn extender(&self, shutdown: &CancellationToken, senders_done: &CancellationToken) {
+        let lease =
+            chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::minutes(5));
+        let mut every =
+            tokio::time::interval((self.settings.lease / 3).max(Duration::from_millis(50)));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut trouble = false;
+        loop {
+            tokio::select! {
+                _ = senders_done.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            let ids: Vec<i64> = {
+                let in_hand = self.in_hand();
+                let ids = if shutdown.is_cancelled() {
+                    &in_hand.sending
+                } else {
+                    &in_hand.claimed
+                };
+                ids.keys().copied().collect()
+            };
+            if ids.is_empty() {
+                continue;
+            }
+            match self
+                .store
+                .extend_deliveries(&self.name, &ids, Utc::now() + lease)
+                .await
+            {
+                Ok(moved) => {
+                    trouble = false;
+                    metrics::counter!("gopy_outbox_lease_extensions_total", "route" => self.route.as_str())
+                        .increment(moved);
+                }
+                Err(e) => {
+                    if !trouble {
+                        tracing::warn!(error = %e, n = ids.len(), "cannot extend the leases of claimed deliveries; retrying");
+                        trouble = true;
+                    }
+                }
+            }
+        }
     }
 
     /// Leases due deliveries and queues them for sending, until shutdown.
@@ -378,6 +480,12 @@ impl Outbox {
                 continue;
             }
             last_work = Some(tokio::time::Instant::now());
+            {
+                let mut in_hand = self.in_hand();
+                for d in &claimed {
+                    InHand::add(&mut in_hand.claimed, d.id);
+                }
+            }
             for d in claimed {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
@@ -452,6 +560,7 @@ impl Outbox {
                 break;
             }
         }
+        InHand::add(&mut self.in_hand().sending, d.id);
         let sent = self.sender.send_delivery(&d).await;
         metrics::counter!("gopy_broadcast_sends_total", "result" => if sent.is_ok() { "ok" } else { "error" })
             .increment(1);
@@ -488,6 +597,7 @@ impl Outbox {
             }
         };
         self.record(d.id, result, results).await;
+        InHand::remove(&mut self.in_hand().sending, d.id);
     }
 
     /// Hands a result to the recorder and waits until it is committed (or could not be).
@@ -563,6 +673,19 @@ mod tests {
             chat_key("1459232241454765289", true) < 0,
             "a numeric Zalo group id is a group"
         );
+    }
+
+    #[test]
+    fn a_delivery_claimed_twice_stays_in_hand_until_both_rounds_end() {
+        let mut in_hand = InHand::default();
+        InHand::add(&mut in_hand.claimed, 7);
+        InHand::add(&mut in_hand.claimed, 7);
+        InHand::add(&mut in_hand.claimed, 8);
+        InHand::remove(&mut in_hand.claimed, 7);
+        assert_eq!(in_hand.claimed.get(&7), Some(&1));
+        InHand::remove(&mut in_hand.claimed, 7);
+        InHand::remove(&mut in_hand.claimed, 9);
+        assert_eq!(in_hand.claimed.keys().copied().collect::<Vec<_>>(), vec![8]);
     }
 
     fn at() -> DateTime<Utc> {

@@ -32,9 +32,10 @@ pub fn source() -> String {
 }
 
 /// The outbox lease of the children (`GOPY_OUTBOX_LEASE_SECS`; gopy's default is 60 s): short,
-/// so that survivors take a dead replica's claims over within the test, but not so short that
-/// a claim still waiting for its send slot on the loaded two-core machine runs out (a lease
-/// that runs out under a live worker is sent twice; with 2 s that happened here).
+/// so that survivors take a dead replica's claims over within the test. A live worker extends
+/// the leases of the claims it holds every third of a lease, however long they wait for a
+/// send slot (before it did, 2 s here doubled 20–52 of 150 groups); 10 s leaves the
+/// extensions themselves a wide margin on the loaded two-core machine.
 pub const OUTBOX_LEASE_SECS: &str = "10";
 
 /// A free port on loopback (bound, then released for the child to take).

@@ -867,6 +867,18 @@ pub trait AnnounceStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
 
+    /// Moves to `lease_until` the leases `worker` still holds on `deliveries`: a worker whose
+    /// claimed rows wait longer than a lease for their send slot says it is alive, so no one
+    /// else claims them and sends them a second time. Only rows still claimed by `worker`
+    /// (pending, with a lease) move; one finished, put back for a retry, cancelled, or
+    /// claimed by another worker since is left as it is. Returns how many moved.
+    async fn extend_deliveries(
+        &self,
+        worker: &str,
+        deliveries: &[i64],
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+
     /// Records how a claimed delivery ended; a broadcast with nothing pending left becomes
     /// sent or partly failed.
     async fn finish_delivery(

@@ -954,6 +954,41 @@ macro_rules! announce_store {
                 Ok(out)
             }
 
+            async fn extend_deliveries(
+                &self,
+                worker: &str,
+                deliveries: &[i64],
+                lease_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::store::StoreResult<u64> {
+                if deliveries.is_empty() {
+                    return Ok(0);
+                }
+                let mut tx = self.announce_write().await?;
+                let mut moved = 0;
+                // A worker holds at most a claim and a queue's worth; a thousand ids a
+                // statement stays far below either backend's limit on bound values. On
+                // Postgres a row another transaction has locked is skipped, not waited for:
+                // the recorder finishing it locks its batch in its own order, and waiting
+                // could deadlock with it (a row skipped now is extended at the next tick).
+                for chunk in deliveries.chunks(1000) {
+                    let mut extend: sqlx::QueryBuilder<$db> =
+                        sqlx::QueryBuilder::new("UPDATE deliveries SET lease_until = ");
+                    extend
+                        .push_bind(lease_until)
+                        .push(" WHERE id IN (SELECT id FROM deliveries WHERE leased_by = ")
+                        .push_bind(worker)
+                        .push(" AND state = 'pending' AND lease_until IS NOT NULL AND id IN (");
+                    let mut ids = extend.separated(", ");
+                    for id in chunk {
+                        ids.push_bind(*id);
+                    }
+                    extend.push(concat!(") ", $skip_locked, ")"));
+                    moved += extend.build().execute(&mut *tx).await?.rows_affected();
+                }
+                tx.commit().await?;
+                Ok(moved)
+            }
+
             async fn finish_deliveries(
                 &self,
                 results: &[(i64, $crate::store::announce::DeliveryResult)],
