@@ -320,7 +320,7 @@ async fn deliver(
 ) {
     let policy = REDELIVERY;
     // Each event draws its own pauses, reproducibly.
-    let mut rng = StdRng::seed_from_u64((i as u64) << 24 ^ seq);
+    let mut rng = StdRng::seed_from_u64(((i as u64) << 24) ^ seq);
     for attempt in 1..=policy.tries {
         let url = &urls[(first + attempt as usize - 1) % urls.len()];
         let at = Instant::now();
