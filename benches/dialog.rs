@@ -367,8 +367,15 @@ async fn bench(args: &Args) -> Result<()> {
         println!(
             "Zalo webhook acknowledgements: each step is a POST from the harness to gopy's \
              /zalo/webhook, answered once the step is committed (Zalo allows 2 s); gopy-zalo's \
-             step latency is POST sent → first sendMessage to that resident at the fake; in the \
-             open loop every POST counts, the warm-up's too"
+             step latency is the event's FIRST POST sent → first sendMessage to that resident at \
+             the fake; in the open loop every POST counts, the warm-up's too. Residents \
+             redeliver as Zalo does: after a 503, no answer within 2 s or a failed connection, \
+             the same event again after {}–{} ms (doubling, capped at {} s), at most {} POSTs; \
+             an event still not taken is lost to the sender (not a gopy loss)",
+            zalo::REDELIVERY.first_pause.as_millis() / 2,
+            zalo::REDELIVERY.first_pause.as_millis(),
+            zalo::REDELIVERY.max_pause.as_secs(),
+            zalo::REDELIVERY.tries
         );
         print!("{}", report::ack_table(&runs));
         println!();

@@ -9,7 +9,12 @@
 //!
 //! - closed loop: 5,000 residents complete the demo campaign's six-topic dialog, each sending
 //!   its next step once the previous one is acknowledged and answered (steps/s), while a
-//!   10,000-group broadcast is scheduled at the start;
+//!   10,000-group broadcast is scheduled at the start. They all start at once, more than the
+//!   replicas' pools hold, so gopy answers many POSTs 503 and the residents redeliver as Zalo
+//!   does (`dialog/zalo.rs`, `REDELIVERY`: the same event to the next replica after a growing
+//!   pause, a bounded number of times) until every dialog is complete: one replica and
+//!   several then do the same work, and the throughput ratio is judged only when both phases
+//!   finished every resident;
 //! - open loop: 5,000 residents offered 1,000 steps/s (p50/p99 from the POST to the first
 //!   reply), with the broadcast scheduled when the measured window opens.
 //!
@@ -88,6 +93,9 @@ struct Args {
     /// Open-loop residents (default 5000, quick 300).
     #[arg(long)]
     open_residents: Option<usize>,
+    /// Which loops to run (comma-separated), each with one replica and with `--replicas`.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "closed,open")]
+    loops: Vec<Loop>,
     /// Where to write the JSON document (default: target/bench-replicas.json).
     #[arg(long)]
     json: Option<PathBuf>,
@@ -98,6 +106,15 @@ struct Args {
     /// gopy, its logs, the harness.
     #[command(flatten)]
     harness: HarnessArgs,
+}
+
+/// `--loops`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Loop {
+    /// The closed loop (throughput).
+    Closed,
+    /// The open loop (latency at an offered rate).
+    Open,
 }
 
 /// The numbers of one run.
@@ -260,8 +277,13 @@ async fn bench(args: &Args) -> Result<()> {
     let mut errors: Vec<String> = Vec::new();
     let closed_plans = driver::plans(sizes.closed, 42);
     let open_plans = driver::plans(sizes.open, 43);
-    let mut order = vec![(1, None), (args.replicas, None)];
-    order.extend([(1, Some(sizes.load)), (args.replicas, Some(sizes.load))]);
+    let mut order = Vec::new();
+    if args.loops.contains(&Loop::Closed) {
+        order.extend([(1, None), (args.replicas, None)]);
+    }
+    if args.loops.contains(&Loop::Open) {
+        order.extend([(1, Some(sizes.load)), (args.replicas, Some(sizes.load))]);
+    }
     for (n, load) in order {
         let plans: &[Plan] = if load.is_some() {
             &open_plans
@@ -314,6 +336,7 @@ async fn bench(args: &Args) -> Result<()> {
         "options": {
             "quick": args.quick,
             "replicas": args.replicas,
+            "loops": args.loops.iter().map(|l| format!("{l:?}").to_lowercase()).collect::<Vec<_>>(),
             "groups": sizes.groups,
             "closed_residents": sizes.closed,
             "open_residents": sizes.open,
@@ -538,7 +561,17 @@ fn print_phases(phases: &[Phase], sizes: &Sizes) {
         print!("{}", report::open_table(&runs));
         println!();
     }
-    println!("Webhook acknowledgements (POST sent → answer; Zalo allows 2 s)");
+    println!(
+        "Webhook acknowledgements (each POST sent → its answer; Zalo allows 2 s). Residents \
+         redeliver as Zalo does: after a 503, no answer within 2 s or a failed connection, the \
+         same event to the next replica after {}–{} ms (doubling, capped at {} s), at most {} \
+         POSTs; an event still not taken is lost to the sender (not a gopy loss); step \
+         latency counts from an event's first POST",
+        zalo::REDELIVERY.first_pause.as_millis() / 2,
+        zalo::REDELIVERY.first_pause.as_millis(),
+        zalo::REDELIVERY.max_pause.as_secs(),
+        zalo::REDELIVERY.tries
+    );
     print!("{}", report::ack_table(&runs));
     println!();
     println!(
@@ -618,14 +651,35 @@ fn targets(phases: &[Phase], replicas: usize) -> Vec<Target> {
     out.push(match (one, many) {
         (Some(a), Some(b)) if a.run.steps_per_s > 0.0 => {
             let ratio = b.run.steps_per_s / a.run.steps_per_s;
+            // Like with like only when both did the same work: every resident finished, so
+            // both completed the same dialogs (the same seeded plans), step for step.
+            let alike = [a, b]
+                .iter()
+                .all(|p| p.run.finished == p.run.residents && !p.run.hit_deadline)
+                && a.run.steps == b.run.steps;
             Target {
                 name: format!("{replicas} replicas' closed-loop throughput vs one process"),
                 target: "≥ 0.8×".to_owned(),
-                value: format!(
-                    "{ratio:.2}× ({:.0} vs {:.0} steps/s)",
-                    b.run.steps_per_s, a.run.steps_per_s
-                ),
-                pass: Some(ratio >= 0.8),
+                value: if alike {
+                    format!(
+                        "{ratio:.2}× ({:.0} vs {:.0} steps/s, {} steps each)",
+                        b.run.steps_per_s, a.run.steps_per_s, a.run.steps
+                    )
+                } else {
+                    format!(
+                        "{ratio:.2}× ({:.0} vs {:.0} steps/s) NOT like with like: {}/{} and \
+                         {}/{} residents finished, {} and {} steps",
+                        b.run.steps_per_s,
+                        a.run.steps_per_s,
+                        a.run.finished,
+                        a.run.residents,
+                        b.run.finished,
+                        b.run.residents,
+                        a.run.steps,
+                        b.run.steps
+                    )
+                },
+                pass: alike.then_some(ratio >= 0.8),
             }
         }
         _ => missing(

@@ -102,6 +102,8 @@ pub struct Run {
     pub acks_over_2s: Option<u64>,
     /// Zalo webhook runs: POSTs answered with something other than 200, or not at all.
     pub acks_refused: Option<u64>,
+    /// Zalo webhook runs: redeliveries, 503s, unanswered POSTs, events the sender gave up.
+    pub sender: Option<SenderCounts>,
 }
 
 impl Run {
@@ -166,6 +168,7 @@ impl Run {
             ack_max_ms: None,
             acks_over_2s: None,
             acks_refused: None,
+            sender: None,
         }
     }
 
@@ -194,6 +197,22 @@ impl Run {
             _ => self.system.clone(),
         }
     }
+}
+
+/// What the senders of one Zalo webhook run did besides the first POST of each event (the
+/// resident's Zalo redelivers an event gopy did not take: `dialog/zalo.rs`).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct SenderCounts {
+    /// POSTs that were redeliveries of an event already sent.
+    pub redelivered: u64,
+    /// POSTs answered 503 (gopy could not keep the event in time, or was shedding load).
+    pub busy: u64,
+    /// POSTs not answered within Zalo's 2 s (the harness's `answer_within`), or whose connection failed.
+    pub unanswered: u64,
+    /// POSTs answered with another status (not 200, not 503): never sent again.
+    pub rejected: u64,
+    /// Events given up after the last try (lost to the sender, not to gopy).
+    pub lost_to_sender: u64,
 }
 
 /// A step slower than this (25 ms, the open-loop p99 target) counts as slow.
@@ -679,6 +698,10 @@ pub fn ack_table(runs: &[Run]) -> String {
                     .map_or_else(|| "-".to_owned(), |a| a.to_string()),
                 r.acks_refused
                     .map_or_else(|| "-".to_owned(), |a| a.to_string()),
+                sender(r, |s| s.busy),
+                sender(r, |s| s.unanswered),
+                sender(r, |s| s.redelivered),
+                sender(r, |s| s.lost_to_sender),
             ]
         })
         .collect();
@@ -693,9 +716,20 @@ pub fn ack_table(runs: &[Run]) -> String {
             "ack max ms",
             "over 2 s",
             "refused",
+            "503s",
+            "no answer",
+            "redelivered",
+            "lost to sender",
         ],
         &rows,
     )
+}
+
+/// One of the senders' counts of a run, or `-`.
+fn sender(r: &Run, count: impl Fn(&SenderCounts) -> u64) -> String {
+    r.sender
+        .as_ref()
+        .map_or_else(|| "-".to_owned(), |s| count(s).to_string())
 }
 
 /// A target this run did not measure.

@@ -5,8 +5,16 @@
 //! committed and sends its replies with `sendMessage` to the fake. Measured per step: the
 //! acknowledgement (POST sent → response received; Zalo wants it within 2 s) and the step
 //! latency (POST sent → the first message to that resident arriving at the fake). The open
-//! loop ([`run_open`]) offers a fixed rate of such POSTs to residents whose think time has
+//! loop ([`open`]) offers a fixed rate of such POSTs to residents whose think time has
 //! passed, as the Telegram open loop does, and measures the same two things.
+//!
+//! Each resident's Zalo redelivers as Zalo does ([`REDELIVERY`]): an event answered 503, not
+//! answered within Zalo's 2 s, or whose connection failed is POSTed again — the same body,
+//! so the same `message_id` — after a pause that grows and is capped, to the next replica in
+//! turn, up to a bounded number of tries. Redeliveries, 503s and unanswered POSTs are counted
+//! ([`SenderCounts`]); an event still not taken after the last try is *lost to the sender*
+//! (counted and printed, not a gopy loss: gopy never acknowledged it) and its resident stops.
+//! A step's latency counts from its FIRST POST.
 //!
 //! Residents play the whole demo dialog as the Telegram residents do (the same
 //! [`driver::plans`], so the step counts match), replying with the NUMBER of the choice they
@@ -16,6 +24,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
@@ -33,7 +42,7 @@ use crate::driver::{
 };
 use crate::fake_zalo::{FakeZalo, Resident, Sent, TOKEN};
 use crate::procs::{self, Backend, Db, Proc};
-use crate::report::{CpuSplit, Run, kib_to_mb};
+use crate::report::{CpuSplit, Run, SenderCounts, kib_to_mb};
 use crate::verify;
 
 /// The webhook secret gopy is given (`ZALO_WEBHOOK_SECRET`).
@@ -44,6 +53,42 @@ pub const ACK_LIMIT: Duration = Duration::from_secs(2);
 
 /// At most this many anomalies are kept for the report.
 const MAX_ANOMALIES: usize = 12;
+
+/// How a resident's Zalo sends an event again when gopy did not take it.
+#[derive(Debug, Clone, Copy)]
+pub struct Redelivery {
+    /// An attempt not answered within this counts as failed (Zalo's limit): it is abandoned
+    /// and the event sent again (gopy recognises a kept one by its `message_id`).
+    pub answer_within: Duration,
+    /// The pause before the first redelivery; each later pause is twice the one before.
+    pub first_pause: Duration,
+    /// No pause is longer than this.
+    pub max_pause: Duration,
+    /// POSTs of one event at most (the first and the redeliveries); then it is given up.
+    pub tries: u32,
+}
+
+/// The redelivery every resident's Zalo follows: 200 ms, 400 ms, … capped at 5 s (each
+/// pause drawn uniformly from its upper half, so that residents refused together do not
+/// come back together), up to 30 POSTs — about two minutes of patience, enough that a
+/// closed loop of thousands of residents all starting at once completes instead of
+/// measuring how many gave up.
+pub const REDELIVERY: Redelivery = Redelivery {
+    answer_within: ACK_LIMIT,
+    first_pause: Duration::from_millis(200),
+    max_pause: Duration::from_secs(5),
+    tries: 30,
+};
+
+impl Redelivery {
+    /// The upper bound of the pause after the `tried`-th POST failed (1 = the first POST).
+    fn pause(&self, tried: u32) -> Duration {
+        let doubled = self
+            .first_pause
+            .saturating_mul(1u32 << tried.saturating_sub(1).min(16));
+        doubled.min(self.max_pause)
+    }
+}
 
 /// How long gopy may take to start serving its webhook.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -127,12 +172,13 @@ enum Decision {
 struct Pending {
     /// Which of the resident's steps (acknowledgements of older ones are told apart).
     seq: u64,
-    /// When the POST was sent.
+    /// When the event's first POST was sent (latency counts from here, redeliveries or not).
     at: Instant,
+    /// When a POST of it was answered 200 (the step timeout counts from here: before, the
+    /// sender's redeliveries bound the wait).
+    acked_at: Option<Instant>,
     /// Whether a first message arrived (its latency is recorded once).
     replied: bool,
-    /// Whether the POST was answered 200.
-    acked: bool,
     /// What to do next, once a usable reply arrived.
     decided: Option<Decision>,
     /// Whether the step is an opinion.
@@ -186,16 +232,21 @@ struct Sim {
     acked_opinions: u32,
 }
 
-/// One webhook POST answered (or failed).
+/// One webhook POST answered (or failed); every POST of an event, redeliveries too.
 #[derive(Debug)]
 struct Ack {
     /// The resident.
     i: usize,
     /// Their step.
     seq: u64,
-    /// The HTTP status, 0 when the request failed.
+    /// Which POST of the event this was (1 = the first).
+    attempt: u32,
+    /// Whether the sender is done with the event after this POST (taken, rejected, or the
+    /// last try failed); otherwise a redelivery follows.
+    last: bool,
+    /// The HTTP status, 0 when the request failed or was not answered in time.
     status: u16,
-    /// From the POST sent to the response received.
+    /// From the POST sent to the response received (or to giving up on it).
     took: Duration,
     /// Why the request failed, if it did.
     error: Option<String>,
@@ -206,8 +257,10 @@ struct Ack {
 pub struct Acks {
     /// Microseconds from each POST sent to its response.
     pub us: Vec<u32>,
-    /// POSTs answered with something other than 200 (or not at all).
+    /// POSTs answered with something other than 200 (or not at all), redeliveries included.
     pub refused: u64,
+    /// Redeliveries, 503s, unanswered POSTs, events given up.
+    pub sender: SenderCounts,
 }
 
 /// The residents of one run, the webhook they post to, and what they measured.
@@ -218,8 +271,9 @@ struct Fleet<'a> {
     labels: &'a Labels,
     /// HTTP client for the webhook.
     client: reqwest::Client,
-    /// `http://<gopy>/zalo/webhook` of each replica; POSTs go to them in turn.
-    urls: Vec<String>,
+    /// `http://<gopy>/zalo/webhook` of each replica; POSTs go to them in turn (an event's
+    /// redeliveries to the replicas after the one its first POST went to).
+    urls: Arc<[String]>,
     /// Where the POST tasks report.
     acks_tx: UnboundedSender<Ack>,
     /// Where their reports arrive, until a loop takes it.
@@ -249,6 +303,60 @@ struct Fleet<'a> {
     open: bool,
     /// Open loop: residents whose step completed and who have a next step to send.
     thinking: Vec<usize>,
+}
+
+/// Delivers one event as a resident's Zalo does: POSTs `body` to the replica `first`, and
+/// after a 503, no answer within [`Redelivery::answer_within`] or a failed connection, POSTs
+/// it again to the next replica in turn after a pause (see [`REDELIVERY`]), until it is
+/// answered 200, answered with another status (not sent again), or the tries run out.
+/// Every POST is reported on `tx`.
+async fn deliver(
+    client: reqwest::Client,
+    urls: Arc<[String]>,
+    first: usize,
+    body: String,
+    (i, seq): (usize, u64),
+    tx: UnboundedSender<Ack>,
+) {
+    let policy = REDELIVERY;
+    // Each event draws its own pauses, reproducibly.
+    let mut rng = StdRng::seed_from_u64(((i as u64) << 24) ^ seq);
+    for attempt in 1..=policy.tries {
+        let url = &urls[(first + attempt as usize - 1) % urls.len()];
+        let at = Instant::now();
+        let sent = client
+            .post(url)
+            .timeout(policy.answer_within)
+            .header("content-type", "application/json")
+            .header("X-Bot-Api-Secret-Token", SECRET)
+            .body(body.clone())
+            .send()
+            .await;
+        let (status, error) = match sent {
+            Ok(r) => (r.status().as_u16(), None),
+            Err(e) if e.is_timeout() => (
+                0,
+                Some(format!("no answer within {:?}", policy.answer_within)),
+            ),
+            Err(e) => (0, Some(e.to_string())),
+        };
+        let again = matches!(status, 0 | 503) && attempt < policy.tries;
+        let _ = tx.send(Ack {
+            i,
+            seq,
+            attempt,
+            last: !again,
+            status,
+            took: at.elapsed(),
+            error,
+        });
+        if !again {
+            return;
+        }
+        let pause = policy.pause(attempt);
+        let half = pause / 2;
+        tokio::time::sleep(half + half.mul_f64(rng.random::<f64>())).await;
+    }
 }
 
 impl<'a> Fleet<'a> {
@@ -283,8 +391,8 @@ impl<'a> Fleet<'a> {
         sim.pending = Some(Pending {
             seq,
             at,
+            acked_at: None,
             replied: false,
-            acked: false,
             decided: None,
             opinion,
             submit,
@@ -296,27 +404,15 @@ impl<'a> Fleet<'a> {
             self.started.get_or_insert(at);
             self.out.issued += 1;
         }
-        let url = &self.urls[self.posts as usize % self.urls.len()];
-        let request = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("X-Bot-Api-Secret-Token", SECRET)
-            .body(body.to_string());
-        let tx = self.acks_tx.clone();
-        tokio::spawn(async move {
-            let (status, error) = match request.send().await {
-                Ok(r) => (r.status().as_u16(), None),
-                Err(e) => (0, Some(e.to_string())),
-            };
-            let _ = tx.send(Ack {
-                i,
-                seq,
-                status,
-                took: at.elapsed(),
-                error,
-            });
-        });
+        let first = self.posts as usize % self.urls.len();
+        tokio::spawn(deliver(
+            self.client.clone(),
+            Arc::clone(&self.urls),
+            first,
+            body.to_string(),
+            (i, seq),
+            self.acks_tx.clone(),
+        ));
     }
 
     /// Takes in one message gopy sent.
@@ -368,31 +464,58 @@ impl<'a> Fleet<'a> {
         self.try_complete(i, sent.at);
     }
 
-    /// Takes in one webhook answer.
+    /// Takes in one webhook answer (of a first POST or a redelivery).
     fn on_ack(&mut self, ack: Ack) {
         self.acks
             .us
             .push(u32::try_from(ack.took.as_micros()).unwrap_or(u32::MAX));
+        let counts = &mut self.acks.sender;
+        counts.redelivered += u64::from(ack.attempt > 1);
+        match ack.status {
+            200 => {}
+            503 => counts.busy += 1,
+            0 => counts.unanswered += 1,
+            _ => counts.rejected += 1,
+        }
+        if ack.status != 200 {
+            self.acks.refused += 1;
+        }
+        let lost = ack.last && matches!(ack.status, 0 | 503);
+        counts.lost_to_sender += u64::from(lost);
         let Some(sim) = self.sims.get_mut(ack.i) else {
             return;
         };
         let Some(p) = sim.pending.as_mut().filter(|p| p.seq == ack.seq) else {
             return;
         };
-        if ack.status != 200 {
-            self.acks.refused += 1;
-            let why = format!(
-                "the webhook answered {} ({})",
-                ack.status,
-                ack.error.as_deref().unwrap_or("no error")
-            );
-            p.decided = Some(Decision::Fail(why));
-            p.acked = true;
-        } else {
-            p.acked = true;
-            if p.opinion {
-                sim.acked_opinions += 1;
+        if ack.status == 200 {
+            if p.acked_at.is_none() {
+                p.acked_at = Some(Instant::now());
+                if p.opinion {
+                    sim.acked_opinions += 1;
+                }
             }
+        } else if ack.last {
+            let why = if lost {
+                format!(
+                    "given up by the sender after {} POSTs, the last answered {} ({}): lost to \
+                     the sender",
+                    ack.attempt,
+                    ack.status,
+                    ack.error.as_deref().unwrap_or("no error")
+                )
+            } else {
+                format!(
+                    "the webhook answered {} ({})",
+                    ack.status,
+                    ack.error.as_deref().unwrap_or("no error")
+                )
+            };
+            p.decided = Some(Decision::Fail(why));
+            p.acked_at = Some(Instant::now());
+        } else {
+            // A redelivery follows.
+            return;
         }
         self.try_complete(ack.i, Instant::now());
     }
@@ -406,7 +529,7 @@ impl<'a> Fleet<'a> {
         let ready = sim
             .pending
             .as_ref()
-            .is_some_and(|p| p.acked && p.decided.is_some());
+            .is_some_and(|p| p.acked_at.is_some() && p.decided.is_some());
         if !ready {
             return;
         }
@@ -454,29 +577,27 @@ impl<'a> Fleet<'a> {
         }
     }
 
-    /// Marks steps not complete within `timeout` as timeouts; their residents stop.
+    /// Marks steps not complete within `timeout` of being acknowledged as timeouts; their
+    /// residents stop. A step not acknowledged yet is still with its sender, whose tries are
+    /// bounded.
     fn check_timeouts(&mut self, timeout: Duration) {
         let now = Instant::now();
         for (i, sim) in self.sims.iter_mut().enumerate() {
             let Some(p) = &sim.pending else { continue };
-            if now.duration_since(p.at) < timeout {
+            let Some(acked_at) = p.acked_at else { continue };
+            if now.duration_since(acked_at) < timeout {
                 continue;
             }
             self.out.timeouts += 1;
             if self.out.anomalies.len() < MAX_ANOMALIES {
                 self.out.anomalies.push(format!(
-                    "resident {i}: {} to {} within {timeout:?} ({}){}",
+                    "resident {i}: {} to {} within {timeout:?} of its acknowledgement{}",
                     if p.replied {
                         "no usable reply"
                     } else {
                         "no reply"
                     },
                     p.what,
-                    if p.acked {
-                        "acknowledged"
-                    } else {
-                        "not acknowledged"
-                    },
                     p.last_text
                         .as_ref()
                         .map(|t| format!(" (last message: {t:?})"))
@@ -639,7 +760,8 @@ impl<'a> Fleet<'a> {
             urls: http
                 .iter()
                 .map(|h| format!("http://{h}/zalo/webhook"))
-                .collect(),
+                .collect::<Vec<_>>()
+                .into(),
             acks_tx,
             acks_rx: Some(acks_rx),
             active: sims.len(),
@@ -937,6 +1059,7 @@ pub async fn run(
         &outcome,
     );
     run.set_acks(&acks.us, acks.refused, ACK_LIMIT);
+    run.sender = Some(acks.sender);
     run.inside_p50_ms = inside.p50_ms;
     run.inside_p99_ms = inside.p99_ms;
     run.inside_max_ms = inside.max_ms;
