@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # gopy's production image, in two stages: the Rust toolchain compiles gopy, and a slim Debian
 # runs it as a non-root user. Nothing secret is copied or baked in: tokens, passwords and keys
 # come from the environment at run time (docker compose's env_file), and .dockerignore keeps
