@@ -260,3 +260,18 @@ fn the_dockerfile_builds_with_the_frontend_built_into_docker() {
         );
     }
 }
+
+#[test]
+fn the_readme_never_copies_into_the_read_only_gopy_container() {
+    // gopy's root file system is read-only and /tmp is a tmpfs: `docker compose cp` into it
+    // fails ("container rootfs is marked read-only"). Files reach gopy on its stdin instead.
+    let compose = read("docker-compose.yml");
+    assert!(compose.contains("read_only: true"));
+    for line in read("README.md").lines() {
+        let line = line.trim();
+        assert!(
+            !(line.contains("compose cp ") && line.contains(" gopy:")),
+            "README copies into the read-only gopy container: {line}"
+        );
+    }
+}
