@@ -31,7 +31,8 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --home-dir /var/lib/gopy --create-home gopy \
+ && groupadd --system --gid 10001 gopy \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/gopy --create-home gopy \
  && mkdir -p /var/lib/gopy/media \
  && chown -R gopy:gopy /var/lib/gopy
 COPY --from=build /usr/local/bin/gopy /usr/local/bin/gopy

@@ -275,3 +275,27 @@ fn the_readme_never_copies_into_the_read_only_gopy_container() {
         );
     }
 }
+
+#[test]
+fn the_image_user_and_group_exist_with_the_ids_it_runs_as() {
+    // `useradd --user-group` gives the group a system id (999), not the user's: the process
+    // then ran as 10001:10001, a group with no name that owned nothing in the image.
+    let ins = instructions();
+    let user = ins
+        .iter()
+        .rev()
+        .find_map(|i| i.strip_prefix("USER "))
+        .expect("a USER");
+    let (uid, gid) = user.trim().split_once(':').expect("USER names uid:gid");
+    let flag = |command: &str, name: &str| -> Option<String> {
+        ins.iter().find_map(|i| {
+            let at = i.find(command)?;
+            let words: Vec<&str> = i[at..].split_whitespace().collect();
+            let pos = words.iter().position(|w| *w == name)?;
+            words.get(pos + 1).map(|w| (*w).to_owned())
+        })
+    };
+    assert_eq!(flag("useradd", "--uid").as_deref(), Some(uid), "useradd --uid");
+    assert_eq!(flag("useradd", "--gid").as_deref(), Some(gid), "useradd --gid");
+    assert_eq!(flag("groupadd", "--gid").as_deref(), Some(gid), "groupadd --gid");
+}
