@@ -3,8 +3,11 @@
 # come from the environment at run time (docker compose's env_file), and .dockerignore keeps
 # .env, databases and target/ out of the build context.
 #
-#   docker build -t gopy .
-#   docker run --env-file .env -p 127.0.0.1:8080:8080 gopy
+#   docker build -t gopy .              # DOCKER_BUILDKIT=1 first on Docker 20.10 (RUN --mount)
+#   docker run --env-file .env -e DATABASE_URL=postgres://… -p 127.0.0.1:8080:8080 gopy
+#
+# (docker compose builds DATABASE_URL from POSTGRES_PASSWORD; .env alone does not hold one,
+# and without it gopy would keep a SQLite file inside the container.)
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
