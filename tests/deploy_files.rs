@@ -295,7 +295,19 @@ fn the_image_user_and_group_exist_with_the_ids_it_runs_as() {
             words.get(pos + 1).map(|w| (*w).to_owned())
         })
     };
-    assert_eq!(flag("useradd", "--uid").as_deref(), Some(uid), "useradd --uid");
-    assert_eq!(flag("useradd", "--gid").as_deref(), Some(gid), "useradd --gid");
-    assert_eq!(flag("groupadd", "--gid").as_deref(), Some(gid), "groupadd --gid");
+    assert_eq!(
+        flag("useradd", "--uid").as_deref(),
+        Some(uid),
+        "useradd --uid"
+    );
+    assert_eq!(
+        flag("useradd", "--gid").as_deref(),
+        Some(gid),
+        "useradd --gid"
+    );
+    assert_eq!(
+        flag("groupadd", "--gid").as_deref(),
+        Some(gid),
+        "groupadd --gid"
+    );
 }
