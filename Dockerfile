@@ -1,11 +1,13 @@
-# syntax=docker/dockerfile:1
 # gopy's production image, in two stages: the Rust toolchain compiles gopy, and a slim Debian
 # runs it as a non-root user. Nothing secret is copied or baked in: tokens, passwords and keys
 # come from the environment at run time (docker compose's env_file), and .dockerignore keeps
 # .env, databases and target/ out of the build context.
 #
-#   docker build -t gopy .
-#   docker run --env-file .env -p 127.0.0.1:8080:8080 gopy
+#   docker build -t gopy .              # DOCKER_BUILDKIT=1 first on Docker 20.10 (RUN --mount)
+#   docker run --env-file .env -e DATABASE_URL=postgres://… -p 127.0.0.1:8080:8080 gopy
+#
+# (docker compose builds DATABASE_URL from POSTGRES_PASSWORD; .env alone does not hold one,
+# and without it gopy would keep a SQLite file inside the container.)
 
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
@@ -32,7 +34,8 @@ FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --home-dir /var/lib/gopy --create-home gopy \
+ && groupadd --system --gid 10001 gopy \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/gopy --create-home gopy \
  && mkdir -p /var/lib/gopy/media \
  && chown -R gopy:gopy /var/lib/gopy
 COPY --from=build /usr/local/bin/gopy /usr/local/bin/gopy

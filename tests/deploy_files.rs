@@ -244,3 +244,70 @@ fn the_compose_file_wires_postgres_a_second_replica_a_proxy_and_backups() {
     let caddy = read("deploy/Caddyfile");
     assert!(caddy.contains("health_uri /readyz") && caddy.contains("respond @metrics 404"));
 }
+
+#[test]
+fn the_dockerfile_builds_with_the_frontend_built_into_docker() {
+    // A `# syntax=` line makes BuildKit fetch a frontend image from Docker Hub before every
+    // build: a build with the base images at hand (a mirror, `docker load`) then still fails
+    // offline. Docker's built-in frontend (20.10 and later) has everything used here,
+    // `RUN --mount=type=cache` included.
+    let dockerfile = read("Dockerfile");
+    for line in dockerfile.lines().take_while(|l| l.starts_with('#')) {
+        let directive = line.trim_start_matches('#').trim_start().to_lowercase();
+        assert!(
+            !directive.starts_with("syntax="),
+            "the Dockerfile asks for a frontend image: {line}"
+        );
+    }
+}
+
+#[test]
+fn the_readme_never_copies_into_the_read_only_gopy_container() {
+    // gopy's root file system is read-only and /tmp is a tmpfs: `docker compose cp` into it
+    // fails ("container rootfs is marked read-only"). Files reach gopy on its stdin instead.
+    let compose = read("docker-compose.yml");
+    assert!(compose.contains("read_only: true"));
+    for line in read("README.md").lines() {
+        let line = line.trim();
+        assert!(
+            !(line.contains("compose cp ") && line.contains(" gopy:")),
+            "README copies into the read-only gopy container: {line}"
+        );
+    }
+}
+
+#[test]
+fn the_image_user_and_group_exist_with_the_ids_it_runs_as() {
+    // `useradd --user-group` gives the group a system id (999), not the user's: the process
+    // then ran as 10001:10001, a group with no name that owned nothing in the image.
+    let ins = instructions();
+    let user = ins
+        .iter()
+        .rev()
+        .find_map(|i| i.strip_prefix("USER "))
+        .expect("a USER");
+    let (uid, gid) = user.trim().split_once(':').expect("USER names uid:gid");
+    let flag = |command: &str, name: &str| -> Option<String> {
+        ins.iter().find_map(|i| {
+            let at = i.find(command)?;
+            let words: Vec<&str> = i[at..].split_whitespace().collect();
+            let pos = words.iter().position(|w| *w == name)?;
+            words.get(pos + 1).map(|w| (*w).to_owned())
+        })
+    };
+    assert_eq!(
+        flag("useradd", "--uid").as_deref(),
+        Some(uid),
+        "useradd --uid"
+    );
+    assert_eq!(
+        flag("useradd", "--gid").as_deref(),
+        Some(gid),
+        "useradd --gid"
+    );
+    assert_eq!(
+        flag("groupadd", "--gid").as_deref(),
+        Some(gid),
+        "groupadd --gid"
+    );
+}
