@@ -486,6 +486,7 @@ async fn phase_on(
         &outcome,
     );
     run.set_acks(&acks.us, acks.refused, zalo::ACK_LIMIT);
+    run.sender = Some(acks.sender);
     run.peak_rss_mb = rss_mb
         .iter()
         .flatten()
@@ -551,7 +552,7 @@ fn print_phases(phases: &[Phase], sizes: &Sizes) {
         println!(
             "Closed loop: each resident sends its next step once the previous one is \
              acknowledged and answered (complete six-topic dialogs by numbered replies); \
-             latency is POST sent → first reply at the fake; peak RSS is the largest replica's"
+             latency is an event's first POST sent → first reply at the fake; peak RSS is the largest replica's"
         );
         print!("{}", report::closed_table(&runs));
         println!();
