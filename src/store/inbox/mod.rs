@@ -179,8 +179,9 @@ const INSERT_CHUNK: usize = 500;
 /// The one implementation of [`InboxStore`], for a store type (on database `$db`) that has
 /// `inbox_reader(&self) -> &Pool<$db>`,
 /// `inbox_begin(&self) -> StoreResult<Transaction<'static, $db>>` and
-/// `inbox_serialise(&self, tx, source) -> StoreResult<()>` and
-/// `inbox_serialise_chats(&self, tx, source, chats) -> StoreResult<()>`.
+/// `inbox_serialise(&self, tx, source) -> StoreResult<()>`,
+/// `inbox_serialise_chats(&self, tx, source, chats) -> StoreResult<()>` and
+/// `INBOX_SKIP_LOCKED` (how a subquery skips rows another transaction locked).
 macro_rules! inbox_store_impl {
     ($store:ty, $db:ty) => {
         #[async_trait::async_trait]
@@ -370,11 +371,15 @@ macro_rules! inbox_store_impl {
                 let mut tx = self.inbox_begin().await?;
                 let mut n = 0;
                 for chunk in ids.chunks($crate::store::inbox::INSERT_CHUNK) {
+                    // Rows another transaction has locked (a loop recording their outcomes)
+                    // are skipped, not waited for: the two would lock the same rows in
+                    // different orders and deadlock (seen in the replicas bench); a skipped
+                    // row is either finished or moved on at the next tick.
                     let mut update: sqlx::QueryBuilder<$db> =
                         sqlx::QueryBuilder::new("UPDATE webhook_inbox SET lease_until = ");
                     update
                         .push_bind(until)
-                        .push(" WHERE source = ")
+                        .push(" WHERE id IN (SELECT id FROM webhook_inbox WHERE source = ")
                         .push_bind(source.to_owned())
                         .push(" AND leased_by = ")
                         .push_bind(holder.to_owned())
@@ -383,7 +388,7 @@ macro_rules! inbox_store_impl {
                     for id in chunk {
                         list.push_bind(*id);
                     }
-                    update.push(")");
+                    update.push(") ").push(Self::INBOX_SKIP_LOCKED).push(")");
                     n += update.build().execute(&mut *tx).await?.rows_affected();
                 }
                 tx.commit().await?;

@@ -9,6 +9,9 @@ use super::inbox_store_impl;
 use crate::store::{PgStore, StoreResult};
 
 impl PgStore {
+    /// How the lease extension's subquery treats locked rows. Rows another transaction locked are skipped.
+    const INBOX_SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
+
     fn inbox_reader(&self) -> &PgPool {
         self.pool()
     }

@@ -7,6 +7,9 @@ use super::inbox_store_impl;
 use crate::store::{SqliteStore, StoreResult};
 
 impl SqliteStore {
+    /// How the lease extension's subquery treats locked rows. SQLite has one writer: nothing to skip.
+    const INBOX_SKIP_LOCKED: &str = "";
+
     fn inbox_reader(&self) -> &SqlitePool {
         self.read_pool()
     }
