@@ -55,6 +55,11 @@ story!(
     postgres_a_worker_shutting_down_keeps_only_the_send_it_started
 );
 story!(
+    story_two_recorders_of_a_broadcast_s_last_deliveries_finish_it,
+    sqlite_two_recorders_of_a_broadcast_s_last_deliveries_finish_it,
+    postgres_two_recorders_of_a_broadcast_s_last_deliveries_finish_it
+);
+story!(
     story_extending_moves_only_the_workers_unfinished_claims,
     sqlite_extending_moves_only_the_workers_unfinished_claims,
     postgres_extending_moves_only_the_workers_unfinished_claims
@@ -632,4 +637,63 @@ async fn story_extending_moves_only_the_workers_unfinished_claims(db: TestDb) {
     again.sort_unstable();
     assert_eq!(again, expected);
     assert_eq!(claimed_by(&db, "a").await, 1);
+}
+
+/// Two workers (on two replicas) recording the last deliveries of a broadcast at the same
+/// moment finish it: neither may leave it `sending` with nothing pending because each saw
+/// the other's delivery still pending (the replicas bench once waited 140 s for a broadcast
+/// whose 10,000 messages had all been sent). Twenty broadcasts of two groups, each group's
+/// delivery claimed by another worker and both recorded side by side.
+async fn story_two_recorders_of_a_broadcast_s_last_deliveries_finish_it(db: TestDb) {
+    let store: Arc<dyn Store> = db.store.clone();
+    let (_, first) = groups_and_broadcast(&store, 2).await;
+    let mut broadcasts = vec![first];
+    for i in 1..20 {
+        let audience = Audience {
+            units: vec!["TDP-1".to_owned()],
+            subunits: false,
+            groups: vec![],
+            residents: false,
+        };
+        let b = create(&store, "lan", &format!("Thông báo số {i}."), audience, None, now())
+            .await
+            .unwrap();
+        act(&store, b.id, "lan", Action::Submit, now()).await.unwrap();
+        act(&store, b.id, "minh", Action::Approve, now()).await.unwrap();
+        act(&store, b.id, "lan", Action::Schedule(Schedule::Now), now())
+            .await
+            .unwrap();
+        broadcasts.push(b.id);
+    }
+    let minute = chrono::Duration::seconds(60);
+    for _ in &broadcasts {
+        let t = now();
+        let a = store
+            .claim_deliveries("telegram", "a", 1, None, t + minute, t)
+            .await
+            .unwrap();
+        let b = store
+            .claim_deliveries("telegram", "b", 1, None, t + minute, t)
+            .await
+            .unwrap();
+        assert_eq!((a.len(), b.len()), (1, 1));
+        assert_eq!(a[0].broadcast_id, b[0].broadcast_id, "one broadcast's two groups");
+        let (ra, rb) = (
+            [(a[0].id, DeliveryResult::Sent("m-a".to_owned()))],
+            [(b[0].id, DeliveryResult::Sent("m-b".to_owned()))],
+        );
+        let (x, y) = tokio::join!(
+            store.finish_deliveries(&ra, t),
+            store.finish_deliveries(&rb, t)
+        );
+        x.unwrap();
+        y.unwrap();
+        let state = store.broadcast(a[0].broadcast_id).await.unwrap().unwrap().state;
+        assert_eq!(
+            state,
+            BroadcastState::Sent,
+            "broadcast {} has nothing pending",
+            a[0].broadcast_id
+        );
+    }
 }

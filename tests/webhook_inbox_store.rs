@@ -530,3 +530,109 @@ story!(
     sqlite_the_writer_hands_deliveries_to_the_processor,
     postgres_the_writer_hands_deliveries_to_the_processor
 );
+
+/// A processor finishing a resident's delivery takes the next one another replica kept
+/// meanwhile, in the same transaction: only the head of the chat, only when due, never one
+/// another holder leases, never after a retry; the one it takes is not claimed again, and
+/// a delivery of a chat it is not told of stays in the table.
+async fn story_finishing_a_delivery_follows_the_resident_s_next(db: TestDb) {
+    use gopy::store::inbox::{Follow, Lease, Stored};
+    let s = &db.store;
+    let now = common::now();
+    let until = now + Duration::seconds(60);
+    let mine = Lease {
+        holder: "a".to_owned(),
+        now,
+        until,
+    };
+    // Replica "a" holds residents r1..r4's first deliveries (leased at commit).
+    let firsts: Vec<_> = ["r1", "r2", "r3", "r4"]
+        .iter()
+        .enumerate()
+        .map(|(i, c)| delivery(i as i64 + 1, c))
+        .collect();
+    let stored = s
+        .inbox_keep(&firsts, &vec![Some(mine.clone()); firsts.len()])
+        .await
+        .unwrap();
+    let ids: Vec<i64> = stored
+        .iter()
+        .map(|st| match st {
+            Stored::Leased(id) => *id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // While "a" processes them, replica "b" keeps each resident's next ones (r1 two, r2 one,
+    // r3 one not due yet, r4 none) and one of a resident "a" never had.
+    let theirs = Lease {
+        holder: "b".to_owned(),
+        ..mine.clone()
+    };
+    let mut later = vec![delivery(11, "r1"), delivery(12, "r1"), delivery(13, "r2")];
+    let mut not_due = delivery(14, "r3");
+    not_due.received_at = now + Duration::seconds(30);
+    later.push(not_due);
+    later.push(delivery(15, "r5"));
+    let stored = s
+        .inbox_keep(&later, &vec![Some(theirs); later.len()])
+        .await
+        .unwrap();
+    assert!(
+        stored[..4].iter().all(|st| matches!(st, Stored::Kept(_))),
+        "behind a's: {stored:?}"
+    );
+    assert!(matches!(stored[4], Stored::Leased(_)), "r5 is b's own");
+    // "a" finishes: r1 and r2 done, r3 given up, r4 to be retried.
+    let outcomes = vec![
+        (ids[0], InboxOutcome::Done),
+        (ids[1], InboxOutcome::Done),
+        (ids[2], InboxOutcome::Failed("broken".to_owned())),
+        (ids[3], InboxOutcome::Retry(now, "down".to_owned())),
+    ];
+    let follow = Follow {
+        source: SOURCE.to_owned(),
+        holder: "a".to_owned(),
+        chats: vec!["r1".into(), "r2".into(), "r3".into(), "r5".into()],
+        until,
+    };
+    let followed = s
+        .inbox_finish_following(&outcomes, now, Some(&follow))
+        .await
+        .unwrap();
+    let got: Vec<(String, i64)> = followed
+        .iter()
+        .map(|d| (d.chat_key.clone(), d.seq))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("r1".to_owned(), 11), ("r2".to_owned(), 13)],
+        "r1's head only, r3's not due, r5 is b's"
+    );
+    assert!(followed.iter().all(|d| d.attempts == 1 && d.body.is_some()));
+    assert_eq!(
+        db.int("SELECT count(*) FROM webhook_inbox WHERE leased_by = 'a' AND state = 'pending'")
+            .await,
+        2
+    );
+    // Another replica's claim takes neither (held), nor r1's 12 (behind a held one); r4's
+    // retry is due now, and nothing else.
+    let claimed = s.inbox_claim(SOURCE, "c", now, until, 10).await.unwrap();
+    assert_eq!(
+        claimed.iter().map(|d| d.seq).collect::<Vec<_>>(),
+        vec![4],
+        "only r4's retry"
+    );
+    // Finishing with nothing to follow records the outcomes alone.
+    let none = s
+        .inbox_finish_following(&[(followed[0].id, InboxOutcome::Done)], now, None)
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let next = s.inbox_claim(SOURCE, "c", now, until, 10).await.unwrap();
+    assert_eq!(next.iter().map(|d| d.seq).collect::<Vec<_>>(), vec![12]);
+}
+story!(
+    story_finishing_a_delivery_follows_the_resident_s_next,
+    sqlite_finishing_a_delivery_follows_the_resident_s_next,
+    postgres_finishing_a_delivery_follows_the_resident_s_next
+);

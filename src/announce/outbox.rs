@@ -133,6 +133,7 @@ pub struct OutboxSettings {
     /// Whether messages go as paid broadcasts (`allow_paid_broadcast`).
     pub paid: bool,
     /// Sends one worker has in flight at once; also the most messages a crash can send twice.
+    /// 32, or a quarter of a second's worth at a higher rate ([`OutboxSettings::from_env`]).
     pub in_flight: usize,
 }
 
@@ -200,6 +201,12 @@ impl OutboxSettings {
             s.limits.per_second = rate;
         }
         s.batch = i64::from(s.limits.per_second).min(MAX_BATCH);
+        // A send is in flight from its slot until its result is committed: on a machine
+        // busy with residents' steps that is tens of milliseconds, and 32 at a time cannot
+        // hold a paid 1,000 a second (the replicas bench: the broadcast at 15–92% of its
+        // rate, no 429). A quarter of a second's worth keeps the rate; a crash then doubles
+        // at most that many messages.
+        s.in_flight = s.in_flight.max((s.limits.per_second / 4) as usize);
         if let Some(secs) = std::env::var(LEASE_VAR)
             .ok()
             .and_then(|v| v.trim().parse::<u64>().ok())

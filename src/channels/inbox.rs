@@ -9,7 +9,10 @@
 //! resident this one holds, what a crash or a retry left. It hands the whole batch to its
 //! channel ([`Deliver::deliver_batch`]: the Zalo Bot and Telegram commit the batch's dialog
 //! steps in one transaction with [`crate::service::Dialogs::handle_batch`]), and records the
-//! outcomes in one statement. Deliveries of different residents run side by side; one
+//! outcomes in one transaction — which also leases each finished resident's next delivery
+//! that another replica kept meanwhile (a round-robin balancer sends each call elsewhere;
+//! see [`crate::store::inbox::InboxStore::inbox_finish_following`]), so that a resident's
+//! steps keep going on the replica that holds them without waiting for a claim. Deliveries of different residents run side by side; one
 //! resident's run one after the other, in the platform's order. A replica that dies holding
 //! a lease leaves the delivery to be claimed again once the lease runs out; a live one moves
 //! the leases of what its hand holds on.
@@ -27,7 +30,7 @@ use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
 use crate::store::Store;
-use crate::store::inbox::{Delivery, Hand, InboxOutcome};
+use crate::store::inbox::{Delivery, Follow, Hand, InboxOutcome};
 
 /// How long processed deliveries are kept: their keys recognise redeliveries (Telegram keeps
 /// an update for at most 24 hours, Zalo retries for about two) and, for the Zalo OA, signed
@@ -231,20 +234,7 @@ const CLAIM_EVERY: Duration = Duration::from_millis(20);
 
 /// Hands deliveries back to the table (their leases released, due now).
 async fn release(store: &dyn Store, channel: &dyn Deliver, ids: Vec<i64>) {
-    if ids.is_empty() {
-        return;
-    }
-    let now = channel.now();
-    let outcomes: Vec<(i64, InboxOutcome)> = ids
-        .into_iter()
-        .map(|id| {
-            (
-                id,
-                InboxOutcome::Retry(now, "handed back to the inbox".to_owned()),
-            )
-        })
-        .collect();
-    if let Err(e) = store.inbox_finish_many(&outcomes, now).await {
+    if let Err(e) = store.inbox_release(ids, channel.now()).await {
         // Their leases run out instead.
         tracing::warn!(error = %e, "cannot hand webhook deliveries back to the inbox");
     }
@@ -261,7 +251,10 @@ impl Loop<'_> {
         if in_hand && state.last.is_some_and(|at| at.elapsed() < state.pause) {
             return;
         }
-        let room = Hand::CAPACITY.saturating_sub(self.hand.held()) as i64;
+        // Claims may fill the hand a batch beyond what the writer may: a hand kept full by
+        // this replica's own webhook calls still takes what waits in the table.
+        let room = (Hand::CAPACITY + InboxSettings::BATCH as usize).saturating_sub(self.hand.held())
+            as i64;
         if room == 0 {
             return;
         }
@@ -325,12 +318,11 @@ async fn one_loop(l: Loop<'_>) {
             }
             continue;
         }
-        let batch = InboxSettings::BATCH as usize;
-        let mut rows = l.hand.take(batch);
-        if rows.len() < batch {
-            l.claim(!rows.is_empty() || l.hand.held() > 0).await;
-            rows.extend(l.hand.take(batch - rows.len()));
-        }
+        // The table gets its turn (when due) even while the hand has a full batch ready:
+        // what waits there — kept while the hand was full, another replica's, a retry — is
+        // not starved by the deliveries this replica's own webhook calls keep handing over.
+        l.claim(l.hand.held() > 0).await;
+        let rows = l.hand.take(InboxSettings::BATCH as usize);
         if rows.is_empty() {
             tokio::select! {
                 _ = l.shutdown.cancelled() => return,
@@ -363,20 +355,42 @@ async fn one_loop(l: Loop<'_>) {
         );
         let now = l.channel.now();
         let mut recorded = outcomes.clone();
-        recorded.extend(released.into_iter().map(|id| {
-            (
-                id,
-                InboxOutcome::Retry(now, "handed back to the inbox".to_owned()),
-            )
-        }));
+        recorded.extend(
+            released
+                .into_iter()
+                .map(|id| (id, InboxOutcome::released(now))),
+        );
+        // Each resident whose delivery ended (not to be retried) may have a next one that
+        // another replica kept meanwhile: leased here in the same transaction, so that it
+        // does not wait for a claim.
+        let lease = chrono::Duration::from_std(l.settings.lease).unwrap_or(chrono::Duration::MAX);
+        let follow = Follow {
+            source: l.source.to_owned(),
+            holder: l.holder.to_owned(),
+            chats: rows
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, (_, o))| !matches!(o, InboxOutcome::Retry(..)))
+                .map(|(row, _)| row.chat_key.clone())
+                .collect(),
+            until: now + lease,
+        };
         // Recording the outcomes is retried briefly: not recorded, the deliveries would be
         // processed again after their lease (the dialog steps are recognised, their replies
         // would repeat).
         let mut pause = Duration::from_millis(100);
         let started = Instant::now();
+        let mut followed = Vec::new();
         for _ in 0..5 {
-            match l.store.inbox_finish_many(&recorded, l.channel.now()).await {
-                Ok(()) => break,
+            match l
+                .store
+                .inbox_finish_following(&recorded, l.channel.now(), Some(&follow))
+                .await
+            {
+                Ok(rows) => {
+                    followed = rows;
+                    break;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, waited = ?started.elapsed(), "cannot record the outcomes of webhook deliveries; retrying");
                     tokio::time::sleep(pause).await;
@@ -390,5 +404,11 @@ async fn one_loop(l: Loop<'_>) {
                 .filter(|(_, (_, o))| matches!(o, InboxOutcome::Retry(..)))
                 .map(|(row, _)| row.chat_key.as_str()),
         );
+        if !followed.is_empty() {
+            metrics::counter!("gopy_webhook_inbox_followed_total", "source" => l.source.to_owned())
+                .increment(followed.len() as u64);
+            let refused = l.hand.give(followed);
+            release(&*l.store, &*l.channel, refused).await;
+        }
     }
 }

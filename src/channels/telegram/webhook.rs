@@ -40,7 +40,7 @@ use super::Handler;
 use super::polling::{Outage, Outcome, Poller};
 use crate::channels::inbox::Deliver;
 use crate::config::TelegramWebhookSettings;
-use crate::store::inbox::{Delivery, Hand, InboxOutcome, InboxWriter, Kept, NewDelivery};
+use crate::store::inbox::{Delivery, Hand, InboxOutcome, InboxWriter, NewDelivery};
 
 /// The header Telegram sends the secret token in.
 const SECRET_HEADER: &str = "x-telegram-bot-api-secret-token";
@@ -196,30 +196,16 @@ async fn receive(State(r): State<Arc<Route>>, headers: HeaderMap, body: Bytes) -
     let Some(writer) = &r.writer else {
         return answer(StatusCode::SERVICE_UNAVAILABLE, "no_store");
     };
-    match writer.keep_for(delivery, Some(&r.hand), STORE_WITHIN).await {
-        Kept::New => {
-            r.hand.notify();
-            answer(StatusCode::OK, "kept")
-        }
-        Kept::Duplicate => {
-            tracing::debug!(update_id = id, "a Telegram update delivered again; dropped");
-            answer(StatusCode::OK, "duplicate")
-        }
-        Kept::Busy => {
-            tracing::debug!("too many Telegram updates waiting to be kept; answering 503 at once");
-            answer(StatusCode::SERVICE_UNAVAILABLE, "busy")
-        }
-        Kept::Failed(e) => {
-            tracing::warn!(error = %e, "cannot keep a Telegram update; answering 503 so that Telegram sends it again");
-            answer(StatusCode::SERVICE_UNAVAILABLE, "not_stored")
-        }
-        Kept::Late => {
-            tracing::warn!(
-                "keeping a Telegram update took too long; answering 503 so that Telegram sends it again"
-            );
-            answer(StatusCode::SERVICE_UNAVAILABLE, "not_stored")
-        }
-    }
+    let (taken, label) = writer
+        .keep_for(delivery, Some(&r.hand), STORE_WITHIN)
+        .await
+        .settle(&r.hand, "a Telegram update", "Telegram");
+    let status = if taken {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    answer(status, label)
 }
 
 /// Processes claimed updates with the polling loop's own handling.

@@ -40,7 +40,7 @@ use super::inbound::{DialogEvent, Route, route};
 use crate::channels::inbox::Deliver;
 use crate::dialog::Input;
 use crate::service::Inbound;
-use crate::store::inbox::{Delivery, Hand, InboxOutcome, InboxWriter, Kept, NewDelivery};
+use crate::store::inbox::{Delivery, Hand, InboxOutcome, InboxWriter, NewDelivery};
 
 /// The path Zalo posts to.
 pub(super) const PATH: &str = "/zalo/webhook";
@@ -174,34 +174,12 @@ async fn receive(State(w): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes)
         body: String::from_utf8_lossy(&body).into_owned(),
         received_at: now,
     };
-    match w
+    let (taken, label) = w
         .writer
         .keep_for(delivery, Some(&w.hand), STORE_WITHIN)
         .await
-    {
-        Kept::New => {
-            w.hand.notify();
-            ok("kept")
-        }
-        Kept::Duplicate => {
-            tracing::debug!("a Zalo event delivered again; dropped");
-            ok("duplicate")
-        }
-        Kept::Busy => {
-            tracing::debug!("too many Zalo events waiting to be kept; answering 503 at once");
-            refuse("busy")
-        }
-        Kept::Failed(e) => {
-            tracing::warn!(error = %e, "cannot keep a Zalo event right now; answering 503 so that Zalo may send it again");
-            refuse("not_stored")
-        }
-        Kept::Late => {
-            tracing::warn!(
-                "keeping a Zalo event took too long; answering 503 so that Zalo may send it again"
-            );
-            refuse("not_stored")
-        }
-    }
+        .settle(&w.hand, "a Zalo event", "Zalo");
+    if taken { ok(label) } else { refuse(label) }
 }
 
 /// The answer to an event that was kept (or deliberately ignored).

@@ -26,7 +26,7 @@ use serde_json::Value;
 use super::inbound::{Admit, admit};
 use super::signature::{SignatureError, Verifier};
 use crate::service::Clock;
-use crate::store::inbox::{Hand, InboxWriter, Kept, NewDelivery};
+use crate::store::inbox::{Hand, InboxWriter, NewDelivery};
 
 /// The path Zalo posts to.
 pub const PATH: &str = "/zalo-oa/webhook";
@@ -156,32 +156,15 @@ async fn receive(State(w): State<Arc<Webhook>>, headers: HeaderMap, body: Bytes)
         body: String::from_utf8_lossy(&body).into_owned(),
         received_at: now,
     };
-    match w
+    let (taken, label) = w
         .writer
         .keep_for(delivery, Some(&w.hand), STORE_WITHIN)
         .await
-    {
-        Kept::New => {
-            w.hand.notify();
-            answer(StatusCode::OK, "kept")
-        }
-        Kept::Duplicate => {
-            tracing::debug!("a Zalo OA event delivered again; dropped");
-            answer(StatusCode::OK, "duplicate")
-        }
-        Kept::Busy => {
-            tracing::debug!("too many Zalo OA events waiting to be kept; answering 503 at once");
-            answer(StatusCode::SERVICE_UNAVAILABLE, "busy")
-        }
-        Kept::Failed(e) => {
-            tracing::warn!(error = %e, "cannot keep a Zalo OA event; answering 503 so that Zalo sends it again");
-            answer(StatusCode::SERVICE_UNAVAILABLE, "not_stored")
-        }
-        Kept::Late => {
-            tracing::warn!(
-                "keeping a Zalo OA event took too long; answering 503 so that Zalo sends it again"
-            );
-            answer(StatusCode::SERVICE_UNAVAILABLE, "not_stored")
-        }
-    }
+        .settle(&w.hand, "a Zalo OA event", "Zalo");
+    let status = if taken {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    answer(status, label)
 }

@@ -208,8 +208,18 @@ macro_rules! finish_broadcasts {
 /// nothing pending left, auditing it. The pending check is an index probe
 /// (`deliveries_pending_broadcast`), so recording a batch costs the same at the first message
 /// of a broadcast as at the ten-thousandth.
+///
+/// Recorders on several replicas record a broadcast's last deliveries side by side: each
+/// would see the other's still pending (not committed yet) and neither would finish the
+/// broadcast, left `sending` for good (seen in the replicas bench). So the broadcast's row is
+/// locked first (`$for_update`; callers finish several broadcasts in id order): the second
+/// recorder waits for the first's commit, and its check, a new statement, sees those done.
 macro_rules! finish_broadcast {
-    ($tx:expr, $now:expr, $id:expr) => {{
+    ($tx:expr, $now:expr, $id:expr, $for_update:literal) => {{
+        sqlx::query(concat!("SELECT id FROM broadcasts WHERE id = $1 ", $for_update))
+            .bind($id)
+            .fetch_optional(&mut *$tx)
+            .await?;
         let done: Option<(i64, String)> = sqlx::query_as(
             "UPDATE broadcasts SET state = CASE WHEN EXISTS (SELECT 1 FROM deliveries d \
              WHERE d.broadcast_id = broadcasts.id AND d.state = 'failed') THEN 'partly_failed' \
@@ -947,8 +957,10 @@ macro_rules! announce_store {
                     }
                     d.attachment = files.get(&d.broadcast_id).cloned().flatten();
                 }
+                ended.sort_unstable();
+                ended.dedup();
                 for b in ended {
-                    finish_broadcast!(tx, now, b);
+                    finish_broadcast!(tx, now, b, $for_update);
                 }
                 tx.commit().await?;
                 Ok(out)
@@ -1067,8 +1079,9 @@ macro_rules! announce_store {
                         broadcasts.push(b);
                     }
                 }
+                broadcasts.sort_unstable();
                 for b in broadcasts {
-                    finish_broadcast!(tx, now, b);
+                    finish_broadcast!(tx, now, b, $for_update);
                 }
                 tx.commit().await?;
                 Ok(())
@@ -1238,7 +1251,7 @@ macro_rules! announce_store {
                     "kind": r.kind.as_str(), "targets": targets,
                 }));
                 if targets == 0 {
-                    finish_broadcast!(tx, now, id);
+                    finish_broadcast!(tx, now, id, $for_update);
                 }
                 tx.commit().await?;
                 Ok(Some(id))

@@ -44,6 +44,26 @@ pub enum InboxOutcome {
     Retry(DateTime<Utc>, String),
 }
 
+impl InboxOutcome {
+    /// A delivery handed back to the table unprocessed, due at `now`.
+    pub fn released(now: DateTime<Utc>) -> Self {
+        Self::Retry(now, "handed back to the inbox".to_owned())
+    }
+}
+
+/// Whose next deliveries [`InboxStore::inbox_finish_following`] leases, and until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Follow {
+    /// The inbox source.
+    pub source: String,
+    /// The processor taking them.
+    pub holder: String,
+    /// The chats whose delivery just ended (done or given up, not to be retried).
+    pub chats: Vec<String>,
+    /// The end of the lease.
+    pub until: DateTime<Utc>,
+}
+
 /// A delivery to keep until it is processed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDelivery {
@@ -161,7 +181,39 @@ pub trait InboxStore: Send + Sync {
         &self,
         outcomes: &[(i64, InboxOutcome)],
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<()> {
+        self.inbox_finish_following(outcomes, now, None)
+            .await
+            .map(|_| ())
+    }
+
+    /// Records outcomes as [`InboxStore::inbox_finish_many`] does and, in the same
+    /// transaction, when `follow` is given, leases to its holder the next pending delivery
+    /// of each of its chats — when due and when none of the chat's pending deliveries holds
+    /// a live lease — and returns those. A resident's next delivery, kept by another
+    /// replica while this one processed the one before (a round-robin balancer sends each
+    /// webhook call elsewhere), goes on here at once instead of waiting for a claim. The
+    /// chats are locked first, as writers lock them, so a delivery committed meanwhile is
+    /// either followed here or leased by its own writer.
+    async fn inbox_finish_following(
+        &self,
+        outcomes: &[(i64, InboxOutcome)],
+        now: DateTime<Utc>,
+        follow: Option<&Follow>,
+    ) -> StoreResult<Vec<Delivery>>;
+
+    /// Hands deliveries back to the table: their leases released, due at `now` (a hand that
+    /// stopped, or a chat waiting behind a retry).
+    async fn inbox_release(&self, ids: Vec<i64>, now: DateTime<Utc>) -> StoreResult<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let outcomes: Vec<(i64, InboxOutcome)> = ids
+            .into_iter()
+            .map(|id| (id, InboxOutcome::released(now)))
+            .collect();
+        self.inbox_finish_many(&outcomes, now).await
+    }
 
     /// Deletes processed deliveries older than `before`; returns how many.
     async fn inbox_forget(&self, before: DateTime<Utc>) -> StoreResult<u64>;
@@ -332,10 +384,13 @@ macro_rules! inbox_store_impl {
                 // earlier-delivered head may be in flight while a late one arrives). One pass
                 // over the source's pending rows in key order (window functions), so the cost
                 // grows with the backlog, not with its square, whatever the planner knows
-                // about a table that filled a moment ago.
+                // about a table that filled a moment ago. The outer conditions are checked
+                // again on a row another transaction changed meanwhile (a processor that
+                // leased it while finishing the delivery before it), so it is not taken twice.
                 let sql = format!(
                     "UPDATE webhook_inbox SET lease_until = $1, leased_by = $2, \
-                     attempts = attempts + 1 WHERE id IN (SELECT h.id FROM (SELECT id, \
+                     attempts = attempts + 1 WHERE state = 'pending' AND (lease_until IS NULL \
+                     OR lease_until < $4) AND id IN (SELECT h.id FROM (SELECT id, \
                      not_before, row_number() OVER (PARTITION BY chat_key ORDER BY seq, id) AS rn, \
                      max(CASE WHEN lease_until IS NOT NULL AND lease_until >= $4 THEN 1 ELSE 0 END) \
                      OVER (PARTITION BY chat_key) AS busy \
@@ -395,16 +450,23 @@ macro_rules! inbox_store_impl {
                 Ok(n)
             }
 
-            async fn inbox_finish_many(
+            async fn inbox_finish_following(
                 &self,
                 outcomes: &[(i64, $crate::store::inbox::InboxOutcome)],
                 now: chrono::DateTime<chrono::Utc>,
-            ) -> $crate::store::StoreResult<()> {
-                use $crate::store::inbox::InboxOutcome;
-                if outcomes.is_empty() {
-                    return Ok(());
+                follow: Option<&$crate::store::inbox::Follow>,
+            ) -> $crate::store::StoreResult<Vec<$crate::store::inbox::Delivery>> {
+                use $crate::store::inbox::{Delivery, DELIVERY_COLUMNS, InboxOutcome};
+                let follow = follow.filter(|f| !f.chats.is_empty());
+                if outcomes.is_empty() && follow.is_none() {
+                    return Ok(Vec::new());
                 }
                 let mut tx = self.inbox_begin().await?;
+                if let Some(f) = follow {
+                    // The writers' locks, in their order: a writer of these chats has
+                    // committed (its row is seen below) or waits (and sees ours done).
+                    Self::inbox_serialise_chats(&mut tx, &f.source, f.chats.clone()).await?;
+                }
                 let done: Vec<i64> = outcomes
                     .iter()
                     .filter(|(_, o)| *o == InboxOutcome::Done)
@@ -451,8 +513,58 @@ macro_rules! inbox_store_impl {
                         }
                     }
                 }
+                let mut followed: Vec<Delivery> = Vec::new();
+                if let Some(f) = follow {
+                    for chunk in f.chats.chunks($crate::store::inbox::INSERT_CHUNK) {
+                        // The head of each chat (no pending row of the chat before it), due,
+                        // and only when no pending row of the chat holds a live lease (this
+                        // hand may hold the next one already; another replica may).
+                        let mut update: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
+                            "UPDATE webhook_inbox SET lease_until = ",
+                        );
+                        update
+                            .push_bind(f.until)
+                            .push(", leased_by = ")
+                            .push_bind(f.holder.clone())
+                            .push(
+                                ", attempts = attempts + 1 WHERE state = 'pending' AND \
+                                 (lease_until IS NULL OR lease_until < ",
+                            )
+                            .push_bind(now)
+                            .push(") AND id IN (SELECT h.id FROM webhook_inbox h WHERE h.source = ")
+                            .push_bind(f.source.clone())
+                            .push(" AND h.state = 'pending' AND h.not_before <= ")
+                            .push_bind(now)
+                            .push(" AND (h.lease_until IS NULL OR h.lease_until < ")
+                            .push_bind(now)
+                            .push(
+                                ") AND NOT EXISTS (SELECT 1 FROM webhook_inbox e WHERE \
+                                 e.source = h.source AND e.chat_key = h.chat_key AND \
+                                 e.state = 'pending' AND e.id <> h.id AND (e.seq < h.seq OR \
+                                 (e.seq = h.seq AND e.id < h.id) OR e.lease_until >= ",
+                            )
+                            .push_bind(now)
+                            .push(")) AND h.chat_key IN (");
+                        let mut keys = update.separated(", ");
+                        for chat in chunk {
+                            keys.push_bind(chat.clone());
+                        }
+                        update
+                            .push(") ")
+                            .push(Self::INBOX_SKIP_LOCKED)
+                            .push(") RETURNING ")
+                            .push(DELIVERY_COLUMNS);
+                        followed.extend(
+                            update
+                                .build_query_as::<Delivery>()
+                                .fetch_all(&mut *tx)
+                                .await?,
+                        );
+                    }
+                }
                 tx.commit().await?;
-                Ok(())
+                followed.sort_by_key(|r| r.id);
+                Ok(followed)
             }
 
             async fn inbox_forget(

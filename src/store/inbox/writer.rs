@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, oneshot};
 
-use super::{Delivery, Hand, InboxOutcome, NewDelivery, Stored};
+use super::{Delivery, Hand, NewDelivery, Stored};
 use crate::store::Store;
 
 /// How the writer batches and when it refuses.
@@ -66,6 +66,41 @@ pub enum Kept {
     /// Not committed within the time the caller gave (answer 503; it may still be
     /// committed, and its redelivery is then recognised).
     Late,
+}
+
+impl Kept {
+    /// What a webhook route answers: wakes `hand`'s processor for a new delivery, logs what
+    /// a refusal means, and says whether the platform gets its 200, with the outcome's label
+    /// for the route's counter. `what` names the delivery in the log ("a Zalo event"),
+    /// `platform` who sends it again.
+    pub fn settle(&self, hand: &Hand, what: &str, platform: &str) -> (bool, &'static str) {
+        match self {
+            Kept::New => {
+                hand.notify();
+                (true, "kept")
+            }
+            Kept::Duplicate => {
+                tracing::debug!("{what} delivered again; dropped");
+                (true, "duplicate")
+            }
+            Kept::Busy => {
+                tracing::debug!(
+                    "too many deliveries waiting to be kept; answering 503 at once to {what}"
+                );
+                (false, "busy")
+            }
+            Kept::Failed(e) => {
+                tracing::warn!(error = %e, "cannot keep {what}; answering 503 so that {platform} sends it again");
+                (false, "not_stored")
+            }
+            Kept::Late => {
+                tracing::warn!(
+                    "keeping {what} took too long; answering 503 so that {platform} sends it again"
+                );
+                (false, "not_stored")
+            }
+        }
+    }
 }
 
 /// A delivery waiting for its commit.
@@ -360,19 +395,7 @@ async fn hand_over(
     for (hand, rows) in given {
         metrics::counter!("gopy_webhook_inbox_handed_total").increment(rows.len() as u64);
         let refused = hand.give(rows);
-        if refused.is_empty() {
-            continue;
-        }
-        let released: Vec<(i64, InboxOutcome)> = refused
-            .into_iter()
-            .map(|id| {
-                (
-                    id,
-                    InboxOutcome::Retry(now, "handed back to the inbox".to_owned()),
-                )
-            })
-            .collect();
-        if let Err(e) = inner.store.inbox_finish_many(&released, now).await {
+        if let Err(e) = inner.store.inbox_release(refused, now).await {
             // Their leases run out instead.
             tracing::warn!(error = %e, "cannot hand webhook deliveries back to the inbox");
         }
