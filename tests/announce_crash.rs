@@ -655,11 +655,22 @@ async fn story_two_recorders_of_a_broadcast_s_last_deliveries_finish_it(db: Test
             groups: vec![],
             residents: false,
         };
-        let b = create(&store, "lan", &format!("Thông báo số {i}."), audience, None, now())
+        let b = create(
+            &store,
+            "lan",
+            &format!("Thông báo số {i}."),
+            audience,
+            None,
+            now(),
+        )
+        .await
+        .unwrap();
+        act(&store, b.id, "lan", Action::Submit, now())
             .await
             .unwrap();
-        act(&store, b.id, "lan", Action::Submit, now()).await.unwrap();
-        act(&store, b.id, "minh", Action::Approve, now()).await.unwrap();
+        act(&store, b.id, "minh", Action::Approve, now())
+            .await
+            .unwrap();
         act(&store, b.id, "lan", Action::Schedule(Schedule::Now), now())
             .await
             .unwrap();
@@ -677,7 +688,10 @@ async fn story_two_recorders_of_a_broadcast_s_last_deliveries_finish_it(db: Test
             .await
             .unwrap();
         assert_eq!((a.len(), b.len()), (1, 1));
-        assert_eq!(a[0].broadcast_id, b[0].broadcast_id, "one broadcast's two groups");
+        assert_eq!(
+            a[0].broadcast_id, b[0].broadcast_id,
+            "one broadcast's two groups"
+        );
         let (ra, rb) = (
             [(a[0].id, DeliveryResult::Sent("m-a".to_owned()))],
             [(b[0].id, DeliveryResult::Sent("m-b".to_owned()))],
@@ -688,7 +702,12 @@ async fn story_two_recorders_of_a_broadcast_s_last_deliveries_finish_it(db: Test
         );
         x.unwrap();
         y.unwrap();
-        let state = store.broadcast(a[0].broadcast_id).await.unwrap().unwrap().state;
+        let state = store
+            .broadcast(a[0].broadcast_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state;
         assert_eq!(
             state,
             BroadcastState::Sent,

@@ -133,6 +133,8 @@ pub async fn finished(store: &Arc<dyn Store>, id: i64) -> Result<bool> {
 pub struct Tally {
     /// Messages per chat id.
     counts: Arc<Mutex<HashMap<i64, usize>>>,
+    /// When the first message arrived.
+    first: Arc<Mutex<Option<Instant>>>,
     /// When every one of the expected chats had a message (the broadcast is delivered then).
     complete: Arc<Mutex<Option<Instant>>>,
     /// The task that counts.
@@ -148,11 +150,25 @@ impl Tally {
         let mut sent = fake.subscribe_sent();
         let counter = counts.clone();
         let last = complete.clone();
+        let first: Arc<Mutex<Option<Instant>>> = Arc::default();
+        let started = first.clone();
         let task = tokio::spawn(async move {
+            let mut groups = 0usize;
             while let Some(s) = sent.recv().await {
+                // The broadcast goes to groups (negative ids); a private message (a notice to
+                // staff at start) neither starts nor completes it.
+                let group = s.chat_id < 0;
+                if group && let Ok(mut at) = started.lock() {
+                    at.get_or_insert_with(Instant::now);
+                }
                 if let Ok(mut m) = counter.lock() {
-                    *m.entry(s.chat_id).or_default() += 1;
-                    if m.len() >= expect
+                    let n = m.entry(s.chat_id).or_default();
+                    *n += 1;
+                    if group && *n == 1 {
+                        groups += 1;
+                    }
+                    if group
+                        && groups >= expect
                         && let Ok(mut at) = last.lock()
                     {
                         at.get_or_insert_with(Instant::now);
@@ -162,9 +178,15 @@ impl Tally {
         });
         Tally {
             counts,
+            first,
             complete,
             task,
         }
+    }
+
+    /// When the first message arrived, if one did.
+    pub fn first_at(&self) -> Option<Instant> {
+        self.first.lock().ok().and_then(|at| *at)
     }
 
     /// When every expected chat had had a message, if that happened yet.

@@ -82,6 +82,10 @@ impl Cluster {
                     ("ZALO_BOT_API_URL", setup.zalo_api.to_string()),
                     ("ZALO_WEBHOOK_SECRET", setup.zalo_secret.clone()),
                     ("RUST_LOG", setup.log_level.clone()),
+                    // Each replica's runtime gets its share of the machine's CPUs, as a
+                    // container with a CPU limit would: three runtimes of two threads each on
+                    // two CPUs only switch between each other.
+                    ("TOKIO_WORKER_THREADS", worker_threads(n).to_string()),
                 ],
                 log,
             )?);
@@ -181,4 +185,11 @@ pub fn counter(metrics: &str, name: &str) -> f64 {
         })
         .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
         .fold(0.0, |a, b| a + b)
+}
+
+/// The worker threads of each of `n` replicas' runtimes: the machine's CPUs shared among them,
+/// at least one.
+pub fn worker_threads(n: usize) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |c| c.get());
+    (cpus / n.max(1)).max(1)
 }
