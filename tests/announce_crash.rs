@@ -160,26 +160,9 @@ async fn scheduled_broadcast(
     fake.enforce_limits(FakeLimits::TELEGRAM);
 
     let text = "Kính mời bà con dự họp tổ dân phố lúc 19:30 thứ Bảy.";
-    let audience = Audience {
-        units: vec!["TDP-1".to_owned()],
-        subunits: false,
-        groups: vec![],
-        residents: false,
-    };
-    let b = create(&store, "lan", text, audience, None, now())
-        .await
-        .unwrap();
-    act(&store, b.id, "lan", Action::Submit, now())
-        .await
-        .unwrap();
-    act(&store, b.id, "minh", Action::Approve, now())
-        .await
-        .unwrap();
-    act(&store, b.id, "lan", Action::Schedule(Schedule::Now), now())
-        .await
-        .unwrap();
+    let b = broadcast_to_tdp1_now(&store, text).await;
 
-    (store, running, groups, b.id, text)
+    (store, running, groups, b, text)
 }
 
 async fn story_a_broadcast_survives_kill_9_and_a_restart(db: TestDb) {
@@ -381,22 +364,21 @@ async fn groups_and_broadcast(store: &Arc<dyn Store>, n: usize) -> (Vec<String>,
             .unwrap();
         chats.push(chat);
     }
+    let b = broadcast_to_tdp1_now(store, "Họp tổ dân phố lúc 19:30.").await;
+    (chats, b)
+}
+
+/// A broadcast to TDP-1 written by lan, approved by minh and scheduled now; returns its id.
+async fn broadcast_to_tdp1_now(store: &Arc<dyn Store>, text: &str) -> i64 {
     let audience = Audience {
         units: vec!["TDP-1".to_owned()],
         subunits: false,
         groups: vec![],
         residents: false,
     };
-    let b = create(
-        store,
-        "lan",
-        "Họp tổ dân phố lúc 19:30.",
-        audience,
-        None,
-        now(),
-    )
-    .await
-    .unwrap();
+    let b = create(store, "lan", text, audience, None, now())
+        .await
+        .unwrap();
     act(store, b.id, "lan", Action::Submit, now())
         .await
         .unwrap();
@@ -406,7 +388,7 @@ async fn groups_and_broadcast(store: &Arc<dyn Store>, n: usize) -> (Vec<String>,
     act(store, b.id, "lan", Action::Schedule(Schedule::Now), now())
         .await
         .unwrap();
-    (chats, b.id)
+    b.id
 }
 
 /// Waits (up to `within`) until `probe` holds.
@@ -649,32 +631,7 @@ async fn story_two_recorders_of_a_broadcast_s_last_deliveries_finish_it(db: Test
     let (_, first) = groups_and_broadcast(&store, 2).await;
     let mut broadcasts = vec![first];
     for i in 1..20 {
-        let audience = Audience {
-            units: vec!["TDP-1".to_owned()],
-            subunits: false,
-            groups: vec![],
-            residents: false,
-        };
-        let b = create(
-            &store,
-            "lan",
-            &format!("Thông báo số {i}."),
-            audience,
-            None,
-            now(),
-        )
-        .await
-        .unwrap();
-        act(&store, b.id, "lan", Action::Submit, now())
-            .await
-            .unwrap();
-        act(&store, b.id, "minh", Action::Approve, now())
-            .await
-            .unwrap();
-        act(&store, b.id, "lan", Action::Schedule(Schedule::Now), now())
-            .await
-            .unwrap();
-        broadcasts.push(b.id);
+        broadcasts.push(broadcast_to_tdp1_now(&store, &format!("Thông báo số {i}.")).await);
     }
     let minute = chrono::Duration::seconds(60);
     for _ in &broadcasts {
