@@ -181,8 +181,17 @@ async fn one(backend: Backend, rate: u32, groups: usize) -> Result<Figures> {
     let seconds = tally
         .complete_at()
         .map_or(recorded, |at| at.duration_since(started).as_secs_f64());
+    // While sending: the first group's message to the last one's (the rate held).
+    let sending = tally
+        .first_at()
+        .zip(tally.complete_at())
+        .map(|(first, last)| last.saturating_duration_since(first).as_secs_f64())
+        .filter(|s| *s > 0.0)
+        .map_or("-".to_owned(), |s| {
+            format!("{s:.2} s, {:.0}/s", groups.saturating_sub(1) as f64 / s)
+        });
     println!(
-        "{:8} rate {:>5}: scheduling {:.3} s of the {:.2} s to deliver to every group ({:.2} s until gopy recorded the broadcast as sent)",
+        "{:8} rate {:>5}: scheduling {:.3} s of the {:.2} s to deliver to every group ({:.2} s until gopy recorded the broadcast as sent; first message to last {sending})",
         backend.name(),
         rate,
         scheduled,
