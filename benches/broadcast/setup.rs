@@ -158,8 +158,10 @@ impl Tally {
                 // The broadcast goes to groups (negative ids); a private message (a notice to
                 // staff at start) neither starts nor completes it.
                 let group = s.chat_id < 0;
+                // Times are the fake's own (when it accepted the message): this task may run
+                // late on a busy machine.
                 if group && let Ok(mut at) = started.lock() {
-                    at.get_or_insert_with(Instant::now);
+                    at.get_or_insert(s.at);
                 }
                 if let Ok(mut m) = counter.lock() {
                     let n = m.entry(s.chat_id).or_default();
@@ -171,7 +173,7 @@ impl Tally {
                         && groups >= expect
                         && let Ok(mut at) = last.lock()
                     {
-                        at.get_or_insert_with(Instant::now);
+                        at.get_or_insert(s.at);
                     }
                 }
             }
