@@ -12,10 +12,10 @@
 //! outcomes in one transaction — which also leases each finished resident's next delivery
 //! that another replica kept meanwhile (a round-robin balancer sends each call elsewhere;
 //! see [`crate::store::inbox::InboxStore::inbox_finish_following`]), so that a resident's
-//! steps keep going on the replica that holds them without waiting for a claim. Deliveries of different residents run side by side; one
-//! resident's run one after the other, in the platform's order. A replica that dies holding
-//! a lease leaves the delivery to be claimed again once the lease runs out; a live one moves
-//! the leases of what its hand holds on.
+//! steps keep going on the replica that holds them without waiting for a claim. Deliveries
+//! of different residents run side by side; one resident's run one after the other, in the
+//! platform's order. A replica that dies holding a lease leaves the delivery to be claimed
+//! again once the lease runs out; a live one moves the leases of what its hand holds on.
 //!
 //! On Postgres a few loops ([`InboxSettings::LOOPS`]) run on each replica, so that one batch
 //! is taken while another is processed; they never take the same resident. On SQLite, which
@@ -65,6 +65,11 @@ impl InboxSettings {
 
     /// Deliveries claimed at once by one loop (each of a different resident).
     pub const BATCH: i64 = 256;
+
+    /// The lease as the store's clock counts it.
+    fn lease_span(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX)
+    }
 }
 
 /// One channel's processing of deliveries.
@@ -104,7 +109,7 @@ pub async fn run(
     settings: InboxSettings,
     shutdown: CancellationToken,
 ) {
-    let lease = chrono::Duration::from_std(settings.lease).unwrap_or(chrono::Duration::MAX);
+    let lease = settings.lease_span();
     {
         let channel = channel.clone();
         hand.open(&holder, lease, Arc::new(move || channel.now()));
@@ -258,8 +263,7 @@ impl Loop<'_> {
         if room == 0 {
             return;
         }
-        let lease =
-            chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::MAX);
+        let lease = self.settings.lease_span();
         let now = self.channel.now();
         let rows = match self
             .store
@@ -363,7 +367,7 @@ async fn one_loop(l: Loop<'_>) {
         // Each resident whose delivery ended (not to be retried) may have a next one that
         // another replica kept meanwhile: leased here in the same transaction, so that it
         // does not wait for a claim.
-        let lease = chrono::Duration::from_std(l.settings.lease).unwrap_or(chrono::Duration::MAX);
+        let lease = l.settings.lease_span();
         let follow = Follow {
             source: l.source.to_owned(),
             holder: l.holder.to_owned(),
