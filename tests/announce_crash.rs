@@ -579,7 +579,13 @@ async fn story_extending_moves_only_the_workers_unfinished_claims(db: TestDb) {
     store
         .finish_deliveries(
             &[
-                (sent, DeliveryResult::Sent("m1".to_owned())),
+                (
+                    sent,
+                    DeliveryResult::Sent {
+                        message: "m1".to_owned(),
+                        at: t,
+                    },
+                ),
                 (retried, DeliveryResult::Retry(t, "502".to_owned())),
             ],
             t,
@@ -650,8 +656,20 @@ async fn story_two_recorders_of_a_broadcast_s_last_deliveries_finish_it(db: Test
             "one broadcast's two groups"
         );
         let (ra, rb) = (
-            [(a[0].id, DeliveryResult::Sent("m-a".to_owned()))],
-            [(b[0].id, DeliveryResult::Sent("m-b".to_owned()))],
+            [(
+                a[0].id,
+                DeliveryResult::Sent {
+                    message: "m-a".to_owned(),
+                    at: t,
+                },
+            )],
+            [(
+                b[0].id,
+                DeliveryResult::Sent {
+                    message: "m-b".to_owned(),
+                    at: t,
+                },
+            )],
         );
         let (x, y) = tokio::join!(
             store.finish_deliveries(&ra, t),

@@ -804,7 +804,14 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
         .unwrap();
     assert_eq!((again.len(), again[0].attempts), (1, 2));
     store
-        .finish_delivery(again[0].id, &DeliveryResult::Sent("77".into()), later)
+        .finish_delivery(
+            again[0].id,
+            &DeliveryResult::Sent {
+                message: "77".into(),
+                at: later,
+            },
+            later,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -906,7 +913,14 @@ async fn story_broadcast_approval_schedule_and_outbox(db: TestDb) {
         .unwrap();
     assert_eq!(retried.len(), 1);
     store
-        .finish_delivery(retried[0].id, &DeliveryResult::Sent("5".into()), retry_at)
+        .finish_delivery(
+            retried[0].id,
+            &DeliveryResult::Sent {
+                message: "5".into(),
+                at: retry_at,
+            },
+            retry_at,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -1145,21 +1159,40 @@ async fn story_claims_share_one_rate_budget(db: TestDb) {
             .unwrap()
             .is_empty()
     );
-    // Ten are sent; within the second they still count, after it they free their slots.
+    // Ten go out at once and are recorded 900 ms later (a busy database): within a second
+    // of going out (and a guard of 20 ms, less the 40 ms a claim looks ahead) they still
+    // count, after it they free their slots, however late they were recorded.
+    let recorded = t + Duration::milliseconds(900);
     for d in &first[..10] {
         store
-            .finish_delivery(d.id, &DeliveryResult::Sent("1".into()), t)
+            .finish_delivery(
+                d.id,
+                &DeliveryResult::Sent {
+                    message: "1".into(),
+                    at: t,
+                },
+                recorded,
+            )
             .await
             .unwrap();
     }
-    let half = t + Duration::milliseconds(500);
-    assert!(
-        store
-            .claim_deliveries("telegram", "b", 100, Some(30), lease, half)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    for within in [500, 940] {
+        assert!(
+            store
+                .claim_deliveries(
+                    "telegram",
+                    "b",
+                    100,
+                    Some(30),
+                    lease,
+                    t + Duration::milliseconds(within)
+                )
+                .await
+                .unwrap()
+                .is_empty(),
+            "{within} ms after they went out, the ten still count"
+        );
+    }
     let later = t + Duration::milliseconds(1500);
     let second = store
         .claim_deliveries("telegram", "b", 100, Some(30), lease, later)
@@ -1348,7 +1381,10 @@ async fn story_residents_who_asked_get_notices_in_private(db: TestDb) {
                     deactivate: true,
                 }
             } else {
-                DeliveryResult::Sent("9".to_owned())
+                DeliveryResult::Sent {
+                    message: "9".to_owned(),
+                    at: t,
+                }
             };
             (d.id, r)
         })

@@ -394,7 +394,15 @@ async fn story_an_unconfirmed_assisted_post_goes_back_to_its_lead_once_when_two_
     assert_eq!(claimed.len(), 3);
     let sent: Vec<_> = claimed
         .iter()
-        .map(|d| (d.id, DeliveryResult::Sent(format!("m{}", d.id))))
+        .map(|d| {
+            (
+                d.id,
+                DeliveryResult::Sent {
+                    message: format!("m{}", d.id),
+                    at: t,
+                },
+            )
+        })
         .collect();
     store.finish_deliveries(&sent, t).await.unwrap();
     // A day later the two processes tick at the same moment (by day: 10:00 in Vietnam).

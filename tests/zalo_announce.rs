@@ -286,7 +286,10 @@ async fn story_an_unconfirmed_assisted_post_goes_to_its_lead_again_once(db: Test
         .map(|d| {
             (
                 d.id,
-                gopy::store::announce::DeliveryResult::Sent(format!("m{}", d.id)),
+                gopy::store::announce::DeliveryResult::Sent {
+                    message: format!("m{}", d.id),
+                    at: t,
+                },
             )
         })
         .collect();

@@ -654,11 +654,31 @@ pub struct AssistedPost {
     pub reminder: bool,
 }
 
+/// The window over which [`AnnounceStore::claim_deliveries`] counts the messages sent against
+/// the shared rate: a second, and 20 ms for requests that reach the platform a little later
+/// than others that left before them (the limiter's guard at paid rates,
+/// [`crate::announce::limiter::FAST_GUARD`]). Each send counts from the moment its request
+/// went out.
+pub const RATE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::milliseconds(1020);
+
+/// How long after [`AnnounceStore::claim_deliveries`] returns the deliveries it claimed under
+/// a rate budget may be sent, at the earliest: the budget is counted for that moment, so a
+/// slot freed within it is claimed ahead and its message goes out when the slot frees, not
+/// after the next claim's round trips.
+pub const BUDGET_AHEAD: chrono::TimeDelta = chrono::TimeDelta::milliseconds(40);
+
 /// How a claimed delivery ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryResult {
-    /// The platform accepted it with this message id.
-    Sent(String),
+    /// The platform accepted it with this message id; the request went out at `at` (the
+    /// delivery's `sent_at`, which the shared rate budget counts, so it is the send's own
+    /// time, not the later commit's).
+    Sent {
+        /// The platform's message id.
+        message: String,
+        /// When the request went out.
+        at: DateTime<Utc>,
+    },
     /// Try again at this time (the lease is released).
     Retry(DateTime<Utc>, String),
     /// Failed for good with this reason; `deactivate` marks the group inactive.
@@ -855,8 +875,10 @@ pub trait AnnounceStore: Send + Sync {
     /// for `worker` until `lease_until`: pending, due,
     /// and not leased by a live worker (Postgres skips rows other workers are claiming).
     /// Their broadcasts move to `sending`. With `per_second`, fewer are claimed so that the
-    /// deliveries in flight (leased, not finished) and those sent in the last second, by
+    /// deliveries in flight (leased, not finished) and those sent within [`RATE_WINDOW`], by
     /// every process together, stay within it: the shared rate limit of the bot account.
+    /// Those are counted for [`BUDGET_AHEAD`] after the claim, and the caller sends none of
+    /// the deliveries claimed under a budget before then.
     async fn claim_deliveries(
         &self,
         route: &str,

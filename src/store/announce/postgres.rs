@@ -46,27 +46,29 @@ impl PgStore {
             .rows_affected())
     }
 
-    /// Records deliveries the platform accepted, `(delivery, message id)`, in one statement;
-    /// returns their broadcasts.
+    /// Records deliveries the platform accepted, `(delivery, message id, sent at)`, in one
+    /// statement; returns their broadcasts.
     async fn mark_sent(
         tx: &mut Transaction<'static, Postgres>,
-        sent: &[(i64, &str)],
+        sent: &[(i64, &str, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<i64>> {
         if sent.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<i64> = sent.iter().map(|(id, _)| *id).collect();
-        let messages: Vec<&str> = sent.iter().map(|(_, m)| *m).collect();
+        let ids: Vec<i64> = sent.iter().map(|(id, _, _)| *id).collect();
+        let messages: Vec<&str> = sent.iter().map(|(_, m, _)| *m).collect();
+        let at: Vec<DateTime<Utc>> = sent.iter().map(|(_, _, at)| *at).collect();
         let mut broadcasts: Vec<i64> = sqlx::query_scalar(
-            "UPDATE deliveries SET state = 'sent', message_id = v.message_id, sent_at = $3, \
+            "UPDATE deliveries SET state = 'sent', message_id = v.message_id, sent_at = v.sent_at, \
              updated_at = $3, lease_until = NULL, error = NULL \
-             FROM unnest($1::bigint[], $2::text[]) AS v(id, message_id) \
+             FROM unnest($1::bigint[], $2::text[], $4::timestamptz[]) AS v(id, message_id, sent_at) \
              WHERE deliveries.id = v.id RETURNING deliveries.broadcast_id",
         )
         .bind(&ids)
         .bind(&messages)
         .bind(now)
+        .bind(&at)
         .fetch_all(&mut **tx)
         .await?;
         broadcasts.sort_unstable();

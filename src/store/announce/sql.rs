@@ -799,18 +799,27 @@ macro_rules! announce_store {
                 if due.is_none() {
                     return Ok(Vec::new());
                 }
+                let called = std::time::Instant::now();
                 let mut tx = self.announce_write().await?;
                 let mut limit = limit;
                 if let Some(per_second) = per_second {
                     // One claimer at a time counts the budget (SQLite: the write lock).
                     sqlx::query($claim_lock).execute(&mut *tx).await?;
+                    // Counted as of now, not as of the call: with several replicas a claim
+                    // may have waited for the lock, and the sends that went out meanwhile
+                    // have freed their slots. The rows claimed go from BUDGET_AHEAD after
+                    // the claim returns, so the sends counted are those still inside the
+                    // window then.
+                    let counted = now
+                        + chrono::Duration::from_std(called.elapsed()).unwrap_or_default()
+                        + $crate::store::announce::BUDGET_AHEAD;
                     let busy: i64 = sqlx::query_scalar(
                         "SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending' AND channel = $3 \
                          AND lease_until > $1) \
                          + (SELECT count(*) FROM deliveries WHERE state = 'sent' AND channel = $3 AND sent_at > $2)",
                     )
                     .bind(now)
-                    .bind(now - chrono::Duration::seconds(1))
+                    .bind(counted - $crate::store::announce::RATE_WINDOW)
                     .bind(route)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -1012,10 +1021,10 @@ macro_rules! announce_store {
                 }
                 let mut tx = self.announce_write().await?;
                 // The usual result, a message sent, is recorded for the whole batch at once.
-                let sent: Vec<(i64, &str)> = results
+                let sent: Vec<(i64, &str, chrono::DateTime<chrono::Utc>)> = results
                     .iter()
                     .filter_map(|(d, r)| match r {
-                        DeliveryResult::Sent(m) => Some((*d, m.as_str())),
+                        DeliveryResult::Sent { message, at } => Some((*d, message.as_str(), *at)),
                         _ => None,
                     })
                     .collect();
@@ -1023,7 +1032,7 @@ macro_rules! announce_store {
                 for (delivery, result) in results {
                     let delivery = *delivery;
                     let broadcast: Option<i64> = match result {
-                        DeliveryResult::Sent(_) => None,
+                        DeliveryResult::Sent { .. } => None,
                         DeliveryResult::Retry(at, error) => {
                             sqlx::query_scalar(
                                 "UPDATE deliveries SET not_before = $1, error = $2, lease_until = NULL, \

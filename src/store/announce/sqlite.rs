@@ -51,21 +51,23 @@ impl SqliteStore {
         Ok(inserted)
     }
 
-    /// Records deliveries the platform accepted, `(delivery, message id)`, one statement each
-    /// (SQLite runs in process: a statement costs no round trip); returns their broadcasts.
+    /// Records deliveries the platform accepted, `(delivery, message id, sent at)`, one
+    /// statement each (SQLite runs in process: a statement costs no round trip); returns
+    /// their broadcasts.
     async fn mark_sent(
         tx: &mut Transaction<'static, Sqlite>,
-        sent: &[(i64, &str)],
+        sent: &[(i64, &str, DateTime<Utc>)],
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<i64>> {
         let mut broadcasts: Vec<i64> = Vec::new();
-        for (id, message) in sent {
+        for (id, message, at) in sent {
             let b: Option<i64> = sqlx::query_scalar(
                 "UPDATE deliveries SET state = 'sent', message_id = $1, sent_at = $2, \
-                 updated_at = $2, lease_until = NULL, error = NULL WHERE id = $3 \
+                 updated_at = $3, lease_until = NULL, error = NULL WHERE id = $4 \
                  RETURNING broadcast_id",
             )
             .bind(message)
+            .bind(at)
             .bind(now)
             .bind(id)
             .fetch_optional(&mut **tx)
