@@ -48,6 +48,11 @@ story!(
     postgres_claims_share_one_rate_budget
 );
 story!(
+    story_slots_claimed_ahead_go_when_they_free_and_only_once,
+    sqlite_slots_claimed_ahead_go_when_they_free_and_only_once,
+    postgres_slots_claimed_ahead_go_when_they_free_and_only_once
+);
+story!(
     story_workers_never_claim_the_same_delivery,
     sqlite_workers_never_claim_the_same_delivery,
     postgres_workers_never_claim_the_same_delivery
@@ -1208,6 +1213,65 @@ async fn story_claims_share_one_rate_budget(db: TestDb) {
             .len(),
         0,
         "all 40 are leased now"
+    );
+}
+
+async fn story_slots_claimed_ahead_go_when_they_free_and_only_once(db: TestDb) {
+    let store = with_units(&db).await;
+    broadcast_staff(&store).await;
+    for i in 0..90 {
+        bound_group(&store, &format!("-{}", 5000 + i), "TDP-1").await;
+    }
+    let t = now();
+    let b = approved(&store, "lan", "Thông báo", to_units(&["TDP-1"], false), t).await;
+    act(&store, b.id, "lan", Action::Schedule(Schedule::Now), t)
+        .await
+        .unwrap();
+    let lease = t + Duration::seconds(60);
+    let first = store
+        .claim_deliveries("telegram", "a", 100, Some(30), lease, t)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 30);
+    assert!(
+        first.iter().all(|d| d.send_from.is_some_and(|at| at >= t)),
+        "a budgeted claim says when each delivery may go"
+    );
+    let results: Vec<(i64, DeliveryResult)> = first
+        .iter()
+        .map(|d| {
+            let r = DeliveryResult::Sent {
+                message: "1".into(),
+                at: t,
+            };
+            (d.id, r)
+        })
+        .collect();
+    store.finish_deliveries(&results, t).await.unwrap();
+    // 980 ms later the thirty slots free within the 40 ms a claim looks ahead: another
+    // worker claims thirty, each to go when its slot frees (1.02 s after the answer).
+    let ahead = t + Duration::milliseconds(980);
+    let second = store
+        .claim_deliveries("telegram", "b", 100, Some(30), lease, ahead)
+        .await
+        .unwrap();
+    assert_eq!(second.len(), 30);
+    let frees = t + gopy::store::announce::RATE_WINDOW;
+    for d in &second {
+        let from = d.send_from.expect("claimed under a budget");
+        assert!(
+            (from - frees).num_microseconds().unwrap_or(i64::MAX).abs() < 1_000,
+            "goes when its slot frees: {from} against {frees}"
+        );
+    }
+    // A third worker at the same moment finds those slots taken: nothing to claim.
+    assert!(
+        store
+            .claim_deliveries("telegram", "c", 100, Some(30), lease, ahead)
+            .await
+            .unwrap()
+            .is_empty(),
+        "slots claimed ahead are not given twice"
     );
 }
 

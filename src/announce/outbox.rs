@@ -137,15 +137,6 @@ pub struct OutboxSettings {
     pub in_flight: usize,
 }
 
-/// A claimed delivery waiting for its send.
-struct Queued {
-    /// The delivery.
-    delivery: ClaimedDelivery,
-    /// Sent no earlier than this: a claim under the shared rate budget counts the slots
-    /// free [`crate::store::announce::BUDGET_AHEAD`] after it returns.
-    from: tokio::time::Instant,
-}
-
 /// One send's result on its way to the recorder, with who to tell once it is committed.
 struct Recording {
     /// The delivery.
@@ -373,7 +364,7 @@ impl Outbox {
     /// A send counts as in flight until its result is committed, so a crash still doubles at
     /// most `in_flight` messages.
     pub async fn run(self, shutdown: CancellationToken) {
-        let (queued_tx, queued) = mpsc::channel::<Queued>(QUEUE);
+        let (queued_tx, queued) = mpsc::channel::<ClaimedDelivery>(QUEUE);
         let (results_tx, results) = mpsc::unbounded_channel::<Recording>();
         let claimer = self.claimer(queued_tx, &shutdown);
         let recorder = self.recorder(results);
@@ -387,20 +378,10 @@ impl Outbox {
             )
             // Claims not started by shutdown are released when their lease runs out.
             .take_while(|_| std::future::ready(!shutdown.is_cancelled()))
-            .for_each_concurrent(self.settings.in_flight.max(1), |q| {
-                let (worker, shutdown, results_tx) = (&self, &shutdown, &results_tx);
-                async move {
-                    let Queued { delivery, from } = q;
-                    let id = delivery.id;
-                    let due = tokio::select! {
-                        _ = shutdown.cancelled() => false,
-                        _ = tokio::time::sleep_until(from) => true,
-                    };
-                    if due {
-                        worker.deliver(delivery, shutdown, results_tx).await;
-                    }
-                    InHand::remove(&mut worker.in_hand().claimed, id);
-                }
+            .for_each_concurrent(self.settings.in_flight.max(1), |d| async {
+                let id = d.id;
+                self.deliver(d, &shutdown, &results_tx).await;
+                InHand::remove(&mut self.in_hand().claimed, id);
             })
             .await;
             senders_done.cancel();
@@ -463,7 +444,7 @@ impl Outbox {
     }
 
     /// Leases due deliveries and queues them for sending, until shutdown.
-    async fn claimer(&self, queued: mpsc::Sender<Queued>, shutdown: &CancellationToken) {
+    async fn claimer(&self, queued: mpsc::Sender<ClaimedDelivery>, shutdown: &CancellationToken) {
         let mut trouble = false;
         // While a broadcast is going out, an empty claim usually means the shared budget is
         // spent for this second: look again soon rather than after `idle`.
@@ -512,14 +493,10 @@ impl Outbox {
                     InHand::add(&mut in_hand.claimed, d.id);
                 }
             }
-            let from = tokio::time::Instant::now()
-                + crate::store::announce::BUDGET_AHEAD
-                    .to_std()
-                    .unwrap_or_default();
-            for delivery in claimed {
+            for d in claimed {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    sent = queued.send(Queued { delivery, from }) => if sent.is_err() { return },
+                    sent = queued.send(d) => if sent.is_err() { return },
                 }
             }
         }
@@ -562,6 +539,16 @@ impl Outbox {
         shutdown: &CancellationToken,
         results: &mpsc::UnboundedSender<Recording>,
     ) {
+        // Claimed ahead under the shared budget: its slot frees at `send_from`.
+        if let Some(wait) = d
+            .send_from
+            .and_then(|from| (from - Utc::now()).to_std().ok())
+        {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
         let now = Utc::now();
         let opens = first_send_time(&d.schedule, now);
         if opens > now {
@@ -591,13 +578,12 @@ impl Outbox {
             }
         }
         InHand::add(&mut self.in_hand().sending, d.id);
-        let began = Utc::now();
         let sent = self.sender.send_delivery(&d).await;
         metrics::counter!("gopy_broadcast_sends_total", "result" => if sent.is_ok() { "ok" } else { "error" })
             .increment(1);
         let now = Utc::now();
         let result = match sent {
-            Ok(message) => DeliveryResult::Sent { message, at: began },
+            Ok(message) => DeliveryResult::Sent { message, at: now },
             Err(e) => {
                 if let SendError::RetryAfter(wait) = &e {
                     self.limiter.lock().await.retry_after(

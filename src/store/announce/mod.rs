@@ -643,6 +643,9 @@ pub struct ClaimedDelivery {
     pub attachment: Option<std::sync::Arc<Attachment>>,
     /// The "Góp ý ngay" button, when the broadcast has one and belongs to a campaign.
     pub button: Option<DeepLink>,
+    /// Claimed under the shared rate budget: sent no earlier than this, when the slot it
+    /// takes frees ([`AnnounceStore::claim_deliveries`]).
+    pub send_from: Option<DateTime<Utc>>,
 }
 
 /// What the lead of an assisted group is sent with the post.
@@ -655,28 +658,28 @@ pub struct AssistedPost {
 }
 
 /// The window over which [`AnnounceStore::claim_deliveries`] counts the messages sent against
-/// the shared rate: a second, and 20 ms for requests that reach the platform a little later
-/// than others that left before them (the limiter's guard at paid rates,
-/// [`crate::announce::limiter::FAST_GUARD`]). Each send counts from the moment its request
-/// went out.
+/// the shared rate: a second from the platform's answer, and 20 ms for the clocks of several
+/// hosts (the limiter's guard at paid rates, [`crate::announce::limiter::FAST_GUARD`]).
 pub const RATE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::milliseconds(1020);
 
-/// How long after [`AnnounceStore::claim_deliveries`] returns the deliveries it claimed under
-/// a rate budget may be sent, at the earliest: the budget is counted for that moment, so a
-/// slot freed within it is claimed ahead and its message goes out when the slot frees, not
-/// after the next claim's round trips.
+/// How far ahead [`AnnounceStore::claim_deliveries`] claims under a rate budget: a slot that
+/// frees within it (a send leaving the window) is claimed now, its delivery to go when the slot
+/// frees ([`ClaimedDelivery::send_from`]), so it is used then, not after the next claim's round
+/// trips.
 pub const BUDGET_AHEAD: chrono::TimeDelta = chrono::TimeDelta::milliseconds(40);
 
 /// How a claimed delivery ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeliveryResult {
-    /// The platform accepted it with this message id; the request went out at `at` (the
-    /// delivery's `sent_at`, which the shared rate budget counts, so it is the send's own
-    /// time, not the later commit's).
+    /// The platform accepted it with this message id, answering at `at`: the delivery's
+    /// `sent_at`, from which the shared rate budget counts the message for a second. The
+    /// platform counted it before it answered, so a slot freed a second after the answer is
+    /// free for the platform too, however long requests took; the later commit of the result
+    /// does not hold the slot longer.
     Sent {
         /// The platform's message id.
         message: String,
-        /// When the request went out.
+        /// When the platform's answer came.
         at: DateTime<Utc>,
     },
     /// Try again at this time (the lease is released).
@@ -877,8 +880,9 @@ pub trait AnnounceStore: Send + Sync {
     /// Their broadcasts move to `sending`. With `per_second`, fewer are claimed so that the
     /// deliveries in flight (leased, not finished) and those sent within [`RATE_WINDOW`], by
     /// every process together, stay within it: the shared rate limit of the bot account.
-    /// Those are counted for [`BUDGET_AHEAD`] after the claim, and the caller sends none of
-    /// the deliveries claimed under a budget before then.
+    /// Slots that free within [`BUDGET_AHEAD`] are claimed too: each delivery claimed under a
+    /// budget says when it may go ([`ClaimedDelivery::send_from`]), and the caller sends none
+    /// before then.
     async fn claim_deliveries(
         &self,
         route: &str,
@@ -1108,6 +1112,7 @@ impl ClaimRow {
                 .slug
                 .zip(self.button_unit)
                 .map(|(campaign, unit)| DeepLink { campaign, unit }),
+            send_from: None,
         })
     }
 }

@@ -802,28 +802,51 @@ macro_rules! announce_store {
                 let called = std::time::Instant::now();
                 let mut tx = self.announce_write().await?;
                 let mut limit = limit;
+                // With a budget, when each claimed row may go, in claim order.
+                let mut send_from: Vec<chrono::DateTime<chrono::Utc>> = Vec::new();
                 if let Some(per_second) = per_second {
+                    use $crate::store::announce::{BUDGET_AHEAD, RATE_WINDOW};
                     // One claimer at a time counts the budget (SQLite: the write lock).
                     sqlx::query($claim_lock).execute(&mut *tx).await?;
                     // Counted as of now, not as of the call: with several replicas a claim
-                    // may have waited for the lock, and the sends that went out meanwhile
-                    // have freed their slots. The rows claimed go from BUDGET_AHEAD after
-                    // the claim returns, so the sends counted are those still inside the
-                    // window then.
-                    let counted = now
-                        + chrono::Duration::from_std(called.elapsed()).unwrap_or_default()
-                        + $crate::store::announce::BUDGET_AHEAD;
+                    // may have waited for the lock, and sends that went out meanwhile have
+                    // freed their slots.
+                    let at = now + chrono::Duration::from_std(called.elapsed()).unwrap_or_default();
                     let busy: i64 = sqlx::query_scalar(
                         "SELECT (SELECT count(*) FROM deliveries WHERE state = 'pending' AND channel = $3 \
                          AND lease_until > $1) \
                          + (SELECT count(*) FROM deliveries WHERE state = 'sent' AND channel = $3 AND sent_at > $2)",
                     )
                     .bind(now)
-                    .bind(counted - $crate::store::announce::RATE_WINDOW)
+                    .bind(at - RATE_WINDOW)
                     .bind(route)
                     .fetch_one(&mut *tx)
                     .await?;
-                    limit = limit.min(per_second - busy);
+                    // The slots that free within BUDGET_AHEAD are claimed too, each to go
+                    // the moment its send leaves the window: a freed slot is used then, not
+                    // after the next claim's round trips.
+                    let freeing: Vec<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+                        "SELECT sent_at FROM deliveries WHERE state = 'sent' AND channel = $1 \
+                         AND sent_at > $2 AND sent_at <= $3 ORDER BY sent_at LIMIT $4",
+                    )
+                    .bind(route)
+                    .bind(at - RATE_WINDOW)
+                    .bind(at + BUDGET_AHEAD - RATE_WINDOW)
+                    .bind(per_second)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                    // Over budget now (an earlier claim took slots ahead that are still
+                    // counted as sent): the first slots to free are already taken.
+                    let free = per_second - busy;
+                    send_from = std::iter::repeat_n(at, usize::try_from(free).unwrap_or(0))
+                        .chain(
+                            freeing
+                                .into_iter()
+                                .skip(usize::try_from(-free).unwrap_or(0))
+                                .map(|sent| sent + RATE_WINDOW),
+                        )
+                        .collect();
+                    limit = limit.min(send_from.len() as i64);
                     if limit <= 0 {
                         return Ok(Vec::new());
                     }
@@ -965,6 +988,9 @@ macro_rules! announce_store {
                         files.insert(d.broadcast_id, row.map(|r| std::sync::Arc::new(r.into())));
                     }
                     d.attachment = files.get(&d.broadcast_id).cloned().flatten();
+                }
+                for (d, from) in out.iter_mut().zip(send_from) {
+                    d.send_from = Some(from);
                 }
                 ended.sort_unstable();
                 ended.dedup();
